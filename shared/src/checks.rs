@@ -1,0 +1,277 @@
+//! Pure checks on single values. Each returns `Err(what is allowed)` so the caller can put it
+//! next to the field and the bad value.
+
+/// A DNS host name: labels of letters, digits and hyphens, 1–63 characters each, not starting
+/// or ending with a hyphen; at most 253 characters; at least two labels.
+pub fn domain_name(name: &str) -> Result<(), String> {
+    const RULE: &str = "a DNS name such as app.example.com: labels of letters, digits and hyphens (1–63 characters, no leading or trailing hyphen), at least two labels, at most 253 characters";
+    if name.is_empty() || name.len() > 253 || !name.contains('.') {
+        return Err(RULE.to_string());
+    }
+    let ok = name.trim_end_matches('.').split('.').all(|label| {
+        !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    });
+    if ok { Ok(()) } else { Err(RULE.to_string()) }
+}
+
+/// An alias (CNAME): a domain name, optionally with a leading `*.` wildcard label.
+pub fn alias(name: &str) -> Result<(), String> {
+    domain_name(name.strip_prefix("*.").unwrap_or(name))
+}
+
+/// The parts of an ARN: `arn:partition:service:region:account:resource`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Arn<'a> {
+    pub partition: &'a str,
+    pub service: &'a str,
+    pub region: &'a str,
+    pub account: &'a str,
+    pub resource: &'a str,
+}
+
+pub fn arn(text: &str) -> Result<Arn<'_>, String> {
+    let mut parts = text.splitn(6, ':');
+    let (Some("arn"), Some(partition), Some(service), Some(region), Some(account), Some(resource)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return Err("an ARN of the form arn:aws:SERVICE:REGION:ACCOUNT:RESOURCE".to_string());
+    };
+    if !partition.starts_with("aws") || service.is_empty() || resource.is_empty() {
+        return Err("an ARN of the form arn:aws:SERVICE:REGION:ACCOUNT:RESOURCE".to_string());
+    }
+    if !account.is_empty() && (account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit())) {
+        return Err("an ARN whose account is 12 digits".to_string());
+    }
+    Ok(Arn {
+        partition,
+        service,
+        region,
+        account,
+        resource,
+    })
+}
+
+/// An AWS region name such as `eu-west-1` or `us-gov-west-1`.
+pub fn region(name: &str) -> Result<(), String> {
+    let parts: Vec<&str> = name.split('-').collect();
+    let ok = parts.len() >= 3
+        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && parts.last().is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()));
+    if ok {
+        Ok(())
+    } else {
+        Err("an AWS region such as us-east-1 or eu-west-1".to_string())
+    }
+}
+
+/// An ISO 3166-1 alpha-2 country code, upper case.
+pub fn country_code(code: &str) -> Result<(), String> {
+    let upper = code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase());
+    if upper && isocountry::CountryCode::for_alpha2(code).is_ok() {
+        Ok(())
+    } else {
+        Err("an ISO 3166-1 alpha-2 country code in upper case, such as US, DE or JP".to_string())
+    }
+}
+
+/// A CloudFront cache-behaviour path pattern: at most 255 characters of the allowed set,
+/// `*` and `?` as wildcards; not `*` alone (that is the default behaviour).
+pub fn path_pattern(pattern: &str) -> Result<(), String> {
+    const RULE: &str = "a path pattern such as /api/* or *.jpg: at most 255 characters of A-Z a-z 0-9 _ - . * $ / ~ \" ' @ : + & and the wildcards * and ?; \"*\" alone is the default behaviour";
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_-.*$/~\"'@:+&?".contains(c);
+    if pattern.is_empty() || pattern.len() > 255 || pattern == "*" || !pattern.chars().all(allowed) {
+        Err(RULE.to_string())
+    } else {
+        Ok(())
+    }
+}
+
+/// An origin path: empty, or starting with `/` and not ending with `/`.
+pub fn origin_path(path: &str) -> Result<(), String> {
+    if path.is_empty() || (path.starts_with('/') && !path.ends_with('/') && path.len() <= 255) {
+        Ok(())
+    } else {
+        Err("empty, or a path that starts with / and does not end with / (e.g. /api/v1)".to_string())
+    }
+}
+
+/// An S3 bucket name (general purpose buckets).
+pub fn bucket_name(name: &str) -> Result<(), String> {
+    const RULE: &str = "an S3 bucket name: 3–63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit, not shaped like an IP address";
+    let bytes = name.as_bytes();
+    let ok = (3..=63).contains(&name.len())
+        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'.' || *b == b'-')
+        && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
+        && !name.contains("..")
+        && name.parse::<std::net::Ipv4Addr>().is_err();
+    if ok { Ok(()) } else { Err(RULE.to_string()) }
+}
+
+/// An HTTP header name (RFC 9110 token characters).
+pub fn header_name(name: &str) -> Result<(), String> {
+    let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    if !name.is_empty() && name.len() <= 128 && name.chars().all(token) {
+        Ok(())
+    } else {
+        Err("an HTTP header name such as X-Operation-Type".to_string())
+    }
+}
+
+/// A CloudWatch namespace: 1–255 characters of letters, digits and `.-_/#:`, not starting
+/// with `AWS/` (reserved for AWS services).
+pub fn namespace(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 255
+        && !name.starts_with(':')
+        && !name.starts_with("AWS/")
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || ".-_/#: ".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err("a CloudWatch namespace: 1–255 letters, digits and . - _ / # :, not starting with AWS/".to_string())
+    }
+}
+
+/// A stack name: 1–32 characters of lower-case letters, digits and single hyphens, starting
+/// with a letter. It prefixes every resource name, so the bound keeps the longest derived name
+/// inside the tightest AWS limit (64 characters for IAM roles and Lambda functions).
+pub fn stack_name(name: &str) -> Result<(), String> {
+    let ok = (1..=32).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && !name.ends_with('-')
+        && !name.contains("--")
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err("1–32 lower-case letters, digits and single hyphens, starting with a letter (e.g. shop-prod)".to_string())
+    }
+}
+
+/// An e-mail address for the SNS subscription (the shape SNS accepts, not deliverability).
+pub fn email(address: &str) -> Result<(), String> {
+    let ok = address.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty() && !local.contains(char::is_whitespace) && domain_name(domain).is_ok()
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err("an e-mail address such as ops@example.com".to_string())
+    }
+}
+
+/// An EventBridge schedule expression: `rate(N unit)` or `cron(...)`.
+pub fn schedule(expression: &str) -> Result<(), String> {
+    const RULE: &str = "rate(1 minute), rate(N minutes|hours|days) or cron(six fields)";
+    if let Some(inner) = expression.strip_prefix("rate(").and_then(|s| s.strip_suffix(')')) {
+        let mut parts = inner.split_whitespace();
+        let (Some(count), Some(unit), None) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(RULE.to_string());
+        };
+        let Ok(count) = count.parse::<u32>() else {
+            return Err(RULE.to_string());
+        };
+        let ok = match unit {
+            "minute" | "hour" | "day" => count == 1,
+            "minutes" | "hours" | "days" => count > 1,
+            _ => false,
+        };
+        return if ok { Ok(()) } else { Err(RULE.to_string()) };
+    }
+    if let Some(inner) = expression.strip_prefix("cron(").and_then(|s| s.strip_suffix(')')) {
+        if inner.split_whitespace().count() == 6 {
+            return Ok(());
+        }
+    }
+    Err(RULE.to_string())
+}
+
+/// Retention periods CloudWatch Logs accepts.
+pub const LOG_RETENTION_DAYS: &[u32] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+/// Viewer TLS policies CloudFront accepts (MinimumProtocolVersion) with an ACM certificate
+/// and SNI.
+pub const VIEWER_TLS_POLICIES: &[&str] = &[
+    "TLSv1",
+    "TLSv1_2016",
+    "TLSv1.1_2016",
+    "TLSv1.2_2018",
+    "TLSv1.2_2019",
+    "TLSv1.2_2021",
+    "TLSv1.2_2025",
+    "TLSv1.3_2025",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domains() {
+        assert!(domain_name("myapp.example.com").is_ok());
+        assert!(domain_name("a-b.c").is_ok());
+        assert!(domain_name("localhost").is_err());
+        assert!(domain_name("my app.example.com").is_err());
+        assert!(domain_name("-bad.example.com").is_err());
+        assert!(domain_name(&format!("{}.com", "a".repeat(64))).is_err());
+        assert!(alias("*.example.com").is_ok());
+    }
+
+    #[test]
+    fn arns() {
+        let parsed = arn("arn:aws:acm:us-east-1:123456789012:certificate/abc").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(parsed.service, "acm");
+        assert_eq!(parsed.region, "us-east-1");
+        assert!(arn("arn:aws:acm:us-east-1:1234:certificate/abc").is_err());
+        assert!(arn("not-an-arn").is_err());
+    }
+
+    #[test]
+    fn countries_and_regions() {
+        assert!(country_code("DE").is_ok());
+        assert!(country_code("de").is_err());
+        assert!(country_code("XX").is_err());
+        assert!(region("eu-west-1").is_ok());
+        assert!(region("us-gov-west-1").is_ok());
+        assert!(region("europe").is_err());
+    }
+
+    #[test]
+    fn patterns_paths_buckets_names() {
+        assert!(path_pattern("/api/*").is_ok());
+        assert!(path_pattern("*").is_err());
+        assert!(path_pattern("/a b").is_err());
+        assert!(origin_path("/api/v1").is_ok());
+        assert!(origin_path("/api/").is_err());
+        assert!(origin_path("api").is_err());
+        assert!(bucket_name("my-manuscripts").is_ok());
+        assert!(bucket_name("My_Bucket").is_err());
+        assert!(bucket_name("192.168.1.1").is_err());
+        assert!(stack_name("shop-prod").is_ok());
+        assert!(stack_name("Shop").is_err());
+        assert!(stack_name("a--b").is_err());
+        assert!(stack_name(&"a".repeat(33)).is_err());
+    }
+
+    #[test]
+    fn schedules() {
+        assert!(schedule("rate(1 minute)").is_ok());
+        assert!(schedule("rate(5 minutes)").is_ok());
+        assert!(schedule("rate(1 minutes)").is_err());
+        assert!(schedule("cron(0/5 * * * ? *)").is_ok());
+        assert!(schedule("every minute").is_err());
+    }
+}

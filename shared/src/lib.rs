@@ -1,0 +1,20 @@
+//! The stack configuration shared by the deployer and the Lambda functions: the config file's
+//! schema and validation, the real-time log field list, the metric catalog, alert rules,
+//! resource naming, and the settings handed to each function.
+
+pub mod checks;
+mod error;
+pub mod fields;
+mod load;
+pub mod metrics;
+pub mod naming;
+mod reader;
+pub mod rules;
+mod schema;
+pub mod settings;
+
+pub use error::{ConfigError, Location, Problem, Problems};
+pub use fields::Field;
+pub use naming::{Function, Names};
+pub use schema::*;
+pub use settings::{AnalyserSettings, EvaluatorSettings, FunctionSettings, InvalidatorSettings};

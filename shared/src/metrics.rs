@@ -1,0 +1,138 @@
+//! The metric catalog: every metric the analyser and the evaluator publish in the stack's
+//! namespace, and the `AWS/CloudFront` metrics rules may use. Rules, the dashboard and the
+//! functions name metrics through these constants, never by retyping strings.
+
+/// The namespace CloudFront publishes its own distribution metrics in (region us-east-1,
+/// dimensions `DistributionId` and `Region=Global`).
+pub const CLOUDFRONT_NAMESPACE: &str = "AWS/CloudFront";
+
+/// Prefix by which a rule names a CloudFront metric: `CloudFront:5xxErrorRate`.
+pub const CLOUDFRONT_PREFIX: &str = "CloudFront:";
+
+pub const REQUESTS: &str = "Requests";
+pub const BYTES_SENT: &str = "BytesSent";
+pub const BYTES_RECEIVED: &str = "BytesReceived";
+pub const STATUS_2XX: &str = "Status2xx";
+pub const STATUS_3XX: &str = "Status3xx";
+pub const STATUS_4XX: &str = "Status4xx";
+pub const STATUS_5XX: &str = "Status5xx";
+pub const ERROR_RATE_4XX: &str = "ErrorRate4xx";
+pub const ERROR_RATE_5XX: &str = "ErrorRate5xx";
+pub const CACHE_HITS: &str = "CacheHits";
+pub const CACHE_HIT_RATIO: &str = "CacheHitRatio";
+pub const TIME_TAKEN: &str = "TimeTaken";
+pub const TIME_TO_FIRST_BYTE: &str = "TimeToFirstByte";
+pub const ORIGIN_FIRST_BYTE_LATENCY: &str = "OriginFirstByteLatency";
+pub const ORIGIN_LAST_BYTE_LATENCY: &str = "OriginLastByteLatency";
+pub const REQUESTS_BY_COUNTRY: &str = "RequestsByCountry";
+pub const REQUESTS_BY_EDGE_LOCATION: &str = "RequestsByEdgeLocation";
+pub const REQUESTS_BY_PATH_PATTERN: &str = "RequestsByPathPattern";
+pub const REQUESTS_BY_PROTOCOL_VERSION: &str = "RequestsByProtocolVersion";
+pub const REQUESTS_BY_APP_HEADER: &str = "RequestsByAppHeader";
+pub const CLIENTS_BY_THREAT_LEVEL: &str = "ClientsByThreatLevel";
+pub const MALFORMED_RECORDS: &str = "MalformedRecords";
+/// Published by the evaluator: 0 OK, 1 ALARM, 2 INSUFFICIENT_DATA, dimension `Rule`.
+pub const RULE_STATE: &str = "RuleState";
+
+/// Dimension names.
+pub const DIM_DISTRIBUTION: &str = "DistributionId";
+pub const DIM_COUNTRY: &str = "Country";
+pub const DIM_EDGE_LOCATION: &str = "EdgeLocation";
+pub const DIM_PATH_PATTERN: &str = "PathPattern";
+pub const DIM_PROTOCOL_VERSION: &str = "ProtocolVersion";
+pub const DIM_HEADER: &str = "Header";
+pub const DIM_HEADER_VALUE: &str = "Value";
+pub const DIM_THREAT_LEVEL: &str = "ThreatLevel";
+pub const DIM_RULE: &str = "Rule";
+
+/// Metrics in the stack's namespace that rules may reference.
+pub const STACK_METRICS: &[&str] = &[
+    REQUESTS,
+    BYTES_SENT,
+    BYTES_RECEIVED,
+    STATUS_2XX,
+    STATUS_3XX,
+    STATUS_4XX,
+    STATUS_5XX,
+    ERROR_RATE_4XX,
+    ERROR_RATE_5XX,
+    CACHE_HITS,
+    CACHE_HIT_RATIO,
+    TIME_TAKEN,
+    TIME_TO_FIRST_BYTE,
+    ORIGIN_FIRST_BYTE_LATENCY,
+    ORIGIN_LAST_BYTE_LATENCY,
+    REQUESTS_BY_COUNTRY,
+    REQUESTS_BY_EDGE_LOCATION,
+    REQUESTS_BY_PATH_PATTERN,
+    REQUESTS_BY_PROTOCOL_VERSION,
+    REQUESTS_BY_APP_HEADER,
+    CLIENTS_BY_THREAT_LEVEL,
+    MALFORMED_RECORDS,
+    RULE_STATE,
+];
+
+/// CloudFront's own metrics (the last two need the distribution's additional metrics on).
+pub const CLOUDFRONT_METRICS: &[&str] = &[
+    "Requests",
+    "BytesDownloaded",
+    "BytesUploaded",
+    "TotalErrorRate",
+    "4xxErrorRate",
+    "5xxErrorRate",
+    "OriginLatency",
+    "CacheHitRate",
+];
+
+/// A metric a rule refers to, resolved against the catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricRef<'a> {
+    Stack(&'a str),
+    CloudFront(&'a str),
+}
+
+/// Resolves a rule's metric name; `None` when the catalog has no such metric.
+pub fn resolve(name: &str) -> Option<MetricRef<'_>> {
+    if let Some(rest) = name.strip_prefix(CLOUDFRONT_PREFIX) {
+        return CLOUDFRONT_METRICS
+            .contains(&rest)
+            .then_some(MetricRef::CloudFront(rest));
+    }
+    STACK_METRICS.contains(&name).then_some(MetricRef::Stack(name))
+}
+
+/// Whether `statistic` is one CloudWatch accepts for a rule: a plain statistic or a
+/// percentile `pNN` / `pNN.N` between 0 and 100.
+pub fn is_statistic(statistic: &str) -> bool {
+    if ["Sum", "Average", "Minimum", "Maximum", "SampleCount"].contains(&statistic) {
+        return true;
+    }
+    statistic
+        .strip_prefix('p')
+        .and_then(|number| number.parse::<f64>().ok())
+        .is_some_and(|p| (0.0..=100.0).contains(&p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_both_namespaces() {
+        assert_eq!(resolve("TimeTaken"), Some(MetricRef::Stack("TimeTaken")));
+        assert_eq!(
+            resolve("CloudFront:5xxErrorRate"),
+            Some(MetricRef::CloudFront("5xxErrorRate"))
+        );
+        assert_eq!(resolve("CloudFront:TimeTaken"), None);
+        assert_eq!(resolve("Latency"), None);
+    }
+
+    #[test]
+    fn statistics() {
+        assert!(is_statistic("p99.9"));
+        assert!(is_statistic("Sum"));
+        assert!(!is_statistic("p101"));
+        assert!(!is_statistic("median"));
+    }
+}

@@ -1,0 +1,394 @@
+//! The stack description: what one `proxy.toml` says, after defaults are applied.
+//!
+//! Defaults reproduce the reverse-proxy profile: https-only origin on 443 speaking TLSv1.2,
+//! 30 s read and 5 s keep-alive timeouts; viewers redirected to HTTPS; all methods allowed,
+//! GET/HEAD cached; all query strings, cookies and viewer headers (but Host, which the viewer
+//! request function passes as X-Forwarded-Host) forwarded; compression on; HTTP/2 and HTTP/3;
+//! IPv6; PriceClass_100; viewer TLS at least TLSv1.2_2021.
+
+use serde::{Deserialize, Serialize};
+
+use crate::fields::Field;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StackConfig {
+    /// Lower-case letters, digits and hyphens; every resource name derives from it.
+    pub name: String,
+    /// Region of the stack's regional resources (stream, functions, queue, alarms).
+    /// CloudFront itself is global.
+    pub region: String,
+    pub comment: String,
+    pub distribution: Distribution,
+    pub origins: Vec<Origin>,
+    pub default_behavior: Behavior,
+    pub behaviors: Vec<Behavior>,
+    pub logging: Logging,
+    pub metrics: Metrics,
+    pub alarms: Alarms,
+    pub manuscripts: Option<Manuscripts>,
+    pub functions: Functions,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Distribution {
+    pub price_class: PriceClass,
+    pub aliases: Vec<String>,
+    /// ACM certificate for the aliases; CloudFront requires it in us-east-1.
+    pub certificate_arn: Option<String>,
+    /// WAF (v2) web ACL ARN, scope CLOUDFRONT.
+    pub web_acl_arn: Option<String>,
+    pub http_version: HttpVersion,
+    pub ipv6: bool,
+    pub minimum_viewer_tls: String,
+    pub geo_restriction: GeoRestriction,
+    pub default_root_object: Option<String>,
+}
+
+impl Default for Distribution {
+    fn default() -> Self {
+        Distribution {
+            price_class: PriceClass::PriceClass100,
+            aliases: Vec::new(),
+            certificate_arn: None,
+            web_acl_arn: None,
+            http_version: HttpVersion::Http2And3,
+            ipv6: true,
+            minimum_viewer_tls: "TLSv1.2_2021".to_string(),
+            geo_restriction: GeoRestriction::default(),
+            default_root_object: None,
+        }
+    }
+}
+
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $(#[serde(rename = $text)] $variant,)*
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+
+            /// The spelling used in the config file and in the AWS API.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)*
+                }
+            }
+
+            pub fn parse(text: &str) -> Option<$name> {
+                match text {
+                    $($text => Some($name::$variant),)*
+                    _ => None,
+                }
+            }
+
+            pub(crate) fn allowed() -> String {
+                [$($text,)*].join(", ")
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(PriceClass {
+    PriceClass100 = "PriceClass_100",
+    PriceClass200 = "PriceClass_200",
+    PriceClassAll = "PriceClass_All",
+});
+
+string_enum!(HttpVersion {
+    Http11 = "http1.1",
+    Http2 = "http2",
+    Http3 = "http3",
+    Http2And3 = "http2and3",
+});
+
+string_enum!(GeoMode {
+    None = "none",
+    Allow = "allow",
+    Deny = "deny",
+});
+
+string_enum!(OriginProtocol {
+    HttpOnly = "http-only",
+    HttpsOnly = "https-only",
+    MatchViewer = "match-viewer",
+});
+
+string_enum!(OriginTls {
+    SslV3 = "SSLv3",
+    TlsV1 = "TLSv1",
+    TlsV1_1 = "TLSv1.1",
+    TlsV1_2 = "TLSv1.2",
+});
+
+string_enum!(ViewerProtocol {
+    RedirectToHttps = "redirect-to-https",
+    HttpsOnly = "https-only",
+    AllowAll = "allow-all",
+});
+
+string_enum!(AllowedMethods {
+    All = "all",
+    GetHead = "get-head",
+    GetHeadOptions = "get-head-options",
+});
+
+string_enum!(CachedMethods {
+    GetHead = "get-head",
+    GetHeadOptions = "get-head-options",
+});
+
+string_enum!(
+    /// How a behaviour caches: a managed cache policy, or a custom one built from `ttl` and
+    /// the cache-key settings.
+    CachingMode {
+        Disabled = "disabled",
+        Optimized = "optimized",
+        OriginHeaders = "origin-headers",
+        Custom = "custom",
+    }
+);
+
+string_enum!(OriginRequest {
+    AllViewerExceptHost = "all-viewer-except-host",
+    AllViewer = "all-viewer",
+    None = "none",
+});
+
+string_enum!(ResponseHeaders {
+    SecurityHeaders = "security-headers",
+    None = "none",
+});
+
+string_enum!(StreamMode {
+    OnDemand = "on-demand",
+    Provisioned = "provisioned",
+});
+
+string_enum!(Architecture {
+    Arm64 = "arm64",
+    X86_64 = "x86_64",
+});
+
+string_enum!(Comparison {
+    GreaterThan = ">",
+    GreaterOrEqual = ">=",
+    LessThan = "<",
+    LessOrEqual = "<=",
+});
+
+string_enum!(
+    /// What a period without data means for a rule (CloudWatch's TreatMissingData).
+    MissingData {
+        Breaching = "breaching",
+        NotBreaching = "not-breaching",
+        Ignore = "ignore",
+        Missing = "missing",
+    }
+);
+
+string_enum!(Severity {
+    Warning = "WARNING",
+    Critical = "CRITICAL",
+});
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GeoRestriction {
+    pub mode: GeoMode,
+    /// ISO 3166-1 alpha-2 codes.
+    pub countries: Vec<String>,
+}
+
+impl Default for GeoRestriction {
+    fn default() -> Self {
+        GeoRestriction {
+            mode: GeoMode::None,
+            countries: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    pub id: String,
+    pub domain: String,
+    /// `""` or a path starting with `/` and not ending with one.
+    pub path: String,
+    pub protocol: OriginProtocol,
+    pub http_port: u16,
+    pub https_port: u16,
+    pub read_timeout_seconds: u32,
+    pub keepalive_timeout_seconds: u32,
+    pub tls_versions: Vec<OriginTls>,
+    pub connection_attempts: u32,
+    pub connection_timeout_seconds: u32,
+}
+
+impl Origin {
+    pub fn new(id: &str, domain: &str) -> Origin {
+        Origin {
+            id: id.to_string(),
+            domain: domain.to_string(),
+            path: String::new(),
+            protocol: OriginProtocol::HttpsOnly,
+            http_port: 80,
+            https_port: 443,
+            read_timeout_seconds: 30,
+            keepalive_timeout_seconds: 5,
+            tls_versions: vec![OriginTls::TlsV1_2],
+            connection_attempts: 3,
+            connection_timeout_seconds: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ttl {
+    pub min: u64,
+    pub default: u64,
+    pub max: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Behavior {
+    /// `None` for the default behaviour.
+    pub path_pattern: Option<String>,
+    pub origin: String,
+    pub viewer_protocol: ViewerProtocol,
+    pub allowed_methods: AllowedMethods,
+    pub cached_methods: CachedMethods,
+    pub compress: bool,
+    pub caching: CachingMode,
+    /// Only with `caching = "custom"`.
+    pub ttl: Option<Ttl>,
+    /// Viewer headers in the cache key; only with `caching = "custom"`.
+    pub cache_key_headers: Vec<String>,
+    pub origin_request: OriginRequest,
+    pub response_headers: ResponseHeaders,
+}
+
+impl Behavior {
+    pub fn new(origin: &str) -> Behavior {
+        Behavior {
+            path_pattern: None,
+            origin: origin.to_string(),
+            viewer_protocol: ViewerProtocol::RedirectToHttps,
+            allowed_methods: AllowedMethods::All,
+            cached_methods: CachedMethods::GetHead,
+            compress: true,
+            caching: CachingMode::Disabled,
+            ttl: None,
+            cache_key_headers: Vec::new(),
+            origin_request: OriginRequest::AllViewerExceptHost,
+            response_headers: ResponseHeaders::SecurityHeaders,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Logging {
+    pub enabled: bool,
+    /// Fields in record order.
+    pub fields: Vec<Field>,
+    /// Percent of viewer requests logged, 1–100.
+    pub sampling_rate: u8,
+    pub stream_mode: StreamMode,
+    /// Shards, only with `stream_mode = "provisioned"`.
+    pub shards: Option<u32>,
+    pub retention_hours: u32,
+}
+
+impl Default for Logging {
+    fn default() -> Self {
+        Logging {
+            enabled: true,
+            fields: Field::default_set(),
+            sampling_rate: 100,
+            stream_mode: StreamMode::OnDemand,
+            shards: None,
+            retention_hours: 24,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metrics {
+    pub namespace: String,
+    /// Countries, POPs, path patterns and app-header values kept per minute before "Other".
+    pub top_n: u32,
+    /// Request headers (from `cs-headers`) whose values become extra metric dimensions.
+    pub app_headers: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alarms {
+    pub enabled: bool,
+    /// EventBridge schedule expression for the evaluator.
+    pub schedule: String,
+    /// Optional e-mail subscription to the alarm topic.
+    pub email: Option<String>,
+    /// Whether the built-in rules are added to `rules`.
+    pub default_rules: bool,
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rule {
+    pub name: String,
+    /// A metric from the catalog ([`crate::metrics`]), e.g. `TimeTaken` or
+    /// `CloudFront:5xxErrorRate`. Exactly one of `metric` and `expression`.
+    pub metric: Option<String>,
+    /// Metric math over catalog metrics, e.g. `100 * (1 - Status5xx / Requests)`.
+    pub expression: Option<String>,
+    /// `Sum`, `Average`, `Minimum`, `Maximum`, `SampleCount` or a percentile `p50`…`p99.9`.
+    pub statistic: String,
+    pub period_seconds: u32,
+    pub comparison: Comparison,
+    pub threshold: f64,
+    /// M of the N datapoints must breach.
+    pub datapoints_to_alarm: u32,
+    pub evaluation_periods: u32,
+    pub missing_data: MissingData,
+    pub severity: Severity,
+    /// What to do when the rule fires.
+    pub action: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manuscripts {
+    pub bucket: String,
+    /// Only keys under this prefix trigger invalidations.
+    pub key_prefix: String,
+    /// The URL path the key prefix maps to: key `<key_prefix>a/b.html` → `<path_prefix>a/b.html`.
+    pub path_prefix: String,
+    /// SQS batching window: uploads within it become one invalidation.
+    pub batch_window_seconds: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Functions {
+    pub architecture: Architecture,
+    pub memory_mb: u32,
+    pub timeout_seconds: u32,
+    pub log_retention_days: u32,
+}
+
+impl Default for Functions {
+    fn default() -> Self {
+        Functions {
+            architecture: Architecture::Arm64,
+            memory_mb: 256,
+            timeout_seconds: 60,
+            log_retention_days: 14,
+        }
+    }
+}

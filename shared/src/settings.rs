@@ -1,0 +1,167 @@
+//! What the deployer hands each function, as one environment variable, and how the function
+//! reads it back at init with the same validation.
+//!
+//! Each function gets only what it needs: Lambda caps all of a function's environment
+//! variables together at 4 KB, which a whole stack config can exceed.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConfigError;
+use crate::fields::Field;
+use crate::metrics;
+use crate::rules::Expression;
+use crate::schema::{Manuscripts, Rule, StackConfig};
+use crate::{checks, naming};
+
+/// The environment variable carrying a function's settings as JSON.
+pub const SETTINGS_VARIABLE: &str = "CFRP_SETTINGS";
+/// Lambda's limit on the total size of a function's environment variables.
+pub const ENVIRONMENT_LIMIT_BYTES: usize = 4 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnalyserSettings {
+    pub stack: String,
+    pub namespace: String,
+    pub fields: Vec<Field>,
+    pub top_n: u32,
+    pub app_headers: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvaluatorSettings {
+    pub stack: String,
+    pub namespace: String,
+    /// Filled in by the deployer once the distribution exists (CloudFront metrics need it).
+    pub distribution_id: Option<String>,
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvalidatorSettings {
+    pub stack: String,
+    pub distribution_id: String,
+    pub manuscripts: Manuscripts,
+}
+
+/// Settings that can be validated again on the function side.
+pub trait FunctionSettings: Serialize + for<'de> Deserialize<'de> {
+    fn check(&self) -> Result<(), String>;
+
+    /// The JSON value of [`SETTINGS_VARIABLE`]; fails when it would not fit Lambda's limit.
+    fn to_env_value(&self) -> Result<String, ConfigError> {
+        let json = serde_json::to_string(self).map_err(|err| settings_error(err.to_string()))?;
+        if json.len() + SETTINGS_VARIABLE.len() > ENVIRONMENT_LIMIT_BYTES {
+            return Err(settings_error(format!(
+                "{} bytes exceed Lambda's 4 KB environment limit; use fewer alarm rules or app headers",
+                json.len()
+            )));
+        }
+        Ok(json)
+    }
+
+    /// Parses and re-validates settings from the variable's value.
+    fn from_env_value(value: &str) -> Result<Self, ConfigError> {
+        let settings: Self = serde_json::from_str(value).map_err(|err| settings_error(err.to_string()))?;
+        settings.check().map_err(settings_error)?;
+        Ok(settings)
+    }
+
+    /// Reads the settings from the process environment (at function init).
+    fn from_env() -> Result<Self, ConfigError> {
+        let value = std::env::var(SETTINGS_VARIABLE)
+            .map_err(|_| settings_error(format!("{SETTINGS_VARIABLE} is not set")))?;
+        Self::from_env_value(&value)
+    }
+}
+
+fn settings_error(message: String) -> ConfigError {
+    ConfigError::Settings {
+        variable: SETTINGS_VARIABLE.to_string(),
+        message,
+    }
+}
+
+impl FunctionSettings for AnalyserSettings {
+    fn check(&self) -> Result<(), String> {
+        checks::stack_name(&self.stack).map_err(|rule| format!("stack: expected {rule}"))?;
+        checks::namespace(&self.namespace).map_err(|rule| format!("namespace: expected {rule}"))?;
+        if self.fields.is_empty() {
+            return Err("fields: empty".to_string());
+        }
+        if !(1..=50).contains(&self.top_n) {
+            return Err(format!("top_n {} outside 1–50", self.top_n));
+        }
+        for header in &self.app_headers {
+            checks::header_name(header).map_err(|rule| format!("app_headers: \"{header}\": expected {rule}"))?;
+        }
+        Ok(())
+    }
+}
+
+impl FunctionSettings for EvaluatorSettings {
+    fn check(&self) -> Result<(), String> {
+        checks::stack_name(&self.stack).map_err(|rule| format!("stack: expected {rule}"))?;
+        checks::namespace(&self.namespace).map_err(|rule| format!("namespace: expected {rule}"))?;
+        for rule in &self.rules {
+            match (&rule.metric, &rule.expression) {
+                (Some(metric), None) if metrics::resolve(metric).is_some() => {}
+                (None, Some(expression)) => {
+                    Expression::parse(expression).map_err(|err| format!("rule {}: {err}", rule.name))?;
+                }
+                _ => return Err(format!("rule {}: needs exactly one known metric or expression", rule.name)),
+            }
+            if !metrics::is_statistic(&rule.statistic) || rule.datapoints_to_alarm > rule.evaluation_periods {
+                return Err(format!("rule {}: bad statistic or M-of-N", rule.name));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl FunctionSettings for InvalidatorSettings {
+    fn check(&self) -> Result<(), String> {
+        checks::stack_name(&self.stack).map_err(|rule| format!("stack: expected {rule}"))?;
+        checks::bucket_name(&self.manuscripts.bucket).map_err(|rule| format!("bucket: expected {rule}"))?;
+        if self.distribution_id.is_empty() {
+            return Err("distribution_id: empty".to_string());
+        }
+        if !self.manuscripts.path_prefix.starts_with('/') {
+            return Err("path_prefix must start with /".to_string());
+        }
+        Ok(())
+    }
+}
+
+impl StackConfig {
+    pub fn names(&self) -> naming::Names {
+        naming::Names::new(&self.name)
+    }
+
+    pub fn analyser_settings(&self) -> AnalyserSettings {
+        AnalyserSettings {
+            stack: self.name.clone(),
+            namespace: self.metrics.namespace.clone(),
+            fields: self.logging.fields.clone(),
+            top_n: self.metrics.top_n,
+            app_headers: self.metrics.app_headers.clone(),
+        }
+    }
+
+    pub fn evaluator_settings(&self, distribution_id: Option<&str>) -> EvaluatorSettings {
+        EvaluatorSettings {
+            stack: self.name.clone(),
+            namespace: self.metrics.namespace.clone(),
+            distribution_id: distribution_id.map(str::to_string),
+            rules: self.alarms.rules.clone(),
+        }
+    }
+
+    /// `None` when the stack has no manuscripts bucket.
+    pub fn invalidator_settings(&self, distribution_id: &str) -> Option<InvalidatorSettings> {
+        self.manuscripts.as_ref().map(|manuscripts| InvalidatorSettings {
+            stack: self.name.clone(),
+            distribution_id: distribution_id.to_string(),
+            manuscripts: manuscripts.clone(),
+        })
+    }
+}

@@ -1,0 +1,1 @@
+"""moto server extended with the CloudFront APIs and CloudWatch protocol the project needs."""

@@ -1,0 +1,123 @@
+"""moto server with the project's extensions in front of it.
+
+    python -m cfrp_emulator.server --port 0 --port-file PATH [--parent-pid PID]
+
+Binds 127.0.0.1 only. With --port 0 the OS picks a free port; the chosen endpoint is printed
+and written to --port-file once the server accepts connections. With --parent-pid the server
+exits when that process is gone, so a crashed test run never leaves an emulator behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from typing import Any, Callable
+
+from moto.cloudfront.models import cloudfront_backends
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
+
+from . import cbor_bridge, moto_patches
+from .cloudfront_ext import ACCOUNT, CloudFrontExtension
+
+MAX_BODY = 16 * 1024 * 1024
+
+
+def _distributions() -> list[Any]:
+    try:
+        return list(cloudfront_backends[ACCOUNT]["global"].distributions.values())
+    except KeyError:
+        return []
+
+
+class ExtendedApp:
+    """WSGI middleware: CloudWatch CBOR and the CloudFront extension first, moto for the rest."""
+
+    def __init__(self, moto_app: Callable) -> None:
+        self.moto_app = moto_app
+        self.cloudfront = CloudFrontExtension(_distributions)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable):
+        method = environ.get("REQUEST_METHOD", "GET")
+        path = environ.get("PATH_INFO", "/")
+        operation = cbor_bridge.match(method, path)
+        routed = None if operation else self.cloudfront.match(method, path)
+        if operation is None and routed is None:
+            return self.moto_app(environ, start_response)
+        body = _read_body(environ)
+        if operation is not None:
+            status, headers, payload = cbor_bridge.handle(operation, environ, body, self.moto_app)
+        else:
+            op, uri = routed
+            headers_in = {k[5:].replace("_", "-"): v for k, v in environ.items() if k.startswith("HTTP_")}
+            status, headers, payload = self.cloudfront.handle(op, uri, environ.get("QUERY_STRING", ""), headers_in, body)
+        headers = list(headers) + [("Content-Length", str(len(payload)))]
+        start_response(f"{status} {_reason(status)}", headers)
+        return [payload]
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    stream = environ["wsgi.input"]
+    if length:
+        return stream.read(min(length, MAX_BODY))
+    if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked" or environ.get("wsgi.input_terminated"):
+        return stream.read(MAX_BODY)
+    return b""
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
+def _watch_parent(pid: int, server: Any) -> None:
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            server.shutdown()
+            return
+        except PermissionError:
+            pass
+        time.sleep(0.5)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--port-file")
+    parser.add_argument("--parent-pid", type=int)
+    args = parser.parse_args(argv)
+
+    moto_patches.apply()
+    app = ExtendedApp(DomainDispatcherApplication(create_backend_app))
+    server = make_server("127.0.0.1", args.port, app, threaded=True, request_handler=MotoRequestHandler)
+    endpoint = f"http://127.0.0.1:{server.server_port}"
+    if args.parent_pid:
+        threading.Thread(target=_watch_parent, args=(args.parent_pid, server), daemon=True).start()
+    if args.port_file:
+        tmp = args.port_file + ".tmp"
+        with open(tmp, "w") as handle:
+            handle.write(endpoint + "\n")
+        os.replace(tmp, args.port_file)
+    print(endpoint, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
