@@ -1,1 +1,112 @@
+//! Test harness: one local AWS emulator per test process, and SDK clients pointed at it.
+//!
+//! The emulator is moto server with the project's extensions (`tests/emulator`), installed by
+//! `scripts/setup` into `.venv`. When `CFRP_EMULATOR_ENDPOINT` is set the harness uses that
+//! running emulator instead of starting one. A started emulator watches this process and exits
+//! with it, so no test run leaves one behind.
 
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// How long the emulator may take to start (first start imports all of moto).
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum HarnessError {
+    #[error("the emulator's virtualenv is missing ({0}); run scripts/setup first")]
+    NoVirtualenv(PathBuf),
+    #[error("could not start the emulator: {0}")]
+    Spawn(#[from] std::io::Error),
+    #[error("the emulator did not answer within {0:?}")]
+    Timeout(Duration),
+}
+
+/// A running emulator.
+#[derive(Debug)]
+pub struct Emulator {
+    pub endpoint: String,
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The shared emulator of this test process, started on first use.
+pub fn emulator() -> &'static Emulator {
+    static EMULATOR: OnceLock<Emulator> = OnceLock::new();
+    EMULATOR.get_or_init(|| match start() {
+        Ok(emulator) => emulator,
+        Err(err) => panic!("{err}"),
+    })
+}
+
+fn start() -> Result<Emulator, HarnessError> {
+    if let Ok(endpoint) = std::env::var("CFRP_EMULATOR_ENDPOINT") {
+        return Ok(Emulator { endpoint });
+    }
+    let root = repo_root();
+    let python = root.join(".venv/bin/python");
+    if !python.exists() {
+        return Err(HarnessError::NoVirtualenv(python));
+    }
+    let port_file = std::env::temp_dir().join(format!("cfrp-emulator-{}.endpoint", std::process::id()));
+    let _ = std::fs::remove_file(&port_file);
+    let mut child = Command::new(python)
+        .args(["-m", "cfrp_emulator.server", "--port", "0", "--port-file"])
+        .arg(&port_file)
+        .args(["--parent-pid", &std::process::id().to_string()])
+        .current_dir(root.join("tests/emulator"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&port_file) {
+            let _ = std::fs::remove_file(&port_file);
+            return Ok(Emulator {
+                endpoint: text.trim().to_string(),
+            });
+        }
+        if Instant::now() > deadline || child.try_wait()?.is_some() {
+            let _ = child.kill();
+            return Err(HarnessError::Timeout(START_TIMEOUT));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// An SDK config for the emulator: test credentials, us-east-1, the emulator's endpoint,
+/// bounded timeouts and retries so a broken emulator fails a test instead of hanging it.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    let emulator = emulator();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(&emulator.endpoint)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "cfrp-tests"))
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .operation_timeout(Duration::from_secs(30))
+                .connect_timeout(Duration::from_secs(5))
+                .build(),
+        )
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
+        .load()
+        .await
+}
+
+/// S3 pointed at a local endpoint needs path-style addressing (no bucket subdomains).
+pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let s3 = aws_sdk_s3::config::Builder::from(config).force_path_style(true).build();
+    aws_sdk_s3::Client::from_conf(s3)
+}
+
+/// A name no other test uses, for resources in the shared emulator.
+pub fn unique(prefix: &str) -> String {
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{prefix}-{}-{n}", std::process::id())
+}

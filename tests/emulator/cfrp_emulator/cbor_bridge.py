@@ -81,7 +81,7 @@ def handle(operation: str, environ: dict[str, Any], body: bytes, moto_app: Calla
     if status >= 400:
         code = str(answer.get("__type", "InternalFailure")).rsplit("#", 1)[-1]
         message = answer.get("message") or answer.get("Message") or ""
-        return _error(status, code, message)
+        return _error(status, code, message, _error_shape(op_model, code))
 
     output = cbor_ready(answer, op_model.output_shape) if op_model.output_shape else {}
     return 200, _headers(), cbor2.dumps(output, datetime_as_timestamp=True)
@@ -91,9 +91,21 @@ def _headers() -> list[tuple[str, str]]:
     return [("Content-Type", "application/cbor"), ("smithy-protocol", "rpc-v2-cbor")]
 
 
-def _error(status: int, code: str, message: str) -> tuple[int, list, bytes]:
+def _error_shape(op_model: Any, code: str) -> str:
+    """Query-era error code (what moto raises, e.g. ResourceNotFound) -> the operation's error
+    shape with that code (GetDashboard: DashboardNotFoundError), which RPCv2 CBOR carries in
+    `__type`. Several shapes share a code, so the operation's own error list decides."""
+    for shape in op_model.error_shapes:
+        if shape.metadata.get("error", {}).get("code", shape.name) == code:
+            return shape.name
+    return code
+
+
+def _error(status: int, code: str, message: str, shape: str | None = None) -> tuple[int, list, bytes]:
     headers = _headers()
-    # CloudWatch is awsQueryCompatible: SDKs read the Query-era error code from this header.
+    # CloudWatch is awsQueryCompatible: SDKs read the Query-era error code from this header,
+    # and the error shape from `__type`.
     sender = "Sender" if status < 500 else "Receiver"
     headers.append(("x-amzn-query-error", f"{code};{sender}"))
-    return status, headers, cbor2.dumps({"__type": code, "message": message})
+    type_name = f"com.amazonaws.cloudwatch#{shape or code}"
+    return status, headers, cbor2.dumps({"__type": type_name, "message": message})

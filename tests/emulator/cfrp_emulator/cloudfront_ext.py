@@ -178,7 +178,8 @@ class CloudFrontExtension:
         if payload:
             member = shape.members[payload]
             if member.type_name == "blob":
-                headers.append(("Content-Type", "application/octet-stream"))
+                if not any(name.lower() == "content-type" for name, _ in headers):
+                    headers.append(("Content-Type", "application/octet-stream"))
                 return status, headers, result.get(payload, b"")
             root = value_to_xml(member.serialization.get("name", payload), result[payload], member)
         else:
