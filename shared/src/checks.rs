@@ -13,7 +13,9 @@ pub fn domain_name(name: &str) -> Result<(), String> {
             && label.len() <= 63
             && !label.starts_with('-')
             && !label.ends_with('-')
-            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
     });
     if ok { Ok(()) } else { Err(RULE.to_string()) }
 }
@@ -48,7 +50,8 @@ pub fn arn(text: &str) -> Result<Arn<'_>, String> {
     if !partition.starts_with("aws") || service.is_empty() || resource.is_empty() {
         return Err("an ARN of the form arn:aws:SERVICE:REGION:ACCOUNT:RESOURCE".to_string());
     }
-    if !account.is_empty() && (account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit())) {
+    if !account.is_empty() && (account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()))
+    {
         return Err("an ARN whose account is 12 digits".to_string());
     }
     Ok(Arn {
@@ -64,8 +67,14 @@ pub fn arn(text: &str) -> Result<Arn<'_>, String> {
 pub fn region(name: &str) -> Result<(), String> {
     let parts: Vec<&str> = name.split('-').collect();
     let ok = parts.len() >= 3
-        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
-        && parts.last().is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()));
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()));
     if ok {
         Ok(())
     } else {
@@ -88,7 +97,8 @@ pub fn country_code(code: &str) -> Result<(), String> {
 pub fn path_pattern(pattern: &str) -> Result<(), String> {
     const RULE: &str = "a path pattern such as /api/* or *.jpg: at most 255 characters of A-Z a-z 0-9 _ - . * $ / ~ \" ' @ : + & and the wildcards * and ?; \"*\" alone is the default behaviour";
     let allowed = |c: char| c.is_ascii_alphanumeric() || "_-.*$/~\"'@:+&?".contains(c);
-    if pattern.is_empty() || pattern.len() > 255 || pattern == "*" || !pattern.chars().all(allowed) {
+    if pattern.is_empty() || pattern.len() > 255 || pattern == "*" || !pattern.chars().all(allowed)
+    {
         Err(RULE.to_string())
     } else {
         Ok(())
@@ -100,7 +110,10 @@ pub fn origin_path(path: &str) -> Result<(), String> {
     if path.is_empty() || (path.starts_with('/') && !path.ends_with('/') && path.len() <= 255) {
         Ok(())
     } else {
-        Err("empty, or a path that starts with / and does not end with / (e.g. /api/v1)".to_string())
+        Err(
+            "empty, or a path that starts with / and does not end with / (e.g. /api/v1)"
+                .to_string(),
+        )
     }
 }
 
@@ -109,7 +122,9 @@ pub fn bucket_name(name: &str) -> Result<(), String> {
     const RULE: &str = "an S3 bucket name: 3–63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit, not shaped like an IP address";
     let bytes = name.as_bytes();
     let ok = (3..=63).contains(&name.len())
-        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'.' || *b == b'-')
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'.' || *b == b'-')
         && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
         && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
         && !name.contains("..")
@@ -134,11 +149,16 @@ pub fn namespace(name: &str) -> Result<(), String> {
         && name.len() <= 255
         && !name.starts_with(':')
         && !name.starts_with("AWS/")
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || ".-_/#: ".contains(c));
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-_/#: ".contains(c));
     if ok {
         Ok(())
     } else {
-        Err("a CloudWatch namespace: 1–255 letters, digits and . - _ / # :, not starting with AWS/".to_string())
+        Err(
+            "a CloudWatch namespace: 1–255 letters, digits and . - _ / # :, not starting with AWS/"
+                .to_string(),
+        )
     }
 }
 
@@ -150,7 +170,9 @@ pub fn stack_name(name: &str) -> Result<(), String> {
         && name.starts_with(|c: char| c.is_ascii_lowercase())
         && !name.ends_with('-')
         && !name.contains("--")
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if ok {
         Ok(())
     } else {
@@ -173,7 +195,10 @@ pub fn email(address: &str) -> Result<(), String> {
 /// An EventBridge schedule expression: `rate(N unit)` or `cron(...)`.
 pub fn schedule(expression: &str) -> Result<(), String> {
     const RULE: &str = "rate(1 minute), rate(N minutes|hours|days) or cron(six fields)";
-    if let Some(inner) = expression.strip_prefix("rate(").and_then(|s| s.strip_suffix(')')) {
+    if let Some(inner) = expression
+        .strip_prefix("rate(")
+        .and_then(|s| s.strip_suffix(')'))
+    {
         let mut parts = inner.split_whitespace();
         let (Some(count), Some(unit), None) = (parts.next(), parts.next(), parts.next()) else {
             return Err(RULE.to_string());
@@ -188,10 +213,12 @@ pub fn schedule(expression: &str) -> Result<(), String> {
         };
         return if ok { Ok(()) } else { Err(RULE.to_string()) };
     }
-    if let Some(inner) = expression.strip_prefix("cron(").and_then(|s| s.strip_suffix(')')) {
-        if inner.split_whitespace().count() == 6 {
-            return Ok(());
-        }
+    if let Some(inner) = expression
+        .strip_prefix("cron(")
+        .and_then(|s| s.strip_suffix(')'))
+        && inner.split_whitespace().count() == 6
+    {
+        return Ok(());
     }
     Err(RULE.to_string())
 }
@@ -232,7 +259,8 @@ mod tests {
 
     #[test]
     fn arns() {
-        let parsed = arn("arn:aws:acm:us-east-1:123456789012:certificate/abc").unwrap_or_else(|e| panic!("{e}"));
+        let parsed = arn("arn:aws:acm:us-east-1:123456789012:certificate/abc")
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(parsed.service, "acm");
         assert_eq!(parsed.region, "us-east-1");
         assert!(arn("arn:aws:acm:us-east-1:1234:certificate/abc").is_err());

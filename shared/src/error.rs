@@ -68,7 +68,9 @@ impl fmt::Display for Problems {
 /// Why a config could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source} (pass another file with --config FILE, or create one with `deployer init`)")]
+    #[error(
+        "cannot read config file {path}: {source} (pass another file with --config FILE, or create one with `deployer init`)"
+    )]
     Read {
         path: PathBuf,
         #[source]
@@ -82,7 +84,9 @@ pub enum ConfigError {
     },
     #[error("{0}")]
     Invalid(Problems),
-    #[error("function settings in {variable} are not valid: {message} (redeploy with `deployer up` so the function gets settings from this version)")]
+    #[error(
+        "function settings in {variable} are not valid: {message} (redeploy with `deployer up` so the function gets settings from this version)"
+    )]
     Settings { variable: String, message: String },
 }
 
@@ -101,7 +105,12 @@ impl<'s> Report<'s> {
         }
     }
 
-    pub(crate) fn add(&mut self, field: &str, span: Option<Range<usize>>, message: impl Into<String>) {
+    pub(crate) fn add(
+        &mut self,
+        field: &str,
+        span: Option<Range<usize>>,
+        message: impl Into<String>,
+    ) {
         let offset = span.as_ref().map_or(usize::MAX, |s| s.start);
         let location = span.map(|s| Location::of(self.source, s.start));
         self.problems.push((

@@ -25,11 +25,12 @@ impl StackConfig {
 
     /// Parses and validates config text; `file` names it in messages.
     pub fn parse(text: &str, file: &str) -> Result<StackConfig, ConfigError> {
-        let document = toml_edit::Document::parse(text.to_string()).map_err(|err| ConfigError::Syntax {
-            file: file.to_string(),
-            location: Location::of(text, err.span().map_or(0, |s| s.start)),
-            message: err.message().trim().to_string(),
-        })?;
+        let document =
+            toml_edit::Document::parse(text.to_string()).map_err(|err| ConfigError::Syntax {
+                file: file.to_string(),
+                location: Location::of(text, err.span().map_or(0, |s| s.start)),
+                message: err.message().trim().to_string(),
+            })?;
         let mut report = Report::new(text);
         let config = read_stack(TableReader::root(&document), &mut report);
         if report.is_empty() {
@@ -91,21 +92,39 @@ pub(crate) fn default_namespace(stack: &str) -> String {
 
 // ------------------------------------------------------------------ field helpers
 
-fn checked(t: &mut TableReader, key: &'static str, r: &mut Report, check: fn(&str) -> Result<(), String>) -> Option<At<String>> {
+fn checked(
+    t: &mut TableReader,
+    key: &'static str,
+    r: &mut Report,
+    check: fn(&str) -> Result<(), String>,
+) -> Option<At<String>> {
     let at = t.string(key, r)?;
     match check(&at.value) {
         Ok(()) => Some(at),
         Err(rule) => {
-            r.add(&at.path, at.span.clone(), format!("\"{}\" is not valid; expected {rule}", at.value));
+            r.add(
+                &at.path,
+                at.span.clone(),
+                format!("\"{}\" is not valid; expected {rule}", at.value),
+            );
             None
         }
     }
 }
 
-fn required(t: &mut TableReader, key: &'static str, r: &mut Report, what: &str) -> Option<At<String>> {
+fn required(
+    t: &mut TableReader,
+    key: &'static str,
+    r: &mut Report,
+    what: &str,
+) -> Option<At<String>> {
     let found = t.string(key, r);
     if found.is_none() && !t_has(t, key) {
-        r.add(&t.path_of(key), t.span(), format!("missing; add `{key} = ...` ({what})"));
+        r.add(
+            &t.path_of(key),
+            t.span(),
+            format!("missing; add `{key} = ...` ({what})"),
+        );
     }
     found
 }
@@ -113,23 +132,43 @@ fn required(t: &mut TableReader, key: &'static str, r: &mut Report, what: &str) 
 fn t_has(t: &mut TableReader, key: &'static str) -> bool {
     // `string` already reported a type error when the key exists with another type.
     let mut scratch = Report::new("");
-    t.integer(key, &mut scratch).is_some() || t.boolean(key, &mut scratch).is_some() || !scratch.is_empty()
+    t.integer(key, &mut scratch).is_some()
+        || t.boolean(key, &mut scratch).is_some()
+        || !scratch.is_empty()
 }
 
-fn choice<E: Copy>(t: &mut TableReader, key: &'static str, r: &mut Report, parse: fn(&str) -> Option<E>, allowed: String, default: E) -> E {
+fn choice<E: Copy>(
+    t: &mut TableReader,
+    key: &'static str,
+    r: &mut Report,
+    parse: fn(&str) -> Option<E>,
+    allowed: String,
+    default: E,
+) -> E {
     let Some(at) = t.string(key, r) else {
         return default;
     };
     match parse(&at.value) {
         Some(value) => value,
         None => {
-            r.add(&at.path, at.span, format!("\"{}\" is not allowed; use one of: {allowed}", at.value));
+            r.add(
+                &at.path,
+                at.span,
+                format!("\"{}\" is not allowed; use one of: {allowed}", at.value),
+            );
             default
         }
     }
 }
 
-fn number(t: &mut TableReader, key: &'static str, r: &mut Report, range: RangeInclusive<i64>, unit: &str, default: i64) -> i64 {
+fn number(
+    t: &mut TableReader,
+    key: &'static str,
+    r: &mut Report,
+    range: RangeInclusive<i64>,
+    unit: &str,
+    default: i64,
+) -> i64 {
     let Some(at) = t.integer(key, r) else {
         return default;
     };
@@ -139,7 +178,12 @@ fn number(t: &mut TableReader, key: &'static str, r: &mut Report, range: RangeIn
         r.add(
             &at.path,
             at.span,
-            format!("{} is out of range; allowed {}–{}{unit}", at.value, range.start(), range.end()),
+            format!(
+                "{} is out of range; allowed {}–{}{unit}",
+                at.value,
+                range.start(),
+                range.end()
+            ),
         );
         default
     }
@@ -160,12 +204,17 @@ fn read_stack(mut root: TableReader, r: &mut Report) -> StackConfig {
         Some(at) => at.value,
         None => {
             if root.string("name", &mut Report::new("")).is_none() && !t_has(&mut root, "name") {
-                r.add("name", Some(0..0), "missing; add `name = \"my-stack\"` at the top (it names every resource)");
+                r.add(
+                    "name",
+                    Some(0..0),
+                    "missing; add `name = \"my-stack\"` at the top (it names every resource)",
+                );
             }
             "invalid".to_string()
         }
     };
-    let region = checked(&mut root, "region", r, checks::region).map_or_else(|| "us-east-1".to_string(), |at| at.value);
+    let region = checked(&mut root, "region", r, checks::region)
+        .map_or_else(|| "us-east-1".to_string(), |at| at.value);
     let comment = root.string("comment", r).map(|at| at.value);
 
     let distribution = match root.table("distribution", r) {
@@ -175,13 +224,27 @@ fn read_stack(mut root: TableReader, r: &mut Report) -> StackConfig {
 
     let origin_tables = root.tables("origins", r);
     if origin_tables.is_empty() {
-        r.add("origins", Some(0..0), "at least one origin is required; add an [[origins]] section with id and domain");
+        r.add(
+            "origins",
+            Some(0..0),
+            "at least one origin is required; add an [[origins]] section with id and domain",
+        );
     }
-    let origins: Vec<Origin> = origin_tables.into_iter().map(|t| read_origin(t, r)).collect();
+    let origins: Vec<Origin> = origin_tables
+        .into_iter()
+        .map(|t| read_origin(t, r))
+        .collect();
     let mut seen = HashSet::new();
     for origin in &origins {
         if !seen.insert(origin.id.clone()) {
-            r.add("origins", None, format!("origin id \"{}\" is used twice; ids must be unique", origin.id));
+            r.add(
+                "origins",
+                None,
+                format!(
+                    "origin id \"{}\" is used twice; ids must be unique",
+                    origin.id
+                ),
+            );
         }
     }
     let first_origin = origins.first().map_or_else(String::new, |o| o.id.clone());
@@ -198,10 +261,14 @@ fn read_stack(mut root: TableReader, r: &mut Report) -> StackConfig {
         .collect();
     let mut patterns = HashSet::new();
     for behavior in &behaviors {
-        if let Some(pattern) = &behavior.path_pattern {
-            if !patterns.insert(pattern.clone()) {
-                r.add("behaviors", None, format!("path pattern \"{pattern}\" is used twice; CloudFront needs each once"));
-            }
+        if let Some(pattern) = &behavior.path_pattern
+            && !patterns.insert(pattern.clone())
+        {
+            r.add(
+                "behaviors",
+                None,
+                format!("path pattern \"{pattern}\" is used twice; CloudFront needs each once"),
+            );
         }
     }
 
@@ -278,11 +345,22 @@ fn cross_checks(config: &StackConfig, r: &mut Report) {
 
 fn read_distribution(mut t: TableReader, r: &mut Report) -> Distribution {
     let mut d = Distribution::default();
-    d.price_class = choice(&mut t, "price_class", r, PriceClass::parse, PriceClass::allowed(), d.price_class);
+    d.price_class = choice(
+        &mut t,
+        "price_class",
+        r,
+        PriceClass::parse,
+        PriceClass::allowed(),
+        d.price_class,
+    );
     if let Some(aliases) = t.strings("aliases", r) {
         for alias in &aliases {
             if let Err(rule) = checks::alias(&alias.value) {
-                r.add(&alias.path, alias.span.clone(), format!("\"{}\" is not valid; expected {rule}", alias.value));
+                r.add(
+                    &alias.path,
+                    alias.span.clone(),
+                    format!("\"{}\" is not valid; expected {rule}", alias.value),
+                );
             }
         }
         d.aliases = aliases.into_iter().map(|a| a.value).collect();
@@ -301,7 +379,11 @@ fn read_distribution(mut t: TableReader, r: &mut Report) -> Distribution {
         }
     }
     if !d.aliases.is_empty() && certificate.is_none() {
-        r.add(&t.path_of("aliases"), t.span(), "aliases need an ACM certificate covering them; add certificate_arn (in us-east-1)");
+        r.add(
+            &t.path_of("aliases"),
+            t.span(),
+            "aliases need an ACM certificate covering them; add certificate_arn (in us-east-1)",
+        );
     }
     d.certificate_arn = certificate.map(|c| c.value);
     if let Some(acl) = t.string("web_acl_arn", r) {
@@ -311,31 +393,68 @@ fn read_distribution(mut t: TableReader, r: &mut Report) -> Distribution {
         }
         d.web_acl_arn = Some(acl.value);
     }
-    d.http_version = choice(&mut t, "http_version", r, HttpVersion::parse, HttpVersion::allowed(), d.http_version);
+    d.http_version = choice(
+        &mut t,
+        "http_version",
+        r,
+        HttpVersion::parse,
+        HttpVersion::allowed(),
+        d.http_version,
+    );
     d.ipv6 = flag(&mut t, "ipv6", r, d.ipv6);
     if let Some(tls) = t.string("minimum_viewer_tls", r) {
         if checks::VIEWER_TLS_POLICIES.contains(&tls.value.as_str()) {
             d.minimum_viewer_tls = tls.value;
         } else {
-            r.add(&tls.path, tls.span, format!("\"{}\" is not allowed; use one of: {}", tls.value, checks::VIEWER_TLS_POLICIES.join(", ")));
+            r.add(
+                &tls.path,
+                tls.span,
+                format!(
+                    "\"{}\" is not allowed; use one of: {}",
+                    tls.value,
+                    checks::VIEWER_TLS_POLICIES.join(", ")
+                ),
+            );
         }
     }
     if let Some(root_object) = t.string("default_root_object", r) {
         d.default_root_object = Some(root_object.value);
     }
     if let Some(mut geo) = t.table("geo_restriction", r) {
-        d.geo_restriction.mode = choice(&mut geo, "mode", r, GeoMode::parse, GeoMode::allowed(), GeoMode::None);
+        d.geo_restriction.mode = choice(
+            &mut geo,
+            "mode",
+            r,
+            GeoMode::parse,
+            GeoMode::allowed(),
+            GeoMode::None,
+        );
         if let Some(countries) = geo.strings("countries", r) {
             for code in &countries {
                 if let Err(rule) = checks::country_code(&code.value) {
-                    r.add(&code.path, code.span.clone(), format!("\"{}\" is not valid; expected {rule}", code.value));
+                    r.add(
+                        &code.path,
+                        code.span.clone(),
+                        format!("\"{}\" is not valid; expected {rule}", code.value),
+                    );
                 }
             }
             d.geo_restriction.countries = countries.into_iter().map(|c| c.value).collect();
         }
-        match (d.geo_restriction.mode, d.geo_restriction.countries.is_empty()) {
-            (GeoMode::None, false) => r.add(&geo.path_of("countries"), geo.span(), "countries are only used with mode = \"allow\" or \"deny\""),
-            (GeoMode::Allow | GeoMode::Deny, true) => r.add(&geo.path_of("countries"), geo.span(), "mode allow/deny needs at least one country code"),
+        match (
+            d.geo_restriction.mode,
+            d.geo_restriction.countries.is_empty(),
+        ) {
+            (GeoMode::None, false) => r.add(
+                &geo.path_of("countries"),
+                geo.span(),
+                "countries are only used with mode = \"allow\" or \"deny\"",
+            ),
+            (GeoMode::Allow | GeoMode::Deny, true) => r.add(
+                &geo.path_of("countries"),
+                geo.span(),
+                "mode allow/deny needs at least one country code",
+            ),
             _ => {}
         }
         geo.finish(r);
@@ -345,15 +464,33 @@ fn read_distribution(mut t: TableReader, r: &mut Report) -> Distribution {
 }
 
 fn read_origin(mut t: TableReader, r: &mut Report) -> Origin {
-    let id = required(&mut t, "id", r, "a short name behaviours use to route to this origin").map_or_else(String::new, |a| a.value);
-    if !id.is_empty() && !(id.len() <= 128 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')) {
-        r.add(&t.path_of("id"), t.span(), format!("\"{id}\" is not valid; use up to 128 letters, digits, - and _"));
+    let id = required(
+        &mut t,
+        "id",
+        r,
+        "a short name behaviours use to route to this origin",
+    )
+    .map_or_else(String::new, |a| a.value);
+    let id_ok = id.len() <= 128
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !id.is_empty() && !id_ok {
+        r.add(
+            &t.path_of("id"),
+            t.span(),
+            format!("\"{id}\" is not valid; use up to 128 letters, digits, - and _"),
+        );
     }
     let domain = match checked(&mut t, "domain", r, checks::domain_name) {
         Some(at) => at.value,
         None => {
             if !t_has(&mut t, "domain") && t.string("domain", &mut Report::new("")).is_none() {
-                r.add(&t.path_of("domain"), t.span(), "missing; add `domain = \"app.example.com\"` (the origin's DNS name)");
+                r.add(
+                    &t.path_of("domain"),
+                    t.span(),
+                    "missing; add `domain = \"app.example.com\"` (the origin's DNS name)",
+                );
             }
             String::new()
         }
@@ -362,25 +499,66 @@ fn read_origin(mut t: TableReader, r: &mut Report) -> Origin {
     if let Some(path) = checked(&mut t, "path", r, checks::origin_path) {
         o.path = path.value;
     }
-    o.protocol = choice(&mut t, "protocol", r, OriginProtocol::parse, OriginProtocol::allowed(), o.protocol);
+    o.protocol = choice(
+        &mut t,
+        "protocol",
+        r,
+        OriginProtocol::parse,
+        OriginProtocol::allowed(),
+        o.protocol,
+    );
     o.http_port = u16::try_from(number(&mut t, "http_port", r, 1..=65535, "", 80)).unwrap_or(80);
-    o.https_port = u16::try_from(number(&mut t, "https_port", r, 1..=65535, "", 443)).unwrap_or(443);
+    o.https_port =
+        u16::try_from(number(&mut t, "https_port", r, 1..=65535, "", 443)).unwrap_or(443);
     // CloudFront: read timeout 1–60 s by default (up to 180 s after a quota increase), keep-alive 1–60 s.
-    o.read_timeout_seconds = to_u32(number(&mut t, "read_timeout_seconds", r, 1..=180, " seconds", 30));
-    o.keepalive_timeout_seconds = to_u32(number(&mut t, "keepalive_timeout_seconds", r, 1..=60, " seconds", 5));
+    o.read_timeout_seconds = to_u32(number(
+        &mut t,
+        "read_timeout_seconds",
+        r,
+        1..=180,
+        " seconds",
+        30,
+    ));
+    o.keepalive_timeout_seconds = to_u32(number(
+        &mut t,
+        "keepalive_timeout_seconds",
+        r,
+        1..=60,
+        " seconds",
+        5,
+    ));
     o.connection_attempts = to_u32(number(&mut t, "connection_attempts", r, 1..=3, "", 3));
-    o.connection_timeout_seconds = to_u32(number(&mut t, "connection_timeout_seconds", r, 1..=10, " seconds", 10));
+    o.connection_timeout_seconds = to_u32(number(
+        &mut t,
+        "connection_timeout_seconds",
+        r,
+        1..=10,
+        " seconds",
+        10,
+    ));
     if let Some(versions) = t.strings("tls_versions", r) {
         let mut parsed = Vec::new();
         let count = versions.len();
         for v in versions {
             match OriginTls::parse(&v.value) {
                 Some(tls) => parsed.push(tls),
-                None => r.add(&v.path, v.span, format!("\"{}\" is not allowed; use one of: {}", v.value, OriginTls::allowed())),
+                None => r.add(
+                    &v.path,
+                    v.span,
+                    format!(
+                        "\"{}\" is not allowed; use one of: {}",
+                        v.value,
+                        OriginTls::allowed()
+                    ),
+                ),
             }
         }
         if parsed.is_empty() && count == 0 {
-            r.add(&t.path_of("tls_versions"), t.span(), "name at least one TLS version, e.g. [\"TLSv1.2\"]");
+            r.add(
+                &t.path_of("tls_versions"),
+                t.span(),
+                "name at least one TLS version, e.g. [\"TLSv1.2\"]",
+            );
         } else if !parsed.is_empty() {
             o.tls_versions = parsed;
         }
@@ -389,43 +567,108 @@ fn read_origin(mut t: TableReader, r: &mut Report) -> Origin {
     o
 }
 
-fn read_behavior(mut t: TableReader, r: &mut Report, origin_ids: &[String], first: &str, needs_pattern: bool) -> Behavior {
+fn read_behavior(
+    mut t: TableReader,
+    r: &mut Report,
+    origin_ids: &[String],
+    first: &str,
+    needs_pattern: bool,
+) -> Behavior {
     let mut b = Behavior::new(first);
     if needs_pattern {
         match checked(&mut t, "path_pattern", r, checks::path_pattern) {
             Some(p) => b.path_pattern = Some(p.value),
             None => {
-                if !t_has(&mut t, "path_pattern") && t.string("path_pattern", &mut Report::new("")).is_none() {
-                    r.add(&t.path_of("path_pattern"), t.span(), "missing; add `path_pattern = \"/api/*\"`");
+                if !t_has(&mut t, "path_pattern")
+                    && t.string("path_pattern", &mut Report::new("")).is_none()
+                {
+                    r.add(
+                        &t.path_of("path_pattern"),
+                        t.span(),
+                        "missing; add `path_pattern = \"/api/*\"`",
+                    );
                 }
             }
         }
     }
     if let Some(origin) = t.string("origin", r) {
         if !origin_ids.contains(&origin.value) {
-            r.add(&origin.path, origin.span.clone(), format!("no origin has id \"{}\"; known ids: {}", origin.value, origin_ids.join(", ")));
+            r.add(
+                &origin.path,
+                origin.span.clone(),
+                format!(
+                    "no origin has id \"{}\"; known ids: {}",
+                    origin.value,
+                    origin_ids.join(", ")
+                ),
+            );
         }
         b.origin = origin.value;
     } else if origin_ids.len() > 1 {
-        r.add(&t.path_of("origin"), t.span(), format!("with several origins, name the one this behaviour routes to: origin = one of {}", origin_ids.join(", ")));
+        r.add(
+            &t.path_of("origin"),
+            t.span(),
+            format!(
+                "with several origins, name the one this behaviour routes to: origin = one of {}",
+                origin_ids.join(", ")
+            ),
+        );
     }
-    b.viewer_protocol = choice(&mut t, "viewer_protocol", r, ViewerProtocol::parse, ViewerProtocol::allowed(), b.viewer_protocol);
-    b.allowed_methods = choice(&mut t, "allowed_methods", r, AllowedMethods::parse, AllowedMethods::allowed(), b.allowed_methods);
-    b.cached_methods = choice(&mut t, "cached_methods", r, CachedMethods::parse, CachedMethods::allowed(), b.cached_methods);
-    if b.allowed_methods == AllowedMethods::GetHead && b.cached_methods == CachedMethods::GetHeadOptions {
+    b.viewer_protocol = choice(
+        &mut t,
+        "viewer_protocol",
+        r,
+        ViewerProtocol::parse,
+        ViewerProtocol::allowed(),
+        b.viewer_protocol,
+    );
+    b.allowed_methods = choice(
+        &mut t,
+        "allowed_methods",
+        r,
+        AllowedMethods::parse,
+        AllowedMethods::allowed(),
+        b.allowed_methods,
+    );
+    b.cached_methods = choice(
+        &mut t,
+        "cached_methods",
+        r,
+        CachedMethods::parse,
+        CachedMethods::allowed(),
+        b.cached_methods,
+    );
+    if b.allowed_methods == AllowedMethods::GetHead
+        && b.cached_methods == CachedMethods::GetHeadOptions
+    {
         r.add(&t.path_of("cached_methods"), t.span(), "OPTIONS can only be cached when it is allowed; use allowed_methods = \"get-head-options\" or \"all\"");
     }
     b.compress = flag(&mut t, "compress", r, b.compress);
-    b.caching = choice(&mut t, "caching", r, CachingMode::parse, CachingMode::allowed(), b.caching);
+    b.caching = choice(
+        &mut t,
+        "caching",
+        r,
+        CachingMode::parse,
+        CachingMode::allowed(),
+        b.caching,
+    );
     if let Some(mut ttl) = t.table("ttl", r) {
         let min = number(&mut ttl, "min", r, 0..=31_536_000, " seconds", 0);
         let default = number(&mut ttl, "default", r, 0..=31_536_000, " seconds", 86_400);
         let max = number(&mut ttl, "max", r, 0..=31_536_000, " seconds", 31_536_000);
         if !(min <= default && default <= max) {
-            r.add(ttl.path(), ttl.span(), format!("TTLs must satisfy min ({min}) <= default ({default}) <= max ({max})"));
+            r.add(
+                ttl.path(),
+                ttl.span(),
+                format!("TTLs must satisfy min ({min}) <= default ({default}) <= max ({max})"),
+            );
         }
         if b.caching != CachingMode::Custom {
-            r.add(ttl.path(), ttl.span(), "ttl only applies with caching = \"custom\"");
+            r.add(
+                ttl.path(),
+                ttl.span(),
+                "ttl only applies with caching = \"custom\"",
+            );
         }
         ttl.finish(r);
         b.ttl = Some(Ttl {
@@ -437,22 +680,52 @@ fn read_behavior(mut t: TableReader, r: &mut Report, origin_ids: &[String], firs
     if let Some(headers) = t.strings("cache_key_headers", r) {
         for h in &headers {
             if let Err(rule) = checks::header_name(&h.value) {
-                r.add(&h.path, h.span.clone(), format!("\"{}\" is not valid; expected {rule}", h.value));
+                r.add(
+                    &h.path,
+                    h.span.clone(),
+                    format!("\"{}\" is not valid; expected {rule}", h.value),
+                );
             }
         }
         if headers.len() > 10 {
-            r.add(&t.path_of("cache_key_headers"), t.span(), "a cache policy keys on at most 10 headers");
+            r.add(
+                &t.path_of("cache_key_headers"),
+                t.span(),
+                "a cache policy keys on at most 10 headers",
+            );
         }
         if b.caching != CachingMode::Custom && !headers.is_empty() {
-            r.add(&t.path_of("cache_key_headers"), t.span(), "cache_key_headers only apply with caching = \"custom\"");
+            r.add(
+                &t.path_of("cache_key_headers"),
+                t.span(),
+                "cache_key_headers only apply with caching = \"custom\"",
+            );
         }
         b.cache_key_headers = headers.into_iter().map(|h| h.value).collect();
     }
     if b.caching == CachingMode::Custom && b.ttl.is_none() {
-        b.ttl = Some(Ttl { min: 0, default: 86_400, max: 31_536_000 });
+        b.ttl = Some(Ttl {
+            min: 0,
+            default: 86_400,
+            max: 31_536_000,
+        });
     }
-    b.origin_request = choice(&mut t, "origin_request", r, OriginRequest::parse, OriginRequest::allowed(), b.origin_request);
-    b.response_headers = choice(&mut t, "response_headers", r, ResponseHeaders::parse, ResponseHeaders::allowed(), b.response_headers);
+    b.origin_request = choice(
+        &mut t,
+        "origin_request",
+        r,
+        OriginRequest::parse,
+        OriginRequest::allowed(),
+        b.origin_request,
+    );
+    b.response_headers = choice(
+        &mut t,
+        "response_headers",
+        r,
+        ResponseHeaders::parse,
+        ResponseHeaders::allowed(),
+        b.response_headers,
+    );
     t.finish(r);
     b
 }
@@ -464,7 +737,11 @@ fn read_logging(mut t: TableReader, r: &mut Report) -> Logging {
         let mut fields = Vec::new();
         for name in names {
             match Field::from_name(&name.value) {
-                Some(field) if fields.contains(&field) => r.add(&name.path, name.span, format!("\"{}\" is listed twice", name.value)),
+                Some(field) if fields.contains(&field) => r.add(
+                    &name.path,
+                    name.span,
+                    format!("\"{}\" is listed twice", name.value),
+                ),
                 Some(field) => fields.push(field),
                 None => {
                     let close = Field::ALL
@@ -479,19 +756,39 @@ fn read_logging(mut t: TableReader, r: &mut Report) -> Logging {
             }
         }
         if fields.is_empty() {
-            r.add(&t.path_of("fields"), t.span(), "name at least one field, or remove the key to log the default set");
+            r.add(
+                &t.path_of("fields"),
+                t.span(),
+                "name at least one field, or remove the key to log the default set",
+            );
         } else {
             l.fields = fields;
         }
     }
-    l.sampling_rate = u8::try_from(number(&mut t, "sampling_rate", r, 1..=100, " percent", 100)).unwrap_or(100);
-    l.stream_mode = choice(&mut t, "stream_mode", r, StreamMode::parse, StreamMode::allowed(), l.stream_mode);
+    l.sampling_rate =
+        u8::try_from(number(&mut t, "sampling_rate", r, 1..=100, " percent", 100)).unwrap_or(100);
+    l.stream_mode = choice(
+        &mut t,
+        "stream_mode",
+        r,
+        StreamMode::parse,
+        StreamMode::allowed(),
+        l.stream_mode,
+    );
     if let Some(shards) = t.integer("shards", r) {
         if l.stream_mode != StreamMode::Provisioned {
-            r.add(&shards.path, shards.span.clone(), "shards only apply with stream_mode = \"provisioned\"");
+            r.add(
+                &shards.path,
+                shards.span.clone(),
+                "shards only apply with stream_mode = \"provisioned\"",
+            );
         }
         if !(1..=500).contains(&shards.value) {
-            r.add(&shards.path, shards.span.clone(), format!("{} is out of range; allowed 1–500", shards.value));
+            r.add(
+                &shards.path,
+                shards.span.clone(),
+                format!("{} is out of range; allowed 1–500", shards.value),
+            );
         } else {
             l.shards = Some(to_u32(shards.value));
         }
@@ -500,36 +797,61 @@ fn read_logging(mut t: TableReader, r: &mut Report) -> Logging {
         l.shards = Some(1);
     }
     // Kinesis retention: 24 hours to 365 days.
-    l.retention_hours = to_u32(number(&mut t, "retention_hours", r, 24..=8760, " hours", 24));
+    l.retention_hours = to_u32(number(
+        &mut t,
+        "retention_hours",
+        r,
+        24..=8760,
+        " hours",
+        24,
+    ));
     t.finish(r);
     l
 }
 
 fn read_metrics(mut t: TableReader, r: &mut Report, stack: &str) -> Metrics {
-    let namespace = checked(&mut t, "namespace", r, checks::namespace).map_or_else(|| default_namespace(stack), |a| a.value);
+    let namespace = checked(&mut t, "namespace", r, checks::namespace)
+        .map_or_else(|| default_namespace(stack), |a| a.value);
     let top_n = to_u32(number(&mut t, "top_n", r, 1..=50, "", 10));
     let mut app_headers = Vec::new();
     if let Some(headers) = t.strings("app_headers", r) {
         for h in headers {
             match checks::header_name(&h.value) {
                 Ok(()) => app_headers.push(h.value.to_ascii_lowercase()),
-                Err(rule) => r.add(&h.path, h.span, format!("\"{}\" is not valid; expected {rule}", h.value)),
+                Err(rule) => r.add(
+                    &h.path,
+                    h.span,
+                    format!("\"{}\" is not valid; expected {rule}", h.value),
+                ),
             }
         }
         if app_headers.len() > 5 {
-            r.add(&t.path_of("app_headers"), t.span(), "at most 5 app headers (each adds a dimension per value, billed per metric)");
+            r.add(
+                &t.path_of("app_headers"),
+                t.span(),
+                "at most 5 app headers (each adds a dimension per value, billed per metric)",
+            );
         }
     }
     t.finish(r);
-    Metrics { namespace, top_n, app_headers }
+    Metrics {
+        namespace,
+        top_n,
+        app_headers,
+    }
 }
 
 fn read_alarms(mut t: TableReader, r: &mut Report) -> Alarms {
     let enabled = flag(&mut t, "enabled", r, true);
-    let schedule = checked(&mut t, "schedule", r, checks::schedule).map_or_else(|| "rate(1 minute)".to_string(), |a| a.value);
+    let schedule = checked(&mut t, "schedule", r, checks::schedule)
+        .map_or_else(|| "rate(1 minute)".to_string(), |a| a.value);
     let email = checked(&mut t, "email", r, checks::email).map(|a| a.value);
     let default_rules = flag(&mut t, "default_rules", r, true);
-    let mut rules_out = if default_rules { rules::default_rules() } else { Vec::new() };
+    let mut rules_out = if default_rules {
+        rules::default_rules()
+    } else {
+        Vec::new()
+    };
     for table in t.tables("rules", r) {
         if let Some(rule) = read_rule(table, r) {
             if rules_out.iter().any(|existing| existing.name == rule.name) {
@@ -551,31 +873,67 @@ fn read_alarms(mut t: TableReader, r: &mut Report) -> Alarms {
 
 fn read_rule(mut t: TableReader, r: &mut Report) -> Option<Rule> {
     let name = required(&mut t, "name", r, "a short rule name, e.g. HighLatency")?;
-    if !(1..=64).contains(&name.value.len()) || !name.value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        r.add(&name.path, name.span.clone(), format!("\"{}\" is not valid; use 1–64 letters, digits, - and _ (it becomes an alarm name)", name.value));
+    if !(1..=64).contains(&name.value.len())
+        || !name
+            .value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        r.add(
+            &name.path,
+            name.span.clone(),
+            format!(
+                "\"{}\" is not valid; use 1–64 letters, digits, - and _ (it becomes an alarm name)",
+                name.value
+            ),
+        );
     }
     let metric = t.string("metric", r);
-    if let Some(m) = &metric {
-        if metrics::resolve(&m.value).is_none() {
-            r.add(&m.path, m.span.clone(), format!("\"{}\" is not a metric the stack publishes; use one of {} or CloudFront:{}", m.value, metrics::STACK_METRICS.join(", "), metrics::CLOUDFRONT_METRICS.join("|")));
-        }
+    if let Some(m) = &metric
+        && metrics::resolve(&m.value).is_none()
+    {
+        r.add(
+            &m.path,
+            m.span.clone(),
+            format!(
+                "\"{}\" is not a metric the stack publishes; use one of {} or CloudFront:{}",
+                m.value,
+                metrics::STACK_METRICS.join(", "),
+                metrics::CLOUDFRONT_METRICS.join("|")
+            ),
+        );
     }
     let expression = t.string("expression", r);
-    if let Some(e) = &expression {
-        if let Err(problem) = rules::Expression::parse(&e.value) {
-            r.add(&e.path, e.span.clone(), format!("\"{}\": {problem}", e.value));
-        }
+    if let Some(e) = &expression
+        && let Err(problem) = rules::Expression::parse(&e.value)
+    {
+        r.add(
+            &e.path,
+            e.span.clone(),
+            format!("\"{}\": {problem}", e.value),
+        );
     }
     if metric.is_some() == expression.is_some() {
-        r.add(t.path(), t.span(), "a rule needs exactly one of `metric` or `expression`");
+        r.add(
+            t.path(),
+            t.span(),
+            "a rule needs exactly one of `metric` or `expression`",
+        );
     }
     let statistic = t.string("statistic", r);
-    if let Some(s) = &statistic {
-        if !metrics::is_statistic(&s.value) {
-            r.add(&s.path, s.span.clone(), format!("\"{}\" is not a statistic; use Sum, Average, Minimum, Maximum, SampleCount or a percentile such as p95", s.value));
-        }
+    if let Some(s) = &statistic
+        && !metrics::is_statistic(&s.value)
+    {
+        r.add(&s.path, s.span.clone(), format!("\"{}\" is not a statistic; use Sum, Average, Minimum, Maximum, SampleCount or a percentile such as p95", s.value));
     }
-    let comparison = choice(&mut t, "comparison", r, Comparison::parse, Comparison::allowed(), Comparison::GreaterThan);
+    let comparison = choice(
+        &mut t,
+        "comparison",
+        r,
+        Comparison::parse,
+        Comparison::allowed(),
+        Comparison::GreaterThan,
+    );
     let threshold = match t.string("threshold", &mut Report::new("")) {
         Some(at) => {
             r.add(&at.path, at.span, "expected a number, found a string");
@@ -588,12 +946,37 @@ fn read_rule(mut t: TableReader, r: &mut Report) -> Option<Rule> {
     if datapoints_to_alarm > evaluation_periods {
         r.add(&t.path_of("datapoints_to_alarm"), t.span(), format!("{datapoints_to_alarm} of {evaluation_periods}: datapoints_to_alarm cannot exceed evaluation_periods"));
     }
-    let period_seconds = to_u32(number(&mut t, "period_seconds", r, 60..=86_400, " seconds", 60));
-    if period_seconds % 60 != 0 {
-        r.add(&t.path_of("period_seconds"), t.span(), format!("{period_seconds} is not a multiple of 60"));
+    let period_seconds = to_u32(number(
+        &mut t,
+        "period_seconds",
+        r,
+        60..=86_400,
+        " seconds",
+        60,
+    ));
+    if !period_seconds.is_multiple_of(60) {
+        r.add(
+            &t.path_of("period_seconds"),
+            t.span(),
+            format!("{period_seconds} is not a multiple of 60"),
+        );
     }
-    let missing_data = choice(&mut t, "missing_data", r, MissingData::parse, MissingData::allowed(), MissingData::Missing);
-    let severity = choice(&mut t, "severity", r, Severity::parse, Severity::allowed(), Severity::Warning);
+    let missing_data = choice(
+        &mut t,
+        "missing_data",
+        r,
+        MissingData::parse,
+        MissingData::allowed(),
+        MissingData::Missing,
+    );
+    let severity = choice(
+        &mut t,
+        "severity",
+        r,
+        Severity::parse,
+        Severity::allowed(),
+        Severity::Warning,
+    );
     let action = t.string("action", r).map_or_else(String::new, |a| a.value);
     t.finish(r);
     Some(Rule {
@@ -624,7 +1007,11 @@ fn read_float(t: &mut TableReader, key: &'static str, r: &mut Report) -> f64 {
             0.0
         }
         None => {
-            r.add(&t.path_of(key), t.span(), "missing; add `threshold = <number>`");
+            r.add(
+                &t.path_of(key),
+                t.span(),
+                "missing; add `threshold = <number>`",
+            );
             0.0
         }
     }
@@ -635,14 +1022,25 @@ fn read_manuscripts(mut t: TableReader, r: &mut Report) -> Manuscripts {
         Some(b) => b.value,
         None => {
             if !t_has(&mut t, "bucket") && t.string("bucket", &mut Report::new("")).is_none() {
-                r.add(&t.path_of("bucket"), t.span(), "missing; add `bucket = \"my-manuscripts\"`");
+                r.add(
+                    &t.path_of("bucket"),
+                    t.span(),
+                    "missing; add `bucket = \"my-manuscripts\"`",
+                );
             }
             String::new()
         }
     };
     let key_prefix = match t.string("key_prefix", r) {
         Some(at) if at.value.starts_with('/') => {
-            r.add(&at.path, at.span, format!("\"{}\": S3 keys do not start with /; write it without the leading slash", at.value));
+            r.add(
+                &at.path,
+                at.span,
+                format!(
+                    "\"{}\": S3 keys do not start with /; write it without the leading slash",
+                    at.value
+                ),
+            );
             at.value
         }
         Some(at) => at.value,
@@ -650,14 +1048,28 @@ fn read_manuscripts(mut t: TableReader, r: &mut Report) -> Manuscripts {
     };
     let path_prefix = match t.string("path_prefix", r) {
         Some(p) if !p.value.starts_with('/') => {
-            r.add(&p.path, p.span, format!("\"{}\" must start with / (it is the URL path the key prefix maps to)", p.value));
+            r.add(
+                &p.path,
+                p.span,
+                format!(
+                    "\"{}\" must start with / (it is the URL path the key prefix maps to)",
+                    p.value
+                ),
+            );
             "/".to_string()
         }
         Some(p) => p.value,
         None => format!("/{key_prefix}"),
     };
     // SQS → Lambda batching window: 0–300 seconds.
-    let batch_window_seconds = to_u32(number(&mut t, "batch_window_seconds", r, 0..=300, " seconds", 30));
+    let batch_window_seconds = to_u32(number(
+        &mut t,
+        "batch_window_seconds",
+        r,
+        0..=300,
+        " seconds",
+        30,
+    ));
     t.finish(r);
     Manuscripts {
         bucket,
@@ -669,16 +1081,34 @@ fn read_manuscripts(mut t: TableReader, r: &mut Report) -> Manuscripts {
 
 fn read_functions(mut t: TableReader, r: &mut Report) -> Functions {
     let mut f = Functions::default();
-    f.architecture = choice(&mut t, "architecture", r, Architecture::parse, Architecture::allowed(), f.architecture);
+    f.architecture = choice(
+        &mut t,
+        "architecture",
+        r,
+        Architecture::parse,
+        Architecture::allowed(),
+        f.architecture,
+    );
     f.memory_mb = to_u32(number(&mut t, "memory_mb", r, 128..=10_240, " MB", 256));
-    f.timeout_seconds = to_u32(number(&mut t, "timeout_seconds", r, 1..=900, " seconds", 60));
+    f.timeout_seconds = to_u32(number(
+        &mut t,
+        "timeout_seconds",
+        r,
+        1..=900,
+        " seconds",
+        60,
+    ));
     if let Some(days) = t.integer("log_retention_days", r) {
         match u32::try_from(days.value) {
             Ok(d) if checks::LOG_RETENTION_DAYS.contains(&d) => f.log_retention_days = d,
             _ => r.add(
                 &days.path,
                 days.span,
-                format!("{} is not a retention CloudWatch Logs offers; use one of {:?}", days.value, checks::LOG_RETENTION_DAYS),
+                format!(
+                    "{} is not a retention CloudWatch Logs offers; use one of {:?}",
+                    days.value,
+                    checks::LOG_RETENTION_DAYS
+                ),
             ),
         }
     }

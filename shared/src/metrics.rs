@@ -98,7 +98,9 @@ pub fn resolve(name: &str) -> Option<MetricRef<'_>> {
             .contains(&rest)
             .then_some(MetricRef::CloudFront(rest));
     }
-    STACK_METRICS.contains(&name).then_some(MetricRef::Stack(name))
+    STACK_METRICS
+        .contains(&name)
+        .then_some(MetricRef::Stack(name))
 }
 
 /// Whether `statistic` is one CloudWatch accepts for a rule: a plain statistic or a

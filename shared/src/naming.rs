@@ -16,7 +16,11 @@ pub enum Function {
 }
 
 impl Function {
-    pub const ALL: [Function; 3] = [Function::LogAnalyser, Function::AlarmEvaluator, Function::Invalidator];
+    pub const ALL: [Function; 3] = [
+        Function::LogAnalyser,
+        Function::AlarmEvaluator,
+        Function::Invalidator,
+    ];
 
     /// The short name, also the crate's binary directory name under `functions/`.
     pub const fn short(self) -> &'static str {
@@ -36,7 +40,9 @@ pub struct Names {
 
 impl Names {
     pub fn new(stack: &str) -> Names {
-        Names { stack: stack.to_string() }
+        Names {
+            stack: stack.to_string(),
+        }
     }
 
     fn prefixed(&self, suffix: &str) -> String {
@@ -131,8 +137,14 @@ mod tests {
     #[test]
     fn names_are_deterministic_and_prefixed() {
         let names = Names::new("shop");
-        assert_eq!(names.lambda(Function::LogAnalyser), "cfrp-shop-log-analyser");
-        assert_eq!(names.log_group(Function::Invalidator), "/aws/lambda/cfrp-shop-invalidator");
+        assert_eq!(
+            names.lambda(Function::LogAnalyser),
+            "cfrp-shop-log-analyser"
+        );
+        assert_eq!(
+            names.log_group(Function::Invalidator),
+            "/aws/lambda/cfrp-shop-invalidator"
+        );
         assert_eq!(names, Names::new("shop"));
     }
 

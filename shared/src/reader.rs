@@ -61,7 +61,12 @@ impl<'d> TableReader<'d> {
         Some((item, span))
     }
 
-    fn value(&mut self, key: &'static str, report: &mut Report, expected: &str) -> Option<(&'d Value, Option<Range<usize>>)> {
+    fn value(
+        &mut self,
+        key: &'static str,
+        report: &mut Report,
+        expected: &str,
+    ) -> Option<(&'d Value, Option<Range<usize>>)> {
         let (item, span) = self.item(key)?;
         match item.as_value() {
             Some(value) => Some((value, value.span().or(span))),
@@ -85,7 +90,11 @@ impl<'d> TableReader<'d> {
                 path: self.path_of(key),
             }),
             None => {
-                report.add(&self.path_of(key), span, format!("expected a string, found {}", kind(value)));
+                report.add(
+                    &self.path_of(key),
+                    span,
+                    format!("expected a string, found {}", kind(value)),
+                );
                 None
             }
         }
@@ -100,7 +109,11 @@ impl<'d> TableReader<'d> {
                 path: self.path_of(key),
             }),
             None => {
-                report.add(&self.path_of(key), span, format!("expected a whole number, found {}", kind(value)));
+                report.add(
+                    &self.path_of(key),
+                    span,
+                    format!("expected a whole number, found {}", kind(value)),
+                );
                 None
             }
         }
@@ -115,7 +128,11 @@ impl<'d> TableReader<'d> {
                 path: self.path_of(key),
             }),
             None => {
-                report.add(&self.path_of(key), span, format!("expected a number, found {}", kind(value)));
+                report.add(
+                    &self.path_of(key),
+                    span,
+                    format!("expected a number, found {}", kind(value)),
+                );
                 None
             }
         }
@@ -130,16 +147,28 @@ impl<'d> TableReader<'d> {
                 path: self.path_of(key),
             }),
             None => {
-                report.add(&self.path_of(key), span, format!("expected true or false, found {}", kind(value)));
+                report.add(
+                    &self.path_of(key),
+                    span,
+                    format!("expected true or false, found {}", kind(value)),
+                );
                 None
             }
         }
     }
 
-    pub(crate) fn strings(&mut self, key: &'static str, report: &mut Report) -> Option<Vec<At<String>>> {
+    pub(crate) fn strings(
+        &mut self,
+        key: &'static str,
+        report: &mut Report,
+    ) -> Option<Vec<At<String>>> {
         let (value, span) = self.value(key, report, "a list of strings")?;
         let Some(array) = value.as_array() else {
-            report.add(&self.path_of(key), span, format!("expected a list of strings, found {}", kind(value)));
+            report.add(
+                &self.path_of(key),
+                span,
+                format!("expected a list of strings, found {}", kind(value)),
+            );
             return None;
         };
         let mut out = Vec::new();
@@ -151,14 +180,22 @@ impl<'d> TableReader<'d> {
                     span: element.span(),
                     path,
                 }),
-                None => report.add(&path, element.span(), format!("expected a string, found {}", kind(element))),
+                None => report.add(
+                    &path,
+                    element.span(),
+                    format!("expected a string, found {}", kind(element)),
+                ),
             }
         }
         Some(out)
     }
 
     /// A sub-table (`[a.b]` or `b = { ... }`).
-    pub(crate) fn table(&mut self, key: &'static str, report: &mut Report) -> Option<TableReader<'d>> {
+    pub(crate) fn table(
+        &mut self,
+        key: &'static str,
+        report: &mut Report,
+    ) -> Option<TableReader<'d>> {
         let (item, span) = self.item(key)?;
         match item.as_table_like() {
             Some(table) => Some(TableReader {
@@ -175,7 +212,11 @@ impl<'d> TableReader<'d> {
     }
 
     /// An array of tables (`[[key]]` or `key = [{...}, {...}]`).
-    pub(crate) fn tables(&mut self, key: &'static str, report: &mut Report) -> Vec<TableReader<'d>> {
+    pub(crate) fn tables(
+        &mut self,
+        key: &'static str,
+        report: &mut Report,
+    ) -> Vec<TableReader<'d>> {
         let Some((item, span)) = self.item(key) else {
             return Vec::new();
         };
@@ -202,12 +243,20 @@ impl<'d> TableReader<'d> {
                         span: element.span(),
                         known: BTreeSet::new(),
                     }),
-                    None => report.add(&format!("{base}[{index}]"), element.span(), "expected a table"),
+                    None => report.add(
+                        &format!("{base}[{index}]"),
+                        element.span(),
+                        "expected a table",
+                    ),
                 }
             }
             return out;
         }
-        report.add(&base, span, format!("expected a list of tables (write [[{key}]] sections)"));
+        report.add(
+            &base,
+            span,
+            format!("expected a list of tables (write [[{key}]] sections)"),
+        );
         Vec::new()
     }
 
@@ -234,7 +283,10 @@ impl<'d> TableReader<'d> {
             report.add(
                 &self.path_of(key),
                 span,
-                format!("unknown key `{key}`{suggestion} (allowed here: {})", allowed.join(", ")),
+                format!(
+                    "unknown key `{key}`{suggestion} (allowed here: {})",
+                    allowed.join(", ")
+                ),
             );
         }
     }

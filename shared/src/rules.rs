@@ -14,7 +14,15 @@ use crate::schema::{Comparison, MissingData, Rule, Severity};
 /// measurable): high latency, low success rate, 5xx error rate, low cache hit ratio and
 /// high-threat clients.
 pub fn default_rules() -> Vec<Rule> {
-    let rule = |name: &str, metric: Option<&str>, expression: Option<&str>, statistic: &str, comparison, threshold, missing_data, severity, action: &str| Rule {
+    let rule = |name: &str,
+                metric: Option<&str>,
+                expression: Option<&str>,
+                statistic: &str,
+                comparison,
+                threshold,
+                missing_data,
+                severity,
+                action: &str| Rule {
         name: name.to_string(),
         metric: metric.map(str::to_string),
         expression: expression.map(str::to_string),
@@ -107,7 +115,10 @@ impl Expression {
         let mut parser = Parser { tokens, at: 0 };
         let expression = parser.sum()?;
         if parser.at != parser.tokens.len() {
-            return Err(format!("unexpected {:?} after a complete expression", parser.tokens[parser.at]));
+            return Err(format!(
+                "unexpected {:?} after a complete expression",
+                parser.tokens[parser.at]
+            ));
         }
         Ok(expression)
     }
@@ -172,7 +183,9 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
                 }
             }
             let literal = &text[start..end];
-            let number = literal.parse::<f64>().map_err(|_| format!("\"{literal}\" is not a number"))?;
+            let number = literal
+                .parse::<f64>()
+                .map_err(|_| format!("\"{literal}\" is not a number"))?;
             tokens.push(Token::Number(number));
         } else if c.is_ascii_alphabetic() {
             let mut end = start;
@@ -186,14 +199,19 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
             }
             let name = &text[start..end];
             if !metrics::STACK_METRICS.contains(&name) {
-                return Err(format!("\"{name}\" is not a metric the stack publishes; use {}", metrics::STACK_METRICS.join(", ")));
+                return Err(format!(
+                    "\"{name}\" is not a metric the stack publishes; use {}",
+                    metrics::STACK_METRICS.join(", ")
+                ));
             }
             tokens.push(Token::Name(name.to_string()));
         } else if "+-*/()".contains(c) {
             tokens.push(Token::Op(c));
             chars.next();
         } else {
-            return Err(format!("unexpected character '{c}'; expressions use metric names, numbers, + - * / and parentheses"));
+            return Err(format!(
+                "unexpected character '{c}'; expressions use metric names, numbers, + - * / and parentheses"
+            ));
         }
     }
     if tokens.is_empty() {
@@ -220,7 +238,11 @@ impl Parser {
         while let Some(op @ ('+' | '-')) = self.peek_op() {
             self.at += 1;
             let right = self.product()?;
-            let op = if op == '+' { Operator::Add } else { Operator::Subtract };
+            let op = if op == '+' {
+                Operator::Add
+            } else {
+                Operator::Subtract
+            };
             left = Expression::Binary(Box::new(left), op, Box::new(right));
         }
         Ok(left)
@@ -231,7 +253,11 @@ impl Parser {
         while let Some(op @ ('*' | '/')) = self.peek_op() {
             self.at += 1;
             let right = self.unary()?;
-            let op = if op == '*' { Operator::Multiply } else { Operator::Divide };
+            let op = if op == '*' {
+                Operator::Multiply
+            } else {
+                Operator::Divide
+            };
             left = Expression::Binary(Box::new(left), op, Box::new(right));
         }
         Ok(left)
@@ -271,7 +297,8 @@ mod tests {
 
     #[test]
     fn parses_and_evaluates_success_rate() {
-        let e = Expression::parse("100 * (1 - Status5xx / Requests)").unwrap_or_else(|err| panic!("{err}"));
+        let e = Expression::parse("100 * (1 - Status5xx / Requests)")
+            .unwrap_or_else(|err| panic!("{err}"));
         assert_eq!(e.metrics(), vec!["Status5xx", "Requests"]);
         let value = e.evaluate(&|name| match name {
             "Status5xx" => Some(5.0),
@@ -289,8 +316,16 @@ mod tests {
 
     #[test]
     fn rejects_unknown_metrics_and_bad_syntax() {
-        assert!(Expression::parse("Latency / 2").unwrap_err().contains("not a metric"));
-        assert!(Expression::parse("(Requests").unwrap_err().contains("parenthesis"));
+        assert!(
+            Expression::parse("Latency / 2")
+                .unwrap_err()
+                .contains("not a metric")
+        );
+        assert!(
+            Expression::parse("(Requests")
+                .unwrap_err()
+                .contains("parenthesis")
+        );
         assert!(Expression::parse("Requests Requests").is_err());
         assert!(Expression::parse("").is_err());
         assert!(Expression::parse("Requests % 2").is_err());

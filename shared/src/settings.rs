@@ -61,7 +61,8 @@ pub trait FunctionSettings: Serialize + for<'de> Deserialize<'de> {
 
     /// Parses and re-validates settings from the variable's value.
     fn from_env_value(value: &str) -> Result<Self, ConfigError> {
-        let settings: Self = serde_json::from_str(value).map_err(|err| settings_error(err.to_string()))?;
+        let settings: Self =
+            serde_json::from_str(value).map_err(|err| settings_error(err.to_string()))?;
         settings.check().map_err(settings_error)?;
         Ok(settings)
     }
@@ -92,7 +93,8 @@ impl FunctionSettings for AnalyserSettings {
             return Err(format!("top_n {} outside 1–50", self.top_n));
         }
         for header in &self.app_headers {
-            checks::header_name(header).map_err(|rule| format!("app_headers: \"{header}\": expected {rule}"))?;
+            checks::header_name(header)
+                .map_err(|rule| format!("app_headers: \"{header}\": expected {rule}"))?;
         }
         Ok(())
     }
@@ -106,11 +108,19 @@ impl FunctionSettings for EvaluatorSettings {
             match (&rule.metric, &rule.expression) {
                 (Some(metric), None) if metrics::resolve(metric).is_some() => {}
                 (None, Some(expression)) => {
-                    Expression::parse(expression).map_err(|err| format!("rule {}: {err}", rule.name))?;
+                    Expression::parse(expression)
+                        .map_err(|err| format!("rule {}: {err}", rule.name))?;
                 }
-                _ => return Err(format!("rule {}: needs exactly one known metric or expression", rule.name)),
+                _ => {
+                    return Err(format!(
+                        "rule {}: needs exactly one known metric or expression",
+                        rule.name
+                    ));
+                }
             }
-            if !metrics::is_statistic(&rule.statistic) || rule.datapoints_to_alarm > rule.evaluation_periods {
+            if !metrics::is_statistic(&rule.statistic)
+                || rule.datapoints_to_alarm > rule.evaluation_periods
+            {
                 return Err(format!("rule {}: bad statistic or M-of-N", rule.name));
             }
         }
@@ -121,7 +131,8 @@ impl FunctionSettings for EvaluatorSettings {
 impl FunctionSettings for InvalidatorSettings {
     fn check(&self) -> Result<(), String> {
         checks::stack_name(&self.stack).map_err(|rule| format!("stack: expected {rule}"))?;
-        checks::bucket_name(&self.manuscripts.bucket).map_err(|rule| format!("bucket: expected {rule}"))?;
+        checks::bucket_name(&self.manuscripts.bucket)
+            .map_err(|rule| format!("bucket: expected {rule}"))?;
         if self.distribution_id.is_empty() {
             return Err("distribution_id: empty".to_string());
         }
@@ -158,10 +169,12 @@ impl StackConfig {
 
     /// `None` when the stack has no manuscripts bucket.
     pub fn invalidator_settings(&self, distribution_id: &str) -> Option<InvalidatorSettings> {
-        self.manuscripts.as_ref().map(|manuscripts| InvalidatorSettings {
-            stack: self.name.clone(),
-            distribution_id: distribution_id.to_string(),
-            manuscripts: manuscripts.clone(),
-        })
+        self.manuscripts
+            .as_ref()
+            .map(|manuscripts| InvalidatorSettings {
+                stack: self.name.clone(),
+                distribution_id: distribution_id.to_string(),
+                manuscripts: manuscripts.clone(),
+            })
     }
 }

@@ -1,7 +1,9 @@
 //! The config crate seen from outside: whole files in, a config or one report of every
 //! problem out.
 
-use cfrp_config::{CachingMode, ConfigError, Field, GeoMode, OriginProtocol, PriceClass, StackConfig, StreamMode};
+use cfrp_config::{
+    CachingMode, ConfigError, Field, GeoMode, OriginProtocol, PriceClass, StackConfig, StreamMode,
+};
 
 const EXAMPLE: &str = include_str!("../examples/proxy.toml");
 const EVERY_MISTAKE: &str = include_str!("fixtures/every-mistake.toml");
@@ -12,7 +14,9 @@ fn problems(text: &str) -> Vec<(String, usize, usize, String)> {
             .problems
             .into_iter()
             .map(|p| {
-                let at = p.location.unwrap_or(cfrp_config::Location { line: 0, column: 0 });
+                let at = p
+                    .location
+                    .unwrap_or(cfrp_config::Location { line: 0, column: 0 });
                 (p.field, at.line, at.column, p.message)
             })
             .collect(),
@@ -31,32 +35,63 @@ fn the_example_is_valid_and_keeps_every_setting() {
     assert_eq!(config.origins[1].path, "/v1");
     assert_eq!(config.origins[1].protocol, OriginProtocol::HttpsOnly);
     assert_eq!(config.behaviors[1].caching, CachingMode::Custom);
-    assert_eq!(config.behaviors[1].ttl.as_ref().map(|t| t.default), Some(86_400));
+    assert_eq!(
+        config.behaviors[1].ttl.as_ref().map(|t| t.default),
+        Some(86_400)
+    );
     assert_eq!(config.logging.stream_mode, StreamMode::OnDemand);
     assert_eq!(config.logging.fields, Field::default_set());
     assert_eq!(config.metrics.namespace, "CloudFrontProxy/shop");
     assert_eq!(config.metrics.app_headers, vec!["x-operation-type"]);
     // Built-in rules plus the file's own.
     assert!(config.alarms.rules.iter().any(|r| r.name == "HighLatency"));
-    assert!(config.alarms.rules.iter().any(|r| r.name == "SlowOrigin" && r.threshold == 800.0));
-    assert_eq!(config.manuscripts.as_ref().map(|m| m.bucket.as_str()), Some("shop-manuscripts"));
+    assert!(
+        config
+            .alarms
+            .rules
+            .iter()
+            .any(|r| r.name == "SlowOrigin" && r.threshold == 800.0)
+    );
+    assert_eq!(
+        config.manuscripts.as_ref().map(|m| m.bucket.as_str()),
+        Some("shop-manuscripts")
+    );
 }
 
 #[test]
 fn a_minimal_file_gets_the_reverse_proxy_defaults() {
-    let config = StackConfig::parse("name = \"api\"\n[[origins]]\nid = \"o\"\ndomain = \"api.example.com\"\n", "p.toml")
-        .unwrap_or_else(|err| panic!("{err}"));
+    let config = StackConfig::parse(
+        "name = \"api\"\n[[origins]]\nid = \"o\"\ndomain = \"api.example.com\"\n",
+        "p.toml",
+    )
+    .unwrap_or_else(|err| panic!("{err}"));
     let origin = &config.origins[0];
     assert_eq!(origin.protocol, OriginProtocol::HttpsOnly);
-    assert_eq!((origin.https_port, origin.read_timeout_seconds, origin.keepalive_timeout_seconds), (443, 30, 5));
+    assert_eq!(
+        (
+            origin.https_port,
+            origin.read_timeout_seconds,
+            origin.keepalive_timeout_seconds
+        ),
+        (443, 30, 5)
+    );
     assert_eq!(origin.tls_versions, vec![cfrp_config::OriginTls::TlsV1_2]);
     let behavior = &config.default_behavior;
-    assert_eq!(behavior.viewer_protocol, cfrp_config::ViewerProtocol::RedirectToHttps);
+    assert_eq!(
+        behavior.viewer_protocol,
+        cfrp_config::ViewerProtocol::RedirectToHttps
+    );
     assert_eq!(behavior.allowed_methods, cfrp_config::AllowedMethods::All);
     assert_eq!(behavior.cached_methods, cfrp_config::CachedMethods::GetHead);
-    assert_eq!(behavior.origin_request, cfrp_config::OriginRequest::AllViewerExceptHost);
+    assert_eq!(
+        behavior.origin_request,
+        cfrp_config::OriginRequest::AllViewerExceptHost
+    );
     assert!(behavior.compress);
-    assert_eq!(config.distribution.http_version, cfrp_config::HttpVersion::Http2And3);
+    assert_eq!(
+        config.distribution.http_version,
+        cfrp_config::HttpVersion::Http2And3
+    );
     assert!(config.distribution.ipv6);
     assert_eq!(config.distribution.price_class, PriceClass::PriceClass100);
     assert_eq!(config.distribution.minimum_viewer_tls, "TLSv1.2_2021");
@@ -73,16 +108,36 @@ fn every_kind_of_mistake_is_reported_at_once_with_line_and_column() {
         ("distribution.aliases[0]", 7, 12, "DNS name"),
         ("distribution.certificate_arn", 8, 19, "us-east-1"),
         ("distribution.minimum_viewer_tls", 9, 22, "TLSv1.2_2021"),
-        ("distribution.geo_restriction.countries[1]", 13, 20, "ISO 3166-1"),
-        ("distribution.geo_restriction.countries[2]", 13, 26, "ISO 3166-1"),
+        (
+            "distribution.geo_restriction.countries[1]",
+            13,
+            20,
+            "ISO 3166-1",
+        ),
+        (
+            "distribution.geo_restriction.countries[2]",
+            13,
+            26,
+            "ISO 3166-1",
+        ),
         ("origins[0].domain", 17, 10, "DNS name"),
         ("origins[0].path", 18, 8, "starts with /"),
         ("origins[0].protocol", 19, 12, "https-only"),
         ("origins[0].https_port", 20, 14, "1–65535"),
         ("origins[0].read_timeout_seconds", 21, 24, "1–180"),
-        ("origins[0].keepalive_timeout_seconds", 22, 29, "expected a whole number, found a string"),
+        (
+            "origins[0].keepalive_timeout_seconds",
+            22,
+            29,
+            "expected a whole number, found a string",
+        ),
         ("origins[0].tls_versions[0]", 23, 17, "TLSv1.2"),
-        ("default_behavior.origin", 26, 10, "no origin has id \"missing-origin\""),
+        (
+            "default_behavior.origin",
+            26,
+            10,
+            "no origin has id \"missing-origin\"",
+        ),
         ("default_behavior.caching", 27, 11, "disabled"),
         ("behaviors[0].path_pattern", 30, 16, "default behaviour"),
         ("behaviors[0].ttl", 31, 7, "min (100) <= default (10)"),
@@ -93,7 +148,12 @@ fn every_kind_of_mistake_is_reported_at_once_with_line_and_column() {
         ("alarms.email", 41, 9, "e-mail"),
         ("alarms.schedule", 42, 12, "rate(1 minute)"),
         ("alarms.rules[0].metric", 46, 10, "not a metric"),
-        ("alarms.rules[0].expression", 47, 14, "\"Nope\" is not a metric"),
+        (
+            "alarms.rules[0].expression",
+            47,
+            14,
+            "\"Nope\" is not a metric",
+        ),
         ("alarms.rules[0].statistic", 48, 13, "percentile"),
         ("alarms.rules[0].threshold", 49, 13, "expected a number"),
         ("manuscripts.bucket", 54, 10, "S3 bucket name"),
@@ -102,23 +162,49 @@ fn every_kind_of_mistake_is_reported_at_once_with_line_and_column() {
     ];
     for (field, line, column, words) in expect {
         assert!(
-            found.iter().any(|(f, l, c, m)| f == field && *l == line && *c == column && m.contains(words)),
+            found
+                .iter()
+                .any(|(f, l, c, m)| f == field && *l == line && *c == column && m.contains(words)),
             "no problem {field} at {line}:{column} mentioning {words:?}; got:\n{}",
-            found.iter().map(|p| format!("{p:?}")).collect::<Vec<_>>().join("\n")
+            found
+                .iter()
+                .map(|p| format!("{p:?}"))
+                .collect::<Vec<_>>()
+                .join("\n")
         );
     }
     // Problems without a single position still name their field.
-    assert!(found.iter().any(|(f, l, c, _)| f == "manuscripts.key_prefix" && *l == 55 && *c == 14), "{found:?}");
-    for field in ["alarms.rules[0]", "alarms.rules[0].datapoints_to_alarm", "logging.fields"] {
-        assert!(found.iter().any(|(f, ..)| f == field), "no problem for {field}: {found:?}");
+    assert!(
+        found
+            .iter()
+            .any(|(f, l, c, _)| f == "manuscripts.key_prefix" && *l == 55 && *c == 14),
+        "{found:?}"
+    );
+    for field in [
+        "alarms.rules[0]",
+        "alarms.rules[0].datapoints_to_alarm",
+        "logging.fields",
+    ] {
+        assert!(
+            found.iter().any(|(f, ..)| f == field),
+            "no problem for {field}: {found:?}"
+        );
     }
 }
 
 #[test]
 fn the_report_renders_file_line_column_field_and_message() {
-    let err = StackConfig::parse(EVERY_MISTAKE, "proxy.toml").err().map(|e| e.to_string()).unwrap_or_default();
+    let err = StackConfig::parse(EVERY_MISTAKE, "proxy.toml")
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
     assert!(err.starts_with("proxy.toml has "), "{err}");
-    assert!(err.contains("proxy.toml:20:14: origins[0].https_port: 70000 is out of range; allowed 1–65535"), "{err}");
+    assert!(
+        err.contains(
+            "proxy.toml:20:14: origins[0].https_port: 70000 is out of range; allowed 1–65535"
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -143,7 +229,8 @@ fn missing_required_keys_are_named() {
 fn the_file_form_round_trips() {
     let config = StackConfig::parse(EXAMPLE, "proxy.toml").unwrap_or_else(|err| panic!("{err}"));
     let text = config.to_toml().unwrap_or_else(|err| panic!("{err}"));
-    let again = StackConfig::parse(&text, "written.toml").unwrap_or_else(|err| panic!("{err}\n{text}"));
+    let again =
+        StackConfig::parse(&text, "written.toml").unwrap_or_else(|err| panic!("{err}\n{text}"));
     // Built-in rules are written out, so the written file turns `default_rules` off.
     let mut expected = config.clone();
     expected.alarms.default_rules = false;

@@ -52,7 +52,8 @@ fn start() -> Result<Emulator, HarnessError> {
     if !python.exists() {
         return Err(HarnessError::NoVirtualenv(python));
     }
-    let port_file = std::env::temp_dir().join(format!("cfrp-emulator-{}.endpoint", std::process::id()));
+    let port_file =
+        std::env::temp_dir().join(format!("cfrp-emulator-{}.endpoint", std::process::id()));
     let _ = std::fs::remove_file(&port_file);
     let mut child = Command::new(python)
         .args(["-m", "cfrp_emulator.server", "--port", "0", "--port-file"])
@@ -86,7 +87,13 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(&emulator.endpoint)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "cfrp-tests"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing",
+            "testing",
+            None,
+            None,
+            "cfrp-tests",
+        ))
         .timeout_config(
             aws_config::timeout::TimeoutConfig::builder()
                 .operation_timeout(Duration::from_secs(30))
@@ -100,7 +107,9 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 
 /// S3 pointed at a local endpoint needs path-style addressing (no bucket subdomains).
 pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
-    let s3 = aws_sdk_s3::config::Builder::from(config).force_path_style(true).build();
+    let s3 = aws_sdk_s3::config::Builder::from(config)
+        .force_path_style(true)
+        .build();
     aws_sdk_s3::Client::from_conf(s3)
 }
 

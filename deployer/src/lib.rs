@@ -1,0 +1,4 @@
+//! The `deployer` command line: parsing and wiring. Commands live in their own modules.
+
+pub mod cli;
+pub mod validate;
