@@ -30,12 +30,15 @@ pub const REQUESTS_BY_PATH_PATTERN: &str = "RequestsByPathPattern";
 pub const REQUESTS_BY_PROTOCOL_VERSION: &str = "RequestsByProtocolVersion";
 pub const REQUESTS_BY_APP_HEADER: &str = "RequestsByAppHeader";
 pub const CLIENTS_BY_THREAT_LEVEL: &str = "ClientsByThreatLevel";
+/// Clients scored HIGH or CRITICAL in a minute (the built-in rule alarms on it).
+pub const HIGH_THREAT_CLIENTS: &str = "HighThreatClients";
 pub const MALFORMED_RECORDS: &str = "MalformedRecords";
 /// Published by the evaluator: 0 OK, 1 ALARM, 2 INSUFFICIENT_DATA, dimension `Rule`.
 pub const RULE_STATE: &str = "RuleState";
 
-/// Dimension names.
-pub const DIM_DISTRIBUTION: &str = "DistributionId";
+/// Dimension names. A real-time log record names its distribution only by domain
+/// (`x-host-header`, e.g. d111111abcdef8.cloudfront.net), so that is the dimension value.
+pub const DIM_DISTRIBUTION: &str = "Distribution";
 pub const DIM_COUNTRY: &str = "Country";
 pub const DIM_EDGE_LOCATION: &str = "EdgeLocation";
 pub const DIM_PATH_PATTERN: &str = "PathPattern";
@@ -68,6 +71,7 @@ pub const STACK_METRICS: &[&str] = &[
     REQUESTS_BY_PROTOCOL_VERSION,
     REQUESTS_BY_APP_HEADER,
     CLIENTS_BY_THREAT_LEVEL,
+    HIGH_THREAT_CLIENTS,
     MALFORMED_RECORDS,
     RULE_STATE,
 ];

@@ -72,7 +72,7 @@ pub fn default_rules() -> Vec<Rule> {
         ),
         rule(
             "HighThreatClients",
-            Some(metrics::CLIENTS_BY_THREAT_LEVEL),
+            Some(metrics::HIGH_THREAT_CLIENTS),
             None,
             "Maximum",
             Comparison::GreaterThan,

@@ -1,1 +1,12 @@
+//! The real-time log analyser: CloudFront real-time log records from Kinesis into CloudWatch
+//! metrics. Parsing, aggregation and scoring are pure; CloudWatch sits behind [`sink`].
 
+pub mod aggregate;
+pub mod anomaly;
+pub mod datum;
+pub mod handler;
+pub mod record;
+pub mod sink;
+pub mod sketch;
+
+pub use handler::Analyser;

@@ -1,1 +1,21 @@
-fn main() {}
+use cfrp_config::{AnalyserSettings, FunctionSettings};
+use cfrp_log_analyser::Analyser;
+use cfrp_log_analyser::sink::CloudWatchSink;
+use lambda_runtime::{Error, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    cfrp_function_support::init_json_logging();
+    let settings = AnalyserSettings::from_env()?;
+    // Client built once; no network call happens until the first PutMetricData.
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let analyser = Analyser::new(
+        settings,
+        CloudWatchSink::new(aws_sdk_cloudwatch::Client::new(&config)),
+    );
+    let analyser = &analyser;
+    lambda_runtime::run(service_fn(move |event| async move {
+        analyser.handle(event).await
+    }))
+    .await
+}

@@ -1,0 +1,536 @@
+//! Per distribution and per minute of the log timestamp: counts, bytes, status classes, cache
+//! hits, latency distributions and bounded breakdowns; per client: anomaly scores. Pure: no
+//! AWS, no clock (the caller passes "now").
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use cfrp_config::AnalyserSettings;
+use cfrp_config::metrics as m;
+use percent_encoding::percent_decode_str;
+use serde::Serialize;
+
+use crate::anomaly::{self, ClientActivity, Offender, ThreatLevel};
+use crate::datum::{Datum, DatumValue, Unit};
+use crate::record::{Layout, ParseError, Record, parse_line};
+use crate::sketch::{LogHistogram, MAX_VALUES_PER_DATUM};
+
+/// CloudWatch accepts datapoints up to two weeks old and up to two hours ahead.
+const MAX_AGE_MS: i64 = 14 * 24 * 3600 * 1000;
+const MAX_AHEAD_MS: i64 = 2 * 3600 * 1000;
+/// Dimension values longer than this are cut (CloudWatch allows 1,024 characters; dashboards
+/// stay readable).
+const MAX_DIMENSION_VALUE: usize = 255;
+/// Distribution dimension value for records without `x-host-header`.
+const UNKNOWN_DISTRIBUTION: &str = "unknown";
+/// The breakdown value that collects everything beyond the top N.
+pub const OTHER: &str = "Other";
+
+#[derive(Debug, Default)]
+struct Breakdown<'a> {
+    counts: HashMap<Cow<'a, str>, u64>,
+}
+
+impl<'a> Breakdown<'a> {
+    fn add(&mut self, key: Cow<'a, str>) {
+        *self.counts.entry(key).or_insert(0) += 1;
+    }
+
+    /// The top `n` keys by count (ties by name), and everything else summed as "Other".
+    fn top(&self, n: usize) -> Vec<(String, u64)> {
+        let mut entries: Vec<(&Cow<'a, str>, &u64)> = self.counts.iter().collect();
+        entries.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+        let mut out: Vec<(String, u64)> = entries
+            .iter()
+            .take(n)
+            .map(|(k, c)| (truncate(k), **c))
+            .collect();
+        let other: u64 = entries.iter().skip(n).map(|(_, c)| **c).sum();
+        if other > 0 {
+            out.push((OTHER.to_string(), other));
+        }
+        out
+    }
+}
+
+fn truncate(value: &str) -> String {
+    value.chars().take(MAX_DIMENSION_VALUE).collect()
+}
+
+#[derive(Debug, Default)]
+struct Minute<'a> {
+    requests: u64,
+    bytes_sent: u64,
+    bytes_received: u64,
+    /// 2xx, 3xx, 4xx, 5xx.
+    status: [u64; 4],
+    hits: u64,
+    time_taken: LogHistogram,
+    time_to_first_byte: LogHistogram,
+    origin_first_byte: LogHistogram,
+    origin_last_byte: LogHistogram,
+    countries: Breakdown<'a>,
+    edge_locations: Breakdown<'a>,
+    path_patterns: Breakdown<'a>,
+    protocol_versions: Breakdown<'a>,
+    /// One breakdown per configured app header.
+    app_headers: Vec<Breakdown<'a>>,
+}
+
+/// A malformed record, as logged (the first of a batch).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MalformedSample {
+    pub record: usize,
+    pub reason: String,
+    pub start: String,
+}
+
+/// What one batch amounted to; logged as one JSON line.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Summary {
+    pub records: usize,
+    pub analysed: usize,
+    pub malformed: usize,
+    /// Records outside CloudWatch's accepted time window (two weeks back, two hours ahead).
+    pub stale: usize,
+    pub distributions: usize,
+    pub minutes: usize,
+    pub datums: usize,
+    pub malformed_sample: Option<MalformedSample>,
+    pub top_offenders: Vec<Offender>,
+    pub clients_by_level: HashMap<&'static str, usize>,
+}
+
+/// The batch's datums and summary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Analysis {
+    pub datums: Vec<Datum>,
+    pub summary: Summary,
+}
+
+/// Analyses a batch of record payloads (each one or more newline-separated log lines).
+pub fn analyse<'a>(
+    settings: &AnalyserSettings,
+    layout: &Layout,
+    payloads: impl IntoIterator<Item = &'a [u8]>,
+    now_ms: i64,
+) -> Analysis {
+    let mut minutes: HashMap<(&'a str, i64), Minute<'a>> = HashMap::new();
+    let mut clients: HashMap<&'a str, HashMap<&'a str, ClientActivity<'a>>> = HashMap::new();
+    let mut latest_minute: HashMap<&'a str, i64> = HashMap::new();
+    let mut summary = Summary::default();
+
+    for (index, payload) in payloads.into_iter().enumerate() {
+        summary.records += 1;
+        let text = match std::str::from_utf8(payload) {
+            Ok(text) => text,
+            Err(_) => {
+                note_malformed(
+                    &mut summary,
+                    index,
+                    &ParseError::NotUtf8,
+                    &String::from_utf8_lossy(payload),
+                );
+                continue;
+            }
+        };
+        // A record normally holds one line; several newline-separated lines are accepted.
+        for line in text.split('\n').filter(|l| !l.trim().is_empty()) {
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            let record = match parse_line(layout, line) {
+                Ok(record) => record,
+                Err(err) => {
+                    note_malformed(&mut summary, index, &err, line);
+                    continue;
+                }
+            };
+            if record.timestamp_ms < now_ms - MAX_AGE_MS
+                || record.timestamp_ms > now_ms + MAX_AHEAD_MS
+            {
+                summary.stale += 1;
+                continue;
+            }
+            summary.analysed += 1;
+            let distribution = record.distribution.unwrap_or(UNKNOWN_DISTRIBUTION);
+            let minute_ms = record.timestamp_ms - record.timestamp_ms.rem_euclid(60_000);
+            let latest = latest_minute.entry(distribution).or_insert(minute_ms);
+            *latest = (*latest).max(minute_ms);
+            let stats = minutes
+                .entry((distribution, minute_ms))
+                .or_insert_with(|| Minute {
+                    app_headers: settings
+                        .app_headers
+                        .iter()
+                        .map(|_| Breakdown::default())
+                        .collect(),
+                    ..Minute::default()
+                });
+            add_record(stats, &record, &settings.app_headers);
+            if let Some(ip) = record.client_ip {
+                let client = clients
+                    .entry(distribution)
+                    .or_default()
+                    .entry(ip)
+                    .or_default();
+                client.requests += 1;
+                client.errors += u64::from(record.status.is_some_and(|s| s >= 400));
+                client.country = client.country.or(record.country);
+                client.asn = client.asn.or(record.asn);
+            }
+        }
+    }
+
+    let mut datums = Vec::new();
+    let mut keys: Vec<&(&str, i64)> = minutes.keys().collect();
+    keys.sort();
+    let top_n = settings.top_n as usize;
+    for key in keys {
+        let (distribution, minute_ms) = *key;
+        minute_datums(
+            &mut datums,
+            distribution,
+            minute_ms,
+            &minutes[key],
+            top_n,
+            &settings.app_headers,
+        );
+    }
+
+    let mut all_offenders = Vec::new();
+    let mut distributions: Vec<&&str> = clients.keys().collect();
+    distributions.sort();
+    for distribution in distributions {
+        let scored = anomaly::score_clients(&clients[*distribution]);
+        let timestamp_ms = latest_minute.get(*distribution).copied().unwrap_or(now_ms);
+        let dims = || vec![(m::DIM_DISTRIBUTION, truncate(distribution))];
+        let mut high = 0;
+        for level in ThreatLevel::ALL {
+            let count = scored.iter().filter(|o| o.level == level).count();
+            *summary.clients_by_level.entry(level.as_str()).or_insert(0) += count;
+            if level >= ThreatLevel::High {
+                high += count;
+            }
+            if count > 0 {
+                let mut dimensions = dims();
+                dimensions.push((m::DIM_THREAT_LEVEL, level.as_str().to_string()));
+                datums.push(single(
+                    m::CLIENTS_BY_THREAT_LEVEL,
+                    dimensions,
+                    timestamp_ms,
+                    Unit::Count,
+                    count as f64,
+                ));
+            }
+        }
+        datums.push(single(
+            m::HIGH_THREAT_CLIENTS,
+            dims(),
+            timestamp_ms,
+            Unit::Count,
+            high as f64,
+        ));
+        all_offenders.extend(scored.into_iter().take(5));
+    }
+    all_offenders.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.ip.cmp(&b.ip)));
+    all_offenders.truncate(5);
+    summary.top_offenders = all_offenders;
+
+    if summary.malformed > 0 {
+        let minute_ms = now_ms - now_ms.rem_euclid(60_000);
+        datums.push(single(
+            m::MALFORMED_RECORDS,
+            Vec::new(),
+            minute_ms,
+            Unit::Count,
+            summary.malformed as f64,
+        ));
+    }
+    summary.distributions = latest_minute.len();
+    summary.minutes = minutes.len();
+    summary.datums = datums.len();
+    Analysis { datums, summary }
+}
+
+fn note_malformed(summary: &mut Summary, index: usize, err: &ParseError, line: &str) {
+    summary.malformed += 1;
+    if summary.malformed_sample.is_none() {
+        summary.malformed_sample = Some(MalformedSample {
+            record: index,
+            reason: err.to_string(),
+            start: line.chars().take(80).collect(),
+        });
+    }
+}
+
+fn add_record<'a>(stats: &mut Minute<'a>, record: &Record<'a>, app_headers: &[String]) {
+    stats.requests += 1;
+    stats.bytes_sent += record.bytes_sent.unwrap_or(0);
+    stats.bytes_received += record.bytes_received.unwrap_or(0);
+    if let Some(status) = record.status
+        && (200..600).contains(&status)
+    {
+        stats.status[usize::from(status / 100 - 2)] += 1;
+    }
+    if record.result.is_some_and(|r| r.is_cache_hit()) {
+        stats.hits += 1;
+    }
+    for (value, histogram) in [
+        (record.time_taken_ms, &mut stats.time_taken),
+        (record.time_to_first_byte_ms, &mut stats.time_to_first_byte),
+        (record.origin_first_byte_ms, &mut stats.origin_first_byte),
+        (record.origin_last_byte_ms, &mut stats.origin_last_byte),
+    ] {
+        if let Some(v) = value {
+            histogram.add(v);
+        }
+    }
+    if let Some(country) = record.country {
+        stats.countries.add(Cow::Borrowed(country));
+    }
+    if let Some(location) = record.edge_location {
+        // "FRA56-P1" → "FRA56": the POP, without the server-group suffix.
+        stats.edge_locations.add(Cow::Borrowed(
+            location.split('-').next().unwrap_or(location),
+        ));
+    }
+    if let Some(pattern) = record.path_pattern {
+        stats.path_patterns.add(Cow::Borrowed(pattern));
+    }
+    if let Some(version) = record.protocol_version {
+        stats.protocol_versions.add(Cow::Borrowed(version));
+    }
+    if let Some(headers) = record.headers {
+        for (wanted, breakdown) in app_headers.iter().zip(stats.app_headers.iter_mut()) {
+            if let Some(value) = header_value(headers, wanted) {
+                breakdown.add(value);
+            }
+        }
+    }
+}
+
+/// The value of header `name` (lower case) in a `cs-headers` field: URL-encoded
+/// `Name:Value` pairs separated by encoded newlines (`%0A`).
+pub fn header_value<'a>(headers: &'a str, name: &str) -> Option<Cow<'a, str>> {
+    headers
+        .split("%0A")
+        .filter_map(|pair| pair.split_once(':'))
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| percent_decode_str(value).decode_utf8_lossy())
+}
+
+fn single(
+    name: &'static str,
+    dimensions: Vec<(&'static str, String)>,
+    timestamp_ms: i64,
+    unit: Unit,
+    value: f64,
+) -> Datum {
+    Datum {
+        name,
+        dimensions,
+        timestamp_ms,
+        unit,
+        value: DatumValue::Single(value),
+    }
+}
+
+/// A ratio as a two-value distribution, `value` for `hits` samples and 0 for the rest, so
+/// CloudWatch's Average over any period and any number of publishers is the exact ratio.
+fn ratio(
+    name: &'static str,
+    dimensions: Vec<(&'static str, String)>,
+    timestamp_ms: i64,
+    value: f64,
+    hits: u64,
+    total: u64,
+) -> Datum {
+    let pairs: Vec<(f64, f64)> = [(value, hits as f64), (0.0, (total - hits) as f64)]
+        .into_iter()
+        .filter(|(_, count)| *count > 0.0)
+        .collect();
+    Datum {
+        name,
+        dimensions,
+        timestamp_ms,
+        unit: Unit::Percent,
+        value: DatumValue::Distribution(pairs),
+    }
+}
+
+fn minute_datums(
+    out: &mut Vec<Datum>,
+    distribution: &str,
+    minute_ms: i64,
+    stats: &Minute<'_>,
+    top_n: usize,
+    app_headers: &[String],
+) {
+    let dims = || vec![(m::DIM_DISTRIBUTION, truncate(distribution))];
+    out.push(single(
+        m::REQUESTS,
+        dims(),
+        minute_ms,
+        Unit::Count,
+        stats.requests as f64,
+    ));
+    out.push(single(
+        m::BYTES_SENT,
+        dims(),
+        minute_ms,
+        Unit::Bytes,
+        stats.bytes_sent as f64,
+    ));
+    out.push(single(
+        m::BYTES_RECEIVED,
+        dims(),
+        minute_ms,
+        Unit::Bytes,
+        stats.bytes_received as f64,
+    ));
+    for (name, count) in [m::STATUS_2XX, m::STATUS_3XX, m::STATUS_4XX, m::STATUS_5XX]
+        .into_iter()
+        .zip(stats.status)
+    {
+        out.push(single(name, dims(), minute_ms, Unit::Count, count as f64));
+    }
+    out.push(ratio(
+        m::ERROR_RATE_4XX,
+        dims(),
+        minute_ms,
+        100.0,
+        stats.status[2],
+        stats.requests,
+    ));
+    out.push(ratio(
+        m::ERROR_RATE_5XX,
+        dims(),
+        minute_ms,
+        100.0,
+        stats.status[3],
+        stats.requests,
+    ));
+    out.push(single(
+        m::CACHE_HITS,
+        dims(),
+        minute_ms,
+        Unit::Count,
+        stats.hits as f64,
+    ));
+    out.push(ratio(
+        m::CACHE_HIT_RATIO,
+        dims(),
+        minute_ms,
+        100.0,
+        stats.hits,
+        stats.requests,
+    ));
+    for (name, histogram) in [
+        (m::TIME_TAKEN, &stats.time_taken),
+        (m::TIME_TO_FIRST_BYTE, &stats.time_to_first_byte),
+        (m::ORIGIN_FIRST_BYTE_LATENCY, &stats.origin_first_byte),
+        (m::ORIGIN_LAST_BYTE_LATENCY, &stats.origin_last_byte),
+    ] {
+        // More than 150 distinct buckets become several datums for the same metric and
+        // minute; CloudWatch merges them.
+        for chunk in histogram.values_and_counts().chunks(MAX_VALUES_PER_DATUM) {
+            out.push(Datum {
+                name,
+                dimensions: dims(),
+                timestamp_ms: minute_ms,
+                unit: Unit::Milliseconds,
+                value: DatumValue::Distribution(chunk.to_vec()),
+            });
+        }
+    }
+    for (name, dimension, breakdown) in [
+        (m::REQUESTS_BY_COUNTRY, m::DIM_COUNTRY, &stats.countries),
+        (
+            m::REQUESTS_BY_EDGE_LOCATION,
+            m::DIM_EDGE_LOCATION,
+            &stats.edge_locations,
+        ),
+        (
+            m::REQUESTS_BY_PATH_PATTERN,
+            m::DIM_PATH_PATTERN,
+            &stats.path_patterns,
+        ),
+        (
+            m::REQUESTS_BY_PROTOCOL_VERSION,
+            m::DIM_PROTOCOL_VERSION,
+            &stats.protocol_versions,
+        ),
+    ] {
+        for (value, count) in breakdown.top(top_n) {
+            let mut dimensions = dims();
+            dimensions.push((dimension, value));
+            out.push(single(
+                name,
+                dimensions,
+                minute_ms,
+                Unit::Count,
+                count as f64,
+            ));
+        }
+    }
+    for (header, breakdown) in app_headers.iter().zip(&stats.app_headers) {
+        for (value, count) in breakdown.top(top_n) {
+            let mut dimensions = dims();
+            dimensions.push((m::DIM_HEADER, header.clone()));
+            dimensions.push((m::DIM_HEADER_VALUE, value));
+            out.push(single(
+                m::REQUESTS_BY_APP_HEADER,
+                dimensions,
+                minute_ms,
+                Unit::Count,
+                count as f64,
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_values_are_found_case_insensitively_and_decoded() {
+        let headers = "Host:cdn.example.com%0AX-Operation-Type:list%20orders%0AAccept:*/*%0A";
+        assert_eq!(
+            header_value(headers, "x-operation-type").as_deref(),
+            Some("list orders")
+        );
+        assert_eq!(
+            header_value(headers, "host").as_deref(),
+            Some("cdn.example.com")
+        );
+        assert_eq!(header_value(headers, "cookie"), None);
+    }
+
+    #[test]
+    fn breakdowns_keep_the_top_n_and_sum_the_rest_as_other() {
+        let mut breakdown = Breakdown::default();
+        for (key, n) in [("US", 5), ("DE", 3), ("JP", 3), ("FR", 1), ("BR", 1)] {
+            for _ in 0..n {
+                breakdown.add(Cow::Borrowed(key));
+            }
+        }
+        assert_eq!(
+            breakdown.top(3),
+            vec![
+                ("US".to_string(), 5),
+                ("DE".to_string(), 3),
+                ("JP".to_string(), 3),
+                ("Other".to_string(), 2)
+            ]
+        );
+    }
+
+    #[test]
+    fn ratios_average_exactly_across_publishers() {
+        // Two invocations see the same minute: 1 of 4 and 3 of 4 requests fail.
+        let a = ratio("R", vec![], 0, 100.0, 1, 4);
+        let b = ratio("R", vec![], 0, 100.0, 3, 4);
+        let average = (a.total() + b.total()) / (a.samples() + b.samples());
+        assert_eq!(average, 50.0);
+    }
+}

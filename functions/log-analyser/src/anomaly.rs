@@ -1,0 +1,214 @@
+//! Client anomaly scoring within one batch.
+//!
+//! What the data can show: how many requests a client IP sent compared with the other
+//! clients of the same distribution in the batch, and how many of them failed (4xx/5xx)
+//! compared with those other clients. The score is an outlier measure on those two numbers,
+//! nothing more; it does not identify attacks, bots or intent.
+//!
+//! Each client is compared with the *other* clients (leave-one-out), so a client that
+//! dominates a batch cannot hide by inflating the averages it is measured against:
+//! - `volume_z` = (client requests − others' mean) / max(others' standard deviation,
+//!   √(others' mean), 1) — request counts are roughly Poisson, so √mean is the least noise
+//!   to expect;
+//! - `error_excess` = client error ratio − others' error ratio (−1..1);
+//! - `score` = max(volume_z, 0) + 10 × max(error_excess, 0).
+//!
+//! Levels: LOW below 3, MEDIUM from 3, HIGH from 6, CRITICAL from 10. A client with fewer
+//! than [`MIN_REQUESTS`] requests in the batch stays LOW: too few samples to say anything.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+pub const MIN_REQUESTS: u64 = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ThreatLevel {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl ThreatLevel {
+    pub const ALL: [ThreatLevel; 4] = [
+        ThreatLevel::Low,
+        ThreatLevel::Medium,
+        ThreatLevel::High,
+        ThreatLevel::Critical,
+    ];
+
+    pub fn from_score(score: f64, requests: u64) -> ThreatLevel {
+        if requests < MIN_REQUESTS || score < 3.0 {
+            ThreatLevel::Low
+        } else if score < 6.0 {
+            ThreatLevel::Medium
+        } else if score < 10.0 {
+            ThreatLevel::High
+        } else {
+            ThreatLevel::Critical
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThreatLevel::Low => "LOW",
+            ThreatLevel::Medium => "MEDIUM",
+            ThreatLevel::High => "HIGH",
+            ThreatLevel::Critical => "CRITICAL",
+        }
+    }
+}
+
+/// What one client did in the batch.
+#[derive(Debug, Clone, Default)]
+pub struct ClientActivity<'a> {
+    pub requests: u64,
+    pub errors: u64,
+    pub country: Option<&'a str>,
+    pub asn: Option<&'a str>,
+}
+
+/// One scored client, as logged.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Offender {
+    pub ip: String,
+    pub country: Option<String>,
+    pub asn: Option<String>,
+    pub requests: u64,
+    pub error_ratio: f64,
+    pub score: f64,
+    pub level: ThreatLevel,
+}
+
+/// Scores every client of one distribution; highest score first.
+pub fn score_clients(clients: &HashMap<&str, ClientActivity<'_>>) -> Vec<Offender> {
+    let n = clients.len() as f64;
+    let total: f64 = clients.values().map(|c| c.requests as f64).sum();
+    let errors: f64 = clients.values().map(|c| c.errors as f64).sum();
+    let squares: f64 = clients.values().map(|c| (c.requests as f64).powi(2)).sum();
+    let mut scored: Vec<Offender> = clients
+        .iter()
+        .map(|(ip, c)| {
+            let requests = c.requests as f64;
+            let (volume_z, others_error_ratio) = if n > 1.0 {
+                let others = n - 1.0;
+                let mean = (total - requests) / others;
+                let variance = ((squares - requests * requests) / others - mean * mean).max(0.0);
+                let noise = variance.sqrt().max(mean.sqrt()).max(1.0);
+                let others_requests = total - requests;
+                let ratio = if others_requests > 0.0 {
+                    (errors - c.errors as f64) / others_requests
+                } else {
+                    0.0
+                };
+                ((requests - mean) / noise, ratio)
+            } else {
+                (0.0, 0.0)
+            };
+            let error_ratio = if c.requests == 0 {
+                0.0
+            } else {
+                c.errors as f64 / requests
+            };
+            let score = volume_z.max(0.0) + 10.0 * (error_ratio - others_error_ratio).max(0.0);
+            Offender {
+                ip: (*ip).to_string(),
+                country: c.country.map(str::to_string),
+                asn: c.asn.map(str::to_string),
+                requests: c.requests,
+                error_ratio,
+                score: (score * 100.0).round() / 100.0,
+                level: ThreatLevel::from_score(score, c.requests),
+            }
+        })
+        .collect();
+    scored.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.ip.cmp(&b.ip)));
+    scored
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn activity(requests: u64, errors: u64) -> ClientActivity<'static> {
+        ClientActivity {
+            requests,
+            errors,
+            country: Some("DE"),
+            asn: None,
+        }
+    }
+
+    #[test]
+    fn a_noisy_failing_client_stands_out() {
+        let mut clients = HashMap::new();
+        for i in 0..20 {
+            clients.insert(
+                [
+                    "10.0.0.1",
+                    "10.0.0.2",
+                    "10.0.0.3",
+                    "10.0.0.4",
+                    "10.0.0.5",
+                    "10.0.0.6",
+                    "10.0.0.7",
+                    "10.0.0.8",
+                    "10.0.0.9",
+                    "10.0.0.10",
+                    "10.0.0.11",
+                    "10.0.0.12",
+                    "10.0.0.13",
+                    "10.0.0.14",
+                    "10.0.0.15",
+                    "10.0.0.16",
+                    "10.0.0.17",
+                    "10.0.0.18",
+                    "10.0.0.19",
+                    "10.0.0.20",
+                ][i],
+                activity(5, 0),
+            );
+        }
+        clients.insert("203.0.113.9", activity(200, 190));
+        let scored = score_clients(&clients);
+        assert_eq!(scored[0].ip, "203.0.113.9");
+        assert_eq!(scored[0].level, ThreatLevel::Critical);
+        assert!(scored[1..].iter().all(|o| o.level == ThreatLevel::Low));
+    }
+
+    #[test]
+    fn thresholds_and_the_minimum_sample() {
+        assert_eq!(ThreatLevel::from_score(2.99, 100), ThreatLevel::Low);
+        assert_eq!(ThreatLevel::from_score(3.0, 100), ThreatLevel::Medium);
+        assert_eq!(ThreatLevel::from_score(6.0, 100), ThreatLevel::High);
+        assert_eq!(ThreatLevel::from_score(10.0, 100), ThreatLevel::Critical);
+        assert_eq!(
+            ThreatLevel::from_score(50.0, MIN_REQUESTS - 1),
+            ThreatLevel::Low
+        );
+    }
+
+    #[test]
+    fn a_modest_excess_over_quiet_peers_is_medium_not_critical() {
+        let mut clients = HashMap::new();
+        for ip in ["a", "b", "c", "d", "e", "f", "g", "h"] {
+            clients.insert(ip, activity(5, 0));
+        }
+        clients.insert("busy", activity(14, 0));
+        let scored = score_clients(&clients);
+        assert_eq!(scored[0].ip, "busy");
+        // (14 - 5) / sqrt(5) = 4.02
+        assert_eq!(scored[0].score, 4.02);
+        assert_eq!(scored[0].level, ThreatLevel::Medium);
+    }
+
+    #[test]
+    fn equal_clients_score_zero() {
+        let mut clients = HashMap::new();
+        clients.insert("a", activity(10, 1));
+        clients.insert("b", activity(10, 1));
+        assert!(score_clients(&clients).iter().all(|o| o.score == 0.0));
+    }
+}

@@ -1,0 +1,81 @@
+//! The Lambda handler: decode the batch, analyse it, publish, log one summary line.
+
+use aws_lambda_events::event::kinesis::KinesisEvent;
+use aws_lambda_events::event::streams::KinesisEventResponse;
+use cfrp_config::AnalyserSettings;
+use lambda_runtime::{Error, LambdaEvent};
+
+use crate::aggregate::{Analysis, analyse};
+use crate::datum::into_calls;
+use crate::record::Layout;
+use crate::sink::MetricsSink;
+
+/// Built once at init; shared by every invocation.
+pub struct Analyser<S> {
+    pub settings: AnalyserSettings,
+    pub layout: Layout,
+    pub sink: S,
+}
+
+impl<S: MetricsSink> Analyser<S> {
+    pub fn new(settings: AnalyserSettings, sink: S) -> Self {
+        let layout = Layout::new(&settings.fields);
+        Analyser {
+            settings,
+            layout,
+            sink,
+        }
+    }
+
+    /// Analysis only, no I/O.
+    pub fn analyse(&self, event: &KinesisEvent, now_ms: i64) -> Analysis {
+        analyse(
+            &self.settings,
+            &self.layout,
+            event.records.iter().map(|r| r.kinesis.data.0.as_slice()),
+            now_ms,
+        )
+    }
+
+    /// Malformed records are counted, never fail the batch. A failed PutMetricData fails the
+    /// invocation so Lambda retries the batch (at-least-once): datums already published by
+    /// that invocation are then published again. The double count is bounded to the batch's
+    /// own minutes, because every datum carries its records' minute, not the time of
+    /// publishing; retries are bounded by the event source mapping's retry settings.
+    pub async fn handle(
+        &self,
+        event: LambdaEvent<KinesisEvent>,
+    ) -> Result<KinesisEventResponse, Error> {
+        let now_ms = cfrp_function_support::now_ms();
+        let analysis = self.analyse(&event.payload, now_ms);
+        let calls = into_calls(analysis.datums);
+        let call_count = calls.len();
+        for call in calls {
+            self.sink.put(&self.settings.namespace, call).await?;
+        }
+        let summary = &analysis.summary;
+        tracing::info!(
+            target: "summary",
+            records = summary.records,
+            analysed = summary.analysed,
+            malformed = summary.malformed,
+            stale = summary.stale,
+            distributions = summary.distributions,
+            minutes = summary.minutes,
+            datums = summary.datums,
+            put_metric_data_calls = call_count,
+            malformed_sample = serde_json::to_string(&summary.malformed_sample).unwrap_or_default(),
+            clients_by_level = serde_json::to_string(&summary.clients_by_level).unwrap_or_default(),
+            "batch analysed"
+        );
+        if !summary.top_offenders.is_empty() {
+            tracing::info!(
+                target: "top_offenders",
+                offenders = serde_json::to_string(&summary.top_offenders).unwrap_or_default(),
+                "clients with the highest anomaly scores in this batch"
+            );
+        }
+        // Every record was either analysed or counted as malformed/stale: nothing to retry.
+        Ok(KinesisEventResponse::default())
+    }
+}
