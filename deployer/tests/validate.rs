@@ -1,5 +1,7 @@
 //! `deployer validate` as a user runs it: the real binary, exit codes and output.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
+
 use std::process::Command;
 
 fn deployer(args: &[&str]) -> (i32, String) {

@@ -1,6 +1,8 @@
 //! The sample events deserialise into the `aws_lambda_events` types the handlers take, and the
 //! generator stays inside Lambda's and Kinesis's limits.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
+
 use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::s3::S3Event;

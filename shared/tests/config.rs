@@ -1,6 +1,8 @@
 //! The config crate seen from outside: whole files in, a config or one report of every
 //! problem out.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
+
 use cfrp_config::{
     CachingMode, ConfigError, Field, GeoMode, OriginProtocol, PriceClass, StackConfig, StreamMode,
 };

@@ -1,6 +1,8 @@
 //! Function settings: what the deployer writes into the environment comes back identical and
 //! re-validated at function init.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
+
 use cfrp_config::{
     AnalyserSettings, ConfigError, EvaluatorSettings, FunctionSettings, InvalidatorSettings,
     StackConfig,

@@ -5,6 +5,8 @@
 //! running emulator instead of starting one. A started emulator watches this process and exits
 //! with it, so no test run leaves one behind.
 
+pub mod runtime_api;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -118,4 +120,35 @@ pub fn unique(prefix: &str) -> String {
     static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!("{prefix}-{}-{n}", std::process::id())
+}
+
+/// The debug build of a function's binary (`functions/<name>`), built on first use so a test
+/// run of this crate alone still finds it.
+pub fn function_binary(package: &str) -> PathBuf {
+    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let root = repo_root();
+    let binary = root.join("target/debug").join(package);
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if !built.iter().any(|p| p == package) {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+        let mut command = Command::new(cargo);
+        command
+            .args(["build", "--quiet", "-p", package, "--bin", package])
+            .current_dir(&root);
+        // `cargo test` sets CARGO_PKG_*, CARGO_MANIFEST_DIR and friends for test processes;
+        // build scripts that track the environment would see them and rebuild everything.
+        for (key, _) in std::env::vars() {
+            if key.starts_with("CARGO_") && key != "CARGO_HOME" && key != "CARGO_TARGET_DIR" {
+                command.env_remove(key);
+            }
+        }
+        let status = command.status();
+        match status {
+            Ok(s) if s.success() => built.push(package.to_string()),
+            other => panic!("building {package} failed: {other:?}"),
+        }
+    }
+    binary
 }

@@ -1,6 +1,8 @@
 //! The real Rust AWS SDK against the extended emulator: the APIs moto lacks (real-time log
 //! configs, policies, CloudFront Function publishing) and CloudWatch over RPCv2 CBOR.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
+
 use aws_sdk_cloudfront::primitives::Blob;
 use aws_sdk_cloudfront::types::{
     EndPoint, FunctionConfig, FunctionRuntime, FunctionStage, KinesisStreamConfig,

@@ -6,7 +6,13 @@ use lambda_runtime::{Error, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     cfrp_function_support::init_json_logging();
-    let settings = AnalyserSettings::from_env()?;
+    let settings = match AnalyserSettings::from_env() {
+        Ok(settings) => settings,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot start the log analyser");
+            std::process::exit(1);
+        }
+    };
     // Client built once; no network call happens until the first PutMetricData.
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let analyser = Analyser::new(

@@ -1,5 +1,7 @@
 //! Any bytes as record data: counted as malformed or analysed, never a panic.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
+
 use cfrp_config::{AnalyserSettings, Field};
 use cfrp_log_analyser::aggregate::analyse;
 use cfrp_log_analyser::record::Layout;

@@ -2,6 +2,8 @@
 //! aggregate checked against values computed by hand from the decoded lines in
 //! events/kinesis-realtime-logs.lines.txt.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
+
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use cfrp_config::{AnalyserSettings, Field, metrics as m};
 use cfrp_log_analyser::Analyser;
