@@ -315,3 +315,32 @@ pub fn kinesis_event_from_payloads<'a>(
         .collect();
     json!({ "Records": records }).to_string()
 }
+
+/// One SQS message as ReceiveMessage returns it.
+#[derive(Debug, Clone)]
+pub struct SqsMessage {
+    pub message_id: String,
+    pub receipt_handle: String,
+    pub body: String,
+}
+
+/// Wraps received SQS messages into the event Lambda's SQS event source mapping delivers.
+pub fn sqs_event_from_messages(messages: &[SqsMessage], queue_arn: &str, region: &str) -> String {
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            json!({
+                "messageId": m.message_id,
+                "receiptHandle": m.receipt_handle,
+                "body": m.body,
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1700000100000", "SenderId": "AIDAEXAMPLE", "ApproximateFirstReceiveTimestamp": "1700000100010"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            })
+        })
+        .collect();
+    json!({ "Records": records }).to_string()
+}

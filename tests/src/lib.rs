@@ -152,3 +152,40 @@ pub fn function_binary(package: &str) -> PathBuf {
     }
     binary
 }
+
+/// Makes the emulator answer matching requests with an error (see
+/// `tests/emulator/cfrp_emulator/faults.py`). Returns when the emulator has the fault.
+pub fn inject_fault(fault: &serde_json::Value) -> std::io::Result<()> {
+    control_faults("POST", &fault.to_string())
+}
+
+/// Removes every injected fault.
+pub fn clear_faults() -> std::io::Result<()> {
+    control_faults("DELETE", "")
+}
+
+// A one-line HTTP/1.1 exchange with the local emulator; std's TcpStream keeps the harness
+// free of a second HTTP client stack for two control calls.
+fn control_faults(method: &str, body: &str) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    let address = emulator()
+        .endpoint
+        .trim_start_matches("http://")
+        .to_string();
+    let mut stream = std::net::TcpStream::connect(&address)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        stream,
+        "{method} /_cfrp/faults HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    if answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200") {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(format!(
+            "fault control refused: {answer}"
+        )))
+    }
+}

@@ -1,4 +1,12 @@
-"""Small corrections to moto's CloudFront distribution model.
+"""Small corrections to moto's CloudFront model, each to what the CloudFront API reference says.
+
+CreateInvalidation: "If you make a second invalidation request with the same value for
+CallerReference, and if the rest of the request is the same, CloudFront doesn't create a new
+invalidation request. Instead, CloudFront returns information about the invalidation request
+that you previously created with the same CallerReference. If CallerReference is a value you
+already sent in a previous invalidation batch request but the content of any Path is
+different from the original request, CloudFront returns an InvalidationBatchAlreadyExists
+error." moto 5.2 creates a new invalidation every time.
 
 moto 5.2 drops a cache behaviour's FunctionAssociations and LambdaFunctionAssociations
 (it stores `{"Quantity": 0}` whatever the request said). CloudFront keeps them and returns them
@@ -11,6 +19,15 @@ from __future__ import annotations
 from typing import Any
 
 from moto.cloudfront import models
+from moto.cloudfront.exceptions import CloudFrontException
+
+
+class InvalidationBatchAlreadyExists(CloudFrontException):
+    def __init__(self) -> None:
+        super().__init__(
+            "InvalidationBatchAlreadyExists",
+            "The CallerReference was used before with a different invalidation batch.",
+        )
 
 _applied = False
 
@@ -33,3 +50,15 @@ def apply() -> None:
                 setattr(self, attribute, {"Quantity": len(given.get("Items") or []), **given})
 
     models.DefaultCacheBehaviour.__init__ = __init__
+
+    create_invalidation = models.CloudFrontBackend.create_invalidation
+
+    def create_invalidation_once(self: Any, dist_id: str, paths: list[str], caller_ref: str) -> Any:
+        for existing in self.invalidations.get(dist_id) or []:
+            if existing.caller_ref == caller_ref:
+                if list(existing.paths) != list(paths):
+                    raise InvalidationBatchAlreadyExists()
+                return existing
+        return create_invalidation(self, dist_id, paths, caller_ref)
+
+    models.CloudFrontBackend.create_invalidation = create_invalidation_once

@@ -20,7 +20,7 @@ from moto.cloudfront.models import cloudfront_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from . import cbor_bridge, moto_patches
+from . import cbor_bridge, faults, moto_patches
 from .cloudfront_ext import ACCOUNT, CloudFrontExtension
 
 MAX_BODY = 16 * 1024 * 1024
@@ -43,6 +43,12 @@ class ExtendedApp:
     def __call__(self, environ: dict[str, Any], start_response: Callable):
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO", "/")
+        if path == "/_cfrp/faults":
+            return self._answer(start_response, *faults.control(method, _read_body(environ)))
+        target = environ.get("HTTP_X_AMZ_TARGET") or cbor_bridge.match(method, path) or ""
+        injected = faults.take(method, path, target)
+        if injected is not None:
+            return self._answer(start_response, *injected)
         operation = cbor_bridge.match(method, path)
         routed = None if operation else self.cloudfront.match(method, path)
         if operation is None and routed is None:
@@ -54,6 +60,10 @@ class ExtendedApp:
             op, uri = routed
             headers_in = {k[5:].replace("_", "-"): v for k, v in environ.items() if k.startswith("HTTP_")}
             status, headers, payload = self.cloudfront.handle(op, uri, environ.get("QUERY_STRING", ""), headers_in, body)
+        return self._answer(start_response, status, headers, payload)
+
+    @staticmethod
+    def _answer(start_response: Callable, status: int, headers: list, payload: bytes):
         headers = list(headers) + [("Content-Length", str(len(payload)))]
         start_response(f"{status} {_reason(status)}", headers)
         return [payload]

@@ -186,3 +186,38 @@ def test_custom_cache_policy_lifecycle_and_validation(cloudfront):
 
 def test_moto_still_serves_the_rest_of_cloudfront(cloudfront):
     assert "DistributionList" in cloudfront.list_distributions()
+
+
+def test_injected_faults_answer_once_then_clear(cloudfront, endpoint):
+    import json
+    import urllib.request
+
+    body = '<?xml version="1.0"?><ErrorResponse><Error><Type>Sender</Type><Code>TooManyInvalidationsInProgress</Code><Message>slow down</Message></Error></ErrorResponse>'
+    fault = {"method": "GET", "path": "/2020-05-31/distribution$", "status": 400, "body": body, "times": 1}
+    request = urllib.request.Request(f"{endpoint}/_cfrp/faults", data=json.dumps(fault).encode(), method="POST")
+    urllib.request.urlopen(request, timeout=10).read()
+    with pytest.raises(ClientError) as err:
+        cloudfront.list_distributions()
+    assert _code(err.value) == "TooManyInvalidationsInProgress"
+    assert "DistributionList" in cloudfront.list_distributions()
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/_cfrp/faults", method="DELETE"), timeout=10).read()
+
+
+def test_invalidation_caller_reference_is_idempotent(cloudfront):
+    dist = cloudfront.create_distribution(
+        DistributionConfig={
+            "CallerReference": f"inv-{uuid.uuid4().hex[:8]}",
+            "Comment": "",
+            "Enabled": True,
+            "Origins": {"Quantity": 1, "Items": [{"Id": "o", "DomainName": "app.example.com", "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"}}]},
+            "DefaultCacheBehavior": {"TargetOriginId": "o", "ViewerProtocolPolicy": "redirect-to-https", "CachePolicyId": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"},
+        }
+    )["Distribution"]["Id"]
+    batch = {"Paths": {"Quantity": 1, "Items": ["/a.html"]}, "CallerReference": "ref-1"}
+    first = cloudfront.create_invalidation(DistributionId=dist, InvalidationBatch=batch)["Invalidation"]["Id"]
+    again = cloudfront.create_invalidation(DistributionId=dist, InvalidationBatch=batch)["Invalidation"]["Id"]
+    assert first == again
+    assert cloudfront.list_invalidations(DistributionId=dist)["InvalidationList"]["Quantity"] == 1
+    with pytest.raises(ClientError) as err:
+        cloudfront.create_invalidation(DistributionId=dist, InvalidationBatch={"Paths": {"Quantity": 1, "Items": ["/b.html"]}, "CallerReference": "ref-1"})
+    assert _code(err.value) == "InvalidationBatchAlreadyExists"

@@ -1,0 +1,128 @@
+//! Handler time without the network on a Lambda-sized event: ~6 MB of CloudFront real-time
+//! log records with every documented field, as one Kinesis batch.
+//!
+//! - `deserialize+analyse`: what an invocation does before publishing: the JSON payload into
+//!   `aws_lambda_events::KinesisEvent` (as lambda_runtime does, base64 included), then parsing,
+//!   aggregation, scoring and datum building;
+//! - `analyse`: the same minus deserialisation;
+//! - `naive baseline`: `serde_json::Value`, a `String` per field, a map per record, and a
+//!   per-batch sort for percentiles; the ratio against it is the point of the benchmark.
+//!
+//! Throughput is in bytes of event payload. Run: `cargo bench -p cfrp-log-analyser`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: a panic is the failure report
+
+use std::collections::HashMap;
+use std::hint::black_box;
+
+use aws_lambda_events::event::kinesis::KinesisEvent;
+use base64::Engine as _;
+use cfrp_config::{AnalyserSettings, Field};
+use cfrp_events::{Generate, generate_kinesis_event};
+use cfrp_log_analyser::Analyser;
+use cfrp_log_analyser::sink::MemorySink;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+const NOW_MS: i64 = 1_700_000_400_000;
+
+fn settings() -> AnalyserSettings {
+    AnalyserSettings {
+        stack: "bench".to_string(),
+        namespace: "Bench/Analyser".to_string(),
+        fields: Field::ALL.to_vec(),
+        top_n: 10,
+        app_headers: vec!["x-operation-type".to_string()],
+    }
+}
+
+/// The baseline a straightforward implementation would write.
+fn naive(json: &str, fields: &[Field]) -> usize {
+    let value: serde_json::Value = serde_json::from_str(json).unwrap();
+    let mut minutes: HashMap<(String, i64), (u64, u64, Vec<f64>, HashMap<String, u64>)> =
+        HashMap::new();
+    let mut malformed = 0;
+    for record in value["Records"].as_array().unwrap() {
+        let data = record["kinesis"]["data"].as_str().unwrap_or_default();
+        let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(data) else {
+            malformed += 1;
+            continue;
+        };
+        let Ok(line) = String::from_utf8(bytes) else {
+            malformed += 1;
+            continue;
+        };
+        let columns: Vec<String> = line.split('\t').map(String::from).collect();
+        if columns.len() != fields.len() {
+            malformed += 1;
+            continue;
+        }
+        let row: HashMap<String, String> = fields
+            .iter()
+            .map(|f| f.name().to_string())
+            .zip(columns)
+            .collect();
+        let Ok(timestamp) = row["timestamp"].parse::<f64>() else {
+            malformed += 1;
+            continue;
+        };
+        let minute = (timestamp as i64) / 60 * 60;
+        let entry = minutes
+            .entry((row["x-host-header"].clone(), minute))
+            .or_default();
+        entry.0 += 1;
+        entry.1 += u64::from(row["sc-status"].starts_with('5'));
+        if let Ok(taken) = row["time-taken"].parse::<f64>() {
+            entry.2.push(taken * 1000.0);
+        }
+        *entry.3.entry(row["c-country"].clone()).or_default() += 1;
+    }
+    let mut outputs = malformed;
+    for (_, (_, _, latencies, countries)) in minutes.iter_mut() {
+        latencies.sort_by(f64::total_cmp);
+        for q in [0.5, 0.9, 0.99] {
+            if !latencies.is_empty() {
+                black_box(latencies[((latencies.len() - 1) as f64 * q) as usize]);
+            }
+        }
+        outputs += countries.len();
+    }
+    outputs
+}
+
+fn bench(c: &mut Criterion) {
+    let settings = settings();
+    let generated = generate_kinesis_event(&Generate {
+        fields: settings.fields.clone(),
+        start_epoch: 1_700_000_040,
+        ..Generate::default()
+    });
+    let json = generated.json;
+    eprintln!(
+        "event: {} bytes, {} records, {} fields per record",
+        json.len(),
+        generated.records,
+        settings.fields.len()
+    );
+    let analyser = Analyser::new(settings.clone(), MemorySink::default());
+    let event: KinesisEvent = serde_json::from_str(&json).unwrap();
+
+    let mut group = c.benchmark_group("log-analyser 6 MB batch");
+    group.throughput(Throughput::Bytes(json.len() as u64));
+    group.sample_size(30);
+    group.bench_function("deserialize+analyse", |b| {
+        b.iter(|| {
+            let event: KinesisEvent = serde_json::from_str(black_box(&json)).unwrap();
+            black_box(analyser.analyse(&event, NOW_MS).datums.len())
+        })
+    });
+    group.bench_function("analyse", |b| {
+        b.iter(|| black_box(analyser.analyse(black_box(&event), NOW_MS).datums.len()))
+    });
+    group.bench_function("naive baseline", |b| {
+        b.iter(|| black_box(naive(black_box(&json), &settings.fields)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,322 @@
+//! The built invalidator binary under the Runtime API emulator, fed by real S3 → SQS
+//! notifications from the emulator, checked with ListInvalidations / GetInvalidation.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
+
+use std::time::Duration;
+
+use aws_sdk_cloudfront::types::{
+    CustomOriginConfig, DefaultCacheBehavior, DistributionConfig, Origin, OriginProtocolPolicy,
+    Origins, ViewerProtocolPolicy,
+};
+use aws_sdk_s3::types::{
+    Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,
+    QueueConfiguration, S3KeyFilter,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+use cfrp_config::{FunctionSettings, InvalidatorSettings, Manuscripts};
+use cfrp_events::{SqsMessage, sqs_event_from_messages};
+use cfrp_tests::runtime_api::{Outcome, run_bootstrap};
+use cfrp_tests::{
+    clear_faults, emulator, function_binary, inject_fault, s3_client, sdk_config, unique,
+};
+
+struct Setup {
+    distribution_id: String,
+    bucket: String,
+    queue_url: String,
+    queue_arn: String,
+}
+
+async fn setup() -> Setup {
+    let config = sdk_config().await;
+    let cloudfront = aws_sdk_cloudfront::Client::new(&config);
+    let s3 = s3_client(&config);
+    let sqs = aws_sdk_sqs::Client::new(&config);
+
+    let origin = Origin::builder()
+        .id("app")
+        .domain_name("app.example.com")
+        .custom_origin_config(
+            CustomOriginConfig::builder()
+                .http_port(80)
+                .https_port(443)
+                .origin_protocol_policy(OriginProtocolPolicy::HttpsOnly)
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let distribution = cloudfront
+        .create_distribution()
+        .distribution_config(
+            DistributionConfig::builder()
+                .caller_reference(unique("inv"))
+                .comment("invalidator e2e")
+                .enabled(true)
+                .origins(
+                    Origins::builder()
+                        .quantity(1)
+                        .items(origin)
+                        .build()
+                        .unwrap(),
+                )
+                .default_cache_behavior(
+                    DefaultCacheBehavior::builder()
+                        .target_origin_id("app")
+                        .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+                        .cache_policy_id("4135ea2d-6df8-44a3-9df3-4b5a84be39ad")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let distribution_id = distribution.distribution().unwrap().id().to_string();
+
+    let bucket = unique("manuscripts");
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(unique("manuscripts"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap();
+    let queue_arn = attributes.attributes().unwrap()[&QueueAttributeName::QueueArn].clone();
+    let filter = NotificationConfigurationFilter::builder()
+        .key(
+            S3KeyFilter::builder()
+                .filter_rules(
+                    FilterRule::builder()
+                        .name(FilterRuleName::Prefix)
+                        .value("manuscripts/")
+                        .build(),
+                )
+                .build(),
+        )
+        .build();
+    s3.put_bucket_notification_configuration()
+        .bucket(&bucket)
+        .notification_configuration(
+            NotificationConfiguration::builder()
+                .queue_configurations(
+                    QueueConfiguration::builder()
+                        .queue_arn(&queue_arn)
+                        .events(Event::from("s3:ObjectCreated:*"))
+                        .events(Event::from("s3:ObjectRemoved:*"))
+                        .filter(filter)
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    Setup {
+        distribution_id,
+        bucket,
+        queue_url,
+        queue_arn,
+    }
+}
+
+async fn receive_all(queue_url: &str) -> Vec<SqsMessage> {
+    let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
+    let mut out = Vec::new();
+    for _ in 0..5 {
+        let received = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        let batch = received.messages();
+        if batch.is_empty() && !out.is_empty() {
+            break;
+        }
+        out.extend(batch.iter().map(|m| SqsMessage {
+            message_id: m.message_id().unwrap_or_default().to_string(),
+            receipt_handle: m.receipt_handle().unwrap_or_default().to_string(),
+            body: m.body().unwrap_or_default().to_string(),
+        }));
+    }
+    out
+}
+
+fn settings(setup: &Setup) -> String {
+    InvalidatorSettings {
+        stack: "shop".to_string(),
+        distribution_id: setup.distribution_id.clone(),
+        manuscripts: Manuscripts {
+            bucket: setup.bucket.clone(),
+            key_prefix: "manuscripts/".to_string(),
+            path_prefix: "/manuscripts/".to_string(),
+            batch_window_seconds: 30,
+        },
+    }
+    .to_env_value()
+    .unwrap()
+}
+
+async fn run(settings: &str, events: &[String]) -> Vec<Outcome> {
+    let endpoint = emulator().endpoint.clone();
+    let env = [
+        ("CFRP_SETTINGS", settings),
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+    ];
+    let run = run_bootstrap(
+        &function_binary("cfrp-invalidator"),
+        &env,
+        events,
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    assert!(
+        run.stdout.contains("manuscript changes processed"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    run.outcomes
+}
+
+#[tokio::test]
+async fn uploads_and_deletes_become_exactly_one_invalidation_even_when_delivered_twice() {
+    let setup = setup().await;
+    let config = sdk_config().await;
+    let s3 = s3_client(&config);
+    for key in [
+        "manuscripts/chapter one.html",
+        "manuscripts/essays/café.html",
+        "manuscripts/essays/index.html",
+        "outside/ignored.html",
+    ] {
+        s3.put_object()
+            .bucket(&setup.bucket)
+            .key(key)
+            .body(b"<html></html>".to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    }
+    s3.delete_object()
+        .bucket(&setup.bucket)
+        .key("manuscripts/chapter one.html")
+        .send()
+        .await
+        .unwrap();
+    let messages = receive_all(&setup.queue_url).await;
+    assert!(messages.len() >= 4, "{} messages", messages.len());
+    let event = sqs_event_from_messages(&messages, &setup.queue_arn, "us-east-1");
+
+    let outcomes = run(&settings(&setup), &[event.clone(), event]).await;
+    for outcome in &outcomes {
+        match outcome {
+            Outcome::Response(r) => assert_eq!(r["batchItemFailures"], serde_json::json!([])),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    let cloudfront = aws_sdk_cloudfront::Client::new(&config);
+    let list = cloudfront
+        .list_invalidations()
+        .distribution_id(&setup.distribution_id)
+        .send()
+        .await
+        .unwrap();
+    let items = list
+        .invalidation_list()
+        .map(|l| l.items().to_vec())
+        .unwrap_or_default();
+    assert_eq!(items.len(), 1, "{items:?}");
+    let invalidation = cloudfront
+        .get_invalidation()
+        .distribution_id(&setup.distribution_id)
+        .id(items[0].id())
+        .send()
+        .await
+        .unwrap();
+    let mut paths = invalidation
+        .invalidation()
+        .unwrap()
+        .invalidation_batch()
+        .unwrap()
+        .paths()
+        .unwrap()
+        .items()
+        .to_vec();
+    paths.sort();
+    assert_eq!(
+        paths,
+        vec![
+            "/manuscripts/chapter%20one.html",
+            "/manuscripts/essays/",
+            "/manuscripts/essays/caf%C3%A9.html",
+            "/manuscripts/essays/index.html"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn too_many_invalidations_in_progress_fails_the_messages_for_a_retry() {
+    let setup = setup().await;
+    let config = sdk_config().await;
+    let s3 = s3_client(&config);
+    s3.put_object()
+        .bucket(&setup.bucket)
+        .key("manuscripts/busy.html")
+        .body(b"x".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let messages = receive_all(&setup.queue_url).await;
+    let event = sqs_event_from_messages(&messages, &setup.queue_arn, "us-east-1");
+    let body = "<?xml version=\"1.0\"?><ErrorResponse xmlns=\"http://cloudfront.amazonaws.com/doc/2020-05-31/\"><Error><Type>Sender</Type><Code>TooManyInvalidationsInProgress</Code><Message>Processing your request will cause you to exceed the maximum number of in-progress wildcard invalidations.</Message></Error><RequestId>r</RequestId></ErrorResponse>";
+    inject_fault(&serde_json::json!({
+        "method": "POST",
+        "path": format!("/2020-05-31/distribution/{}/invalidation$", setup.distribution_id),
+        "status": 400,
+        "body": body,
+        "times": -1,
+    }))
+    .unwrap();
+    let outcomes = run(&settings(&setup), &[event]).await;
+    clear_faults().unwrap();
+    let Outcome::Response(response) = &outcomes[0] else {
+        panic!("{outcomes:?}")
+    };
+    let failed: Vec<&str> = response["batchItemFailures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["itemIdentifier"].as_str())
+        .collect();
+    // S3's own s3:TestEvent (sent when the notification was configured) is not a failure.
+    let expected: Vec<&str> = messages
+        .iter()
+        .filter(|m| !m.body.contains("s3:TestEvent"))
+        .map(|m| m.message_id.as_str())
+        .collect();
+    assert_eq!(expected.len(), 1);
+    assert_eq!(failed, expected);
+}
