@@ -35,11 +35,13 @@ fn settings() -> AnalyserSettings {
     }
 }
 
+/// Per (distribution, minute): requests, 5xx, latencies, countries.
+type NaiveMinute = (u64, u64, Vec<f64>, HashMap<String, u64>);
+
 /// The baseline a straightforward implementation would write.
 fn naive(json: &str, fields: &[Field]) -> usize {
     let value: serde_json::Value = serde_json::from_str(json).unwrap();
-    let mut minutes: HashMap<(String, i64), (u64, u64, Vec<f64>, HashMap<String, u64>)> =
-        HashMap::new();
+    let mut minutes: HashMap<(String, i64), NaiveMinute> = HashMap::new();
     let mut malformed = 0;
     for record in value["Records"].as_array().unwrap() {
         let data = record["kinesis"]["data"].as_str().unwrap_or_default();
