@@ -31,8 +31,10 @@ pub struct AnalyserSettings {
 pub struct EvaluatorSettings {
     pub stack: String,
     pub namespace: String,
-    /// Filled in by the deployer once the distribution exists (CloudFront metrics need it).
+    /// Filled in by the deployer once the distribution exists: CloudFront's own metrics are
+    /// keyed by its id, the analyser's by its domain name.
     pub distribution_id: Option<String>,
+    pub distribution_domain: Option<String>,
     pub rules: Vec<Rule>,
 }
 
@@ -158,11 +160,16 @@ impl StackConfig {
         }
     }
 
-    pub fn evaluator_settings(&self, distribution_id: Option<&str>) -> EvaluatorSettings {
+    pub fn evaluator_settings(
+        &self,
+        distribution_id: Option<&str>,
+        distribution_domain: Option<&str>,
+    ) -> EvaluatorSettings {
         EvaluatorSettings {
             stack: self.name.clone(),
             namespace: self.metrics.namespace.clone(),
             distribution_id: distribution_id.map(str::to_string),
+            distribution_domain: distribution_domain.map(str::to_string),
             rules: self.alarms.rules.clone(),
         }
     }

@@ -25,7 +25,7 @@ fn settings_round_trip_through_the_environment_value() {
         analyser
     );
 
-    let evaluator = config.evaluator_settings(Some("E123"));
+    let evaluator = config.evaluator_settings(Some("E123"), Some("d111111abcdef8.cloudfront.net"));
     let value = evaluator
         .to_env_value()
         .unwrap_or_else(|err| panic!("{err}"));
@@ -62,7 +62,7 @@ fn tampered_settings_fail_validation_at_init() {
 
 #[test]
 fn settings_larger_than_lambdas_environment_limit_are_refused() {
-    let mut evaluator = example().evaluator_settings(None);
+    let mut evaluator = example().evaluator_settings(None, None);
     let rule = evaluator.rules[0].clone();
     evaluator.rules = (0..100)
         .map(|i| {

@@ -129,7 +129,9 @@ pub async fn run_bootstrap(
             let s = state
                 .lock()
                 .map_err(|_| std::io::Error::other("state poisoned"))?;
-            if s.outcomes.len() >= expected || s.init_error.is_some() {
+            // With no payloads, the run ends once the function has asked for work (init done).
+            let done = s.outcomes.len() >= expected && (expected > 0 || s.first_next.is_some());
+            if done || s.init_error.is_some() {
                 break true;
             }
         }

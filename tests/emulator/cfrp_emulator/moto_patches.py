@@ -8,6 +8,10 @@ already sent in a previous invalidation batch request but the content of any Pat
 different from the original request, CloudFront returns an InvalidationBatchAlreadyExists
 error." moto 5.2 creates a new invalidation every time.
 
+CloudWatch percentile statistics (`p50`, `p99.9`, ...): CloudWatch computes them from the
+samples a metric received (`Values`/`Counts` included); moto 5.2 answers None for them. The
+emulator computes the nearest-rank percentile over the samples moto stored.
+
 moto 5.2 drops a cache behaviour's FunctionAssociations and LambdaFunctionAssociations
 (it stores `{"Quantity": 0}` whatever the request said). CloudFront keeps them and returns them
 from GetDistribution/GetDistributionConfig, and the deployer reads them back to converge, so the
@@ -18,7 +22,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import math
+import re
+
 from moto.cloudfront import models
+from moto.cloudwatch import models as cloudwatch_models
 from moto.cloudfront.exceptions import CloudFrontException
 
 
@@ -62,3 +70,18 @@ def apply() -> None:
         return create_invalidation(self, dist_id, paths, caller_ref)
 
     models.CloudFrontBackend.create_invalidation = create_invalidation_once
+
+    statistic = cloudwatch_models.Statistics.get_statistics_for_type
+    percentile = re.compile(r"^p(\d{1,2}(\.\d+)?|100)$")
+
+    def get_statistics_for_type(self: Any, stat: str) -> Any:
+        found = percentile.match(stat)
+        if not found:
+            return statistic(self, stat)
+        samples = sorted(self.metric_single_values_list)
+        if not samples:
+            return None
+        rank = max(1, math.ceil(float(found.group(1)) / 100 * len(samples)))
+        return samples[min(rank, len(samples)) - 1]
+
+    cloudwatch_models.Statistics.get_statistics_for_type = get_statistics_for_type

@@ -40,3 +40,27 @@ def test_errors_come_back_as_cbor_with_their_code(cloudwatch):
         cloudwatch.get_dashboard(DashboardName=f"missing-{uuid.uuid4().hex[:8]}")
     assert err.value.response["Error"]["Code"] == "ResourceNotFound"
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def test_percentiles_come_from_values_and_counts(cloudwatch):
+    namespace = f"Test/{uuid.uuid4().hex[:8]}"
+    now = dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0)
+    # 90 samples of 10 ms, 9 of 100 ms, 1 of 1000 ms.
+    cloudwatch.put_metric_data(
+        Namespace=namespace,
+        MetricData=[{"MetricName": "TimeTaken", "Timestamp": now, "Values": [10.0, 100.0, 1000.0], "Counts": [90.0, 9.0, 1.0]}],
+    )
+
+    def stat(name):
+        result = cloudwatch.get_metric_data(
+            MetricDataQueries=[{"Id": "q", "MetricStat": {"Metric": {"Namespace": namespace, "MetricName": "TimeTaken"}, "Period": 60, "Stat": name}}],
+            StartTime=now - dt.timedelta(minutes=1),
+            EndTime=now + dt.timedelta(minutes=1),
+        )
+        return result["MetricDataResults"][0]["Values"]
+
+    assert stat("p50") == [10.0]
+    assert stat("p90") == [10.0]
+    assert stat("p95") == [100.0]
+    assert stat("p99.9") == [1000.0]
+    assert stat("SampleCount") == [100.0]

@@ -1,0 +1,218 @@
+//! Which metrics one evaluation reads, and how the answers become per-rule series. Pure.
+//!
+//! One GetMetricData request carries every rule's queries: a metric rule is one query, an
+//! expression rule one query per metric it names (the expression is computed here, so its
+//! semantics do not depend on CloudWatch metric math), and every rule has one more query for
+//! its previous `RuleState`, so the function stays stateless.
+
+use std::collections::HashMap;
+
+use cfrp_config::metrics::{self as m, MetricRef};
+use cfrp_config::rules::Expression;
+use cfrp_config::{EvaluatorSettings, Rule};
+
+use crate::evaluate::{State, expression_series};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    /// `^[a-z][a-zA-Z0-9_]*$`, as GetMetricData requires.
+    pub id: String,
+    pub namespace: String,
+    pub metric: String,
+    pub dimensions: Vec<(String, String)>,
+    pub stat: String,
+    pub period_seconds: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryPlan {
+    pub queries: Vec<Query>,
+    pub start_ms: i64,
+    /// The end of the last complete minute: the evaluation time.
+    pub end_ms: i64,
+}
+
+/// Datapoints per query id: (timestamp ms, value).
+pub type Results = HashMap<String, Vec<(i64, f64)>>;
+
+fn metric_query(
+    settings: &EvaluatorSettings,
+    id: String,
+    name: &str,
+    stat: &str,
+    period: u32,
+) -> Query {
+    let (namespace, metric, dimensions) = match m::resolve(name) {
+        Some(MetricRef::CloudFront(metric)) => (
+            m::CLOUDFRONT_NAMESPACE.to_string(),
+            metric.to_string(),
+            vec![
+                (
+                    "DistributionId".to_string(),
+                    settings.distribution_id.clone().unwrap_or_default(),
+                ),
+                ("Region".to_string(), "Global".to_string()),
+            ],
+        ),
+        _ => {
+            let dimensions = match (&settings.distribution_domain, name) {
+                (_, m::MALFORMED_RECORDS | m::RULE_STATE) | (None, _) => Vec::new(),
+                (Some(domain), _) => vec![(m::DIM_DISTRIBUTION.to_string(), domain.clone())],
+            };
+            (settings.namespace.clone(), name.to_string(), dimensions)
+        }
+    };
+    Query {
+        id,
+        namespace,
+        metric,
+        dimensions,
+        stat: stat.to_string(),
+        period_seconds: period,
+    }
+}
+
+/// The queries for evaluating every rule at `now_ms`.
+pub fn plan(settings: &EvaluatorSettings, now_ms: i64) -> QueryPlan {
+    let end_ms = now_ms - now_ms.rem_euclid(60_000);
+    let mut queries = Vec::new();
+    let mut span_ms = 5 * 60_000;
+    for (i, rule) in settings.rules.iter().enumerate() {
+        span_ms =
+            span_ms.max(i64::from(rule.period_seconds) * 1000 * i64::from(rule.evaluation_periods));
+        if let Some(metric) = &rule.metric {
+            queries.push(metric_query(
+                settings,
+                format!("r{i}"),
+                metric,
+                &rule.statistic,
+                rule.period_seconds,
+            ));
+        } else if let Some(Ok(expression)) = rule.expression.as_deref().map(Expression::parse) {
+            for (j, metric) in expression.metrics().into_iter().enumerate() {
+                queries.push(metric_query(
+                    settings,
+                    format!("r{i}m{j}"),
+                    metric,
+                    &rule.statistic,
+                    rule.period_seconds,
+                ));
+            }
+        }
+        let mut state = metric_query(settings, format!("s{i}"), m::RULE_STATE, "Maximum", 60);
+        state.dimensions = vec![(m::DIM_RULE.to_string(), rule.name.clone())];
+        queries.push(state);
+    }
+    QueryPlan {
+        queries,
+        start_ms: end_ms - span_ms,
+        end_ms,
+    }
+}
+
+/// Puts datapoints into the rule's N periods ending at `end_ms`, oldest first.
+fn bucket(points: &[(i64, f64)], end_ms: i64, period_ms: i64, periods: usize) -> Vec<Option<f64>> {
+    let start = end_ms - period_ms * periods as i64;
+    let mut out = vec![None; periods];
+    for (ts, value) in points {
+        if *ts < start || *ts >= end_ms {
+            continue;
+        }
+        let index = ((ts - start) / period_ms) as usize;
+        if let Some(slot) = out.get_mut(index) {
+            *slot = Some(*value);
+        }
+    }
+    out
+}
+
+/// The series a rule is evaluated on.
+pub fn series(rule: &Rule, index: usize, results: &Results, plan: &QueryPlan) -> Vec<Option<f64>> {
+    let period_ms = i64::from(rule.period_seconds) * 1000;
+    let periods = rule.evaluation_periods as usize;
+    let empty = Vec::new();
+    if rule.metric.is_some() {
+        return bucket(
+            results.get(&format!("r{index}")).unwrap_or(&empty),
+            plan.end_ms,
+            period_ms,
+            periods,
+        );
+    }
+    let Some(Ok(expression)) = rule.expression.as_deref().map(Expression::parse) else {
+        return vec![None; periods];
+    };
+    let names = expression.metrics();
+    let inputs: Vec<(&str, Vec<Option<f64>>)> = names
+        .iter()
+        .enumerate()
+        .map(|(j, name)| {
+            (
+                *name,
+                bucket(
+                    results.get(&format!("r{index}m{j}")).unwrap_or(&empty),
+                    plan.end_ms,
+                    period_ms,
+                    periods,
+                ),
+            )
+        })
+        .collect();
+    let borrowed: Vec<(&str, &[Option<f64>])> =
+        inputs.iter().map(|(n, s)| (*n, s.as_slice())).collect();
+    expression_series(&expression, &borrowed)
+}
+
+/// The rule's last published state, if any.
+pub fn previous_state(index: usize, results: &Results) -> Option<State> {
+    results
+        .get(&format!("s{index}"))?
+        .iter()
+        .max_by_key(|(ts, _)| *ts)
+        .and_then(|(_, v)| State::from_metric_value(*v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datapoints_land_in_their_periods() {
+        let end = 600_000;
+        let points = [(540_000, 5.0), (480_000, 4.0), (0, 1.0), (600_000, 9.0)];
+        assert_eq!(
+            bucket(&points, end, 60_000, 3),
+            vec![None, Some(4.0), Some(5.0)]
+        );
+    }
+
+    #[test]
+    fn plans_one_query_per_metric_and_one_per_state() {
+        let settings = EvaluatorSettings {
+            stack: "s".to_string(),
+            namespace: "NS".to_string(),
+            distribution_id: Some("E1".to_string()),
+            distribution_domain: Some("d1.cloudfront.net".to_string()),
+            rules: cfrp_config::rules::default_rules(),
+        };
+        let plan = plan(&settings, 1_700_000_075_000);
+        assert_eq!(plan.end_ms, 1_700_000_040_000);
+        // 4 rules: 3 metric rules + 1 expression over 2 metrics + 4 state queries.
+        assert_eq!(plan.queries.len(), 3 + 2 + 4);
+        let ids: Vec<&str> = plan.queries.iter().map(|q| q.id.as_str()).collect();
+        assert!(ids.contains(&"r1m0") && ids.contains(&"r1m1") && ids.contains(&"s3"));
+        assert!(
+            plan.queries.iter().all(|q| q
+                .id
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_lowercase()))
+        );
+        let latency = plan.queries.iter().find(|q| q.id == "r0").unwrap();
+        assert_eq!(latency.stat, "p95");
+        assert_eq!(
+            latency.dimensions,
+            vec![("Distribution".to_string(), "d1.cloudfront.net".to_string())]
+        );
+    }
+}

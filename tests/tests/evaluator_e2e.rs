@@ -1,0 +1,208 @@
+//! The built alarm-evaluator binary under the Runtime API emulator: datapoints put into the
+//! emulator's CloudWatch, a scheduled event, and the rule states read back.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
+
+use std::time::Duration;
+
+use aws_sdk_cloudwatch::primitives::DateTime;
+use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricDatum, MetricStat};
+use cfrp_config::{
+    Comparison, EvaluatorSettings, FunctionSettings, MissingData, Rule, Severity, metrics as m,
+};
+use cfrp_tests::runtime_api::{Outcome, RuntimeApiError, run_bootstrap};
+use cfrp_tests::{emulator, function_binary, sdk_config, unique};
+
+fn scheduled_event(epoch: i64) -> String {
+    let time = DateTime::from_secs(epoch)
+        .fmt(aws_sdk_cloudwatch::primitives::DateTimeFormat::DateTime)
+        .unwrap();
+    serde_json::json!({
+        "version": "0", "id": "e2e", "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": "123456789012", "time": time, "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/cfrp-shop-evaluate"], "detail": {}
+    })
+    .to_string()
+}
+
+fn rule(name: &str) -> Rule {
+    Rule {
+        name: name.to_string(),
+        metric: Some(m::STATUS_5XX.to_string()),
+        expression: None,
+        statistic: "Sum".to_string(),
+        period_seconds: 60,
+        comparison: Comparison::GreaterThan,
+        threshold: 10.0,
+        datapoints_to_alarm: 2,
+        evaluation_periods: 3,
+        missing_data: MissingData::NotBreaching,
+        severity: Severity::Critical,
+        action: "check the origin".to_string(),
+    }
+}
+
+async fn env_for(settings: &EvaluatorSettings) -> Vec<(String, String)> {
+    vec![
+        ("CFRP_SETTINGS".into(), settings.to_env_value().unwrap()),
+        ("AWS_ENDPOINT_URL".into(), emulator().endpoint.clone()),
+        ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
+        ("AWS_REGION".into(), "us-east-1".into()),
+    ]
+}
+
+#[tokio::test]
+async fn datapoints_become_rule_states_in_cloudwatch() {
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&sdk_config().await);
+    let namespace = format!("E2E/{}", unique("eval"));
+    let domain = format!("{}.cloudfront.net", unique("d"));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        / 60
+        * 60;
+    let dimension = Dimension::builder()
+        .name(m::DIM_DISTRIBUTION)
+        .value(&domain)
+        .build();
+    for (minutes_ago, errors) in [(3, 1.0), (2, 30.0), (1, 40.0)] {
+        cloudwatch
+            .put_metric_data()
+            .namespace(&namespace)
+            .metric_data(
+                MetricDatum::builder()
+                    .metric_name(m::STATUS_5XX)
+                    .dimensions(dimension.clone())
+                    .timestamp(DateTime::from_secs(now - 60 * minutes_ago))
+                    .value(errors)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let settings = EvaluatorSettings {
+        stack: "shop".to_string(),
+        namespace: namespace.clone(),
+        distribution_id: Some("E1".to_string()),
+        distribution_domain: Some(domain.clone()),
+        rules: vec![
+            rule("Errors"),
+            Rule {
+                threshold: 1000.0,
+                ..rule("Calm")
+            },
+        ],
+    };
+    let env = env_for(&settings).await;
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let run = run_bootstrap(
+        &function_binary("cfrp-alarm-evaluator"),
+        &env,
+        &[scheduled_event(now + 5)],
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    let Outcome::Response(outcomes) = &run.outcomes[0] else {
+        panic!("{:?}\n{}", run.outcomes, run.stdout)
+    };
+    assert_eq!(outcomes[0]["state"], "ALARM", "{outcomes}");
+    assert_eq!(outcomes[1]["state"], "OK", "{outcomes}");
+    assert!(
+        run.stdout.contains("\"message\":\"rule evaluated\""),
+        "{}",
+        run.stdout
+    );
+
+    let state = |rule: &str| {
+        MetricDataQuery::builder()
+            .id(format!("s{}", rule.to_lowercase()))
+            .metric_stat(
+                MetricStat::builder()
+                    .metric(
+                        Metric::builder()
+                            .namespace(&namespace)
+                            .metric_name(m::RULE_STATE)
+                            .dimensions(Dimension::builder().name(m::DIM_RULE).value(rule).build())
+                            .build(),
+                    )
+                    .period(60)
+                    .stat("Maximum")
+                    .build(),
+            )
+            .build()
+    };
+    let data = cloudwatch
+        .get_metric_data()
+        .metric_data_queries(state("Errors"))
+        .metric_data_queries(state("Calm"))
+        .start_time(DateTime::from_secs(now - 300))
+        .end_time(DateTime::from_secs(now + 60))
+        .send()
+        .await
+        .unwrap();
+    let value = |id: &str| {
+        data.metric_data_results()
+            .iter()
+            .find(|r| r.id() == Some(id))
+            .map(|r| r.values().to_vec())
+            .unwrap_or_default()
+    };
+    assert_eq!(value("serrors"), vec![1.0]);
+    assert_eq!(value("scalm"), vec![0.0]);
+
+    // A second run one minute later reads the previous states back and logs no transition.
+    let again = run_bootstrap(
+        &function_binary("cfrp-alarm-evaluator"),
+        &env,
+        &[scheduled_event(now + 65)],
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    let Outcome::Response(outcomes) = &again.outcomes[0] else {
+        panic!("{:?}", again.outcomes)
+    };
+    assert_eq!(outcomes[0]["previous"], "ALARM", "{outcomes}");
+}
+
+#[tokio::test]
+async fn an_unreachable_cloudwatch_fails_the_invocation_with_a_reason() {
+    let settings = EvaluatorSettings {
+        stack: "shop".to_string(),
+        namespace: format!("E2E/{}", unique("down")),
+        distribution_id: None,
+        distribution_domain: None,
+        rules: vec![rule("Errors")],
+    };
+    let mut env = env_for(&settings).await;
+    env[1].1 = "http://127.0.0.1:9".to_string();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let result = run_bootstrap(
+        &function_binary("cfrp-alarm-evaluator"),
+        &env,
+        &[scheduled_event(1_800_000_000)],
+        Duration::from_secs(90),
+    )
+    .await;
+    match result {
+        Ok(run) => {
+            let Outcome::Error(error) = &run.outcomes[0] else {
+                panic!("{:?}", run.outcomes)
+            };
+            assert!(error.to_string().contains("GetMetricData"), "{error}");
+            assert!(
+                run.stdout.contains("no rule state written"),
+                "{}",
+                run.stdout
+            );
+        }
+        Err(RuntimeApiError::Timeout { .. }) => {
+            panic!("the function did not give up on an unreachable CloudWatch in time")
+        }
+        Err(other) => panic!("{other}"),
+    }
+}
