@@ -81,11 +81,18 @@ impl<'d> TableReader<'d> {
         }
     }
 
-    pub(crate) fn string(&mut self, key: &'static str, report: &mut Report) -> Option<At<String>> {
-        let (value, span) = self.value(key, report, "a string")?;
-        match value.as_str() {
-            Some(text) => Some(At {
-                value: text.to_string(),
+    /// A scalar of one type: `get` extracts it, `expected` names it in the problem.
+    fn scalar<T>(
+        &mut self,
+        key: &'static str,
+        report: &mut Report,
+        expected: &str,
+        get: impl Fn(&Value) -> Option<T>,
+    ) -> Option<At<T>> {
+        let (value, span) = self.value(key, report, expected)?;
+        match get(value) {
+            Some(found) => Some(At {
+                value: found,
                 span,
                 path: self.path_of(key),
             }),
@@ -93,68 +100,27 @@ impl<'d> TableReader<'d> {
                 report.add(
                     &self.path_of(key),
                     span,
-                    format!("expected a string, found {}", kind(value)),
+                    format!("expected {expected}, found {}", kind(value)),
                 );
                 None
             }
         }
+    }
+
+    pub(crate) fn string(&mut self, key: &'static str, report: &mut Report) -> Option<At<String>> {
+        self.scalar(key, report, "a string", |v| v.as_str().map(str::to_string))
     }
 
     pub(crate) fn integer(&mut self, key: &'static str, report: &mut Report) -> Option<At<i64>> {
-        let (value, span) = self.value(key, report, "a whole number")?;
-        match value.as_integer() {
-            Some(number) => Some(At {
-                value: number,
-                span,
-                path: self.path_of(key),
-            }),
-            None => {
-                report.add(
-                    &self.path_of(key),
-                    span,
-                    format!("expected a whole number, found {}", kind(value)),
-                );
-                None
-            }
-        }
+        self.scalar(key, report, "a whole number", Value::as_integer)
     }
 
     pub(crate) fn float(&mut self, key: &'static str, report: &mut Report) -> Option<At<f64>> {
-        let (value, span) = self.value(key, report, "a number")?;
-        match value.as_float() {
-            Some(number) => Some(At {
-                value: number,
-                span,
-                path: self.path_of(key),
-            }),
-            None => {
-                report.add(
-                    &self.path_of(key),
-                    span,
-                    format!("expected a number, found {}", kind(value)),
-                );
-                None
-            }
-        }
+        self.scalar(key, report, "a number", Value::as_float)
     }
 
     pub(crate) fn boolean(&mut self, key: &'static str, report: &mut Report) -> Option<At<bool>> {
-        let (value, span) = self.value(key, report, "true or false")?;
-        match value.as_bool() {
-            Some(flag) => Some(At {
-                value: flag,
-                span,
-                path: self.path_of(key),
-            }),
-            None => {
-                report.add(
-                    &self.path_of(key),
-                    span,
-                    format!("expected true or false, found {}", kind(value)),
-                );
-                None
-            }
-        }
+        self.scalar(key, report, "true or false", Value::as_bool)
     }
 
     pub(crate) fn strings(

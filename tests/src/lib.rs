@@ -5,6 +5,7 @@
 //! running emulator instead of starting one. A started emulator watches this process and exits
 //! with it, so no test run leaves one behind.
 
+pub mod fixtures;
 pub mod runtime_api;
 
 use std::path::{Path, PathBuf};

@@ -7,13 +7,11 @@
 use std::time::Duration;
 
 use aws_sdk_cloudwatch::primitives::DateTime;
-use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
-use aws_sdk_kinesis::primitives::Blob;
-use aws_sdk_kinesis::types::ShardIteratorType;
 use cfrp_config::{AnalyserSettings, Field, FunctionSettings, metrics as m};
 use cfrp_events::{Generate, generate_kinesis_event};
+use cfrp_tests::fixtures::{function_env, kinesis_round_trip, pairs, stat_query};
 use cfrp_tests::runtime_api::{Outcome, RuntimeApiError, run_bootstrap};
-use cfrp_tests::{emulator, function_binary, sdk_config, unique};
+use cfrp_tests::{function_binary, sdk_config, unique};
 
 fn now_secs() -> u64 {
     std::time::SystemTime::now()
@@ -45,50 +43,14 @@ async fn records_through_kinesis_become_the_expected_cloudwatch_metrics() {
         distribution_domain: domain.clone(),
         ..Generate::default()
     });
-    for (i, line) in generated.lines.iter().enumerate() {
-        kinesis
-            .put_record()
-            .stream_name(&stream)
-            .partition_key(i.to_string())
-            .data(Blob::new(line.as_bytes()))
-            .send()
-            .await
-            .unwrap();
-    }
-    let shard = kinesis
-        .list_shards()
-        .stream_name(&stream)
-        .send()
-        .await
-        .unwrap()
-        .shards()[0]
-        .shard_id()
-        .to_string();
-    let iterator = kinesis
-        .get_shard_iterator()
-        .stream_name(&stream)
-        .shard_id(shard)
-        .shard_iterator_type(ShardIteratorType::TrimHorizon)
-        .send()
-        .await
-        .unwrap()
-        .shard_iterator()
-        .unwrap()
-        .to_string();
-    let records = kinesis
-        .get_records()
-        .shard_iterator(iterator)
-        .limit(10_000)
-        .send()
+    let payloads = kinesis_round_trip(&kinesis, &stream, &generated.lines)
         .await
         .unwrap();
-    let payloads: Vec<&[u8]> = records
-        .records()
-        .iter()
-        .map(|r| r.data().as_ref())
-        .collect();
     assert_eq!(payloads.len(), generated.records);
-    let event = cfrp_events::kinesis_event_from_payloads(payloads, now_secs() as f64);
+    let event = cfrp_events::kinesis_event_from_payloads(
+        payloads.iter().map(Vec::as_slice),
+        now_secs() as f64,
+    );
 
     let namespace = format!("E2E/{}", unique("ns"));
     let settings = AnalyserSettings {
@@ -100,17 +62,10 @@ async fn records_through_kinesis_become_the_expected_cloudwatch_metrics() {
     }
     .to_env_value()
     .unwrap();
-    let endpoint = emulator().endpoint.clone();
-    let env = [
-        ("CFRP_SETTINGS", settings.as_str()),
-        ("AWS_ENDPOINT_URL", endpoint.as_str()),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_REGION", "us-east-1"),
-    ];
+    let env = function_env(&settings);
     let run = run_bootstrap(
         &function_binary("cfrp-log-analyser"),
-        &env,
+        &pairs(&env),
         &[event],
         Duration::from_secs(60),
     )
@@ -134,33 +89,33 @@ async fn records_through_kinesis_become_the_expected_cloudwatch_metrics() {
         .iter()
         .filter(|l| l.split('\t').nth(3).is_some_and(|s| s.starts_with('5')))
         .count() as f64;
-    let dimension = Dimension::builder()
-        .name(m::DIM_DISTRIBUTION)
-        .value(&domain)
-        .build();
-    let query = |id: &str, metric: &str, stat: &str| {
-        MetricDataQuery::builder()
-            .id(id)
-            .metric_stat(
-                MetricStat::builder()
-                    .metric(
-                        Metric::builder()
-                            .namespace(&namespace)
-                            .metric_name(metric)
-                            .dimensions(dimension.clone())
-                            .build(),
-                    )
-                    .period(3600)
-                    .stat(stat)
-                    .build(),
-            )
-            .build()
-    };
+    let dims = [(m::DIM_DISTRIBUTION, domain.as_str())];
     let data = cloudwatch
         .get_metric_data()
-        .metric_data_queries(query("requests", m::REQUESTS, "Sum"))
-        .metric_data_queries(query("errors", m::STATUS_5XX, "Sum"))
-        .metric_data_queries(query("latency", m::TIME_TAKEN, "SampleCount"))
+        .metric_data_queries(stat_query(
+            "requests",
+            &namespace,
+            m::REQUESTS,
+            &dims,
+            "Sum",
+            3600,
+        ))
+        .metric_data_queries(stat_query(
+            "errors",
+            &namespace,
+            m::STATUS_5XX,
+            &dims,
+            "Sum",
+            3600,
+        ))
+        .metric_data_queries(stat_query(
+            "latency",
+            &namespace,
+            m::TIME_TAKEN,
+            &dims,
+            "SampleCount",
+            3600,
+        ))
         .start_time(DateTime::from_secs((start - 3600) as i64))
         .end_time(DateTime::from_secs((start + 3600) as i64))
         .send()

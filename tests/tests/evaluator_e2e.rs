@@ -6,12 +6,13 @@
 use std::time::Duration;
 
 use aws_sdk_cloudwatch::primitives::DateTime;
-use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricDatum, MetricStat};
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
 use cfrp_config::{
     Comparison, EvaluatorSettings, FunctionSettings, MissingData, Rule, Severity, metrics as m,
 };
+use cfrp_tests::fixtures::{function_env, pairs, stat_query};
 use cfrp_tests::runtime_api::{Outcome, RuntimeApiError, run_bootstrap};
-use cfrp_tests::{emulator, function_binary, sdk_config, unique};
+use cfrp_tests::{function_binary, sdk_config, unique};
 
 fn scheduled_event(epoch: i64) -> String {
     let time = DateTime::from_secs(epoch)
@@ -42,14 +43,8 @@ fn rule(name: &str) -> Rule {
     }
 }
 
-async fn env_for(settings: &EvaluatorSettings) -> Vec<(String, String)> {
-    vec![
-        ("CFRP_SETTINGS".into(), settings.to_env_value().unwrap()),
-        ("AWS_ENDPOINT_URL".into(), emulator().endpoint.clone()),
-        ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
-        ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
-        ("AWS_REGION".into(), "us-east-1".into()),
-    ]
+fn env_for(settings: &EvaluatorSettings) -> Vec<(String, String)> {
+    function_env(&settings.to_env_value().unwrap())
 }
 
 #[tokio::test]
@@ -96,8 +91,8 @@ async fn datapoints_become_rule_states_in_cloudwatch() {
             },
         ],
     };
-    let env = env_for(&settings).await;
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let env = env_for(&settings);
+    let env = pairs(&env);
     let run = run_bootstrap(
         &function_binary("cfrp-alarm-evaluator"),
         &env,
@@ -118,22 +113,14 @@ async fn datapoints_become_rule_states_in_cloudwatch() {
     );
 
     let state = |rule: &str| {
-        MetricDataQuery::builder()
-            .id(format!("s{}", rule.to_lowercase()))
-            .metric_stat(
-                MetricStat::builder()
-                    .metric(
-                        Metric::builder()
-                            .namespace(&namespace)
-                            .metric_name(m::RULE_STATE)
-                            .dimensions(Dimension::builder().name(m::DIM_RULE).value(rule).build())
-                            .build(),
-                    )
-                    .period(60)
-                    .stat("Maximum")
-                    .build(),
-            )
-            .build()
+        stat_query(
+            &format!("s{}", rule.to_lowercase()),
+            &namespace,
+            m::RULE_STATE,
+            &[(m::DIM_RULE, rule)],
+            "Maximum",
+            60,
+        )
     };
     let data = cloudwatch
         .get_metric_data()
@@ -178,9 +165,9 @@ async fn an_unreachable_cloudwatch_fails_the_invocation_with_a_reason() {
         distribution_domain: None,
         rules: vec![rule("Errors")],
     };
-    let mut env = env_for(&settings).await;
+    let mut env = env_for(&settings);
     env[1].1 = "http://127.0.0.1:9".to_string();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let env = pairs(&env);
     let result = run_bootstrap(
         &function_binary("cfrp-alarm-evaluator"),
         &env,

@@ -5,21 +5,16 @@
 
 use std::time::Duration;
 
-use aws_sdk_cloudfront::types::{
-    CustomOriginConfig, DefaultCacheBehavior, DistributionConfig, Origin, OriginProtocolPolicy,
-    Origins, ViewerProtocolPolicy,
-};
 use aws_sdk_s3::types::{
     Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,
     QueueConfiguration, S3KeyFilter,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use cfrp_config::{FunctionSettings, InvalidatorSettings, Manuscripts};
-use cfrp_events::{SqsMessage, sqs_event_from_messages};
+use cfrp_events::sqs_event_from_messages;
+use cfrp_tests::fixtures::{create_distribution, function_env, pairs, receive_all};
 use cfrp_tests::runtime_api::{Outcome, run_bootstrap};
-use cfrp_tests::{
-    clear_faults, emulator, function_binary, inject_fault, s3_client, sdk_config, unique,
-};
+use cfrp_tests::{clear_faults, function_binary, inject_fault, s3_client, sdk_config, unique};
 
 struct Setup {
     distribution_id: String,
@@ -34,48 +29,9 @@ async fn setup() -> Setup {
     let s3 = s3_client(&config);
     let sqs = aws_sdk_sqs::Client::new(&config);
 
-    let origin = Origin::builder()
-        .id("app")
-        .domain_name("app.example.com")
-        .custom_origin_config(
-            CustomOriginConfig::builder()
-                .http_port(80)
-                .https_port(443)
-                .origin_protocol_policy(OriginProtocolPolicy::HttpsOnly)
-                .build()
-                .unwrap(),
-        )
-        .build()
-        .unwrap();
-    let distribution = cloudfront
-        .create_distribution()
-        .distribution_config(
-            DistributionConfig::builder()
-                .caller_reference(unique("inv"))
-                .comment("invalidator e2e")
-                .enabled(true)
-                .origins(
-                    Origins::builder()
-                        .quantity(1)
-                        .items(origin)
-                        .build()
-                        .unwrap(),
-                )
-                .default_cache_behavior(
-                    DefaultCacheBehavior::builder()
-                        .target_origin_id("app")
-                        .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
-                        .cache_policy_id("4135ea2d-6df8-44a3-9df3-4b5a84be39ad")
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .send()
+    let distribution_id = create_distribution(&cloudfront, "app.example.com")
         .await
         .unwrap();
-    let distribution_id = distribution.distribution().unwrap().id().to_string();
 
     let bucket = unique("manuscripts");
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
@@ -134,31 +90,6 @@ async fn setup() -> Setup {
     }
 }
 
-async fn receive_all(queue_url: &str) -> Vec<SqsMessage> {
-    let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
-    let mut out = Vec::new();
-    for _ in 0..5 {
-        let received = sqs
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        let batch = received.messages();
-        if batch.is_empty() && !out.is_empty() {
-            break;
-        }
-        out.extend(batch.iter().map(|m| SqsMessage {
-            message_id: m.message_id().unwrap_or_default().to_string(),
-            receipt_handle: m.receipt_handle().unwrap_or_default().to_string(),
-            body: m.body().unwrap_or_default().to_string(),
-        }));
-    }
-    out
-}
-
 fn settings(setup: &Setup) -> String {
     InvalidatorSettings {
         stack: "shop".to_string(),
@@ -175,17 +106,10 @@ fn settings(setup: &Setup) -> String {
 }
 
 async fn run(settings: &str, events: &[String]) -> Vec<Outcome> {
-    let endpoint = emulator().endpoint.clone();
-    let env = [
-        ("CFRP_SETTINGS", settings),
-        ("AWS_ENDPOINT_URL", endpoint.as_str()),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_REGION", "us-east-1"),
-    ];
+    let env = function_env(settings);
     let run = run_bootstrap(
         &function_binary("cfrp-invalidator"),
-        &env,
+        &pairs(&env),
         events,
         Duration::from_secs(60),
     )
@@ -225,7 +149,12 @@ async fn uploads_and_deletes_become_exactly_one_invalidation_even_when_delivered
         .send()
         .await
         .unwrap();
-    let messages = receive_all(&setup.queue_url).await;
+    let messages = receive_all(
+        &aws_sdk_sqs::Client::new(&sdk_config().await),
+        &setup.queue_url,
+    )
+    .await
+    .unwrap();
     assert!(messages.len() >= 4, "{} messages", messages.len());
     let event = sqs_event_from_messages(&messages, &setup.queue_arn, "us-east-1");
 
@@ -289,7 +218,12 @@ async fn too_many_invalidations_in_progress_fails_the_messages_for_a_retry() {
         .send()
         .await
         .unwrap();
-    let messages = receive_all(&setup.queue_url).await;
+    let messages = receive_all(
+        &aws_sdk_sqs::Client::new(&sdk_config().await),
+        &setup.queue_url,
+    )
+    .await
+    .unwrap();
     let event = sqs_event_from_messages(&messages, &setup.queue_arn, "us-east-1");
     let body = "<?xml version=\"1.0\"?><ErrorResponse xmlns=\"http://cloudfront.amazonaws.com/doc/2020-05-31/\"><Error><Type>Sender</Type><Code>TooManyInvalidationsInProgress</Code><Message>Processing your request will cause you to exceed the maximum number of in-progress wildcard invalidations.</Message></Error><RequestId>r</RequestId></ErrorResponse>";
     inject_fault(&serde_json::json!({

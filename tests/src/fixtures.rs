@@ -1,0 +1,167 @@
+//! Steps several tests and the demo share: function environments, a minimal distribution,
+//! Kinesis round trips, SQS reads and CloudWatch queries, all against the emulator.
+
+use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
+use aws_sdk_kinesis::primitives::Blob;
+use aws_sdk_kinesis::types::ShardIteratorType;
+use cfrp_events::SqsMessage;
+
+use crate::{emulator, unique};
+
+/// The managed CachingDisabled cache policy.
+pub const CACHING_DISABLED: &str = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
+
+/// What a function process gets besides Lambda's own variables: its settings, the emulator
+/// as endpoint, test credentials and the region.
+pub fn function_env(settings: &str) -> Vec<(String, String)> {
+    vec![
+        ("CFRP_SETTINGS".to_string(), settings.to_string()),
+        ("AWS_ENDPOINT_URL".to_string(), emulator().endpoint.clone()),
+        ("AWS_ACCESS_KEY_ID".to_string(), "testing".to_string()),
+        ("AWS_SECRET_ACCESS_KEY".to_string(), "testing".to_string()),
+        ("AWS_REGION".to_string(), "us-east-1".to_string()),
+    ]
+}
+
+/// Borrowed pairs for [`crate::runtime_api::run_bootstrap`].
+pub fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+/// A minimal enabled distribution in front of `origin_domain`; returns its id.
+pub async fn create_distribution(
+    cloudfront: &aws_sdk_cloudfront::Client,
+    origin_domain: &str,
+) -> anyhow::Result<String> {
+    use aws_sdk_cloudfront::types::{
+        CustomOriginConfig, DefaultCacheBehavior, DistributionConfig, Origin, OriginProtocolPolicy,
+        Origins, ViewerProtocolPolicy,
+    };
+    let origin = Origin::builder()
+        .id("app")
+        .domain_name(origin_domain)
+        .custom_origin_config(
+            CustomOriginConfig::builder()
+                .http_port(80)
+                .https_port(443)
+                .origin_protocol_policy(OriginProtocolPolicy::HttpsOnly)
+                .build()?,
+        )
+        .build()?;
+    let config = DistributionConfig::builder()
+        .caller_reference(unique("distribution"))
+        .comment("test distribution")
+        .enabled(true)
+        .origins(Origins::builder().quantity(1).items(origin).build()?)
+        .default_cache_behavior(
+            DefaultCacheBehavior::builder()
+                .target_origin_id("app")
+                .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+                .cache_policy_id(CACHING_DISABLED)
+                .build()?,
+        )
+        .build()?;
+    let created = cloudfront
+        .create_distribution()
+        .distribution_config(config)
+        .send()
+        .await?;
+    Ok(created
+        .distribution()
+        .map(|d| d.id().to_string())
+        .unwrap_or_default())
+}
+
+/// Puts each line as one record, then reads the shard back from the start, as Lambda's
+/// Kinesis poller would; returns the record payloads in order.
+pub async fn kinesis_round_trip(
+    kinesis: &aws_sdk_kinesis::Client,
+    stream: &str,
+    lines: &[String],
+) -> anyhow::Result<Vec<Vec<u8>>> {
+    for (i, line) in lines.iter().enumerate() {
+        kinesis
+            .put_record()
+            .stream_name(stream)
+            .partition_key(i.to_string())
+            .data(Blob::new(line.as_bytes()))
+            .send()
+            .await?;
+    }
+    let shards = kinesis.list_shards().stream_name(stream).send().await?;
+    let shard = shards
+        .shards()
+        .first()
+        .map(|s| s.shard_id().to_string())
+        .unwrap_or_default();
+    let iterator = kinesis
+        .get_shard_iterator()
+        .stream_name(stream)
+        .shard_id(shard)
+        .shard_iterator_type(ShardIteratorType::TrimHorizon)
+        .send()
+        .await?;
+    let records = kinesis
+        .get_records()
+        .shard_iterator(iterator.shard_iterator().unwrap_or_default())
+        .limit(10_000)
+        .send()
+        .await?;
+    Ok(records
+        .records()
+        .iter()
+        .map(|r| r.data().as_ref().to_vec())
+        .collect())
+}
+
+/// Every message waiting in a queue (a few long polls of one second).
+pub async fn receive_all(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+) -> anyhow::Result<Vec<SqsMessage>> {
+    let mut out = Vec::new();
+    for _ in 0..5 {
+        let received = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await?;
+        let batch = received.messages();
+        if batch.is_empty() && !out.is_empty() {
+            break;
+        }
+        out.extend(batch.iter().map(|m| SqsMessage {
+            message_id: m.message_id().unwrap_or_default().to_string(),
+            receipt_handle: m.receipt_handle().unwrap_or_default().to_string(),
+            body: m.body().unwrap_or_default().to_string(),
+        }));
+    }
+    Ok(out)
+}
+
+/// A GetMetricData query for one metric statistic.
+pub fn stat_query(
+    id: &str,
+    namespace: &str,
+    metric: &str,
+    dimensions: &[(&str, &str)],
+    stat: &str,
+    period: i32,
+) -> MetricDataQuery {
+    let mut builder = Metric::builder().namespace(namespace).metric_name(metric);
+    for (name, value) in dimensions {
+        builder = builder.dimensions(Dimension::builder().name(*name).value(*value).build());
+    }
+    MetricDataQuery::builder()
+        .id(id)
+        .metric_stat(
+            MetricStat::builder()
+                .metric(builder.build())
+                .period(period)
+                .stat(stat)
+                .build(),
+        )
+        .build()
+}
