@@ -165,3 +165,65 @@ pub fn stat_query(
         )
         .build()
 }
+
+/// A bucket whose ObjectCreated/ObjectRemoved notifications under `key_prefix` go to a new
+/// SQS queue, as the manuscripts wiring does; returns the queue's URL and ARN.
+pub async fn bucket_notifying_queue(
+    s3: &aws_sdk_s3::Client,
+    sqs: &aws_sdk_sqs::Client,
+    bucket: &str,
+    key_prefix: &str,
+) -> anyhow::Result<(String, String)> {
+    use aws_sdk_s3::types::{
+        Event, FilterRule, FilterRuleName, NotificationConfiguration,
+        NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter,
+    };
+    use aws_sdk_sqs::types::QueueAttributeName;
+    s3.create_bucket().bucket(bucket).send().await?;
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(unique("manuscripts"))
+        .send()
+        .await?
+        .queue_url()
+        .unwrap_or_default()
+        .to_string();
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await?;
+    let queue_arn = attributes
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn))
+        .cloned()
+        .unwrap_or_default();
+    let filter = NotificationConfigurationFilter::builder()
+        .key(
+            S3KeyFilter::builder()
+                .filter_rules(
+                    FilterRule::builder()
+                        .name(FilterRuleName::Prefix)
+                        .value(key_prefix)
+                        .build(),
+                )
+                .build(),
+        )
+        .build();
+    let queue = QueueConfiguration::builder()
+        .queue_arn(&queue_arn)
+        .events(Event::from("s3:ObjectCreated:*"))
+        .events(Event::from("s3:ObjectRemoved:*"))
+        .filter(filter)
+        .build()?;
+    let notification = NotificationConfiguration::builder()
+        .queue_configurations(queue)
+        .build();
+    s3.put_bucket_notification_configuration()
+        .bucket(bucket)
+        .notification_configuration(notification)
+        .send()
+        .await?;
+    Ok((queue_url, queue_arn))
+}

@@ -5,14 +5,11 @@
 
 use std::time::Duration;
 
-use aws_sdk_s3::types::{
-    Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,
-    QueueConfiguration, S3KeyFilter,
-};
-use aws_sdk_sqs::types::QueueAttributeName;
 use cfrp_config::{FunctionSettings, InvalidatorSettings, Manuscripts};
 use cfrp_events::sqs_event_from_messages;
-use cfrp_tests::fixtures::{create_distribution, function_env, pairs, receive_all};
+use cfrp_tests::fixtures::{
+    bucket_notifying_queue, create_distribution, function_env, pairs, receive_all,
+};
 use cfrp_tests::runtime_api::{Outcome, run_bootstrap};
 use cfrp_tests::{clear_faults, function_binary, inject_fault, s3_client, sdk_config, unique};
 
@@ -21,6 +18,7 @@ struct Setup {
     bucket: String,
     queue_url: String,
     queue_arn: String,
+    sqs: aws_sdk_sqs::Client,
 }
 
 async fn setup() -> Setup {
@@ -34,55 +32,11 @@ async fn setup() -> Setup {
         .unwrap();
 
     let bucket = unique("manuscripts");
-    s3.create_bucket().bucket(&bucket).send().await.unwrap();
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(unique("manuscripts"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
-    let attributes = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap();
-    let queue_arn = attributes.attributes().unwrap()[&QueueAttributeName::QueueArn].clone();
-    let filter = NotificationConfigurationFilter::builder()
-        .key(
-            S3KeyFilter::builder()
-                .filter_rules(
-                    FilterRule::builder()
-                        .name(FilterRuleName::Prefix)
-                        .value("manuscripts/")
-                        .build(),
-                )
-                .build(),
-        )
-        .build();
-    s3.put_bucket_notification_configuration()
-        .bucket(&bucket)
-        .notification_configuration(
-            NotificationConfiguration::builder()
-                .queue_configurations(
-                    QueueConfiguration::builder()
-                        .queue_arn(&queue_arn)
-                        .events(Event::from("s3:ObjectCreated:*"))
-                        .events(Event::from("s3:ObjectRemoved:*"))
-                        .filter(filter)
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
-        .send()
+    let (queue_url, queue_arn) = bucket_notifying_queue(&s3, &sqs, &bucket, "manuscripts/")
         .await
         .unwrap();
     Setup {
+        sqs,
         distribution_id,
         bucket,
         queue_url,
@@ -149,12 +103,7 @@ async fn uploads_and_deletes_become_exactly_one_invalidation_even_when_delivered
         .send()
         .await
         .unwrap();
-    let messages = receive_all(
-        &aws_sdk_sqs::Client::new(&sdk_config().await),
-        &setup.queue_url,
-    )
-    .await
-    .unwrap();
+    let messages = receive_all(&setup.sqs, &setup.queue_url).await.unwrap();
     assert!(messages.len() >= 4, "{} messages", messages.len());
     let event = sqs_event_from_messages(&messages, &setup.queue_arn, "us-east-1");
 
@@ -218,12 +167,7 @@ async fn too_many_invalidations_in_progress_fails_the_messages_for_a_retry() {
         .send()
         .await
         .unwrap();
-    let messages = receive_all(
-        &aws_sdk_sqs::Client::new(&sdk_config().await),
-        &setup.queue_url,
-    )
-    .await
-    .unwrap();
+    let messages = receive_all(&setup.sqs, &setup.queue_url).await.unwrap();
     let event = sqs_event_from_messages(&messages, &setup.queue_arn, "us-east-1");
     let body = "<?xml version=\"1.0\"?><ErrorResponse xmlns=\"http://cloudfront.amazonaws.com/doc/2020-05-31/\"><Error><Type>Sender</Type><Code>TooManyInvalidationsInProgress</Code><Message>Processing your request will cause you to exceed the maximum number of in-progress wildcard invalidations.</Message></Error><RequestId>r</RequestId></ErrorResponse>";
     inject_fault(&serde_json::json!({

@@ -8,15 +8,14 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use aws_sdk_cloudwatch::primitives::{DateTime, DateTimeFormat};
-use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
-use aws_sdk_sqs::types::QueueAttributeName;
 use cfrp_config::{FunctionSettings, InvalidatorSettings, StackConfig, metrics as m};
 use cfrp_events::{Generate, generate_kinesis_event, sqs_event_from_messages};
 use cfrp_tests::fixtures::{
-    create_distribution, function_env, kinesis_round_trip, pairs, receive_all, stat_query,
+    bucket_notifying_queue, create_distribution, function_env, kinesis_round_trip, pairs,
+    receive_all, stat_query,
 };
 use cfrp_tests::runtime_api::{Outcome, Run, run_bootstrap};
-use cfrp_tests::{emulator, function_binary, s3_client, sdk_config, unique};
+use cfrp_tests::{emulator, function_binary, s3_client, sdk_config};
 
 /// Runs one function binary on one event and insists on a response.
 async fn invoke(
@@ -239,42 +238,8 @@ async fn manuscripts(
     let sqs = aws_sdk_sqs::Client::new(aws);
     let distribution_id = create_distribution(&cloudfront, &stack.origins[0].domain).await?;
 
-    s3.create_bucket()
-        .bucket(&manuscripts.bucket)
-        .send()
-        .await?;
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(unique("demo-manuscripts"))
-        .send()
-        .await?
-        .queue_url()
-        .unwrap_or_default()
-        .to_string();
-    let attributes = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await?;
-    let queue_arn = attributes
-        .attributes()
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn))
-        .cloned()
-        .unwrap_or_default();
-    let notification = NotificationConfiguration::builder()
-        .queue_configurations(
-            QueueConfiguration::builder()
-                .queue_arn(&queue_arn)
-                .events(Event::from("s3:ObjectCreated:*"))
-                .build()?,
-        )
-        .build();
-    s3.put_bucket_notification_configuration()
-        .bucket(&manuscripts.bucket)
-        .notification_configuration(notification)
-        .send()
-        .await?;
+    let (queue_url, queue_arn) =
+        bucket_notifying_queue(&s3, &sqs, &manuscripts.bucket, &manuscripts.key_prefix).await?;
     let keys =
         ["chapter one.html", "essays/index.html"].map(|k| format!("{}{k}", manuscripts.key_prefix));
     for key in &keys {
