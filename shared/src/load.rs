@@ -112,29 +112,24 @@ fn checked(
     }
 }
 
+/// A key that must be there: its value checked like [`checked`], and when the key is absent
+/// a problem saying what to add (`hint`). A present key of the wrong type was already reported.
 fn required(
     t: &mut TableReader,
     key: &'static str,
     r: &mut Report,
-    what: &str,
+    check: fn(&str) -> Result<(), String>,
+    hint: &str,
 ) -> Option<At<String>> {
-    let found = t.string(key, r);
-    if found.is_none() && !t_has(t, key) {
-        r.add(
-            &t.path_of(key),
-            t.span(),
-            format!("missing; add `{key} = ...` ({what})"),
-        );
+    let found = checked(t, key, r, check);
+    if found.is_none() && !t.contains(key) {
+        r.add(&t.path_of(key), t.span(), format!("missing; add {hint}"));
     }
     found
 }
 
-fn t_has(t: &mut TableReader, key: &'static str) -> bool {
-    // `string` already reported a type error when the key exists with another type.
-    let mut scratch = Report::new("");
-    t.integer(key, &mut scratch).is_some()
-        || t.boolean(key, &mut scratch).is_some()
-        || !scratch.is_empty()
+fn any_string(_: &str) -> Result<(), String> {
+    Ok(())
 }
 
 fn choice<E: Copy>(
@@ -200,19 +195,14 @@ fn to_u32(value: i64) -> u32 {
 // ------------------------------------------------------------------ sections
 
 fn read_stack(mut root: TableReader, r: &mut Report) -> StackConfig {
-    let name = match checked(&mut root, "name", r, checks::stack_name) {
-        Some(at) => at.value,
-        None => {
-            if root.string("name", &mut Report::new("")).is_none() && !t_has(&mut root, "name") {
-                r.add(
-                    "name",
-                    Some(0..0),
-                    "missing; add `name = \"my-stack\"` at the top (it names every resource)",
-                );
-            }
-            "invalid".to_string()
-        }
-    };
+    let name = required(
+        &mut root,
+        "name",
+        r,
+        checks::stack_name,
+        "`name = \"my-stack\"` at the top (it names every resource)",
+    )
+    .map_or_else(|| "invalid".to_string(), |at| at.value);
     let region = checked(&mut root, "region", r, checks::region)
         .map_or_else(|| "us-east-1".to_string(), |at| at.value);
     let comment = root.string("comment", r).map(|at| at.value);
@@ -468,7 +458,8 @@ fn read_origin(mut t: TableReader, r: &mut Report) -> Origin {
         &mut t,
         "id",
         r,
-        "a short name behaviours use to route to this origin",
+        any_string,
+        "`id = ...` (a short name behaviours use to route to this origin)",
     )
     .map_or_else(String::new, |a| a.value);
     let id_ok = id.len() <= 128
@@ -482,19 +473,14 @@ fn read_origin(mut t: TableReader, r: &mut Report) -> Origin {
             format!("\"{id}\" is not valid; use up to 128 letters, digits, - and _"),
         );
     }
-    let domain = match checked(&mut t, "domain", r, checks::domain_name) {
-        Some(at) => at.value,
-        None => {
-            if !t_has(&mut t, "domain") && t.string("domain", &mut Report::new("")).is_none() {
-                r.add(
-                    &t.path_of("domain"),
-                    t.span(),
-                    "missing; add `domain = \"app.example.com\"` (the origin's DNS name)",
-                );
-            }
-            String::new()
-        }
-    };
+    let domain = required(
+        &mut t,
+        "domain",
+        r,
+        checks::domain_name,
+        "`domain = \"app.example.com\"` (the origin's DNS name)",
+    )
+    .map_or_else(String::new, |at| at.value);
     let mut o = Origin::new(&id, &domain);
     if let Some(path) = checked(&mut t, "path", r, checks::origin_path) {
         o.path = path.value;
@@ -576,20 +562,14 @@ fn read_behavior(
 ) -> Behavior {
     let mut b = Behavior::new(first);
     if needs_pattern {
-        match checked(&mut t, "path_pattern", r, checks::path_pattern) {
-            Some(p) => b.path_pattern = Some(p.value),
-            None => {
-                if !t_has(&mut t, "path_pattern")
-                    && t.string("path_pattern", &mut Report::new("")).is_none()
-                {
-                    r.add(
-                        &t.path_of("path_pattern"),
-                        t.span(),
-                        "missing; add `path_pattern = \"/api/*\"`",
-                    );
-                }
-            }
-        }
+        b.path_pattern = required(
+            &mut t,
+            "path_pattern",
+            r,
+            checks::path_pattern,
+            "`path_pattern = \"/api/*\"`",
+        )
+        .map(|p| p.value);
     }
     if let Some(origin) = t.string("origin", r) {
         if !origin_ids.contains(&origin.value) {
@@ -872,7 +852,13 @@ fn read_alarms(mut t: TableReader, r: &mut Report) -> Alarms {
 }
 
 fn read_rule(mut t: TableReader, r: &mut Report) -> Option<Rule> {
-    let name = required(&mut t, "name", r, "a short rule name, e.g. HighLatency")?;
+    let name = required(
+        &mut t,
+        "name",
+        r,
+        any_string,
+        "`name = ...` (a short rule name, e.g. HighLatency)",
+    )?;
     if !(1..=64).contains(&name.value.len())
         || !name
             .value
@@ -1018,19 +1004,14 @@ fn read_float(t: &mut TableReader, key: &'static str, r: &mut Report) -> f64 {
 }
 
 fn read_manuscripts(mut t: TableReader, r: &mut Report) -> Manuscripts {
-    let bucket = match checked(&mut t, "bucket", r, checks::bucket_name) {
-        Some(b) => b.value,
-        None => {
-            if !t_has(&mut t, "bucket") && t.string("bucket", &mut Report::new("")).is_none() {
-                r.add(
-                    &t.path_of("bucket"),
-                    t.span(),
-                    "missing; add `bucket = \"my-manuscripts\"`",
-                );
-            }
-            String::new()
-        }
-    };
+    let bucket = required(
+        &mut t,
+        "bucket",
+        r,
+        checks::bucket_name,
+        "`bucket = \"my-manuscripts\"`",
+    )
+    .map_or_else(String::new, |at| at.value);
     let key_prefix = match t.string("key_prefix", r) {
         Some(at) if at.value.starts_with('/') => {
             r.add(

@@ -54,6 +54,12 @@ impl<'d> TableReader<'d> {
         &self.path
     }
 
+    /// Whether the table holds `key`, whatever its type.
+    pub(crate) fn contains(&mut self, key: &'static str) -> bool {
+        self.known.insert(key);
+        self.table.contains_key(key)
+    }
+
     fn item(&mut self, key: &'static str) -> Option<(&'d Item, Option<Range<usize>>)> {
         self.known.insert(key);
         let (k, item) = self.table.get_key_value(key)?;
