@@ -2,14 +2,14 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "deployer",
     version,
     about = "Put a CloudFront distribution in front of a web app or API, with real-time log metrics, alarms and cache invalidation",
-    after_help = "Examples:\n  deployer validate --config proxy.toml\n  deployer validate --output json"
+    after_help = "Examples:\n  deployer validate --config proxy.toml\n  deployer plan\n  deployer up --wait\n  deployer up --origin-domain myapp.example.com --price-class PriceClass_100\n  deployer status --output json\n  deployer down\n\nAWS credentials, region and endpoint come from the standard chain (AWS_PROFILE or --profile,\nAWS_REGION, AWS_ENDPOINT_URL for a local emulator)."
 )]
 pub struct Cli {
     /// The stack's config file.
@@ -19,6 +19,10 @@ pub struct Cli {
     /// Human-readable text, or JSON for scripts.
     #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+
+    /// The AWS profile to use (default: AWS_PROFILE or the default profile).
+    #[arg(long, global = true, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -34,4 +38,63 @@ pub enum Output {
 pub enum Command {
     /// Check a config file and print every problem (exit 1 when there is one).
     Validate,
+    /// Create or converge every resource of the stack (idempotent; re-run to resume).
+    Up(UpArgs),
+    /// Show what `up` would change, without changing anything (exit 2 when changes are pending).
+    Plan(UpArgs),
+    /// Remove every resource the stack created, in reverse order (re-run to resume).
+    Down(StackArgs),
+    /// Show the distribution, functions, event source mappings and alarm states.
+    Status(StackArgs),
+}
+
+/// Where the stack's config comes from: the file, or the one-command flags.
+#[derive(Debug, Clone, Args)]
+pub struct StackArgs {
+    /// Build the config from flags instead of the file: the origin's domain name.
+    #[arg(long)]
+    pub origin_domain: Option<String>,
+    /// Stack name when the config comes from flags.
+    #[arg(long, default_value = "proxy", requires = "origin_domain")]
+    pub name: String,
+    /// Path prefix CloudFront adds to origin requests (e.g. /v1).
+    #[arg(long, requires = "origin_domain")]
+    pub origin_path: Option<String>,
+    /// https-only, http-only or match-viewer.
+    #[arg(long, requires = "origin_domain")]
+    pub origin_protocol: Option<String>,
+    #[arg(long, requires = "origin_domain")]
+    pub http_port: Option<u16>,
+    #[arg(long, requires = "origin_domain")]
+    pub https_port: Option<u16>,
+    /// PriceClass_100, PriceClass_200 or PriceClass_All.
+    #[arg(long, requires = "origin_domain")]
+    pub price_class: Option<String>,
+    #[arg(long, requires = "origin_domain")]
+    pub comment: Option<String>,
+    /// An alternate domain name (repeatable); needs --certificate-arn.
+    #[arg(long, requires = "origin_domain")]
+    pub cname: Vec<String>,
+    /// ACM certificate (us-east-1) covering the --cname names.
+    #[arg(long, requires = "origin_domain")]
+    pub certificate_arn: Option<String>,
+    /// Region of the stack's regional resources (overrides the config file's).
+    #[arg(long)]
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// Wait until CloudFront has deployed the distribution, showing progress.
+    #[arg(long)]
+    pub wait: bool,
+    /// Use prebuilt zips (DIR/<package>/bootstrap.zip, cargo-lambda's layout) instead of
+    /// building the functions with cargo-lambda.
+    #[arg(long, value_name = "DIR")]
+    pub artifacts: Option<PathBuf>,
+    /// The workspace to build the functions in (default: the current directory).
+    #[arg(long, default_value = ".")]
+    pub workspace: PathBuf,
 }

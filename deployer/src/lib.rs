@@ -1,4 +1,14 @@
-//! The `deployer` command line: parsing and wiring. Commands live in their own modules.
+//! The deployer: one idempotent `up` that provisions and wires the whole stack with direct
+//! AWS SDK calls, `plan`, `down` and `status`.
 
 pub mod cli;
+pub mod commands;
+pub mod context;
+pub mod diff;
+pub mod error;
+pub mod package;
+pub mod progress;
+pub mod resources;
+pub mod spec;
+pub mod stack;
 pub mod validate;

@@ -1,12 +1,42 @@
 use cfrp_deployer::cli::{Cli, Command};
+use cfrp_deployer::commands;
+use cfrp_deployer::context::Mode;
 use clap::Parser;
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let code = match cli.command {
-        Command::Validate => {
-            cfrp_deployer::validate::run(&cli.config, cli.output, &mut std::io::stdout().lock())?
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CFRP_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let stdout = &mut std::io::stdout().lock();
+    let profile = cli.profile.as_deref();
+    let result = runtime.block_on(async {
+        match &cli.command {
+            Command::Validate => Ok(cfrp_deployer::validate::run(&cli.config, cli.output, stdout)?),
+            Command::Up(args) => {
+                commands::up(&cli.config, args, Mode::Apply, profile, cli.output, stdout).await
+            }
+            Command::Plan(args) => {
+                commands::up(&cli.config, args, Mode::Plan, profile, cli.output, stdout).await
+            }
+            Command::Down(args) => commands::down(&cli.config, args, profile, cli.output, stdout).await,
+            Command::Status(args) => {
+                commands::status(&cli.config, args, profile, cli.output, stdout).await
+            }
         }
-    };
-    std::process::exit(code);
+    });
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(err) => {
+            eprintln!("error: {err}");
+            std::process::exit(1);
+        }
+    }
 }

@@ -16,6 +16,16 @@ moto 5.2 drops a cache behaviour's FunctionAssociations and LambdaFunctionAssoci
 (it stores `{"Quantity": 0}` whatever the request said). CloudFront keeps them and returns them
 from GetDistribution/GetDistributionConfig, and the deployer reads them back to converge, so the
 emulator keeps what the request carried.
+
+Distribution ETags and deletion: CloudFront answers PreconditionFailed (412) when If-Match is
+not the distribution's current ETag, gives every update a new ETag and puts the distribution
+back InProgress, and refuses to delete a distribution that is still enabled
+(DistributionNotDisabled). moto 5.2 ignores If-Match, keeps one ETag forever and deletes
+enabled distributions.
+
+S3 GetBucketNotificationConfiguration on a bucket without notifications returns an empty
+`<NotificationConfiguration/>` document; moto 5.2 answers with a `GetBucketNotificationResponse`
+root that the SDKs reject.
 """
 
 from __future__ import annotations
@@ -36,6 +46,29 @@ class InvalidationBatchAlreadyExists(CloudFrontException):
             "InvalidationBatchAlreadyExists",
             "The CallerReference was used before with a different invalidation batch.",
         )
+
+class PreconditionFailed(CloudFrontException):
+
+    def __init__(self) -> None:
+        super().__init__(
+            "PreconditionFailed",
+            "The precondition given in one or more of the request-header fields evaluated to false.",
+        )
+
+
+class DistributionNotDisabled(CloudFrontException):
+
+    def __init__(self) -> None:
+        super().__init__(
+            "DistributionNotDisabled",
+            "The distribution you are trying to delete has not been disabled.",
+        )
+
+
+def _is_enabled(dist: Any) -> bool:
+    enabled = getattr(dist.distribution_config, "Enabled", True)
+    return str(enabled).lower() != "false"
+
 
 _applied = False
 
@@ -85,3 +118,44 @@ def apply() -> None:
         return samples[min(rank, len(samples)) - 1]
 
     cloudwatch_models.Statistics.get_statistics_for_type = get_statistics_for_type
+
+    update_distribution = models.CloudFrontBackend.update_distribution
+
+    def update_distribution_checked(self: Any, dist_config: dict[str, Any], _id: str, if_match: Any) -> Any:
+        dist = self.distributions.get(_id)
+        if dist is not None and if_match and if_match != dist.etag:
+            raise PreconditionFailed()
+        result = update_distribution(self, dist_config, _id, if_match)
+        dist = self.distributions[_id]
+        dist.etag = models.random_id()
+        dist.status = "InProgress"
+        return dist, dist.location, dist.etag
+
+    models.CloudFrontBackend.update_distribution = update_distribution_checked
+
+    delete_distribution = models.CloudFrontBackend.delete_distribution
+
+    def delete_distribution_checked(self: Any, distribution_id: str, if_match: Any) -> None:
+        dist = self.distributions.get(distribution_id)
+        if dist is not None:
+            if if_match and if_match != dist.etag:
+                raise PreconditionFailed()
+            if _is_enabled(dist):
+                raise DistributionNotDisabled()
+        delete_distribution(self, distribution_id, if_match)
+
+    models.CloudFrontBackend.delete_distribution = delete_distribution_checked
+
+    from moto.s3 import responses as s3_responses
+
+    get_notification = s3_responses.S3Response.get_bucket_notification
+
+    def get_bucket_notification(self: Any) -> Any:
+        if not self.backend.get_bucket_notification_configuration(self.bucket_name):
+            return 200, {"Content-Type": "application/xml"}, (
+                '<?xml version="1.0" encoding="UTF-8"?>'
+                '<NotificationConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>'
+            )
+        return get_notification(self)
+
+    s3_responses.S3Response.get_bucket_notification = get_bucket_notification

@@ -1,0 +1,174 @@
+//! One run of `up`, `plan`, `down` or `status`: the config, the AWS clients, where we are
+//! (account, region) and what the run decided and did.
+
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig, retry::RetryConfig, timeout::TimeoutConfig};
+use cfrp_config::StackConfig;
+use cfrp_config::naming::Names;
+
+use crate::diff::{Action, Change, Fields, compare};
+use crate::error::DeployError;
+
+/// CloudFront, and the metrics CloudFront publishes, live in us-east-1.
+pub const CLOUDFRONT_REGION: &str = "us-east-1";
+
+/// SDK clients, built once from one shared config (credential chain, profile,
+/// `AWS_ENDPOINT_URL`, retries with backoff for throttling).
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub cloudfront: aws_sdk_cloudfront::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub kinesis: aws_sdk_kinesis::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub events: aws_sdk_eventbridge::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub sts: aws_sdk_sts::Client,
+}
+
+impl Clients {
+    /// Loads the standard AWS configuration for `region` (profile from `--profile` or
+    /// `AWS_PROFILE`).
+    pub async fn load(region: &str, profile: Option<&str>) -> Clients {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(region.to_string()))
+            // Standard retry mode backs off on throttling; 6 attempts ride out a burst.
+            .retry_config(RetryConfig::standard().with_max_attempts(6))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(10))
+                    .operation_attempt_timeout(Duration::from_secs(60))
+                    .build(),
+            );
+        if let Some(profile) = profile {
+            loader = loader.profile_name(profile);
+        }
+        let shared = loader.load().await;
+        Clients::from_config(&shared)
+    }
+
+    pub fn from_config(shared: &SdkConfig) -> Clients {
+        let global = shared
+            .to_builder()
+            .region(Region::new(CLOUDFRONT_REGION))
+            .build();
+        let s3 = aws_sdk_s3::config::Builder::from(shared)
+            // Path-style works with every endpoint, including a local emulator.
+            .force_path_style(std::env::var_os("AWS_ENDPOINT_URL").is_some())
+            .build();
+        Clients {
+            cloudfront: aws_sdk_cloudfront::Client::new(&global),
+            iam: aws_sdk_iam::Client::new(&global),
+            kinesis: aws_sdk_kinesis::Client::new(shared),
+            lambda: aws_sdk_lambda::Client::new(shared),
+            sqs: aws_sdk_sqs::Client::new(shared),
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            events: aws_sdk_eventbridge::Client::new(shared),
+            logs: aws_sdk_cloudwatchlogs::Client::new(shared),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(shared),
+            sns: aws_sdk_sns::Client::new(shared),
+            sts: aws_sdk_sts::Client::new(shared),
+        }
+    }
+}
+
+/// Whether a run may change anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Plan,
+    Apply,
+}
+
+/// The state of one run.
+pub struct Run<'a> {
+    pub config: &'a StackConfig,
+    pub names: Names,
+    pub aws: Clients,
+    pub account: String,
+    pub region: String,
+    pub mode: Mode,
+    pub changes: Vec<Change>,
+    /// Every mutating AWS call made, as `service:Operation name`.
+    pub mutations: Vec<String>,
+    pub progress: crate::progress::Progress,
+}
+
+impl<'a> Run<'a> {
+    pub async fn new(
+        config: &'a StackConfig,
+        aws: Clients,
+        mode: Mode,
+        progress: crate::progress::Progress,
+    ) -> Result<Run<'a>, DeployError> {
+        let identity = aws
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| DeployError::aws("sts:GetCallerIdentity", "credentials", e))?;
+        let account = identity.account().unwrap_or_default().to_string();
+        Ok(Run {
+            config,
+            names: config.names(),
+            aws,
+            account,
+            region: config.region.clone(),
+            mode,
+            changes: Vec::new(),
+            mutations: Vec::new(),
+            progress,
+        })
+    }
+
+    pub fn applying(&self) -> bool {
+        self.mode == Mode::Apply
+    }
+
+    /// Records the decision for one resource and returns it.
+    pub fn decide(
+        &mut self,
+        kind: &'static str,
+        name: &str,
+        desired: &Fields,
+        observed: Option<&Fields>,
+    ) -> Action {
+        let action = compare(desired, observed);
+        self.note(kind, name, action.clone());
+        action
+    }
+
+    pub fn note(&mut self, kind: &'static str, name: &str, action: Action) {
+        if self.mode == Mode::Apply && action.is_change() {
+            self.progress.step(&format!("{} {kind} {name}", action.label()));
+        }
+        self.changes.push(Change {
+            kind,
+            name: name.to_string(),
+            action,
+        });
+    }
+
+    /// Counts a mutating call; called just before it is sent.
+    pub fn mutating(&mut self, call: &str, name: &str) {
+        self.mutations.push(format!("{call} {name}"));
+    }
+
+    pub fn arn(&self, service: &str, resource: &str) -> String {
+        format!(
+            "arn:aws:{service}:{}:{}:{resource}",
+            self.region, self.account
+        )
+    }
+
+    pub fn global_arn(&self, service: &str, resource: &str) -> String {
+        format!("arn:aws:{service}::{}:{resource}", self.account)
+    }
+
+    pub fn tags(&self) -> Vec<(String, String)> {
+        self.names.tags()
+    }
+}

@@ -1,0 +1,148 @@
+//! What `plan` shows and `up` acts on: per resource, create / update (with the changed
+//! fields) / unchanged / delete. Pure: both sides of every comparison are flattened into the
+//! same `Fields` shape by the same function, so a field either round-trips or shows up here.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// A resource's settings flattened to `field path → canonical text`.
+pub type Fields = BTreeMap<String, String>;
+
+/// Builds `Fields` from `(key, value)` pairs.
+pub fn fields<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Fields {
+    pairs
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldChange {
+    pub field: String,
+    /// `None` when the resource lacks the field today.
+    pub from: Option<String>,
+    /// `None` when the field goes away.
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Update { changes: Vec<FieldChange> },
+    Unchanged,
+    Delete,
+}
+
+impl Action {
+    pub fn is_change(&self) -> bool {
+        !matches!(self, Action::Unchanged)
+    }
+    pub fn label(&self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update { .. } => "update",
+            Action::Unchanged => "unchanged",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// The kind of resource, e.g. "Kinesis stream".
+    pub kind: &'static str,
+    pub name: String,
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+/// Compares what the config wants with what exists. Only the desired keys count: a resource
+/// may carry settings we do not manage (AWS defaults, fields other tools set).
+pub fn compare(desired: &Fields, observed: Option<&Fields>) -> Action {
+    let Some(observed) = observed else {
+        return Action::Create;
+    };
+    let mut keys: Vec<&String> = desired.keys().collect();
+    // A key we manage that exists today but is no longer desired is a change too; managed keys
+    // are recognisable because every list/map element key we emit carries its parent's path.
+    for key in observed.keys() {
+        if !desired.contains_key(key) && is_managed_list_entry(key, desired) {
+            keys.push(key);
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    let changes: Vec<FieldChange> = keys
+        .into_iter()
+        .filter_map(|key| {
+            let from = observed.get(key);
+            let to = desired.get(key);
+            (from != to).then(|| FieldChange {
+                field: key.clone(),
+                from: from.cloned(),
+                to: to.cloned(),
+            })
+        })
+        .collect();
+    if changes.is_empty() {
+        Action::Unchanged
+    } else {
+        Action::Update { changes }
+    }
+}
+
+/// An observed key like `origins[old].domain` is ours when we emit other `origins[…]` keys:
+/// it is an entry of a list we own entirely, so its absence from the config means removal.
+fn is_managed_list_entry(key: &str, desired: &Fields) -> bool {
+    let Some(bracket) = key.find('[') else {
+        return false;
+    };
+    let list = &key[..=bracket];
+    desired.keys().any(|k| k.starts_with(list))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_observed_is_create() {
+        assert_eq!(compare(&fields([("a", "1")]), None), Action::Create);
+    }
+
+    #[test]
+    fn equal_fields_are_unchanged_and_extra_observed_scalars_are_ignored() {
+        let desired = fields([("a", "1")]);
+        let observed = fields([("a", "1"), ("aws_default", "x")]);
+        assert_eq!(compare(&desired, Some(&observed)), Action::Unchanged);
+    }
+
+    #[test]
+    fn changed_and_removed_list_entries_are_reported_field_by_field() {
+        let desired = fields([("origins[app].domain", "new.example.com")]);
+        let observed = fields([
+            ("origins[app].domain", "old.example.com"),
+            ("origins[gone].domain", "gone.example.com"),
+        ]);
+        let Action::Update { changes } = compare(&desired, Some(&observed)) else {
+            panic!("expected an update");
+        };
+        assert_eq!(
+            changes,
+            vec![
+                FieldChange {
+                    field: "origins[app].domain".into(),
+                    from: Some("old.example.com".into()),
+                    to: Some("new.example.com".into()),
+                },
+                FieldChange {
+                    field: "origins[gone].domain".into(),
+                    from: Some("gone.example.com".into()),
+                    to: None,
+                },
+            ]
+        );
+    }
+}

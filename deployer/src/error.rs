@@ -1,0 +1,55 @@
+//! Errors of a deployment, each naming the call and resource and what to do about it.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    #[error("{call} for {resource} failed: {message}")]
+    Aws {
+        call: String,
+        resource: String,
+        message: String,
+    },
+    #[error("{resource}: {message}")]
+    State { resource: String, message: String },
+    #[error(
+        "function package {path} not found: build it with `cargo lambda build --release --output-format zip` or point --artifacts at a directory holding <package>/bootstrap.zip"
+    )]
+    MissingArtifact { path: PathBuf },
+    #[error("packaging failed: {0}")]
+    Packaging(String),
+    #[error("reading {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A request the deployer built is missing a required field: a bug in the deployer.
+    #[error("internal error building a request: {0}")]
+    Build(#[from] aws_sdk_cloudfront::error::BuildError),
+    #[error(transparent)]
+    Config(#[from] cfrp_config::ConfigError),
+    #[error("timed out after {seconds} s waiting for {what}; run the command again to resume")]
+    Timeout { what: String, seconds: u64 },
+}
+
+impl DeployError {
+    /// Wraps an SDK error with the full chain of causes (the SDK's own `Display` only says
+    /// "service error").
+    pub fn aws<E>(call: &str, resource: &str, err: E) -> DeployError
+    where
+        E: std::error::Error + 'static,
+    {
+        DeployError::Aws {
+            call: call.to_string(),
+            resource: resource.to_string(),
+            message: format!("{}", aws_sdk_sts::error::DisplayErrorContext(&err)),
+        }
+    }
+
+    pub fn state(resource: &str, message: impl Into<String>) -> DeployError {
+        DeployError::State {
+            resource: resource.to_string(),
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! The EventBridge schedule that runs the alarm evaluator.
+
+use aws_sdk_eventbridge::types::{RuleState, Tag, Target};
+
+use crate::context::Run;
+use crate::diff::{Action, fields};
+use crate::error::DeployError;
+
+const KIND: &str = "EventBridge schedule";
+/// The id of the evaluator target on the schedule rule.
+pub const TARGET_ID: &str = "alarm-evaluator";
+
+pub async fn converge(run: &mut Run<'_>, function_arn: &str) -> Result<(), DeployError> {
+    let name = run.names.schedule_rule();
+    let schedule = run.config.alarms.schedule.clone();
+    let desired = fields([
+        ("schedule", schedule.clone()),
+        ("state", "ENABLED".to_string()),
+        ("target", function_arn.to_string()),
+    ]);
+    let observed = match run.aws.events.describe_rule().name(&name).send().await {
+        Ok(rule) => {
+            let targets = run
+                .aws
+                .events
+                .list_targets_by_rule()
+                .rule(&name)
+                .send()
+                .await
+                .map_err(|e| DeployError::aws("events:ListTargetsByRule", &name, e))?;
+            let target = targets
+                .targets()
+                .iter()
+                .find(|t| t.id() == TARGET_ID)
+                .map(|t| t.arn().to_string())
+                .unwrap_or_default();
+            Some(fields([
+                ("schedule", rule.schedule_expression().unwrap_or_default().to_string()),
+                ("state", rule.state().map(|s| s.as_str()).unwrap_or_default().to_string()),
+                ("target", target),
+            ]))
+        }
+        Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => None,
+        Err(err) => return Err(DeployError::aws("events:DescribeRule", &name, err)),
+    };
+    let action = run.decide(KIND, &name, &desired, observed.as_ref());
+    if !run.applying() || !action.is_change() {
+        return Ok(());
+    }
+    let rule_changed = match &action {
+        Action::Create => true,
+        Action::Update { changes } => changes.iter().any(|c| c.field != "target"),
+        _ => false,
+    };
+    if rule_changed {
+        let mut request = run
+            .aws
+            .events
+            .put_rule()
+            .name(&name)
+            .schedule_expression(&schedule)
+            .state(RuleState::Enabled)
+            .description(format!("Runs the alarm evaluator of stack {}", run.names.stack()));
+        for (k, v) in run.tags() {
+            request = request.tags(Tag::builder().key(k).value(v).build()?);
+        }
+        run.mutating("events:PutRule", &name);
+        request
+            .send()
+            .await
+            .map_err(|e| DeployError::aws("events:PutRule", &name, e))?;
+    }
+    let target_changed = match &action {
+        Action::Create => true,
+        Action::Update { changes } => changes.iter().any(|c| c.field == "target"),
+        _ => false,
+    };
+    if target_changed {
+        run.mutating("events:PutTargets", &name);
+        run.aws
+            .events
+            .put_targets()
+            .rule(&name)
+            .targets(Target::builder().id(TARGET_ID).arn(function_arn).build()?)
+            .send()
+            .await
+            .map_err(|e| DeployError::aws("events:PutTargets", &name, e))?;
+    }
+    Ok(())
+}
+
+pub async fn remove(run: &mut Run<'_>) -> Result<(), DeployError> {
+    let name = run.names.schedule_rule();
+    match run.aws.events.describe_rule().name(&name).send().await {
+        Ok(_) => {}
+        Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
+            return Ok(());
+        }
+        Err(err) => return Err(DeployError::aws("events:DescribeRule", &name, err)),
+    }
+    run.note(KIND, &name, Action::Delete);
+    let targets = run
+        .aws
+        .events
+        .list_targets_by_rule()
+        .rule(&name)
+        .send()
+        .await
+        .map_err(|e| DeployError::aws("events:ListTargetsByRule", &name, e))?;
+    let ids: Vec<String> = targets.targets().iter().map(|t| t.id().to_string()).collect();
+    if !ids.is_empty() {
+        run.mutating("events:RemoveTargets", &name);
+        run.aws
+            .events
+            .remove_targets()
+            .rule(&name)
+            .set_ids(Some(ids))
+            .send()
+            .await
+            .map_err(|e| DeployError::aws("events:RemoveTargets", &name, e))?;
+    }
+    run.mutating("events:DeleteRule", &name);
+    run.aws
+        .events
+        .delete_rule()
+        .name(&name)
+        .send()
+        .await
+        .map_err(|e| DeployError::aws("events:DeleteRule", &name, e))?;
+    Ok(())
+}

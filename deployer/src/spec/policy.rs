@@ -1,0 +1,188 @@
+//! IAM documents: who may assume each role, and the least each role needs. Every Resource is
+//! an ARN of the stack's own resources, except where AWS offers no resource-level permission
+//! (commented at each such statement).
+
+use cfrp_config::naming::Function;
+use serde_json::{Value, json};
+
+use super::Arns;
+
+/// The trust policy letting one AWS service assume a role, limited to our account.
+pub fn trust(service: &str, account: &str) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Service": service },
+            "Action": "sts:AssumeRole",
+            "Condition": { "StringEquals": { "aws:SourceAccount": account } }
+        }]
+    })
+}
+
+/// What CloudFront needs to write real-time logs to the stream (the AWS developer guide's
+/// list for real-time log configs).
+pub fn cloudfront_logs(arns: &Arns) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Action": ["kinesis:DescribeStreamSummary", "kinesis:DescribeStream", "kinesis:PutRecord", "kinesis:PutRecords"],
+            "Resource": [arns.stream]
+        }]
+    })
+}
+
+/// The inline policy of one function's role.
+pub fn function(arns: &Arns, function: Function, namespace: &str) -> Value {
+    let logs = json!({
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": [format!("{}:*", arns.log_group(function))]
+    });
+    // PutMetricData has no resource-level permissions, so AWS requires Resource "*"; the
+    // namespace condition keeps the function to the stack's own metrics.
+    let put_metrics = json!({
+        "Effect": "Allow",
+        "Action": ["cloudwatch:PutMetricData"],
+        "Resource": ["*"],
+        "Condition": { "StringEquals": { "cloudwatch:namespace": namespace } }
+    });
+    let mut statements = vec![logs];
+    match function {
+        Function::LogAnalyser => {
+            statements.push(json!({
+                "Effect": "Allow",
+                "Action": ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards", "kinesis:SubscribeToShard"],
+                "Resource": [arns.stream]
+            }));
+            statements.push(json!({
+                "Effect": "Allow",
+                "Action": ["sqs:SendMessage"],
+                "Resource": [arns.analyser_failures]
+            }));
+            statements.push(put_metrics);
+        }
+        Function::AlarmEvaluator => {
+            // GetMetricData has no resource-level permissions either: AWS requires "*".
+            statements.push(json!({
+                "Effect": "Allow",
+                "Action": ["cloudwatch:GetMetricData"],
+                "Resource": ["*"]
+            }));
+            statements.push(put_metrics);
+        }
+        Function::Invalidator => {
+            statements.push(json!({
+                "Effect": "Allow",
+                "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
+                "Resource": [arns.manuscripts_queue]
+            }));
+            statements.push(json!({
+                "Effect": "Allow",
+                "Action": ["cloudfront:CreateInvalidation"],
+                "Resource": [arns.distribution]
+            }));
+        }
+    }
+    json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+/// Lets S3 deliver the bucket's notifications to a queue, and nobody else.
+pub fn queue_from_bucket(queue_arn: &str, bucket_arn: &str, account: &str) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Service": "s3.amazonaws.com" },
+            "Action": "sqs:SendMessage",
+            "Resource": queue_arn,
+            "Condition": {
+                "ArnEquals": { "aws:SourceArn": bucket_arn },
+                "StringEquals": { "aws:SourceAccount": account }
+            }
+        }]
+    })
+}
+
+/// A policy document in one canonical text form, so documents compare by content. IAM
+/// returns documents URL-encoded; other services return them as sent.
+pub fn canonical(document: &str) -> String {
+    let parsed = serde_json::from_str::<Value>(document).or_else(|_| {
+        let decoded = percent_encoding::percent_decode_str(document).decode_utf8_lossy();
+        serde_json::from_str::<Value>(&decoded)
+    });
+    match parsed {
+        // serde_json's map is ordered by key, so this is canonical.
+        Ok(value) => value.to_string(),
+        Err(_) => document.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cfrp_config::StackConfig;
+
+    fn arns() -> Arns {
+        let config = StackConfig::for_origin("shop", "eu-west-1", "app.example.com");
+        Arns::new(&config, "123456789012", Some("E2EXAMPLE"))
+    }
+
+    /// Every action is a named action, and every Resource is one of the stack's own ARNs
+    /// unless the statement is one of the two commented AWS-requires-"*" CloudWatch cases.
+    #[test]
+    fn no_wildcard_actions_and_resources_are_the_stacks_own() {
+        let arns = arns();
+        let stack_prefixes = [
+            format!("arn:aws:kinesis:{}:123456789012:stream/cfrp-", arns.region),
+            format!("arn:aws:logs:{}:123456789012:log-group:/aws/lambda/cfrp-", arns.region),
+            format!("arn:aws:sqs:{}:123456789012:cfrp-", arns.region),
+            "arn:aws:cloudfront::123456789012:distribution/E2EXAMPLE".to_string(),
+        ];
+        let mut documents = vec![cloudfront_logs(&arns)];
+        for f in Function::ALL {
+            documents.push(function(&arns, f, "CloudFrontReverseProxy"));
+        }
+        for document in documents {
+            for statement in document["Statement"].as_array().into_iter().flatten() {
+                let actions: Vec<&str> = match &statement["Action"] {
+                    Value::String(s) => vec![s.as_str()],
+                    Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+                    other => panic!("unexpected Action {other}"),
+                };
+                for action in &actions {
+                    assert!(!action.contains('*'), "wildcard action {action}");
+                }
+                for resource in statement["Resource"].as_array().into_iter().flatten() {
+                    let resource = resource.as_str().unwrap_or_default();
+                    if resource == "*" {
+                        assert!(
+                            actions == ["cloudwatch:PutMetricData"]
+                                || actions == ["cloudwatch:GetMetricData"],
+                            "\"*\" resource for {actions:?}"
+                        );
+                        if actions == ["cloudwatch:PutMetricData"] {
+                            assert_eq!(
+                                statement["Condition"]["StringEquals"]["cloudwatch:namespace"],
+                                "CloudFrontReverseProxy"
+                            );
+                        }
+                        continue;
+                    }
+                    assert!(
+                        stack_prefixes.iter().any(|p| resource.starts_with(p.as_str())),
+                        "{resource} is not the stack's own"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn canonical_form_ignores_encoding_and_key_order() {
+        let a = r#"{"b":1,"a":[1,2]}"#;
+        let b = "%7B%22a%22%3A%5B1%2C2%5D%2C%22b%22%3A1%7D";
+        assert_eq!(canonical(a), canonical(b));
+    }
+}
