@@ -45,10 +45,13 @@ pub fn load_config(path: &Path, args: &StackArgs) -> Result<StackConfig, Command
                 origin.path = path.clone();
             }
             if let Some(protocol) = &args.origin_protocol {
-                origin.protocol = OriginProtocol::parse(protocol).ok_or_else(|| CommandError::Flag {
-                    flag: "--origin-protocol",
-                    message: format!("\"{protocol}\" is not one of https-only, http-only, match-viewer"),
-                })?;
+                origin.protocol =
+                    OriginProtocol::parse(protocol).ok_or_else(|| CommandError::Flag {
+                        flag: "--origin-protocol",
+                        message: format!(
+                            "\"{protocol}\" is not one of https-only, http-only, match-viewer"
+                        ),
+                    })?;
             }
             if let Some(port) = args.http_port {
                 origin.http_port = port;
@@ -88,7 +91,8 @@ async fn start<'a>(
     output: Output,
 ) -> Result<Run<'a>, CommandError> {
     let clients = Clients::load(&config.region, profile).await;
-    let progress = Progress::new(output == Output::Text || std::env::var_os("CFRP_PROGRESS").is_some());
+    let progress =
+        Progress::new(output == Output::Text || std::env::var_os("CFRP_PROGRESS").is_some());
     Ok(Run::new(config, clients, mode, progress).await?)
 }
 
@@ -219,25 +223,25 @@ fn report(
     if run.applying() {
         writeln!(out, "{} mutating call(s) made.", run.mutations.len())?;
     }
-    if let Some(d) = deployed {
-        if let (Some(id), Some(domain)) = (&d.distribution_id, &d.domain_name) {
+    if let Some(d) = deployed
+        && let (Some(id), Some(domain)) = (&d.distribution_id, &d.domain_name)
+    {
+        writeln!(
+            out,
+            "Distribution {id}: https://{domain} ({})",
+            d.status.as_deref().unwrap_or("unknown")
+        )?;
+        if run.applying() {
             writeln!(
                 out,
-                "Distribution {id}: https://{domain} ({})",
-                d.status.as_deref().unwrap_or("unknown")
+                "Origins receive `{ORIGIN_VERIFY_HEADER}: {}`; reject requests without it, e.g. nginx:\n  if ($http_x_origin_verify != \"{}\") {{ return 403; }}",
+                d.origin_secret, d.origin_secret
             )?;
-            if run.applying() {
-                writeln!(
-                    out,
-                    "Origins receive `{ORIGIN_VERIFY_HEADER}: {}`; reject requests without it, e.g. nginx:\n  if ($http_x_origin_verify != \"{}\") {{ return 403; }}",
-                    d.origin_secret, d.origin_secret
-                )?;
-                writeln!(
-                    out,
-                    "Dashboard: {}",
-                    spec::dashboard::console_url(&run.region, &run.names.dashboard())
-                )?;
-            }
+            writeln!(
+                out,
+                "Dashboard: {}",
+                spec::dashboard::console_url(&run.region, &run.names.dashboard())
+            )?;
         }
     }
     Ok(())
@@ -341,7 +345,12 @@ pub async fn status(
         writeln!(out, "{value:#}")?;
         return Ok(0);
     }
-    writeln!(out, "Stack \"{}\" (region {})", run.names.stack(), run.region)?;
+    writeln!(
+        out,
+        "Stack \"{}\" (region {})",
+        run.names.stack(),
+        run.region
+    )?;
     match &found {
         None => writeln!(out, "  distribution: not deployed")?,
         Some(_) => {
@@ -349,14 +358,28 @@ pub async fn status(
                 out,
                 "  distribution {} https://{} — {}{}",
                 value["distribution"]["id"].as_str().unwrap_or_default(),
-                value["distribution"]["domain_name"].as_str().unwrap_or_default(),
+                value["distribution"]["domain_name"]
+                    .as_str()
+                    .unwrap_or_default(),
                 value["distribution"]["status"].as_str().unwrap_or_default(),
-                if value["distribution"]["enabled"] == json!(false) { " (disabled)" } else { "" }
+                if value["distribution"]["enabled"] == json!(false) {
+                    " (disabled)"
+                } else {
+                    ""
+                }
             )?;
-            for alias in value["distribution"]["aliases"].as_array().into_iter().flatten() {
+            for alias in value["distribution"]["aliases"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
                 writeln!(out, "    alias {}", alias.as_str().unwrap_or_default())?;
             }
-            for origin in value["distribution"]["origins"].as_array().into_iter().flatten() {
+            for origin in value["distribution"]["origins"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
                 writeln!(
                     out,
                     "    origin {} → {}{}",
@@ -372,7 +395,9 @@ pub async fn status(
             out,
             "  function {}: {}{}",
             f["function"].as_str().unwrap_or_default(),
-            f["last_modified"].as_str().map_or("not deployed".to_string(), |m| format!("last modified {m}")),
+            f["last_modified"]
+                .as_str()
+                .map_or("not deployed".to_string(), |m| format!("last modified {m}")),
             f["event_source_mapping"]["state"]
                 .as_str()
                 .map_or(String::new(), |s| format!(", event source mapping {s}"))

@@ -143,7 +143,8 @@ impl<'a> Run<'a> {
 
     pub fn note(&mut self, kind: &'static str, name: &str, action: Action) {
         if self.mode == Mode::Apply && action.is_change() {
-            self.progress.step(&format!("{} {kind} {name}", action.label()));
+            self.progress
+                .step(&format!("{} {kind} {name}", action.label()));
         }
         self.changes.push(Change {
             kind,

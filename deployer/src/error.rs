@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {
     #[error("{call} for {resource} failed: {message}")]
@@ -33,16 +35,39 @@ pub enum DeployError {
 }
 
 impl DeployError {
-    /// Wraps an SDK error with the full chain of causes (the SDK's own `Display` only says
-    /// "service error").
-    pub fn aws<E>(call: &str, resource: &str, err: E) -> DeployError
+    /// Wraps an SDK error: the service's error code and message when it sent one, the HTTP
+    /// status and body when it sent something else, the chain of causes (connection,
+    /// credentials, timeout) otherwise.
+    pub fn aws<E>(call: &str, resource: &str, err: SdkError<E>) -> DeployError
     where
-        E: std::error::Error + 'static,
+        E: std::error::Error + ProvideErrorMetadata + 'static,
     {
+        let message = match (&err, err.as_service_error()) {
+            (_, Some(service)) if service.code().is_some() => format!(
+                "{}: {}",
+                service.code().unwrap_or_default(),
+                service.message().unwrap_or_default()
+            ),
+            (SdkError::ServiceError(raw), _) => {
+                let response = raw.raw();
+                let body = response
+                    .body()
+                    .bytes()
+                    .map(|b| {
+                        String::from_utf8_lossy(b)
+                            .chars()
+                            .take(300)
+                            .collect::<String>()
+                    })
+                    .unwrap_or_default();
+                format!("HTTP {}: {body}", response.status().as_u16())
+            }
+            _ => format!("{}", aws_sdk_sts::error::DisplayErrorContext(&err)),
+        };
         DeployError::Aws {
             call: call.to_string(),
             resource: resource.to_string(),
-            message: format!("{}", aws_sdk_sts::error::DisplayErrorContext(&err)),
+            message,
         }
     }
 

@@ -19,14 +19,20 @@ fn main() -> anyhow::Result<()> {
     let profile = cli.profile.as_deref();
     let result = runtime.block_on(async {
         match &cli.command {
-            Command::Validate => Ok(cfrp_deployer::validate::run(&cli.config, cli.output, stdout)?),
+            Command::Validate => Ok(cfrp_deployer::validate::run(
+                &cli.config,
+                cli.output,
+                stdout,
+            )?),
             Command::Up(args) => {
                 commands::up(&cli.config, args, Mode::Apply, profile, cli.output, stdout).await
             }
             Command::Plan(args) => {
                 commands::up(&cli.config, args, Mode::Plan, profile, cli.output, stdout).await
             }
-            Command::Down(args) => commands::down(&cli.config, args, profile, cli.output, stdout).await,
+            Command::Down(args) => {
+                commands::down(&cli.config, args, profile, cli.output, stdout).await
+            }
             Command::Status(args) => {
                 commands::status(&cli.config, args, profile, cli.output, stdout).await
             }

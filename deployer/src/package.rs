@@ -46,7 +46,10 @@ pub fn load(
         let path = zip_path(&dir, *function);
         let bytes = std::fs::read(&path).map_err(|source| match source.kind() {
             std::io::ErrorKind::NotFound => DeployError::MissingArtifact { path: path.clone() },
-            _ => DeployError::Io { path: path.clone(), source },
+            _ => DeployError::Io {
+                path: path.clone(),
+                source,
+            },
         })?;
         packages.insert(function.short(), bytes);
     }
@@ -57,7 +60,11 @@ pub fn load(
 /// zig for cross-linking), else from PATH.
 fn cargo_lambda(workspace: &Path) -> PathBuf {
     let local = workspace.join(".venv/bin/cargo-lambda");
-    if local.exists() { local } else { PathBuf::from("cargo-lambda") }
+    if local.exists() {
+        local
+    } else {
+        PathBuf::from("cargo-lambda")
+    }
 }
 
 fn build(

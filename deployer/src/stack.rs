@@ -46,7 +46,10 @@ pub async fn converge(
             run,
             &iam::RoleSpec {
                 name: names.cloudfront_logs_role(),
-                description: format!("CloudFront writes real-time logs of stack {}", names.stack()),
+                description: format!(
+                    "CloudFront writes real-time logs of stack {}",
+                    names.stack()
+                ),
                 trust: policy::trust("cloudfront.amazonaws.com", &run.account),
                 policy: policy::cloudfront_logs(&arns),
             },
@@ -117,8 +120,12 @@ pub async fn converge(
                     (QueueAttributeName::RedrivePolicy, redrive.to_string()),
                     (
                         QueueAttributeName::Policy,
-                        policy::queue_from_bucket(&arns.manuscripts_queue, &bucket_arn, &run.account)
-                            .to_string(),
+                        policy::queue_from_bucket(
+                            &arns.manuscripts_queue,
+                            &bucket_arn,
+                            &run.account,
+                        )
+                        .to_string(),
                     ),
                 ]),
             },
@@ -234,11 +241,12 @@ pub async fn converge(
     cloudfront::remove_cache_policies(run, &cache_policies_in_use(run, &cache_policies)).await?;
 
     let mut status = distribution.as_ref().map(|d| d.status.clone());
-    if wait && run.applying() {
-        if let Some(id) = &distribution_id {
-            cloudfront::wait_deployed(run, id).await?;
-            status = Some("Deployed".to_string());
-        }
+    if wait
+        && run.applying()
+        && let Some(id) = &distribution_id
+    {
+        cloudfront::wait_deployed(run, id).await?;
+        status = Some("Deployed".to_string());
     }
     Ok(Deployed {
         distribution_id,

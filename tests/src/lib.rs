@@ -5,6 +5,7 @@
 //! running emulator instead of starting one. A started emulator watches this process and exits
 //! with it, so no test run leaves one behind.
 
+pub mod deploy;
 pub mod fixtures;
 pub mod runtime_api;
 
@@ -126,9 +127,14 @@ pub fn unique(prefix: &str) -> String {
 /// The debug build of a function's binary (`functions/<name>`), built on first use so a test
 /// run of this crate alone still finds it.
 pub fn function_binary(package: &str) -> PathBuf {
+    workspace_binary(package, package)
+}
+
+/// The debug build of binary `bin` of workspace package `package`, built on first use.
+pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
     static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     let root = repo_root();
-    let binary = root.join("target/debug").join(package);
+    let binary = root.join("target/debug").join(bin);
     let mut built = BUILT
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -136,7 +142,7 @@ pub fn function_binary(package: &str) -> PathBuf {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
         let mut command = Command::new(cargo);
         command
-            .args(["build", "--quiet", "-p", package, "--bin", package])
+            .args(["build", "--quiet", "-p", package, "--bin", bin])
             .current_dir(&root);
         // `cargo test` sets CARGO_PKG_*, CARGO_MANIFEST_DIR and friends for test processes;
         // build scripts that track the environment would see them and rebuild everything.

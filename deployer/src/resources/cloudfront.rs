@@ -39,16 +39,47 @@ fn log_config_fields(sampling: i64, names: &[String], stream: &str, role: &str) 
 pub async fn converge_log_config(run: &mut Run<'_>, arns: &Arns) -> Result<String, DeployError> {
     let name = run.names.realtime_log_config();
     let logging = &run.config.logging;
-    let wanted_fields: Vec<String> = logging.fields.iter().map(|f| f.name().to_string()).collect();
+    let wanted_fields: Vec<String> = logging
+        .fields
+        .iter()
+        .map(|f| f.name().to_string())
+        .collect();
     let sampling = i64::from(logging.sampling_rate);
-    let desired = log_config_fields(sampling, &wanted_fields, &arns.stream, &arns.cloudfront_logs_role);
-    let existing = match run.aws.cloudfront.get_realtime_log_config().name(&name).send().await {
+    let desired = log_config_fields(
+        sampling,
+        &wanted_fields,
+        &arns.stream,
+        &arns.cloudfront_logs_role,
+    );
+    let existing = match run
+        .aws
+        .cloudfront
+        .get_realtime_log_config()
+        .name(&name)
+        .send()
+        .await
+    {
         Ok(out) => out.realtime_log_config,
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_realtime_log_config()) => None,
-        Err(err) => return Err(DeployError::aws("cloudfront:GetRealtimeLogConfig", &name, err)),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_no_such_realtime_log_config()) =>
+        {
+            None
+        }
+        Err(err) => {
+            return Err(DeployError::aws(
+                "cloudfront:GetRealtimeLogConfig",
+                &name,
+                err,
+            ));
+        }
     };
     let observed = existing.as_ref().map(|c| {
-        let endpoint = c.end_points().first().and_then(|e| e.kinesis_stream_config());
+        let endpoint = c
+            .end_points()
+            .first()
+            .and_then(|e| e.kinesis_stream_config());
         log_config_fields(
             c.sampling_rate(),
             c.fields(),
@@ -76,15 +107,20 @@ pub async fn converge_log_config(run: &mut Run<'_>, arns: &Arns) -> Result<Strin
     if action == Action::Create {
         // IAM is eventually consistent: CloudFront may not see a role created seconds ago.
         let client = run.aws.cloudfront.clone();
-        let created = retry_while_role_propagates(|| {
-            let request = client
-                .create_realtime_log_config()
-                .name(&name)
-                .sampling_rate(sampling)
-                .set_fields(Some(wanted_fields.clone()))
-                .end_points(endpoint.clone());
-            async move { request.send().await }
-        }, run, "cloudfront:CreateRealtimeLogConfig", &name)
+        let created = retry_while_role_propagates(
+            || {
+                let request = client
+                    .create_realtime_log_config()
+                    .name(&name)
+                    .sampling_rate(sampling)
+                    .set_fields(Some(wanted_fields.clone()))
+                    .end_points(endpoint.clone());
+                async move { request.send().await }
+            },
+            run,
+            "cloudfront:CreateRealtimeLogConfig",
+            &name,
+        )
         .await?;
         return Ok(created
             .realtime_log_config()
@@ -107,19 +143,53 @@ pub async fn converge_log_config(run: &mut Run<'_>, arns: &Arns) -> Result<Strin
 
 pub async fn remove_log_config(run: &mut Run<'_>) -> Result<(), DeployError> {
     let name = run.names.realtime_log_config();
-    match run.aws.cloudfront.get_realtime_log_config().name(&name).send().await {
+    match run
+        .aws
+        .cloudfront
+        .get_realtime_log_config()
+        .name(&name)
+        .send()
+        .await
+    {
         Ok(_) => {}
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_realtime_log_config()) => {
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_no_such_realtime_log_config()) =>
+        {
             return Ok(());
         }
-        Err(err) => return Err(DeployError::aws("cloudfront:GetRealtimeLogConfig", &name, err)),
+        Err(err) => {
+            return Err(DeployError::aws(
+                "cloudfront:GetRealtimeLogConfig",
+                &name,
+                err,
+            ));
+        }
     }
     run.note(LOG_CONFIG, &name, Action::Delete);
     run.mutating("cloudfront:DeleteRealtimeLogConfig", &name);
-    match run.aws.cloudfront.delete_realtime_log_config().name(&name).send().await {
+    match run
+        .aws
+        .cloudfront
+        .delete_realtime_log_config()
+        .name(&name)
+        .send()
+        .await
+    {
         Ok(_) => Ok(()),
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_realtime_log_config()) => Ok(()),
-        Err(err) => Err(DeployError::aws("cloudfront:DeleteRealtimeLogConfig", &name, err)),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_no_such_realtime_log_config()) =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(DeployError::aws(
+            "cloudfront:DeleteRealtimeLogConfig",
+            &name,
+            err,
+        )),
     }
 }
 
@@ -128,7 +198,10 @@ pub async fn remove_log_config(run: &mut Run<'_>) -> Result<(), DeployError> {
 const FUNCTION: &str = "CloudFront function";
 
 fn digest(code: &[u8]) -> String {
-    Sha256::digest(code).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(code)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The function's DEVELOPMENT stage (ETag, comment, runtime) and LIVE code digest.
@@ -146,7 +219,11 @@ async fn observe_function(
         .await
     {
         Ok(out) => out,
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_function_exists()) => {
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_no_such_function_exists()) =>
+        {
             return Ok(None);
         }
         Err(err) => return Err(DeployError::aws("cloudfront:DescribeFunction", name, err)),
@@ -159,9 +236,24 @@ async fn observe_function(
         .map(|m| m.function_arn().to_string())
         .unwrap_or_default();
     let code = |stage: FunctionStage| async move {
-        match run.aws.cloudfront.get_function().name(name).stage(stage).send().await {
-            Ok(out) => Ok(out.function_code.map(|b| digest(b.as_ref())).unwrap_or_default()),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_function_exists()) => {
+        match run
+            .aws
+            .cloudfront
+            .get_function()
+            .name(name)
+            .stage(stage)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .function_code
+                .map(|b| digest(b.as_ref()))
+                .unwrap_or_default()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_no_such_function_exists()) =>
+            {
                 Ok("(not published)".to_string())
             }
             Err(err) => Err(DeployError::aws("cloudfront:GetFunction", name, err)),
@@ -171,10 +263,16 @@ async fn observe_function(
     let live = code(FunctionStage::Live).await?;
     Ok(Some((
         fields([
-            ("comment", config.map(|c| c.comment()).unwrap_or_default().to_string()),
+            (
+                "comment",
+                config.map(|c| c.comment()).unwrap_or_default().to_string(),
+            ),
             (
                 "runtime",
-                config.map(|c| c.runtime().as_str()).unwrap_or_default().to_string(),
+                config
+                    .map(|c| c.runtime().as_str())
+                    .unwrap_or_default()
+                    .to_string(),
             ),
             ("code_sha256", development),
             ("live_code_sha256", live),
@@ -200,7 +298,12 @@ pub async fn converge_function(run: &mut Run<'_>) -> Result<String, DeployError>
         .map(|(_, _, arn)| arn.clone())
         .filter(|a| !a.is_empty())
         .unwrap_or(default_arn);
-    let action = run.decide(FUNCTION, &name, &desired, observed.as_ref().map(|(f, _, _)| f));
+    let action = run.decide(
+        FUNCTION,
+        &name,
+        &desired,
+        observed.as_ref().map(|(f, _, _)| f),
+    );
     if !run.applying() || !action.is_change() {
         return Ok(arn);
     }
@@ -225,7 +328,10 @@ pub async fn converge_function(run: &mut Run<'_>) -> Result<String, DeployError>
             .await
             .map_err(|e| DeployError::aws("cloudfront:CreateFunction", &name, e))?;
     } else if development_changed {
-        let etag = observed.as_ref().map(|(_, e, _)| e.clone()).unwrap_or_default();
+        let etag = observed
+            .as_ref()
+            .map(|(_, e, _)| e.clone())
+            .unwrap_or_default();
         run.mutating("cloudfront:UpdateFunction", &name);
         run.aws
             .cloudfront
@@ -241,7 +347,10 @@ pub async fn converge_function(run: &mut Run<'_>) -> Result<String, DeployError>
     // The ETag after a create or update: UpdateFunction's response model names its header
     // `ETtag` (an AWS model quirk), so read it back rather than trust the response.
     let Some((_, etag, arn)) = observe_function(run, &name).await? else {
-        return Err(DeployError::state(&name, "the function vanished after it was written"));
+        return Err(DeployError::state(
+            &name,
+            "the function vanished after it was written",
+        ));
     };
     run.mutating("cloudfront:PublishFunction", &name);
     run.aws
@@ -262,9 +371,23 @@ pub async fn remove_function(run: &mut Run<'_>) -> Result<(), DeployError> {
     };
     run.note(FUNCTION, &name, Action::Delete);
     run.mutating("cloudfront:DeleteFunction", &name);
-    match run.aws.cloudfront.delete_function().name(&name).if_match(etag).send().await {
+    match run
+        .aws
+        .cloudfront
+        .delete_function()
+        .name(&name)
+        .if_match(etag)
+        .send()
+        .await
+    {
         Ok(_) => Ok(()),
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_function_exists()) => Ok(()),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_no_such_function_exists()) =>
+        {
+            Ok(())
+        }
         Err(err) => Err(DeployError::aws("cloudfront:DeleteFunction", &name, err)),
     }
 }
@@ -276,7 +399,15 @@ const CACHE_POLICY: &str = "cache policy";
 /// The stack's custom cache policies: name → (id, ETag, config).
 async fn stack_cache_policies(
     run: &Run<'_>,
-) -> Result<Vec<(String, String, String, aws_sdk_cloudfront::types::CachePolicyConfig)>, DeployError> {
+) -> Result<
+    Vec<(
+        String,
+        String,
+        String,
+        aws_sdk_cloudfront::types::CachePolicyConfig,
+    )>,
+    DeployError,
+> {
     let prefix = format!("cfrp-{}-cache-", run.names.stack());
     let mut found = Vec::new();
     let mut marker: Option<String> = None;
@@ -290,10 +421,16 @@ async fn stack_cache_policies(
             .send()
             .await
             .map_err(|e| DeployError::aws("cloudfront:ListCachePolicies", &prefix, e))?;
-        let Some(list) = out.cache_policy_list else { break };
+        let Some(list) = out.cache_policy_list else {
+            break;
+        };
         for item in list.items() {
-            let Some(policy) = item.cache_policy() else { continue };
-            let Some(config) = policy.cache_policy_config() else { continue };
+            let Some(policy) = item.cache_policy() else {
+                continue;
+            };
+            let Some(config) = policy.cache_policy_config() else {
+                continue;
+            };
             if config.name().starts_with(&prefix) {
                 let etag = run
                     .aws
@@ -302,13 +439,23 @@ async fn stack_cache_policies(
                     .id(policy.id())
                     .send()
                     .await
-                    .map_err(|e| DeployError::aws("cloudfront:GetCachePolicyConfig", config.name(), e))?
+                    .map_err(|e| {
+                        DeployError::aws("cloudfront:GetCachePolicyConfig", config.name(), e)
+                    })?
                     .e_tag
                     .unwrap_or_default();
-                found.push((config.name().to_string(), policy.id().to_string(), etag, config.clone()));
+                found.push((
+                    config.name().to_string(),
+                    policy.id().to_string(),
+                    etag,
+                    config.clone(),
+                ));
             }
         }
-        marker = list.next_marker().map(str::to_string).filter(|m| !m.is_empty());
+        marker = list
+            .next_marker()
+            .map(str::to_string)
+            .filter(|m| !m.is_empty());
         if marker.is_none() {
             break;
         }
@@ -317,7 +464,9 @@ async fn stack_cache_policies(
 }
 
 /// Converges each custom cache policy; returns behavior key → policy id.
-pub async fn converge_cache_policies(run: &mut Run<'_>) -> Result<Vec<(String, String)>, DeployError> {
+pub async fn converge_cache_policies(
+    run: &mut Run<'_>,
+) -> Result<Vec<(String, String)>, DeployError> {
     let existing = stack_cache_policies(run).await?;
     let mut ids = Vec::new();
     let behaviors: Vec<_> = std::iter::once(run.config.default_behavior.clone())
@@ -374,7 +523,10 @@ pub async fn converge_cache_policies(run: &mut Run<'_>) -> Result<Vec<(String, S
 
 /// Deletes the stack's cache policies that no behavior uses (all of them when `keep` is
 /// empty). Runs after the distribution stopped referencing them.
-pub async fn remove_cache_policies(run: &mut Run<'_>, keep: &[(String, String)]) -> Result<(), DeployError> {
+pub async fn remove_cache_policies(
+    run: &mut Run<'_>,
+    keep: &[(String, String)],
+) -> Result<(), DeployError> {
     for (name, id, etag, _) in stack_cache_policies(run).await? {
         if keep.iter().any(|(_, k)| *k == id) {
             continue;
@@ -424,7 +576,9 @@ pub async fn find_distribution(run: &Run<'_>) -> Result<Option<Found>, DeployErr
             .send()
             .await
             .map_err(|e| DeployError::aws("cloudfront:ListDistributions", &stack, e))?;
-        let Some(list) = out.distribution_list else { return Ok(None) };
+        let Some(list) = out.distribution_list else {
+            return Ok(None);
+        };
         for summary in list.items() {
             let tags = run
                 .aws
@@ -436,7 +590,8 @@ pub async fn find_distribution(run: &Run<'_>) -> Result<Option<Found>, DeployErr
                 .map_err(|e| DeployError::aws("cloudfront:ListTagsForResource", summary.id(), e))?;
             let ours = tags.tags().is_some_and(|t| {
                 t.items().iter().any(|tag| {
-                    tag.key() == cfrp_config::naming::STACK_TAG && tag.value() == Some(stack.as_str())
+                    tag.key() == cfrp_config::naming::STACK_TAG
+                        && tag.value() == Some(stack.as_str())
                 })
             });
             if ours {
@@ -448,7 +603,10 @@ pub async fn find_distribution(run: &Run<'_>) -> Result<Option<Found>, DeployErr
                 }));
             }
         }
-        marker = list.next_marker().map(str::to_string).filter(|m| !m.is_empty());
+        marker = list
+            .next_marker()
+            .map(str::to_string)
+            .filter(|m| !m.is_empty());
         if marker.is_none() || !list.is_truncated() {
             return Ok(None);
         }
@@ -477,8 +635,9 @@ async fn distribution_config(
 /// A new origin-verify secret: 32 random bytes from the OS, hex-encoded.
 fn new_secret() -> Result<String, DeployError> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| DeployError::state("origin secret", format!("no randomness from the OS: {e}")))?;
+    getrandom::fill(&mut bytes).map_err(|e| {
+        DeployError::state("origin secret", format!("no randomness from the OS: {e}"))
+    })?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
@@ -527,7 +686,10 @@ pub async fn converge_distribution(
     let observed = current.as_ref().map(|(c, _)| spec::flatten(c));
     let action = run.decide(DISTRIBUTION, &caller_reference, &desired, observed.as_ref());
     if !run.applying() || !action.is_change() {
-        return Ok(Converged { found, origin_secret: secret });
+        return Ok(Converged {
+            found,
+            origin_secret: secret,
+        });
     }
     if action == Action::Create {
         let mut tags = Tags::builder();
@@ -547,21 +709,35 @@ pub async fn converge_distribution(
             )
             .send()
             .await
-            .map_err(|e| DeployError::aws("cloudfront:CreateDistributionWithTags", &caller_reference, e))?;
-        let d = out
-            .distribution
-            .ok_or_else(|| DeployError::state(&caller_reference, "CreateDistribution returned no distribution"))?;
+            .map_err(|e| {
+                DeployError::aws(
+                    "cloudfront:CreateDistributionWithTags",
+                    &caller_reference,
+                    e,
+                )
+            })?;
+        let d = out.distribution.ok_or_else(|| {
+            DeployError::state(
+                &caller_reference,
+                "CreateDistribution returned no distribution",
+            )
+        })?;
         found = Some(Found {
             id: d.id().to_string(),
             domain: d.domain_name().to_string(),
             status: d.status().to_string(),
             arn: d.arn().to_string(),
         });
-        return Ok(Converged { found, origin_secret: secret });
+        return Ok(Converged {
+            found,
+            origin_secret: secret,
+        });
     }
     let id = found.as_ref().map(|f| f.id.clone()).unwrap_or_default();
     for attempt in 0..=ETAG_RETRIES {
-        let Some((existing, etag)) = current.take() else { break };
+        let Some((existing, etag)) = current.take() else {
+            break;
+        };
         let config = build(existing.caller_reference())?;
         run.mutating("cloudfront:UpdateDistribution", &id);
         match run
@@ -582,14 +758,19 @@ pub async fn converge_distribution(
             }
             Err(err)
                 if attempt < ETAG_RETRIES
-                    && err.as_service_error().is_some_and(|e| e.is_precondition_failed()) =>
+                    && err
+                        .as_service_error()
+                        .is_some_and(|e| e.is_precondition_failed()) =>
             {
                 current = Some(distribution_config(run, &id).await?);
             }
             Err(err) => return Err(DeployError::aws("cloudfront:UpdateDistribution", &id, err)),
         }
     }
-    Ok(Converged { found, origin_secret: secret })
+    Ok(Converged {
+        found,
+        origin_secret: secret,
+    })
 }
 
 /// Waits until the distribution's status is Deployed, showing the status as it goes.
@@ -605,7 +786,10 @@ pub async fn wait_deployed(run: &Run<'_>, id: &str) -> Result<(), DeployError> {
             .send()
             .await
             .map_err(|e| DeployError::aws("cloudfront:GetDistribution", id, e))?;
-        let status = out.distribution().map(|d| d.status().to_string()).unwrap_or_default();
+        let status = out
+            .distribution()
+            .map(|d| d.status().to_string())
+            .unwrap_or_default();
         wait.set(&format!("distribution {id}: {status}"));
         Ok(status == "Deployed")
     })
@@ -638,20 +822,46 @@ pub async fn remove_distribution(run: &mut Run<'_>) -> Result<(), DeployError> {
                 Ok(_) => break,
                 Err(err)
                     if attempt < ETAG_RETRIES
-                        && err.as_service_error().is_some_and(|e| e.is_precondition_failed()) =>
+                        && err
+                            .as_service_error()
+                            .is_some_and(|e| e.is_precondition_failed()) =>
                 {
                     (config, etag) = distribution_config(run, &found.id).await?;
                 }
-                Err(err) => return Err(DeployError::aws("cloudfront:UpdateDistribution", &found.id, err)),
+                Err(err) => {
+                    return Err(DeployError::aws(
+                        "cloudfront:UpdateDistribution",
+                        &found.id,
+                        err,
+                    ));
+                }
             }
         }
     }
     wait_deployed(run, &found.id).await?;
     let (_, etag) = distribution_config(run, &found.id).await?;
     run.mutating("cloudfront:DeleteDistribution", &found.id);
-    match run.aws.cloudfront.delete_distribution().id(&found.id).if_match(etag).send().await {
+    match run
+        .aws
+        .cloudfront
+        .delete_distribution()
+        .id(&found.id)
+        .if_match(etag)
+        .send()
+        .await
+    {
         Ok(_) => Ok(()),
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_distribution()) => Ok(()),
-        Err(err) => Err(DeployError::aws("cloudfront:DeleteDistribution", &found.id, err)),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_no_such_distribution()) =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(DeployError::aws(
+            "cloudfront:DeleteDistribution",
+            &found.id,
+            err,
+        )),
     }
 }

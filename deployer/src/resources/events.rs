@@ -35,12 +35,27 @@ pub async fn converge(run: &mut Run<'_>, function_arn: &str) -> Result<(), Deplo
                 .map(|t| t.arn().to_string())
                 .unwrap_or_default();
             Some(fields([
-                ("schedule", rule.schedule_expression().unwrap_or_default().to_string()),
-                ("state", rule.state().map(|s| s.as_str()).unwrap_or_default().to_string()),
+                (
+                    "schedule",
+                    rule.schedule_expression().unwrap_or_default().to_string(),
+                ),
+                (
+                    "state",
+                    rule.state()
+                        .map(|s| s.as_str())
+                        .unwrap_or_default()
+                        .to_string(),
+                ),
                 ("target", target),
             ]))
         }
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => None,
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            None
+        }
         Err(err) => return Err(DeployError::aws("events:DescribeRule", &name, err)),
     };
     let action = run.decide(KIND, &name, &desired, observed.as_ref());
@@ -60,7 +75,10 @@ pub async fn converge(run: &mut Run<'_>, function_arn: &str) -> Result<(), Deplo
             .name(&name)
             .schedule_expression(&schedule)
             .state(RuleState::Enabled)
-            .description(format!("Runs the alarm evaluator of stack {}", run.names.stack()));
+            .description(format!(
+                "Runs the alarm evaluator of stack {}",
+                run.names.stack()
+            ));
         for (k, v) in run.tags() {
             request = request.tags(Tag::builder().key(k).value(v).build()?);
         }
@@ -93,7 +111,11 @@ pub async fn remove(run: &mut Run<'_>) -> Result<(), DeployError> {
     let name = run.names.schedule_rule();
     match run.aws.events.describe_rule().name(&name).send().await {
         Ok(_) => {}
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
             return Ok(());
         }
         Err(err) => return Err(DeployError::aws("events:DescribeRule", &name, err)),
@@ -107,7 +129,11 @@ pub async fn remove(run: &mut Run<'_>) -> Result<(), DeployError> {
         .send()
         .await
         .map_err(|e| DeployError::aws("events:ListTargetsByRule", &name, e))?;
-    let ids: Vec<String> = targets.targets().iter().map(|t| t.id().to_string()).collect();
+    let ids: Vec<String> = targets
+        .targets()
+        .iter()
+        .map(|t| t.id().to_string())
+        .collect();
     if !ids.is_empty() {
         run.mutating("events:RemoveTargets", &name);
         run.aws

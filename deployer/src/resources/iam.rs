@@ -30,7 +30,11 @@ impl RoleSpec {
 async fn observe(run: &Run<'_>, name: &str) -> Result<Option<Fields>, DeployError> {
     let role = match run.aws.iam.get_role().role_name(name).send().await {
         Ok(out) => out.role,
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_entity_exception()) => {
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_no_such_entity_exception()) =>
+        {
             return Ok(None);
         }
         Err(err) => return Err(DeployError::aws("iam:GetRole", name, err)),
@@ -49,12 +53,19 @@ async fn observe(run: &Run<'_>, name: &str) -> Result<Option<Fields>, DeployErro
         .await
     {
         Ok(out) => canonical(out.policy_document()),
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_entity_exception()) => {
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_no_such_entity_exception()) =>
+        {
             String::new()
         }
         Err(err) => return Err(DeployError::aws("iam:GetRolePolicy", name, err)),
     };
-    Ok(Some(fields([("trust_policy", trust), ("inline_policy", policy)])))
+    Ok(Some(fields([
+        ("trust_policy", trust),
+        ("inline_policy", policy),
+    ])))
 }
 
 pub async fn converge(run: &mut Run<'_>, spec: &RoleSpec) -> Result<(), DeployError> {
@@ -132,14 +143,23 @@ pub async fn remove(run: &mut Run<'_>, name: &str) -> Result<(), DeployError> {
             .await
         {
             Ok(_) => {}
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_entity_exception()) => {}
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_no_such_entity_exception()) => {}
             Err(err) => return Err(DeployError::aws("iam:DeleteRolePolicy", name, err)),
         }
     }
     run.mutating("iam:DeleteRole", name);
     match run.aws.iam.delete_role().role_name(name).send().await {
         Ok(_) => Ok(()),
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_entity_exception()) => Ok(()),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_no_such_entity_exception()) =>
+        {
+            Ok(())
+        }
         Err(err) => Err(DeployError::aws("iam:DeleteRole", name, err)),
     }
 }

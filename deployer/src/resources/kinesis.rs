@@ -65,7 +65,12 @@ async fn observe(run: &Run<'_>, name: &str) -> Result<Option<(Fields, bool)>, De
     let tags: Vec<(String, String)> = tags
         .tags()
         .iter()
-        .map(|t| (t.key().to_string(), t.value().unwrap_or_default().to_string()))
+        .map(|t| {
+            (
+                t.key().to_string(),
+                t.value().unwrap_or_default().to_string(),
+            )
+        })
         .collect();
     let active = *s.stream_status() == StreamStatus::Active;
     Ok(Some((
@@ -97,7 +102,11 @@ pub async fn converge(run: &mut Run<'_>) -> Result<(), DeployError> {
             return Ok(());
         }
         Action::Create => {
-            let mode = if provisioned { StreamMode::Provisioned } else { StreamMode::OnDemand };
+            let mode = if provisioned {
+                StreamMode::Provisioned
+            } else {
+                StreamMode::OnDemand
+            };
             let mut request = run
                 .aws
                 .kinesis
@@ -115,7 +124,10 @@ pub async fn converge(run: &mut Run<'_>) -> Result<(), DeployError> {
             wait_active(run, &name).await?;
             // Re-read: an interrupted run resumes from whatever the stream has now.
             let Some((now, _)) = observe(run, &name).await? else {
-                return Err(DeployError::state(&name, "the stream vanished after creation"));
+                return Err(DeployError::state(
+                    &name,
+                    "the stream vanished after creation",
+                ));
             };
             match crate::diff::compare(&desired, Some(&now)) {
                 Action::Update { changes } => changes,
@@ -128,9 +140,15 @@ pub async fn converge(run: &mut Run<'_>) -> Result<(), DeployError> {
     for change in changes {
         match change.field.as_str() {
             "capacity" => {
-                let mode = if provisioned { StreamMode::Provisioned } else { StreamMode::OnDemand };
-                let current_is_provisioned =
-                    change.from.as_deref().is_some_and(|f| f.starts_with("provisioned"));
+                let mode = if provisioned {
+                    StreamMode::Provisioned
+                } else {
+                    StreamMode::OnDemand
+                };
+                let current_is_provisioned = change
+                    .from
+                    .as_deref()
+                    .is_some_and(|f| f.starts_with("provisioned"));
                 if current_is_provisioned != provisioned {
                     let arn = run_stream_arn(run, &name);
                     run.mutating("kinesis:UpdateStreamMode", &name);
@@ -138,7 +156,9 @@ pub async fn converge(run: &mut Run<'_>) -> Result<(), DeployError> {
                         .kinesis
                         .update_stream_mode()
                         .stream_arn(arn)
-                        .stream_mode_details(StreamModeDetails::builder().stream_mode(mode).build()?)
+                        .stream_mode_details(
+                            StreamModeDetails::builder().stream_mode(mode).build()?,
+                        )
                         .send()
                         .await
                         .map_err(|e| DeployError::aws("kinesis:UpdateStreamMode", &name, e))?;
@@ -159,7 +179,11 @@ pub async fn converge(run: &mut Run<'_>) -> Result<(), DeployError> {
                 }
             }
             "retention_hours" => {
-                let current: i32 = change.from.as_deref().and_then(|v| v.parse().ok()).unwrap_or(24);
+                let current: i32 = change
+                    .from
+                    .as_deref()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(24);
                 let wanted = logging.retention_hours as i32;
                 if wanted > current {
                     run.mutating("kinesis:IncreaseStreamRetentionPeriod", &name);
@@ -170,7 +194,9 @@ pub async fn converge(run: &mut Run<'_>) -> Result<(), DeployError> {
                         .retention_period_hours(wanted)
                         .send()
                         .await
-                        .map_err(|e| DeployError::aws("kinesis:IncreaseStreamRetentionPeriod", &name, e))?;
+                        .map_err(|e| {
+                            DeployError::aws("kinesis:IncreaseStreamRetentionPeriod", &name, e)
+                        })?;
                 } else {
                     run.mutating("kinesis:DecreaseStreamRetentionPeriod", &name);
                     run.aws
@@ -180,7 +206,9 @@ pub async fn converge(run: &mut Run<'_>) -> Result<(), DeployError> {
                         .retention_period_hours(wanted)
                         .send()
                         .await
-                        .map_err(|e| DeployError::aws("kinesis:DecreaseStreamRetentionPeriod", &name, e))?;
+                        .map_err(|e| {
+                            DeployError::aws("kinesis:DecreaseStreamRetentionPeriod", &name, e)
+                        })?;
                 }
                 wait_active(run, &name).await?;
             }
@@ -206,23 +234,29 @@ fn run_stream_arn(run: &Run<'_>, name: &str) -> String {
 }
 
 async fn wait_active(run: &Run<'_>, name: &str) -> Result<(), DeployError> {
-    let wait = run.progress.wait(&format!("stream {name} to become ACTIVE"));
-    poll(&format!("stream {name} to become ACTIVE"), Duration::from_secs(300), || async {
-        let out = run
-            .aws
-            .kinesis
-            .describe_stream_summary()
-            .stream_name(name)
-            .send()
-            .await
-            .map_err(|e| DeployError::aws("kinesis:DescribeStreamSummary", name, e))?;
-        let status = out
-            .stream_description_summary()
-            .map(|s| s.stream_status().clone())
-            .unwrap_or(StreamStatus::Creating);
-        wait.set(&format!("stream {name}: {}", status.as_str()));
-        Ok(status == StreamStatus::Active)
-    })
+    let wait = run
+        .progress
+        .wait(&format!("stream {name} to become ACTIVE"));
+    poll(
+        &format!("stream {name} to become ACTIVE"),
+        Duration::from_secs(300),
+        || async {
+            let out = run
+                .aws
+                .kinesis
+                .describe_stream_summary()
+                .stream_name(name)
+                .send()
+                .await
+                .map_err(|e| DeployError::aws("kinesis:DescribeStreamSummary", name, e))?;
+            let status = out
+                .stream_description_summary()
+                .map(|s| s.stream_status().clone())
+                .unwrap_or(StreamStatus::Creating);
+            wait.set(&format!("stream {name}: {}", status.as_str()));
+            Ok(status == StreamStatus::Active)
+        },
+    )
     .await
 }
 
@@ -243,7 +277,13 @@ pub async fn remove(run: &mut Run<'_>) -> Result<(), DeployError> {
         .await
     {
         Ok(_) => Ok(()),
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => Ok(()),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            Ok(())
+        }
         Err(err) => Err(DeployError::aws("kinesis:DeleteStream", &name, err)),
     }
 }

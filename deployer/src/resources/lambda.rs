@@ -40,7 +40,9 @@ async fn observe_log_group(run: &Run<'_>, name: &str) -> Result<Option<Fields>, 
         .map(|g| {
             fields([(
                 "retention_days",
-                g.retention_in_days().map(|d| d.to_string()).unwrap_or_else(|| "never expire".into()),
+                g.retention_in_days()
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "never expire".into()),
             )])
         }))
 }
@@ -66,7 +68,10 @@ pub async fn converge_log_group(run: &mut Run<'_>, function: Function) -> Result
             .await;
         match created {
             Ok(_) => {}
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_already_exists_exception()) => {}
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_already_exists_exception()) => {}
             Err(err) => return Err(DeployError::aws("logs:CreateLogGroup", &name, err)),
         }
     }
@@ -89,9 +94,22 @@ pub async fn remove_log_group(run: &mut Run<'_>, function: Function) -> Result<(
     }
     run.note(LOG_GROUP, &name, Action::Delete);
     run.mutating("logs:DeleteLogGroup", &name);
-    match run.aws.logs.delete_log_group().log_group_name(&name).send().await {
+    match run
+        .aws
+        .logs
+        .delete_log_group()
+        .log_group_name(&name)
+        .send()
+        .await
+    {
         Ok(_) => Ok(()),
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => Ok(()),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            Ok(())
+        }
         Err(err) => Err(DeployError::aws("logs:DeleteLogGroup", &name, err)),
     }
 }
@@ -126,9 +144,20 @@ pub async fn observe_function(
     run: &Run<'_>,
     name: &str,
 ) -> Result<Option<(Fields, String)>, DeployError> {
-    let out = match run.aws.lambda.get_function().function_name(name).send().await {
+    let out = match run
+        .aws
+        .lambda
+        .get_function()
+        .function_name(name)
+        .send()
+        .await
+    {
         Ok(out) => out,
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
             return Ok(None);
         }
         Err(err) => return Err(DeployError::aws("lambda:GetFunction", name, err)),
@@ -145,14 +174,26 @@ pub async fn observe_function(
     let architectures: Vec<&str> = c.architectures().iter().map(Architecture::as_str).collect();
     Ok(Some((
         fields([
-            ("runtime", c.runtime().map(Runtime::as_str).unwrap_or_default().to_string()),
+            (
+                "runtime",
+                c.runtime()
+                    .map(Runtime::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+            ),
             ("handler", c.handler().unwrap_or_default().to_string()),
             ("role", c.role().unwrap_or_default().to_string()),
             ("memory_mb", c.memory_size().unwrap_or_default().to_string()),
-            ("timeout_seconds", c.timeout().unwrap_or_default().to_string()),
+            (
+                "timeout_seconds",
+                c.timeout().unwrap_or_default().to_string(),
+            ),
             ("architecture", architectures.join(",")),
             ("settings", settings),
-            ("code_sha256", c.code_sha256().unwrap_or_default().to_string()),
+            (
+                "code_sha256",
+                c.code_sha256().unwrap_or_default().to_string(),
+            ),
         ]),
         c.last_modified().unwrap_or_default().to_string(),
     )))
@@ -178,7 +219,10 @@ pub async fn converge_function(run: &mut Run<'_>, spec: &FunctionSpec) -> Result
         return Ok(());
     }
     let environment = Environment::builder()
-        .variables(cfrp_config::settings::SETTINGS_VARIABLE, &spec.settings_json)
+        .variables(
+            cfrp_config::settings::SETTINGS_VARIABLE,
+            &spec.settings_json,
+        )
         .build();
     let changes = match action {
         Action::Create => {
@@ -196,7 +240,10 @@ pub async fn converge_function(run: &mut Run<'_>, spec: &FunctionSpec) -> Result
                         .timeout(f.timeout_seconds as i32)
                         .architectures(arch.clone())
                         .environment(environment.clone())
-                        .description(format!("cloudfront-reverse-proxy {}", spec.function.short()))
+                        .description(format!(
+                            "cloudfront-reverse-proxy {}",
+                            spec.function.short()
+                        ))
                         .code(
                             aws_sdk_lambda::types::FunctionCode::builder()
                                 .zip_file(Blob::new(spec.zip.clone()))
@@ -273,7 +320,10 @@ async fn wait_ready(run: &Run<'_>, name: &str) -> Result<(), DeployError> {
         if out.state() == Some(&State::Failed) {
             return Err(DeployError::state(
                 name,
-                format!("function failed: {}", out.state_reason().unwrap_or_default()),
+                format!(
+                    "function failed: {}",
+                    out.state_reason().unwrap_or_default()
+                ),
             ));
         }
         let active = out.state().is_none_or(|s| *s == State::Active);
@@ -292,9 +342,22 @@ pub async fn remove_function(run: &mut Run<'_>, function: Function) -> Result<()
     }
     run.note(FUNCTION, &name, Action::Delete);
     run.mutating("lambda:DeleteFunction", &name);
-    match run.aws.lambda.delete_function().function_name(&name).send().await {
+    match run
+        .aws
+        .lambda
+        .delete_function()
+        .function_name(&name)
+        .send()
+        .await
+    {
         Ok(_) => Ok(()),
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => Ok(()),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            Ok(())
+        }
         Err(err) => Err(DeployError::aws("lambda:DeleteFunction", &name, err)),
     }
 }
@@ -349,10 +412,20 @@ pub async fn observe_mapping(
         .await
     {
         Ok(out) => out,
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
             return Ok(None);
         }
-        Err(err) => return Err(DeployError::aws("lambda:ListEventSourceMappings", function_name, err)),
+        Err(err) => {
+            return Err(DeployError::aws(
+                "lambda:ListEventSourceMappings",
+                function_name,
+                err,
+            ));
+        }
     };
     let Some(m) = out.event_source_mappings().first() else {
         return Ok(None);
@@ -362,7 +435,9 @@ pub async fn observe_mapping(
         ("batch_size", m.batch_size().unwrap_or_default().to_string()),
         (
             "batching_window_seconds",
-            m.maximum_batching_window_in_seconds().unwrap_or_default().to_string(),
+            m.maximum_batching_window_in_seconds()
+                .unwrap_or_default()
+                .to_string(),
         ),
         (
             "report_batch_item_failures",
@@ -370,7 +445,10 @@ pub async fn observe_mapping(
                 .contains(&FunctionResponseType::ReportBatchItemFailures)
                 .to_string(),
         ),
-        ("enabled", (!matches!(state.as_str(), "Disabled" | "Disabling")).to_string()),
+        (
+            "enabled",
+            (!matches!(state.as_str(), "Disabled" | "Disabling")).to_string(),
+        ),
     ]);
     if source_arn.starts_with("arn:aws:kinesis:") {
         f.insert(
@@ -379,7 +457,9 @@ pub async fn observe_mapping(
         );
         f.insert(
             "bisect_on_error".into(),
-            m.bisect_batch_on_function_error().unwrap_or(false).to_string(),
+            m.bisect_batch_on_function_error()
+                .unwrap_or(false)
+                .to_string(),
         );
         f.insert(
             "max_retries".into(),
@@ -406,7 +486,12 @@ pub async fn converge_mapping(run: &mut Run<'_>, spec: &MappingSpec) -> Result<(
     let label = format!("{} → {function_name}", short_arn(&spec.source_arn));
     let desired = spec.fields();
     let observed = observe_mapping(run, &function_name, &spec.source_arn).await?;
-    let action = run.decide(MAPPING, &label, &desired, observed.as_ref().map(|(_, f, _)| f));
+    let action = run.decide(
+        MAPPING,
+        &label,
+        &desired,
+        observed.as_ref().map(|(_, f, _)| f),
+    );
     if !run.applying() || !action.is_change() {
         return Ok(());
     }
@@ -480,10 +565,27 @@ pub async fn remove_mapping(
     let label = format!("{} → {function_name}", short_arn(source_arn));
     run.note(MAPPING, &label, Action::Delete);
     run.mutating("lambda:DeleteEventSourceMapping", &label);
-    match run.aws.lambda.delete_event_source_mapping().uuid(&uuid).send().await {
+    match run
+        .aws
+        .lambda
+        .delete_event_source_mapping()
+        .uuid(&uuid)
+        .send()
+        .await
+    {
         Ok(_) => Ok(()),
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => Ok(()),
-        Err(err) => Err(DeployError::aws("lambda:DeleteEventSourceMapping", &label, err)),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(DeployError::aws(
+            "lambda:DeleteEventSourceMapping",
+            &label,
+            err,
+        )),
     }
 }
 
@@ -506,7 +608,14 @@ pub async fn converge_permission(
     let function_name = run.names.lambda(function);
     let label = format!("{function_name}/{statement_id}");
     let desired = fields([("principal", principal), ("source_arn", source_arn)]);
-    let observed = match run.aws.lambda.get_policy().function_name(&function_name).send().await {
+    let observed = match run
+        .aws
+        .lambda
+        .get_policy()
+        .function_name(&function_name)
+        .send()
+        .await
+    {
         Ok(out) => {
             let policy: serde_json::Value = out
                 .policy()
@@ -517,15 +626,26 @@ pub async fn converge_permission(
                 .and_then(|s| s.iter().find(|s| s["Sid"] == statement_id))
                 .map(|s| {
                     fields([
-                        ("principal", s["Principal"]["Service"].as_str().unwrap_or_default()),
+                        (
+                            "principal",
+                            s["Principal"]["Service"].as_str().unwrap_or_default(),
+                        ),
                         (
                             "source_arn",
-                            s["Condition"]["ArnLike"]["AWS:SourceArn"].as_str().unwrap_or_default(),
+                            s["Condition"]["ArnLike"]["AWS:SourceArn"]
+                                .as_str()
+                                .unwrap_or_default(),
                         ),
                     ])
                 })
         }
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => None,
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            None
+        }
         Err(err) => return Err(DeployError::aws("lambda:GetPolicy", &function_name, err)),
     };
     let action = run.decide(PERMISSION, &label, &desired, observed.as_ref());

@@ -72,10 +72,17 @@ where
         match call().await {
             Ok(out) => return Ok(out),
             Err(err) => {
-                let code = err.as_service_error().and_then(|e| e.code()).unwrap_or_default();
-                let message = err.as_service_error().and_then(|e| e.message()).unwrap_or_default();
-                let propagating = matches!(code, "InvalidArgument" | "InvalidParameterValueException")
-                    && message.to_ascii_lowercase().contains("role");
+                let code = err
+                    .as_service_error()
+                    .and_then(|e| e.code())
+                    .unwrap_or_default();
+                let message = err
+                    .as_service_error()
+                    .and_then(|e| e.message())
+                    .unwrap_or_default();
+                let propagating =
+                    matches!(code, "InvalidArgument" | "InvalidParameterValueException")
+                        && message.to_ascii_lowercase().contains("role");
                 if !propagating || attempt > 6 {
                     return Err(DeployError::aws(operation, name, err));
                 }
@@ -85,4 +92,3 @@ where
         }
     }
 }
-

@@ -17,9 +17,22 @@ const ALARM: &str = "CloudWatch alarm";
 const DASHBOARD: &str = "CloudWatch dashboard";
 
 async fn topic_exists(run: &Run<'_>, arn: &str) -> Result<bool, DeployError> {
-    match run.aws.sns.get_topic_attributes().topic_arn(arn).send().await {
+    match run
+        .aws
+        .sns
+        .get_topic_attributes()
+        .topic_arn(arn)
+        .send()
+        .await
+    {
         Ok(_) => Ok(true),
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found_exception()) => Ok(false),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_not_found_exception()) =>
+        {
+            Ok(false)
+        }
         Err(err) => Err(DeployError::aws("sns:GetTopicAttributes", arn, err)),
     }
 }
@@ -72,8 +85,9 @@ pub async fn converge_topic(run: &mut Run<'_>, arn: &str) -> Result<(), DeployEr
             .send()
             .await
             .map_err(|e| DeployError::aws("sns:Subscribe", &email, e))?;
-        run.progress
-            .step(&format!("{email} gets a confirmation e-mail from AWS; alarms reach it once confirmed"));
+        run.progress.step(&format!(
+            "{email} gets a confirmation e-mail from AWS; alarms reach it once confirmed"
+        ));
     }
     Ok(())
 }
@@ -233,17 +247,37 @@ pub async fn remove_alarms(run: &mut Run<'_>) -> Result<(), DeployError> {
 }
 
 async fn dashboard_body(run: &Run<'_>, name: &str) -> Result<Option<String>, DeployError> {
-    match run.aws.cloudwatch.get_dashboard().dashboard_name(name).send().await {
-        Ok(out) => Ok(Some(out.dashboard_body().map(canonical).unwrap_or_default())),
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_dashboard_not_found_error()) => Ok(None),
+    match run
+        .aws
+        .cloudwatch
+        .get_dashboard()
+        .dashboard_name(name)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(Some(
+            out.dashboard_body().map(canonical).unwrap_or_default(),
+        )),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_dashboard_not_found_error()) =>
+        {
+            Ok(None)
+        }
         Err(err) => Err(DeployError::aws("cloudwatch:GetDashboard", name, err)),
     }
 }
 
-pub async fn converge_dashboard(run: &mut Run<'_>, body: &serde_json::Value) -> Result<(), DeployError> {
+pub async fn converge_dashboard(
+    run: &mut Run<'_>,
+    body: &serde_json::Value,
+) -> Result<(), DeployError> {
     let name = run.names.dashboard();
     let desired = fields([("body", body.to_string())]);
-    let observed = dashboard_body(run, &name).await?.map(|b| fields([("body", b)]));
+    let observed = dashboard_body(run, &name)
+        .await?
+        .map(|b| fields([("body", b)]));
     let action = run.decide(DASHBOARD, &name, &desired, observed.as_ref());
     if !run.applying() || !action.is_change() {
         return Ok(());

@@ -21,13 +21,20 @@ async fn observe_bucket(run: &Run<'_>, bucket: &str) -> Result<Option<bool>, Dep
     match run.aws.s3.head_bucket().bucket(bucket).send().await {
         Ok(_) => {}
         Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => return Ok(None),
-        Err(err) if err.raw_response().is_some_and(|r| r.status().as_u16() == 404) => return Ok(None),
+        Err(err)
+            if err
+                .raw_response()
+                .is_some_and(|r| r.status().as_u16() == 404) =>
+        {
+            return Ok(None);
+        }
         Err(err) => return Err(DeployError::aws("s3:HeadBucket", bucket, err)),
     }
     let ours = match run.aws.s3.get_bucket_tagging().bucket(bucket).send().await {
-        Ok(out) => out.tag_set().iter().any(|t| {
-            t.key() == cfrp_config::naming::STACK_TAG && t.value() == run.names.stack()
-        }),
+        Ok(out) => out
+            .tag_set()
+            .iter()
+            .any(|t| t.key() == cfrp_config::naming::STACK_TAG && t.value() == run.names.stack()),
         // NoSuchTagSet: a bucket without tags is not ours.
         Err(_) => false,
     };
@@ -97,14 +104,22 @@ pub async fn remove_bucket(run: &mut Run<'_>, bucket: &str) -> Result<(), Deploy
         }
         let objects = keys
             .iter()
-            .map(|k| aws_sdk_s3::types::ObjectIdentifier::builder().key(k).build())
+            .map(|k| {
+                aws_sdk_s3::types::ObjectIdentifier::builder()
+                    .key(k)
+                    .build()
+            })
             .collect::<Result<Vec<_>, _>>()?;
         run.mutating("s3:DeleteObjects", bucket);
         run.aws
             .s3
             .delete_objects()
             .bucket(bucket)
-            .delete(aws_sdk_s3::types::Delete::builder().set_objects(Some(objects)).build()?)
+            .delete(
+                aws_sdk_s3::types::Delete::builder()
+                    .set_objects(Some(objects))
+                    .build()?,
+            )
             .send()
             .await
             .map_err(|e| DeployError::aws("s3:DeleteObjects", bucket, e))?;
@@ -129,7 +144,10 @@ fn entry_fields(q: &QueueConfiguration) -> Fields {
         .map(|k| {
             k.filter_rules()
                 .iter()
-                .filter(|r| r.name().is_some_and(|n| n.as_str().eq_ignore_ascii_case("prefix")))
+                .filter(|r| {
+                    r.name()
+                        .is_some_and(|n| n.as_str().eq_ignore_ascii_case("prefix"))
+                })
                 .filter_map(|r| r.value())
                 .collect::<Vec<_>>()
                 .join(",")
@@ -142,7 +160,10 @@ fn entry_fields(q: &QueueConfiguration) -> Fields {
     ])
 }
 
-async fn notification(run: &Run<'_>, bucket: &str) -> Result<NotificationConfiguration, DeployError> {
+async fn notification(
+    run: &Run<'_>,
+    bucket: &str,
+) -> Result<NotificationConfiguration, DeployError> {
     let out = run
         .aws
         .s3
@@ -214,7 +235,12 @@ pub async fn converge_notification(
             .find(|q| q.id() == Some(id.as_str()))
             .map(entry_fields)
     });
-    let action = run.decide(NOTIFICATION, &label, &entry_fields(&ours), observed.as_ref());
+    let action = run.decide(
+        NOTIFICATION,
+        &label,
+        &entry_fields(&ours),
+        observed.as_ref(),
+    );
     if !run.applying() || !action.is_change() {
         return Ok(());
     }
@@ -236,7 +262,11 @@ pub async fn remove_notification(run: &mut Run<'_>, bucket: &str) -> Result<(), 
         return Ok(());
     }
     let current = notification(run, bucket).await?;
-    if !current.queue_configurations().iter().any(|q| q.id() == Some(id.as_str())) {
+    if !current
+        .queue_configurations()
+        .iter()
+        .any(|q| q.id() == Some(id.as_str()))
+    {
         return Ok(());
     }
     run.note(NOTIFICATION, &format!("{bucket} → {id}"), Action::Delete);
@@ -260,7 +290,9 @@ impl WithQueues for NotificationConfiguration {
         NotificationConfiguration::builder()
             .set_queue_configurations(Some(queues))
             .set_topic_configurations(Some(self.topic_configurations().to_vec()))
-            .set_lambda_function_configurations(Some(self.lambda_function_configurations().to_vec()))
+            .set_lambda_function_configurations(Some(
+                self.lambda_function_configurations().to_vec(),
+            ))
             .set_event_bridge_configuration(self.event_bridge_configuration().cloned())
             .build()
     }

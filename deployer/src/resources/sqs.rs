@@ -28,7 +28,13 @@ fn comparable(name: &QueueAttributeName, value: &str) -> String {
 async fn queue_url(run: &Run<'_>, name: &str) -> Result<Option<String>, DeployError> {
     match run.aws.sqs.get_queue_url().queue_name(name).send().await {
         Ok(out) => Ok(out.queue_url),
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_queue_does_not_exist()) => Ok(None),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_queue_does_not_exist()) =>
+        {
+            Ok(None)
+        }
         Err(err) => Err(DeployError::aws("sqs:GetQueueUrl", name, err)),
     }
 }
@@ -110,7 +116,13 @@ pub async fn remove(run: &mut Run<'_>, name: &str) -> Result<(), DeployError> {
     run.mutating("sqs:DeleteQueue", name);
     match run.aws.sqs.delete_queue().queue_url(url).send().await {
         Ok(_) => Ok(()),
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_queue_does_not_exist()) => Ok(()),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_queue_does_not_exist()) =>
+        {
+            Ok(())
+        }
         Err(err) => Err(DeployError::aws("sqs:DeleteQueue", name, err)),
     }
 }

@@ -68,11 +68,20 @@ impl AlarmSpec {
             ("description", self.description.clone()),
             (
                 "metric",
-                format!("{}/{} {}={}", self.namespace, m::RULE_STATE, m::DIM_RULE, self.rule),
+                format!(
+                    "{}/{} {}={}",
+                    self.namespace,
+                    m::RULE_STATE,
+                    m::DIM_RULE,
+                    self.rule
+                ),
             ),
             ("expression", IN_ALARM_EXPRESSION.to_string()),
             ("period", self.period_seconds.to_string()),
-            ("threshold", format!("GreaterThanOrEqualToThreshold {ALARM_VALUE}")),
+            (
+                "threshold",
+                format!("GreaterThanOrEqualToThreshold {ALARM_VALUE}"),
+            ),
             ("evaluation", "1 of 1".to_string()),
             ("missing_data", "missing".to_string()),
             ("alarm_actions", self.topic_arn.clone()),
@@ -96,7 +105,13 @@ pub fn flatten_existing(alarm: &aws_sdk_cloudwatch::types::MetricAlarm) -> Field
                 let dims: Vec<String> = mm
                     .dimensions()
                     .iter()
-                    .map(|d| format!("{}={}", d.name().unwrap_or_default(), d.value().unwrap_or_default()))
+                    .map(|d| {
+                        format!(
+                            "{}={}",
+                            d.name().unwrap_or_default(),
+                            d.value().unwrap_or_default()
+                        )
+                    })
                     .collect();
                 metric = format!(
                     "{}/{} {}",
@@ -108,7 +123,10 @@ pub fn flatten_existing(alarm: &aws_sdk_cloudwatch::types::MetricAlarm) -> Field
         }
     }
     fields([
-        ("description", alarm.alarm_description().unwrap_or_default().to_string()),
+        (
+            "description",
+            alarm.alarm_description().unwrap_or_default().to_string(),
+        ),
         ("metric", metric),
         ("expression", expression),
         ("period", period),
@@ -116,7 +134,10 @@ pub fn flatten_existing(alarm: &aws_sdk_cloudwatch::types::MetricAlarm) -> Field
             "threshold",
             format!(
                 "{} {}",
-                alarm.comparison_operator().map(|c| c.as_str()).unwrap_or_default(),
+                alarm
+                    .comparison_operator()
+                    .map(|c| c.as_str())
+                    .unwrap_or_default(),
                 alarm.threshold().unwrap_or_default()
             ),
         ),
@@ -124,11 +145,16 @@ pub fn flatten_existing(alarm: &aws_sdk_cloudwatch::types::MetricAlarm) -> Field
             "evaluation",
             format!(
                 "{} of {}",
-                alarm.datapoints_to_alarm().unwrap_or(alarm.evaluation_periods().unwrap_or(0)),
+                alarm
+                    .datapoints_to_alarm()
+                    .unwrap_or(alarm.evaluation_periods().unwrap_or(0)),
                 alarm.evaluation_periods().unwrap_or_default()
             ),
         ),
-        ("missing_data", alarm.treat_missing_data().unwrap_or("missing").to_string()),
+        (
+            "missing_data",
+            alarm.treat_missing_data().unwrap_or("missing").to_string(),
+        ),
         ("alarm_actions", alarm.alarm_actions().join(",")),
         ("ok_actions", alarm.ok_actions().join(",")),
     ])

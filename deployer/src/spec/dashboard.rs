@@ -11,11 +11,15 @@ use crate::context::CLOUDFRONT_REGION;
 pub fn body(config: &StackConfig, domain: &str, id: &str) -> Value {
     let ns = config.metrics.namespace.as_str();
     let region = config.region.as_str();
-    let stack = |metric: &str, stat: &str| {
-        json!([ns, metric, m::DIM_DISTRIBUTION, domain, { "stat": stat }])
-    };
+    let stack = |metric: &str, stat: &str| json!([ns, metric, m::DIM_DISTRIBUTION, domain, { "stat": stat }]);
     let mut widgets = vec![
-        graph("Requests per minute", region, vec![stack(m::REQUESTS, "Sum")], 0, 0),
+        graph(
+            "Requests per minute",
+            region,
+            vec![stack(m::REQUESTS, "Sum")],
+            0,
+            0,
+        ),
         graph(
             "Error rates (%)",
             region,
@@ -136,7 +140,9 @@ fn search(title: &str, region: &str, expression: &str, x: u32, y: u32) -> Value 
 
 /// The console address of a dashboard.
 pub fn console_url(region: &str, name: &str) -> String {
-    format!("https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#dashboards:name={name}")
+    format!(
+        "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#dashboards:name={name}"
+    )
 }
 
 #[cfg(test)]
@@ -151,11 +157,17 @@ mod tests {
         let dashboard = body(&config, "d1.cloudfront.net", "E1");
         let mut seen = 0;
         for widget in dashboard["widgets"].as_array().into_iter().flatten() {
-            for metric in widget["properties"]["metrics"].as_array().into_iter().flatten() {
+            for metric in widget["properties"]["metrics"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
                 let Some(namespace) = metric[0].as_str() else {
                     let expression = metric[0]["expression"].as_str().unwrap_or_default();
                     assert!(
-                        m::STACK_METRICS.iter().any(|name| expression.contains(&format!("MetricName=\"{name}\""))),
+                        m::STACK_METRICS
+                            .iter()
+                            .any(|name| expression.contains(&format!("MetricName=\"{name}\""))),
                         "{expression}"
                     );
                     seen += 1;

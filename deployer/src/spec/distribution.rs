@@ -128,9 +128,15 @@ pub fn cache_policy(
 /// Flattened cache policy settings.
 pub fn flatten_cache_policy(policy: &CachePolicyConfig) -> Fields {
     let mut f = Fields::new();
-    f.insert("comment".into(), policy.comment().unwrap_or_default().into());
+    f.insert(
+        "comment".into(),
+        policy.comment().unwrap_or_default().into(),
+    );
     f.insert("min_ttl".into(), policy.min_ttl().to_string());
-    f.insert("default_ttl".into(), policy.default_ttl().unwrap_or(0).to_string());
+    f.insert(
+        "default_ttl".into(),
+        policy.default_ttl().unwrap_or(0).to_string(),
+    );
     f.insert("max_ttl".into(), policy.max_ttl().unwrap_or(0).to_string());
     if let Some(p) = policy.parameters_in_cache_key_and_forwarded_to_origin() {
         let headers = p
@@ -264,12 +270,7 @@ fn origin(o: &config::Origin, secret: &str) -> Result<Origin, DeployError> {
         .custom_origin_config(custom)
         .connection_attempts(o.connection_attempts as i32)
         .connection_timeout(o.connection_timeout_seconds as i32)
-        .custom_headers(
-            CustomHeaders::builder()
-                .quantity(1)
-                .items(header)
-                .build()?,
-        )
+        .custom_headers(CustomHeaders::builder().quantity(1).items(header).build()?)
         .build()?)
 }
 
@@ -432,18 +433,28 @@ pub fn flatten(c: &DistributionConfig) -> Fields {
     put("enabled".into(), c.enabled().to_string());
     put(
         "price_class".into(),
-        c.price_class().map(|p| p.as_str().to_string()).unwrap_or_default(),
+        c.price_class()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_default(),
     );
     put(
         "http_version".into(),
-        c.http_version().map(|p| p.as_str().to_string()).unwrap_or_default(),
+        c.http_version()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_default(),
     );
-    put("ipv6".into(), c.is_ipv6_enabled().unwrap_or(false).to_string());
+    put(
+        "ipv6".into(),
+        c.is_ipv6_enabled().unwrap_or(false).to_string(),
+    );
     put(
         "default_root_object".into(),
         c.default_root_object().unwrap_or_default().to_string(),
     );
-    put("web_acl".into(), c.web_acl_id().unwrap_or_default().to_string());
+    put(
+        "web_acl".into(),
+        c.web_acl_id().unwrap_or_default().to_string(),
+    );
     put(
         "aliases".into(),
         c.aliases().map(|a| sorted(a.items())).unwrap_or_default(),
@@ -451,34 +462,35 @@ pub fn flatten(c: &DistributionConfig) -> Fields {
     if let Some(v) = c.viewer_certificate() {
         put(
             "viewer_certificate".into(),
-            match v.acm_certificate_arn() {
+            match v.acm_certificate_arn().filter(|arn| !arn.is_empty()) {
                 Some(arn) => format!(
                     "{arn} {} {}",
-                    v.ssl_support_method().map(|s| s.as_str()).unwrap_or_default(),
+                    v.ssl_support_method()
+                        .map(|s| s.as_str())
+                        .unwrap_or_default(),
                     v.minimum_protocol_version()
                         .map(|s| s.as_str())
                         .unwrap_or_default()
                 ),
-                None => "cloudfront-default".to_string(),
+                _ => "cloudfront-default".to_string(),
             },
         );
     }
     if let Some(g) = c.restrictions().and_then(|r| r.geo_restriction()) {
         put(
             "geo_restriction".into(),
-            format!(
-                "{} {}",
-                g.restriction_type().as_str(),
-                sorted(g.items())
-            )
-            .trim_end()
-            .to_string(),
+            format!("{} {}", g.restriction_type().as_str(), sorted(g.items()))
+                .trim_end()
+                .to_string(),
         );
     }
     for o in c.origins().map(|o| o.items()).unwrap_or_default() {
         let p = format!("origins[{}]", o.id());
         put(format!("{p}.domain"), o.domain_name().to_string());
-        put(format!("{p}.path"), o.origin_path().unwrap_or_default().to_string());
+        put(
+            format!("{p}.path"),
+            o.origin_path().unwrap_or_default().to_string(),
+        );
         put(
             format!("{p}.connection"),
             format!(
@@ -585,11 +597,16 @@ fn flatten_behavior(f: &mut Fields, p: &str, b: BehaviorView<'_>) {
         put("allowed_methods", methods(a.items()));
         put(
             "cached_methods",
-            a.cached_methods().map(|c| methods(c.items())).unwrap_or_default(),
+            a.cached_methods()
+                .map(|c| methods(c.items()))
+                .unwrap_or_default(),
         );
     }
     put("compress", b.compress.unwrap_or(false).to_string());
-    put("cache_policy", b.cache_policy.unwrap_or_default().to_string());
+    put(
+        "cache_policy",
+        b.cache_policy.unwrap_or_default().to_string(),
+    );
     put(
         "origin_request_policy",
         b.origin_request_policy.unwrap_or_default().to_string(),
@@ -598,7 +615,10 @@ fn flatten_behavior(f: &mut Fields, p: &str, b: BehaviorView<'_>) {
         "response_headers_policy",
         b.response_headers_policy.unwrap_or_default().to_string(),
     );
-    put("realtime_log_config", b.realtime_log.unwrap_or_default().to_string());
+    put(
+        "realtime_log_config",
+        b.realtime_log.unwrap_or_default().to_string(),
+    );
     let mut functions: Vec<String> = b
         .functions
         .map(|fa| {
@@ -648,12 +668,18 @@ mod tests {
             get("origins[app].header[X-Origin-Verify]"),
             secret_digest("s3cret")
         );
-        assert_eq!(get("behaviors[default].viewer_protocol"), "redirect-to-https");
+        assert_eq!(
+            get("behaviors[default].viewer_protocol"),
+            "redirect-to-https"
+        );
         assert_eq!(
             get("behaviors[default].allowed_methods"),
             "DELETE,GET,HEAD,OPTIONS,PATCH,POST,PUT"
         );
-        assert_eq!(get("behaviors[default].cache_policy"), managed::CACHING_DISABLED);
+        assert_eq!(
+            get("behaviors[default].cache_policy"),
+            managed::CACHING_DISABLED
+        );
         assert_eq!(
             get("behaviors[default].origin_request_policy"),
             managed::ALL_VIEWER_EXCEPT_HOST_HEADER
@@ -667,7 +693,9 @@ mod tests {
             get("behaviors[/static/*].cache_policy"),
             crate::spec::KNOWN_AFTER_UP
         );
-        assert!(get("behaviors[/api/*].functions").starts_with("viewer-request=arn:aws:cloudfront::"));
+        assert!(
+            get("behaviors[/api/*].functions").starts_with("viewer-request=arn:aws:cloudfront::")
+        );
         assert!(get("behaviors[/api/*].realtime_log_config").ends_with("cfrp-shop-realtime-logs"));
         assert_eq!(get("http_version"), "http2and3");
         assert_eq!(get("ipv6"), "true");
@@ -690,8 +718,10 @@ mod tests {
         assert_eq!(f["cache_key_headers"], "Accept-Language");
         assert_eq!(f["default_ttl"], "86400");
         assert!(policy.name().starts_with("cfrp-shop-cache-"));
-        assert!(cache_policy("shop", &config.default_behavior)
-            .expect("builds")
-            .is_none());
+        assert!(
+            cache_policy("shop", &config.default_behavior)
+                .expect("builds")
+                .is_none()
+        );
     }
 }

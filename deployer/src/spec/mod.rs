@@ -34,8 +34,9 @@ impl Arns {
     pub fn new(config: &StackConfig, account: &str, distribution_id: Option<&str>) -> Arns {
         let names = config.names();
         let region = &config.region;
-        let regional =
-            |service: &str, resource: String| format!("arn:aws:{service}:{region}:{account}:{resource}");
+        let regional = |service: &str, resource: String| {
+            format!("arn:aws:{service}:{region}:{account}:{resource}")
+        };
         Arns {
             account: account.to_string(),
             region: region.clone(),

@@ -136,7 +136,10 @@ mod tests {
         let arns = arns();
         let stack_prefixes = [
             format!("arn:aws:kinesis:{}:123456789012:stream/cfrp-", arns.region),
-            format!("arn:aws:logs:{}:123456789012:log-group:/aws/lambda/cfrp-", arns.region),
+            format!(
+                "arn:aws:logs:{}:123456789012:log-group:/aws/lambda/cfrp-",
+                arns.region
+            ),
             format!("arn:aws:sqs:{}:123456789012:cfrp-", arns.region),
             "arn:aws:cloudfront::123456789012:distribution/E2EXAMPLE".to_string(),
         ];
@@ -171,7 +174,9 @@ mod tests {
                         continue;
                     }
                     assert!(
-                        stack_prefixes.iter().any(|p| resource.starts_with(p.as_str())),
+                        stack_prefixes
+                            .iter()
+                            .any(|p| resource.starts_with(p.as_str())),
                         "{resource} is not the stack's own"
                     );
                 }

@@ -9,6 +9,9 @@ exits when that process is gone, so a crashed test run never leaves an emulator 
 
 from __future__ import annotations
 
+import io
+import urllib.parse
+
 import argparse
 import os
 import sys
@@ -47,6 +50,8 @@ class ExtendedApp:
             return self._answer(start_response, *faults.control(method, _read_body(environ)))
         target = environ.get("HTTP_X_AMZ_TARGET") or cbor_bridge.match(method, path) or ""
         injected = faults.take(method, path, target)
+        if injected is None and faults.active():
+            injected = faults.take_mutating(method, _operation(environ, target))
         if injected is not None:
             return self._answer(start_response, *injected)
         operation = cbor_bridge.match(method, path)
@@ -67,6 +72,25 @@ class ExtendedApp:
         headers = list(headers) + [("Content-Length", str(len(payload)))]
         start_response(f"{status} {_reason(status)}", headers)
         return [payload]
+
+
+def _operation(environ: dict[str, Any], target: str) -> str:
+    """The operation a request names, if its protocol names one: the X-Amz-Target or CBOR
+    operation, or the query protocol's Action (in the query string or the form body, which
+    is put back for moto to read)."""
+    if target:
+        return target.rsplit(".", 1)[-1]
+    query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+    if "Action" in query:
+        return query["Action"][0]
+    if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        body = _read_body(environ)
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+        if "Action" in form:
+            return form["Action"][0]
+    return ""
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:

@@ -1,0 +1,76 @@
+"""The emulator's fault modes and moto corrections the deployer relies on."""
+
+import json
+import urllib.request
+
+import boto3
+import botocore.exceptions
+import botocore.parsers
+import pytest
+
+
+def _client(service, endpoint):
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+
+
+def _faults(endpoint, method, fault=None):
+    data = json.dumps(fault).encode() if fault is not None else None
+    request = urllib.request.Request(f"{endpoint}/_cfrp/faults", data=data, method=method)
+    urllib.request.urlopen(request, timeout=10).read()
+
+
+def test_mutating_after_lets_n_changes_through_then_fails_every_change_but_no_read(endpoint):
+    sqs = _client("sqs", endpoint)
+    iam = _client("iam", endpoint)
+    _faults(endpoint, "POST", {"mutating_after": 2})
+    try:
+        sqs.create_queue(QueueName="faults-a")  # 1st change (JSON protocol, X-Amz-Target)
+        sqs.list_queues()  # reads never count
+        iam.create_role(RoleName="faults-r", AssumeRolePolicyDocument="{}")  # 2nd (query protocol)
+        iam.get_role(RoleName="faults-r")  # read through the form-body Action
+        with pytest.raises(botocore.exceptions.ClientError):
+            sqs.create_queue(QueueName="faults-b")
+        # The injected body is JSON; an XML-protocol client fails to parse it, which is still
+        # a failed call (the point of the fault).
+        with pytest.raises((botocore.exceptions.ClientError, botocore.parsers.ResponseParserError)):
+            iam.delete_role(RoleName="faults-r")
+    finally:
+        _faults(endpoint, "DELETE")
+    iam.delete_role(RoleName="faults-r")
+    assert not any(u.endswith("/faults-b") for u in sqs.list_queues().get("QueueUrls", []))
+
+
+def test_empty_bucket_notification_is_a_notification_configuration_document(endpoint):
+    s3 = _client("s3", endpoint)
+    s3.create_bucket(Bucket="patch-empty-notification")
+    raw = urllib.request.urlopen(f"{endpoint}/patch-empty-notification?notification", timeout=10).read()
+    assert b"<NotificationConfiguration" in raw
+    assert "QueueConfigurations" not in s3.get_bucket_notification_configuration(Bucket="patch-empty-notification")
+
+
+def test_distribution_update_needs_the_current_etag_and_delete_needs_disabled(cloudfront):
+    config = {
+        "CallerReference": "patch-etag",
+        "Comment": "",
+        "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [{"Id": "o", "DomainName": "example.com", "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"}}]},
+        "DefaultCacheBehavior": {"TargetOriginId": "o", "ViewerProtocolPolicy": "redirect-to-https", "CachePolicyId": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"},
+    }
+    created = cloudfront.create_distribution(DistributionConfig=config)
+    dist_id, etag = created["Distribution"]["Id"], created["ETag"]
+    with pytest.raises(botocore.exceptions.ClientError) as stale:
+        cloudfront.update_distribution(Id=dist_id, IfMatch="not-the-etag", DistributionConfig=config)
+    assert stale.value.response["Error"]["Code"] == "PreconditionFailed"
+    updated = cloudfront.update_distribution(Id=dist_id, IfMatch=etag, DistributionConfig=config)
+    assert updated["ETag"] != etag
+    with pytest.raises(botocore.exceptions.ClientError) as enabled:
+        cloudfront.delete_distribution(Id=dist_id, IfMatch=updated["ETag"])
+    assert enabled.value.response["Error"]["Code"] == "DistributionNotDisabled"
+    disabled = cloudfront.update_distribution(Id=dist_id, IfMatch=updated["ETag"], DistributionConfig={**config, "Enabled": False})
+    cloudfront.delete_distribution(Id=dist_id, IfMatch=disabled["ETag"])

@@ -1,0 +1,1011 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed expectation is the report
+
+//! The deployer against the emulator: `up` from nothing reads back field by field, a second
+//! `up` makes no mutating call, a changed origin is exactly one distribution update shown by
+//! `plan`, an `up` interrupted at every mutating call resumes without duplicates, and `down`
+//! leaves nothing tagged with the stack while a user's bucket and its other notifications
+//! survive.
+//!
+//! The tests of this file run one at a time: the interrupted-`up` test makes the emulator
+//! (one per test process) fail every change after the Nth, which would break a neighbour.
+
+use std::collections::BTreeSet;
+
+use aws_config::{Region, SdkConfig};
+use cfrp_config::naming::STACK_TAG;
+use cfrp_tests::deploy::{artifacts, deployer, down, stack_file, up};
+use cfrp_tests::{clear_faults, inject_fault, sdk_config, unique};
+use serde_json::{Value, json};
+
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+async fn regional(region: &str) -> SdkConfig {
+    sdk_config()
+        .await
+        .to_builder()
+        .region(Region::new(region.to_string()))
+        .build()
+}
+
+fn stack_name(prefix: &str) -> String {
+    // Stack names are at most 32 characters of [a-z0-9-].
+    unique(prefix).chars().take(32).collect()
+}
+
+/// A bucket the user owns before the stack exists, with a notification of its own.
+async fn users_bucket(config: &SdkConfig, bucket: &str, other_queue_arn: &str) {
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket()
+        .bucket(bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    s3.put_object()
+        .bucket(bucket)
+        .key("keep/me.txt")
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"mine"))
+        .send()
+        .await
+        .unwrap();
+    let theirs = aws_sdk_s3::types::QueueConfiguration::builder()
+        .id("someone-elses")
+        .queue_arn(other_queue_arn)
+        .events(aws_sdk_s3::types::Event::from("s3:ObjectCreated:*"))
+        .build()
+        .unwrap();
+    s3.put_bucket_notification_configuration()
+        .bucket(bucket)
+        .notification_configuration(
+            aws_sdk_s3::types::NotificationConfiguration::builder()
+                .queue_configurations(theirs)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+fn s3(config: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// The distribution tagged with the stack (there must be at most one).
+async fn stack_distributions(cloudfront: &aws_sdk_cloudfront::Client, stack: &str) -> Vec<String> {
+    let list = cloudfront.list_distributions().send().await.unwrap();
+    let mut ids = Vec::new();
+    for d in list
+        .distribution_list()
+        .map(|l| l.items().to_vec())
+        .unwrap_or_default()
+    {
+        let tags = cloudfront
+            .list_tags_for_resource()
+            .resource(d.arn())
+            .send()
+            .await
+            .unwrap();
+        if tags.tags().is_some_and(|t| {
+            t.items()
+                .iter()
+                .any(|t| t.key() == STACK_TAG && t.value() == Some(stack))
+        }) {
+            ids.push(d.id().to_string());
+        }
+    }
+    ids
+}
+
+fn statements(document: &str) -> Vec<Value> {
+    let decoded = percent_encoding::percent_decode_str(document).decode_utf8_lossy();
+    let parsed: Value = serde_json::from_str(document)
+        .or_else(|_| serde_json::from_str(&decoded))
+        .unwrap();
+    parsed["Statement"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn up_from_nothing_converges_plans_one_change_and_down_removes_everything() {
+    let _serial = SERIAL.lock().await;
+    clear_faults().unwrap();
+    let name = stack_name("e2e");
+    let stack = stack_file(&name, |t| t);
+    let eu = regional("eu-west-1").await;
+    let global = sdk_config().await;
+    let cloudfront = aws_sdk_cloudfront::Client::new(&global);
+    let iam = aws_sdk_iam::Client::new(&global);
+    let sqs = aws_sdk_sqs::Client::new(&eu);
+    let other_queue = sqs
+        .create_queue()
+        .queue_name(format!("{name}-other"))
+        .send()
+        .await
+        .unwrap();
+    let other_arn = format!("arn:aws:sqs:eu-west-1:123456789012:{name}-other");
+    users_bucket(&eu, &stack.bucket, &other_arn).await;
+
+    // ---- up from nothing
+    let report = up(&stack);
+    let created = report["summary"]["create"].as_u64().unwrap();
+    assert!(created >= 30, "{report:#}");
+    // Only the bucket existed before.
+    assert_eq!(report["summary"]["unchanged"], 1, "{report:#}");
+    assert_eq!(report["summary"]["update"], 0);
+    let distribution_id = report["distribution"]["distribution_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let domain = report["distribution"]["domain_name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Distribution: the reverse-proxy settings, field by field.
+    let got = cloudfront
+        .get_distribution_config()
+        .id(&distribution_id)
+        .send()
+        .await
+        .unwrap();
+    let dc = got.distribution_config().unwrap();
+    assert!(dc.enabled());
+    assert_eq!(dc.comment(), "Reverse proxy for the shop");
+    assert_eq!(dc.price_class().unwrap().as_str(), "PriceClass_100");
+    assert_eq!(dc.http_version().unwrap().as_str(), "http2and3");
+    assert_eq!(dc.is_ipv6_enabled(), Some(true));
+    assert_eq!(dc.aliases().unwrap().items(), ["cdn.shop.example.com"]);
+    let cert = dc.viewer_certificate().unwrap();
+    assert!(
+        cert.acm_certificate_arn()
+            .unwrap()
+            .starts_with("arn:aws:acm:us-east-1:")
+    );
+    assert_eq!(cert.ssl_support_method().unwrap().as_str(), "sni-only");
+    assert_eq!(
+        cert.minimum_protocol_version().unwrap().as_str(),
+        "TLSv1.2_2021"
+    );
+    let geo = dc.restrictions().unwrap().geo_restriction().unwrap();
+    assert_eq!(geo.restriction_type().as_str(), "blacklist");
+    assert_eq!(geo.items(), ["KP"]);
+    let origins = dc.origins().unwrap().items();
+    assert_eq!(origins.len(), 2);
+    let app = origins.iter().find(|o| o.id() == "app").unwrap();
+    assert_eq!(app.domain_name(), "app.shop.example.com");
+    let custom = app.custom_origin_config().unwrap();
+    assert_eq!(custom.origin_protocol_policy().as_str(), "https-only");
+    assert_eq!((custom.http_port(), custom.https_port()), (80, 443));
+    assert_eq!(custom.origin_read_timeout(), Some(30));
+    assert_eq!(custom.origin_keepalive_timeout(), Some(5));
+    let tls: Vec<&str> = custom
+        .origin_ssl_protocols()
+        .unwrap()
+        .items()
+        .iter()
+        .map(|p| p.as_str())
+        .collect();
+    assert_eq!(tls, ["TLSv1.2"]);
+    let api = origins.iter().find(|o| o.id() == "api").unwrap();
+    assert_eq!(api.origin_path(), Some("/v1"));
+    let mut secrets = BTreeSet::new();
+    for origin in origins {
+        let header = origin
+            .custom_headers()
+            .unwrap()
+            .items()
+            .iter()
+            .find(|h| h.header_name() == "X-Origin-Verify")
+            .expect("every origin gets the verify header");
+        assert_eq!(header.header_value().len(), 64, "32 random bytes, hex");
+        secrets.insert(header.header_value().to_string());
+    }
+    assert_eq!(secrets.len(), 1, "one secret per stack");
+    let log_config_arn =
+        format!("arn:aws:cloudfront::123456789012:realtime-log-config/cfrp-{name}-realtime-logs");
+    let function_arn =
+        format!("arn:aws:cloudfront::123456789012:function/cfrp-{name}-viewer-request");
+    let default = dc.default_cache_behavior().unwrap();
+    assert_eq!(default.target_origin_id(), "app");
+    assert_eq!(
+        default.viewer_protocol_policy().as_str(),
+        "redirect-to-https"
+    );
+    assert_eq!(default.compress(), Some(true));
+    assert_eq!(default.allowed_methods().unwrap().quantity(), 7);
+    assert_eq!(
+        default.cache_policy_id(),
+        Some("4135ea2d-6df8-44a3-9df3-4b5a84be39ad")
+    );
+    assert_eq!(
+        default.origin_request_policy_id(),
+        Some("b689b0a8-53d0-40ab-baf2-68738e2966ac")
+    );
+    assert_eq!(
+        default.response_headers_policy_id(),
+        Some("67f7725c-6f97-4210-82d7-5512b31e9d03")
+    );
+    assert_eq!(
+        default.realtime_log_config_arn(),
+        Some(log_config_arn.as_str())
+    );
+    let association = &default.function_associations().unwrap().items()[0];
+    assert_eq!(association.event_type().as_str(), "viewer-request");
+    assert_eq!(association.function_arn(), function_arn);
+    let behaviors = dc.cache_behaviors().unwrap().items();
+    let patterns: Vec<&str> = behaviors.iter().map(|b| b.path_pattern()).collect();
+    assert_eq!(patterns, ["/api/*", "/static/*"]);
+    for b in behaviors {
+        assert_eq!(b.realtime_log_config_arn(), Some(log_config_arn.as_str()));
+        assert_eq!(b.function_associations().unwrap().quantity(), 1);
+    }
+    // The custom cache policy exists only for the behavior that needs it.
+    let statics = &behaviors[1];
+    let policy = cloudfront
+        .get_cache_policy_config()
+        .id(statics.cache_policy_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let policy = policy.cache_policy_config().unwrap();
+    assert_eq!(policy.default_ttl(), Some(86400));
+    assert_eq!(
+        policy
+            .parameters_in_cache_key_and_forwarded_to_origin()
+            .unwrap()
+            .headers_config()
+            .unwrap()
+            .headers()
+            .unwrap()
+            .items(),
+        ["Accept-Language"]
+    );
+    assert_eq!(
+        behaviors[0].cache_policy_id(),
+        Some("4135ea2d-6df8-44a3-9df3-4b5a84be39ad")
+    );
+
+    // Real-time logs: the log config writes to the stack's stream through its role.
+    let log_config = cloudfront
+        .get_realtime_log_config()
+        .name(format!("cfrp-{name}-realtime-logs"))
+        .send()
+        .await
+        .unwrap();
+    let log_config = log_config.realtime_log_config().unwrap();
+    assert_eq!(log_config.sampling_rate(), 100);
+    let expected_fields: Vec<String> = cfrp_config::Field::default_set()
+        .iter()
+        .map(|f| f.name().to_string())
+        .collect();
+    assert_eq!(log_config.fields(), expected_fields.as_slice());
+    let endpoint = log_config.end_points()[0].kinesis_stream_config().unwrap();
+    assert_eq!(
+        endpoint.stream_arn(),
+        format!("arn:aws:kinesis:eu-west-1:123456789012:stream/cfrp-{name}-realtime-logs")
+    );
+    assert_eq!(
+        endpoint.role_arn(),
+        format!("arn:aws:iam::123456789012:role/cfrp-{name}-cloudfront-logs")
+    );
+    let kinesis = aws_sdk_kinesis::Client::new(&eu);
+    let stream = kinesis
+        .describe_stream_summary()
+        .stream_name(format!("cfrp-{name}-realtime-logs"))
+        .send()
+        .await
+        .unwrap();
+    let stream = stream.stream_description_summary().unwrap();
+    assert_eq!(stream.stream_status().as_str(), "ACTIVE");
+    assert_eq!(
+        stream.stream_mode_details().unwrap().stream_mode().as_str(),
+        "ON_DEMAND"
+    );
+
+    // The viewer-request function is published with the tested source.
+    let live = cloudfront
+        .get_function()
+        .name(format!("cfrp-{name}-viewer-request"))
+        .stage(aws_sdk_cloudfront::types::FunctionStage::Live)
+        .send()
+        .await
+        .unwrap();
+    let source = std::fs::read(
+        cfrp_tests::repo_root().join("deployer/cloudfront-function/viewer-request.js"),
+    )
+    .unwrap();
+    assert_eq!(live.function_code().unwrap().as_ref(), source.as_slice());
+
+    // IAM: least privilege, no "*" action, resources are the stack's own ARNs.
+    for role in [
+        format!("cfrp-{name}-cloudfront-logs"),
+        format!("cfrp-{name}-log-analyser-role"),
+        format!("cfrp-{name}-alarm-evaluator-role"),
+        format!("cfrp-{name}-invalidator-role"),
+    ] {
+        let policy = iam
+            .get_role_policy()
+            .role_name(&role)
+            .policy_name("cfrp")
+            .send()
+            .await
+            .unwrap();
+        for statement in statements(policy.policy_document()) {
+            for action in statement["Action"].as_array().unwrap() {
+                assert!(!action.as_str().unwrap().contains('*'), "{role}: {action}");
+            }
+            for resource in statement["Resource"].as_array().unwrap() {
+                let resource = resource.as_str().unwrap();
+                let cloudwatch_only = statement["Action"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|a| a.as_str().unwrap().starts_with("cloudwatch:"));
+                assert!(
+                    resource.contains(&format!("cfrp-{name}-"))
+                        || resource.ends_with(&format!("distribution/{distribution_id}"))
+                        || (resource == "*" && cloudwatch_only),
+                    "{role}: {resource}"
+                );
+            }
+        }
+    }
+
+    // Lambda functions: runtime, architecture, settings, log groups.
+    let lambda = aws_sdk_lambda::Client::new(&eu);
+    for function in ["log-analyser", "alarm-evaluator", "invalidator"] {
+        let f = lambda
+            .get_function()
+            .function_name(format!("cfrp-{name}-{function}"))
+            .send()
+            .await
+            .unwrap();
+        let c = f.configuration().unwrap();
+        assert_eq!(c.runtime().unwrap().as_str(), "provided.al2023");
+        assert_eq!(c.handler(), Some("bootstrap"));
+        assert_eq!(c.architectures()[0].as_str(), "arm64");
+        let settings = c
+            .environment()
+            .unwrap()
+            .variables()
+            .unwrap()
+            .get("CFRP_SETTINGS")
+            .unwrap();
+        let settings: Value = serde_json::from_str(settings).unwrap();
+        assert_eq!(settings["stack"], name.as_str());
+        if function == "invalidator" {
+            assert_eq!(settings["distribution_id"], distribution_id.as_str());
+        }
+        if function == "alarm-evaluator" {
+            assert_eq!(settings["distribution_domain"], domain.as_str());
+        }
+    }
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&eu);
+    let groups = logs
+        .describe_log_groups()
+        .log_group_name_prefix(format!("/aws/lambda/cfrp-{name}-"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.log_groups().len(), 3);
+    assert!(
+        groups
+            .log_groups()
+            .iter()
+            .all(|g| g.retention_in_days() == Some(14))
+    );
+
+    // Wiring: Kinesis → analyser with every safety setting; SQS → invalidator.
+    let kinesis_mapping = lambda
+        .list_event_source_mappings()
+        .function_name(format!("cfrp-{name}-log-analyser"))
+        .send()
+        .await
+        .unwrap();
+    let m = &kinesis_mapping.event_source_mappings()[0];
+    assert_eq!(kinesis_mapping.event_source_mappings().len(), 1);
+    assert_eq!(m.batch_size(), Some(1000));
+    assert_eq!(m.maximum_batching_window_in_seconds(), Some(5));
+    assert_eq!(m.parallelization_factor(), Some(2));
+    assert_eq!(m.bisect_batch_on_function_error(), Some(true));
+    assert_eq!(m.maximum_retry_attempts(), Some(3));
+    assert_eq!(m.maximum_record_age_in_seconds(), Some(3600));
+    assert_eq!(
+        m.function_response_types()[0].as_str(),
+        "ReportBatchItemFailures"
+    );
+    assert_eq!(
+        m.destination_config()
+            .unwrap()
+            .on_failure()
+            .unwrap()
+            .destination(),
+        Some(
+            format!("arn:aws:sqs:eu-west-1:123456789012:cfrp-{name}-log-analyser-failures")
+                .as_str()
+        )
+    );
+    let sqs_mapping = lambda
+        .list_event_source_mappings()
+        .function_name(format!("cfrp-{name}-invalidator"))
+        .send()
+        .await
+        .unwrap();
+    let m = &sqs_mapping.event_source_mappings()[0];
+    assert_eq!(m.maximum_batching_window_in_seconds(), Some(30));
+    assert_eq!(
+        m.function_response_types()[0].as_str(),
+        "ReportBatchItemFailures"
+    );
+    let queue_url = sqs
+        .get_queue_url()
+        .queue_name(format!("cfrp-{name}-manuscripts"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap();
+    let attributes = attributes.attributes().unwrap();
+    let redrive: Value =
+        serde_json::from_str(&attributes[&aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy])
+            .unwrap();
+    assert!(
+        redrive["deadLetterTargetArn"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("cfrp-{name}-manuscripts-dlq"))
+    );
+    assert_eq!(
+        attributes[&aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout],
+        "390"
+    );
+
+    // The schedule runs the evaluator, which lets only that rule invoke it.
+    let events = aws_sdk_eventbridge::Client::new(&eu);
+    let rule = events
+        .describe_rule()
+        .name(format!("cfrp-{name}-evaluate"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rule.schedule_expression(), Some("rate(1 minute)"));
+    let targets = events
+        .list_targets_by_rule()
+        .rule(format!("cfrp-{name}-evaluate"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        targets.targets()[0].arn(),
+        format!("arn:aws:lambda:eu-west-1:123456789012:function:cfrp-{name}-alarm-evaluator")
+    );
+    let permission = lambda
+        .get_policy()
+        .function_name(format!("cfrp-{name}-alarm-evaluator"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        permission
+            .policy()
+            .unwrap()
+            .contains(&format!("rule/cfrp-{name}-evaluate"))
+    );
+
+    // The bucket notification is merged: the user's own entry is still there.
+    let s3 = s3(&eu);
+    let notification = s3
+        .get_bucket_notification_configuration()
+        .bucket(&stack.bucket)
+        .send()
+        .await
+        .unwrap();
+    let ids: BTreeSet<&str> = notification
+        .queue_configurations()
+        .iter()
+        .filter_map(|q| q.id())
+        .collect();
+    let ours = format!("cfrp-{name}-manuscripts");
+    assert_eq!(ids, BTreeSet::from(["someone-elses", ours.as_str()]));
+
+    // Alarms: one per rule, on the rule's state, notifying the topic on ALARM and OK.
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&eu);
+    let alarms = cloudwatch
+        .describe_alarms()
+        .alarm_name_prefix(format!("cfrp-{name}-rule-"))
+        .send()
+        .await
+        .unwrap();
+    let topic = format!("arn:aws:sns:eu-west-1:123456789012:cfrp-{name}-alarms");
+    let alarm_names: BTreeSet<&str> = alarms
+        .metric_alarms()
+        .iter()
+        .filter_map(|a| a.alarm_name())
+        .collect();
+    let expected: BTreeSet<String> = [
+        "HighLatency",
+        "LowSuccessRate",
+        "High5xxErrorRate",
+        "HighThreatClients",
+        "SlowOrigin",
+    ]
+    .iter()
+    .map(|r| format!("cfrp-{name}-rule-{r}"))
+    .collect();
+    assert_eq!(
+        alarm_names,
+        expected.iter().map(String::as_str).collect::<BTreeSet<_>>()
+    );
+    for alarm in alarms.metric_alarms() {
+        assert_eq!(alarm.alarm_actions(), std::slice::from_ref(&topic));
+        assert_eq!(alarm.ok_actions(), std::slice::from_ref(&topic));
+    }
+    let sns = aws_sdk_sns::Client::new(&eu);
+    let subscriptions = sns
+        .list_subscriptions_by_topic()
+        .topic_arn(&topic)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(subscriptions.subscriptions().len(), 1);
+    assert_eq!(
+        subscriptions.subscriptions()[0].endpoint(),
+        Some("ops@shop.example.com")
+    );
+    cloudwatch
+        .get_dashboard()
+        .dashboard_name(format!("cfrp-{name}-dashboard"))
+        .send()
+        .await
+        .unwrap();
+
+    // ---- a second up changes nothing
+    let again = up(&stack);
+    assert_eq!(again["mutating_calls"], 0, "{again:#}");
+    assert_eq!(again["summary"]["unchanged"].as_u64(), Some(created + 1));
+
+    // ---- a changed origin domain is one field in plan, one call in up
+    let moved = stack_file(&name, |t| {
+        t.replace(
+            "domain = \"app.shop.example.com\"",
+            "domain = \"app2.shop.example.com\"",
+        )
+    });
+    let config = moved.path.to_string_lossy().to_string();
+    let art = artifacts().to_string_lossy().to_string();
+    let plan = deployer(&[
+        "--config",
+        &config,
+        "--output",
+        "json",
+        "plan",
+        "--artifacts",
+        &art,
+    ])
+    .expect_code(2)
+    .json();
+    let changed: Vec<&Value> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] != "unchanged")
+        .collect();
+    assert_eq!(changed.len(), 1, "{plan:#}");
+    assert_eq!(changed[0]["kind"], "CloudFront distribution");
+    assert_eq!(
+        changed[0]["changes"],
+        json!([{"field": "origins[app].domain", "from": "app.shop.example.com", "to": "app2.shop.example.com"}])
+    );
+    let applied = up(&moved);
+    assert_eq!(
+        applied["mutations"],
+        json!([format!("cloudfront:UpdateDistribution {distribution_id}")]),
+        "{applied:#}"
+    );
+    let after = cloudfront
+        .get_distribution_config()
+        .id(&distribution_id)
+        .send()
+        .await
+        .unwrap();
+    let origins = after.distribution_config().unwrap().origins().unwrap();
+    assert!(
+        origins
+            .items()
+            .iter()
+            .any(|o| o.domain_name() == "app2.shop.example.com")
+    );
+    let header = origins.items()[0].custom_headers().unwrap().items()[0].header_value();
+    assert!(secrets.contains(header), "the secret survives updates");
+
+    // ---- down: nothing tagged with the stack remains; the user's bucket survives
+    let removed = down(&moved);
+    assert!(
+        removed["summary"]["delete"].as_u64().unwrap() >= 25,
+        "{removed:#}"
+    );
+    assert_nothing_tagged(&name).await;
+    let objects = s3
+        .list_objects_v2()
+        .bucket(&stack.bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(objects.contents().len(), 1, "the user's objects stay");
+    let notification = s3
+        .get_bucket_notification_configuration()
+        .bucket(&stack.bucket)
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = notification
+        .queue_configurations()
+        .iter()
+        .filter_map(|q| q.id())
+        .collect();
+    assert_eq!(ids, ["someone-elses"]);
+    // A second down has nothing left to do.
+    let again = down(&moved);
+    assert_eq!(again["mutating_calls"], 0, "{again:#}");
+    drop(other_queue);
+}
+
+/// Sweeps every service the deployer uses for resources carrying the stack's tag.
+async fn assert_nothing_tagged(stack: &str) {
+    let eu = regional("eu-west-1").await;
+    let global = sdk_config().await;
+    let tagged =
+        |pairs: Vec<(String, String)>| pairs.iter().any(|(k, v)| k == STACK_TAG && v == stack);
+    let cloudfront = aws_sdk_cloudfront::Client::new(&global);
+    assert!(stack_distributions(&cloudfront, stack).await.is_empty());
+    let kinesis = aws_sdk_kinesis::Client::new(&eu);
+    for name in kinesis.list_streams().send().await.unwrap().stream_names() {
+        let tags = kinesis
+            .list_tags_for_stream()
+            .stream_name(name)
+            .send()
+            .await
+            .unwrap();
+        let pairs = tags
+            .tags()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        assert!(!tagged(pairs), "stream {name}");
+    }
+    let iam = aws_sdk_iam::Client::new(&global);
+    for role in iam.list_roles().send().await.unwrap().roles() {
+        let tags = iam
+            .list_role_tags()
+            .role_name(role.role_name())
+            .send()
+            .await
+            .unwrap();
+        let pairs = tags
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect();
+        assert!(!tagged(pairs), "role {}", role.role_name());
+    }
+    let lambda = aws_sdk_lambda::Client::new(&eu);
+    for f in lambda.list_functions().send().await.unwrap().functions() {
+        assert!(
+            !f.function_name()
+                .unwrap_or_default()
+                .starts_with(&format!("cfrp-{stack}-")),
+            "function {:?}",
+            f.function_name()
+        );
+    }
+    let mappings = lambda.list_event_source_mappings().send().await.unwrap();
+    for m in mappings.event_source_mappings() {
+        assert!(
+            !m.function_arn()
+                .unwrap_or_default()
+                .contains(&format!("cfrp-{stack}-")),
+            "mapping {:?}",
+            m.uuid()
+        );
+    }
+    let sqs = aws_sdk_sqs::Client::new(&eu);
+    for url in sqs.list_queues().send().await.unwrap().queue_urls() {
+        let tags = sqs.list_queue_tags().queue_url(url).send().await.unwrap();
+        let pairs = tags
+            .tags()
+            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        assert!(!tagged(pairs), "queue {url}");
+    }
+    let sns = aws_sdk_sns::Client::new(&eu);
+    for topic in sns.list_topics().send().await.unwrap().topics() {
+        let arn = topic.topic_arn().unwrap_or_default();
+        let tags = sns
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        let pairs = tags
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect();
+        assert!(!tagged(pairs), "topic {arn}");
+    }
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&eu);
+    let alarms = cloudwatch.describe_alarms().send().await.unwrap();
+    for alarm in alarms.metric_alarms() {
+        assert!(
+            !alarm
+                .alarm_name()
+                .unwrap_or_default()
+                .starts_with(&format!("cfrp-{stack}-")),
+            "alarm {:?}",
+            alarm.alarm_name()
+        );
+    }
+    let dashboards = cloudwatch.list_dashboards().send().await.unwrap();
+    assert!(
+        dashboards
+            .dashboard_entries()
+            .iter()
+            .all(|d| d.dashboard_name() != Some(format!("cfrp-{stack}-dashboard").as_str()))
+    );
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&eu);
+    let groups = logs
+        .describe_log_groups()
+        .log_group_name_prefix(format!("/aws/lambda/cfrp-{stack}-"))
+        .send()
+        .await
+        .unwrap();
+    assert!(groups.log_groups().is_empty());
+    let events = aws_sdk_eventbridge::Client::new(&eu);
+    let rules = events
+        .list_rules()
+        .name_prefix(format!("cfrp-{stack}-"))
+        .send()
+        .await
+        .unwrap();
+    assert!(rules.rules().is_empty());
+    let functions = cloudfront.list_functions().send().await.unwrap();
+    assert!(
+        functions
+            .function_list()
+            .map(|l| l.items().to_vec())
+            .unwrap_or_default()
+            .iter()
+            .all(|f| !f.name().starts_with(&format!("cfrp-{stack}-")))
+    );
+    let s3 = s3(&eu);
+    for bucket in s3.list_buckets().send().await.unwrap().buckets() {
+        let name = bucket.name().unwrap_or_default();
+        if let Ok(tags) = s3.get_bucket_tagging().bucket(name).send().await {
+            let pairs = tags
+                .tag_set()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect();
+            assert!(!tagged(pairs), "bucket {name}");
+        }
+    }
+}
+
+/// Counts what could be duplicated (resources not keyed by name): distributions, event
+/// source mappings, e-mail subscriptions.
+async fn duplicable_counts(stack: &str) -> (usize, usize, usize) {
+    let eu = regional("eu-west-1").await;
+    let global = sdk_config().await;
+    let distributions = stack_distributions(&aws_sdk_cloudfront::Client::new(&global), stack).await;
+    let lambda = aws_sdk_lambda::Client::new(&eu);
+    let mut mappings = 0;
+    for f in ["log-analyser", "invalidator"] {
+        mappings += lambda
+            .list_event_source_mappings()
+            .function_name(format!("cfrp-{stack}-{f}"))
+            .send()
+            .await
+            .map(|m| m.event_source_mappings().len())
+            .unwrap_or(0);
+    }
+    let sns = aws_sdk_sns::Client::new(&eu);
+    let subscriptions = sns
+        .list_subscriptions_by_topic()
+        .topic_arn(format!(
+            "arn:aws:sns:eu-west-1:123456789012:cfrp-{stack}-alarms"
+        ))
+        .send()
+        .await
+        .map(|s| s.subscriptions().len())
+        .unwrap_or(0);
+    (distributions.len(), mappings, subscriptions)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn up_interrupted_at_every_mutating_call_resumes_without_duplicates() {
+    let _serial = SERIAL.lock().await;
+    clear_faults().unwrap();
+    // A clean run gives the number of mutating calls of a full `up`.
+    let clean = stack_file(&stack_name("cut"), |t| t);
+    let report = up(&clean);
+    let total = report["mutating_calls"].as_u64().unwrap() as usize;
+    let resources = report["summary"]["create"].as_u64().unwrap();
+    assert!(total > 30, "{report:#}");
+    assert_eq!(duplicable_counts(&clean.name).await, (1, 2, 1));
+    // The emulator enforces CloudFront's quota of 15 real-time log configs per account, so
+    // each stack goes once checked.
+    down(&clean);
+    let art = artifacts().to_string_lossy().to_string();
+    for n in 0..total {
+        let stack = stack_file(&stack_name(&format!("cut{n}")), |t| t);
+        let config = stack.path.to_string_lossy().to_string();
+        inject_fault(&json!({"mutating_after": n})).unwrap();
+        let cut = deployer(&[
+            "--config",
+            &config,
+            "--output",
+            "json",
+            "up",
+            "--artifacts",
+            &art,
+        ]);
+        clear_faults().unwrap();
+        assert_eq!(
+            cut.code,
+            1,
+            "up with change {} failing must fail:\n{}",
+            n + 1,
+            cut.stderr
+        );
+        assert!(
+            cut.stderr.contains("run `deployer up` again to resume"),
+            "{}",
+            cut.stderr
+        );
+        let resumed = up(&stack);
+        let summary = &resumed["summary"];
+        let present = summary["create"].as_u64().unwrap()
+            + summary["update"].as_u64().unwrap()
+            + summary["unchanged"].as_u64().unwrap();
+        assert_eq!(
+            present,
+            resources,
+            "after a cut at change {}: {resumed:#}",
+            n + 1
+        );
+        assert_eq!(
+            duplicable_counts(&stack.name).await,
+            (1, 2, 1),
+            "duplicates after a cut at change {}",
+            n + 1
+        );
+        down(&stack);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_command_form_deploys_from_flags_without_a_file() {
+    let _serial = SERIAL.lock().await;
+    clear_faults().unwrap();
+    let name = stack_name("seed");
+    let art = artifacts().to_string_lossy().to_string();
+    let flags = [
+        "--origin-domain",
+        "myapp.example.com",
+        "--name",
+        name.as_str(),
+        "--region",
+        "eu-west-1",
+        "--origin-path",
+        "/app",
+        "--origin-protocol",
+        "match-viewer",
+        "--http-port",
+        "8080",
+        "--https-port",
+        "8443",
+        "--price-class",
+        "PriceClass_200",
+        "--comment",
+        "seed form",
+    ];
+    let mut args = vec![
+        "--config",
+        "/nonexistent/proxy.toml",
+        "--output",
+        "json",
+        "up",
+        "--artifacts",
+        &art,
+    ];
+    args.extend(flags);
+    let report = deployer(&args).expect_code(0).json();
+    let id = report["distribution"]["distribution_id"].as_str().unwrap();
+    let cloudfront = aws_sdk_cloudfront::Client::new(&sdk_config().await);
+    let got = cloudfront
+        .get_distribution_config()
+        .id(id)
+        .send()
+        .await
+        .unwrap();
+    let dc = got.distribution_config().unwrap();
+    assert_eq!(dc.comment(), "seed form");
+    assert_eq!(dc.price_class().unwrap().as_str(), "PriceClass_200");
+    let origin = &dc.origins().unwrap().items()[0];
+    assert_eq!(origin.domain_name(), "myapp.example.com");
+    assert_eq!(origin.origin_path(), Some("/app"));
+    let custom = origin.custom_origin_config().unwrap();
+    assert_eq!(custom.origin_protocol_policy().as_str(), "match-viewer");
+    assert_eq!((custom.http_port(), custom.https_port()), (8080, 8443));
+    // The same flags again: nothing to do.
+    let mut again = vec![
+        "--config",
+        "/nonexistent/proxy.toml",
+        "--output",
+        "json",
+        "up",
+        "--artifacts",
+        &art,
+    ];
+    again.extend(flags);
+    let second = deployer(&again).expect_code(0).json();
+    assert_eq!(second["mutating_calls"], 0, "{second:#}");
+    // A bad flag value names the flag and the allowed values.
+    let mut bad = vec![
+        "--config",
+        "/nonexistent/proxy.toml",
+        "plan",
+        "--artifacts",
+        &art,
+    ];
+    bad.extend(flags);
+    let position = bad.iter().position(|a| *a == "PriceClass_200").unwrap();
+    bad[position] = "PriceClass_300";
+    let failed = deployer(&bad).expect_code(1);
+    assert!(failed.stderr.contains("--price-class"), "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains("PriceClass_All"),
+        "{}",
+        failed.stderr
+    );
+    let mut teardown = vec![
+        "--config",
+        "/nonexistent/proxy.toml",
+        "--output",
+        "json",
+        "down",
+    ];
+    teardown.extend([
+        "--origin-domain",
+        "myapp.example.com",
+        "--name",
+        name.as_str(),
+        "--region",
+        "eu-west-1",
+    ]);
+    deployer(&teardown).expect_code(0);
+    assert_nothing_tagged(&name).await;
+}
