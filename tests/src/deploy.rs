@@ -176,3 +176,74 @@ pub fn down(stack: &StackFile) -> serde_json::Value {
         .expect_code(0)
         .json()
 }
+
+/// A stack the deployer brought up in the emulator, as the function tests use it.
+#[derive(Debug, Clone)]
+pub struct Deployed {
+    pub stack: StackFile,
+    pub region: String,
+    pub distribution_id: String,
+    pub domain: String,
+    /// The SDK config for the stack's region.
+    pub config: aws_config::SdkConfig,
+}
+
+/// Writes the example stack under a fresh name and runs `deployer up` for it.
+pub async fn deploy_example(prefix: &str) -> Deployed {
+    let name: String = crate::unique(prefix).chars().take(32).collect();
+    let stack = stack_file(&name, |t| t);
+    let report = up(&stack);
+    let region = report["region"].as_str().unwrap_or("eu-west-1").to_string();
+    let text = |key: &str| {
+        report["distribution"][key]
+            .as_str()
+            .unwrap_or_else(|| panic!("no distribution {key} in {report:#}"))
+            .to_string()
+    };
+    let config = crate::sdk_config()
+        .await
+        .to_builder()
+        .region(aws_config::Region::new(region.clone()))
+        .build();
+    Deployed {
+        distribution_id: text("distribution_id"),
+        domain: text("domain_name"),
+        stack,
+        region,
+        config,
+    }
+}
+
+impl Deployed {
+    pub fn resource(&self, suffix: &str) -> String {
+        format!("cfrp-{}-{suffix}", self.stack.name)
+    }
+
+    /// The environment Lambda gives the deployed function: its variables exactly as the
+    /// deployer set them, plus region, credentials and the emulator's endpoint.
+    pub async fn function_env(&self, function: &str) -> Vec<(String, String)> {
+        let lambda = aws_sdk_lambda::Client::new(&self.config);
+        let configuration = lambda
+            .get_function_configuration()
+            .function_name(self.resource(function))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("reading the deployed {function}: {e}"));
+        let mut env: Vec<(String, String)> = configuration
+            .environment()
+            .and_then(|e| e.variables())
+            .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        env.extend([
+            ("AWS_ENDPOINT_URL".to_string(), emulator().endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID".to_string(), "testing".to_string()),
+            ("AWS_SECRET_ACCESS_KEY".to_string(), "testing".to_string()),
+            ("AWS_REGION".to_string(), self.region.clone()),
+            (
+                "AWS_LAMBDA_FUNCTION_NAME".to_string(),
+                self.resource(function),
+            ),
+        ]);
+        env
+    }
+}

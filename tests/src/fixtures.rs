@@ -72,8 +72,8 @@ pub async fn create_distribution(
         .unwrap_or_default())
 }
 
-/// Puts each line as one record, then reads the shard back from the start, as Lambda's
-/// Kinesis poller would; returns the record payloads in order.
+/// Puts each line as one record, then reads every shard back from the start, as Lambda's
+/// Kinesis pollers would (one batch per shard); returns the record payloads, shard by shard.
 pub async fn kinesis_round_trip(
     kinesis: &aws_sdk_kinesis::Client,
     stream: &str,
@@ -89,29 +89,24 @@ pub async fn kinesis_round_trip(
             .await?;
     }
     let shards = kinesis.list_shards().stream_name(stream).send().await?;
-    let shard = shards
-        .shards()
-        .first()
-        .map(|s| s.shard_id().to_string())
-        .unwrap_or_default();
-    let iterator = kinesis
-        .get_shard_iterator()
-        .stream_name(stream)
-        .shard_id(shard)
-        .shard_iterator_type(ShardIteratorType::TrimHorizon)
-        .send()
-        .await?;
-    let records = kinesis
-        .get_records()
-        .shard_iterator(iterator.shard_iterator().unwrap_or_default())
-        .limit(10_000)
-        .send()
-        .await?;
-    Ok(records
-        .records()
-        .iter()
-        .map(|r| r.data().as_ref().to_vec())
-        .collect())
+    let mut payloads = Vec::new();
+    for shard in shards.shards() {
+        let iterator = kinesis
+            .get_shard_iterator()
+            .stream_name(stream)
+            .shard_id(shard.shard_id())
+            .shard_iterator_type(ShardIteratorType::TrimHorizon)
+            .send()
+            .await?;
+        let records = kinesis
+            .get_records()
+            .shard_iterator(iterator.shard_iterator().unwrap_or_default())
+            .limit(10_000)
+            .send()
+            .await?;
+        payloads.extend(records.records().iter().map(|r| r.data().as_ref().to_vec()));
+    }
+    Ok(payloads)
 }
 
 /// Every message waiting in a queue (a few long polls of one second).

@@ -1,5 +1,6 @@
-//! The built log-analyser binary under the Runtime API emulator: records go into the
-//! emulator's Kinesis stream, come back out as a Lambda event, and the metrics the function
+//! The built log-analyser binary under the Runtime API emulator: `deployer up` creates the
+//! stack, records go into the Kinesis stream it made, come back out as a Lambda event, the
+//! bootstrap runs with the environment the deployer gave the function, and the metrics it
 //! publishes to the emulator's CloudWatch are read back and compared with the records.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
@@ -7,11 +8,12 @@
 use std::time::Duration;
 
 use aws_sdk_cloudwatch::primitives::DateTime;
-use cfrp_config::{AnalyserSettings, Field, FunctionSettings, metrics as m};
+use cfrp_config::{AnalyserSettings, FunctionSettings, metrics as m};
 use cfrp_events::{Generate, generate_kinesis_event};
-use cfrp_tests::fixtures::{function_env, kinesis_round_trip, pairs, stat_query};
+use cfrp_tests::deploy::deploy_example;
+use cfrp_tests::fixtures::{kinesis_round_trip, pairs, stat_query};
+use cfrp_tests::function_binary;
 use cfrp_tests::runtime_api::{Outcome, RuntimeApiError, run_bootstrap};
-use cfrp_tests::{function_binary, sdk_config, unique};
 
 fn now_secs() -> u64 {
     std::time::SystemTime::now()
@@ -22,20 +24,14 @@ fn now_secs() -> u64 {
 
 #[tokio::test]
 async fn records_through_kinesis_become_the_expected_cloudwatch_metrics() {
-    let config = sdk_config().await;
-    let kinesis = aws_sdk_kinesis::Client::new(&config);
-    let cloudwatch = aws_sdk_cloudwatch::Client::new(&config);
-    let stream = unique("logs");
-    kinesis
-        .create_stream()
-        .stream_name(&stream)
-        .shard_count(1)
-        .send()
-        .await
-        .unwrap();
+    let deployed = deploy_example("an").await;
+    let kinesis = aws_sdk_kinesis::Client::new(&deployed.config);
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&deployed.config);
+    let stream = deployed.resource("realtime-logs");
 
     let start = now_secs() / 60 * 60 - 240;
-    let domain = format!("{}.cloudfront.net", unique("d"));
+    // The logs of the deployed distribution name its domain.
+    let domain = deployed.domain.clone();
     let generated = generate_kinesis_event(&Generate {
         max_event_bytes: 400 * 1024,
         start_epoch: start,
@@ -52,17 +48,17 @@ async fn records_through_kinesis_become_the_expected_cloudwatch_metrics() {
         now_secs() as f64,
     );
 
-    let namespace = format!("E2E/{}", unique("ns"));
-    let settings = AnalyserSettings {
-        stack: "shop".to_string(),
-        namespace: namespace.clone(),
-        fields: Field::default_set(),
-        top_n: 10,
-        app_headers: vec!["x-operation-type".to_string()],
-    }
-    .to_env_value()
-    .unwrap();
-    let env = function_env(&settings);
+    let env = deployed.function_env("log-analyser").await;
+    let settings = env
+        .iter()
+        .find(|(k, _)| k == "CFRP_SETTINGS")
+        .map(|(_, v)| AnalyserSettings::from_env_value(v).unwrap())
+        .unwrap();
+    let namespace = settings.namespace.clone();
+    assert_eq!(
+        namespace,
+        format!("CloudFrontProxy/{}", deployed.stack.name)
+    );
     let run = run_bootstrap(
         &function_binary("cfrp-log-analyser"),
         &pairs(&env),

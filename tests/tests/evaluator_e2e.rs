@@ -193,3 +193,121 @@ async fn an_unreachable_cloudwatch_fails_the_invocation_with_a_reason() {
         Err(other) => panic!("{other}"),
     }
 }
+
+/// After `deployer up`, the deployed evaluator (run with the environment the deployer gave it)
+/// turns 5xx datapoints into an ALARM state, and the CloudWatch alarm the deployer made for
+/// that rule watches exactly that state metric and notifies the stack's SNS topic.
+#[tokio::test]
+async fn after_deployer_up_the_rule_alarm_watches_what_the_evaluator_writes() {
+    let deployed = cfrp_tests::deploy::deploy_example("ev").await;
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&deployed.config);
+    let env = deployed.function_env("alarm-evaluator").await;
+    let settings = env
+        .iter()
+        .find(|(k, _)| k == "CFRP_SETTINGS")
+        .map(|(_, v)| EvaluatorSettings::from_env_value(v).unwrap())
+        .unwrap();
+    assert_eq!(
+        settings.distribution_domain.as_deref(),
+        Some(deployed.domain.as_str())
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        / 60
+        * 60;
+    let dimension = Dimension::builder()
+        .name(m::DIM_DISTRIBUTION)
+        .value(&deployed.domain)
+        .build();
+    for minutes_ago in 1..=5 {
+        cloudwatch
+            .put_metric_data()
+            .namespace(&settings.namespace)
+            .metric_data(
+                MetricDatum::builder()
+                    .metric_name(m::ERROR_RATE_5XX)
+                    .dimensions(dimension.clone())
+                    .timestamp(DateTime::from_secs(now - 60 * minutes_ago))
+                    .value(5.0)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let run = run_bootstrap(
+        &function_binary("cfrp-alarm-evaluator"),
+        &pairs(&env),
+        &[scheduled_event(now + 5)],
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    let Outcome::Response(outcomes) = &run.outcomes[0] else {
+        panic!("{:?}\n{}", run.outcomes, run.stdout)
+    };
+    let verdict = outcomes
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["rule"] == "High5xxErrorRate")
+        .unwrap_or_else(|| panic!("{outcomes}"));
+    assert_eq!(verdict["state"], "ALARM", "{verdict}");
+
+    let alarms = cloudwatch
+        .describe_alarms()
+        .alarm_names(deployed.resource("rule-High5xxErrorRate"))
+        .send()
+        .await
+        .unwrap();
+    let alarm = &alarms.metric_alarms()[0];
+    let topic = format!(
+        "arn:aws:sns:{}:123456789012:{}",
+        deployed.region,
+        deployed.resource("alarms")
+    );
+    assert_eq!(alarm.alarm_actions(), std::slice::from_ref(&topic));
+    assert_eq!(alarm.ok_actions(), std::slice::from_ref(&topic));
+    let sns = aws_sdk_sns::Client::new(&deployed.config);
+    sns.get_topic_attributes()
+        .topic_arn(&topic)
+        .send()
+        .await
+        .unwrap();
+    // Read the alarm's own state query back: it sees the evaluator's ALARM (1).
+    let state_query = alarm
+        .metrics()
+        .iter()
+        .find(|q| q.metric_stat().is_some())
+        .cloned()
+        .unwrap();
+    let in_alarm = alarm.metrics().iter().find_map(|q| q.expression()).unwrap();
+    assert_eq!(in_alarm, "IF(state == 1, 1, 0)");
+    let data = cloudwatch
+        .get_metric_data()
+        .metric_data_queries(
+            aws_sdk_cloudwatch::types::MetricDataQuery::builder()
+                .id("state")
+                .set_metric_stat(state_query.metric_stat().cloned())
+                .return_data(true)
+                .build(),
+        )
+        .start_time(DateTime::from_secs(now - 300))
+        .end_time(DateTime::from_secs(now + 60))
+        .send()
+        .await
+        .unwrap();
+    let values: Vec<f64> = data
+        .metric_data_results()
+        .iter()
+        .flat_map(|r| r.values().to_vec())
+        .collect();
+    assert_eq!(values, vec![1.0], "{data:?}");
+    assert!(
+        alarm.threshold() == Some(1.0)
+            && alarm.comparison_operator().map(|c| c.as_str())
+                == Some("GreaterThanOrEqualToThreshold")
+    );
+}

@@ -26,6 +26,13 @@ enabled distributions.
 S3 GetBucketNotificationConfiguration on a bucket without notifications returns an empty
 `<NotificationConfiguration/>` document; moto 5.2 answers with a `GetBucketNotificationResponse`
 root that the SDKs reject.
+
+Lambda's pollers are not emulated. moto 5.2 runs a function (in docker) from inside SQS
+SendMessage and Kinesis PutRecord when an event source mapping exists, and on failure puts the
+messages back, counting receives towards the dead-letter queue. Here Lambda records the
+mapping (so the deployer reads it back) but queues and streams never fire it: the tests play
+the poller, reading the messages and running the real bootstrap under the Runtime API
+emulator.
 """
 
 from __future__ import annotations
@@ -159,3 +166,12 @@ def apply() -> None:
         return get_notification(self)
 
     s3_responses.S3Response.get_bucket_notification = get_bucket_notification
+
+    from moto.kinesis import models as kinesis_models
+    from moto.sqs import models as sqs_models
+
+    # A fresh empty dict on every read: registrations go nowhere, nothing ever fires.
+    unpolled = property(lambda self: {}, lambda self, value: None)
+    sqs_models.Queue.lambda_event_source_mappings = unpolled
+    if hasattr(kinesis_models, "Stream"):
+        kinesis_models.Stream.lambda_event_source_mappings = unpolled
