@@ -133,7 +133,12 @@ pub async fn up(
             return Err(err.into());
         }
     };
-    report(&run, Some(&deployed), output, out)?;
+    let title = if mode == Mode::Apply {
+        "Applied"
+    } else {
+        "Plan"
+    };
+    report(&run, title, Some(&deployed), output, out)?;
     let pending = run.changes.iter().any(|c| c.action.is_change());
     Ok(if mode == Mode::Plan && pending { 2 } else { 0 })
 }
@@ -149,7 +154,7 @@ pub async fn down(
     let config = load_config(path, args)?;
     let mut run = start(&config, profile, Mode::Apply, output).await?;
     stack::remove(&mut run).await?;
-    report(&run, None, output, out)?;
+    report(&run, "Removed", None, output, out)?;
     Ok(0)
 }
 
@@ -169,6 +174,7 @@ fn counts(changes: &[Change]) -> [usize; 4] {
 
 fn report(
     run: &Run<'_>,
+    title: &str,
     deployed: Option<&stack::Deployed>,
     output: Output,
     out: &mut dyn Write,
@@ -188,10 +194,9 @@ fn report(
         });
         return writeln!(out, "{value:#}");
     }
-    let verb = if run.applying() { "Applied" } else { "Plan" };
     writeln!(
         out,
-        "{verb} for stack \"{}\" (region {}, account {}):",
+        "{title} for stack \"{}\" (region {}, account {}):",
         run.names.stack(),
         run.region,
         run.account

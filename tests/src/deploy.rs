@@ -193,11 +193,17 @@ pub async fn deploy_example(prefix: &str) -> Deployed {
     let name: String = crate::unique(prefix).chars().take(32).collect();
     let stack = stack_file(&name, |t| t);
     let report = up(&stack);
+    deployed(stack, &report).await
+}
+
+/// The stack as a `deployer up` or `deployer status` JSON report describes it.
+pub async fn deployed(stack: StackFile, report: &serde_json::Value) -> Deployed {
     let region = report["region"].as_str().unwrap_or("eu-west-1").to_string();
-    let text = |key: &str| {
-        report["distribution"][key]
-            .as_str()
-            .unwrap_or_else(|| panic!("no distribution {key} in {report:#}"))
+    let distribution = &report["distribution"];
+    let text = |keys: [&str; 2]| {
+        keys.iter()
+            .find_map(|k| distribution[k].as_str())
+            .unwrap_or_else(|| panic!("no distribution {keys:?} in {report:#}"))
             .to_string()
     };
     let config = crate::sdk_config()
@@ -206,8 +212,8 @@ pub async fn deploy_example(prefix: &str) -> Deployed {
         .region(aws_config::Region::new(region.clone()))
         .build();
     Deployed {
-        distribution_id: text("distribution_id"),
-        domain: text("domain_name"),
+        distribution_id: text(["distribution_id", "id"]),
+        domain: text(["domain_name", "domain_name"]),
         stack,
         region,
         config,

@@ -6,7 +6,7 @@ use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::ShardIteratorType;
 use cfrp_events::SqsMessage;
 
-use crate::{emulator, unique};
+use crate::emulator;
 
 /// The managed CachingDisabled cache policy.
 pub const CACHING_DISABLED: &str = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
@@ -26,50 +26,6 @@ pub fn function_env(settings: &str) -> Vec<(String, String)> {
 /// Borrowed pairs for [`crate::runtime_api::run_bootstrap`].
 pub fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
     env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
-}
-
-/// A minimal enabled distribution in front of `origin_domain`; returns its id.
-pub async fn create_distribution(
-    cloudfront: &aws_sdk_cloudfront::Client,
-    origin_domain: &str,
-) -> anyhow::Result<String> {
-    use aws_sdk_cloudfront::types::{
-        CustomOriginConfig, DefaultCacheBehavior, DistributionConfig, Origin, OriginProtocolPolicy,
-        Origins, ViewerProtocolPolicy,
-    };
-    let origin = Origin::builder()
-        .id("app")
-        .domain_name(origin_domain)
-        .custom_origin_config(
-            CustomOriginConfig::builder()
-                .http_port(80)
-                .https_port(443)
-                .origin_protocol_policy(OriginProtocolPolicy::HttpsOnly)
-                .build()?,
-        )
-        .build()?;
-    let config = DistributionConfig::builder()
-        .caller_reference(unique("distribution"))
-        .comment("test distribution")
-        .enabled(true)
-        .origins(Origins::builder().quantity(1).items(origin).build()?)
-        .default_cache_behavior(
-            DefaultCacheBehavior::builder()
-                .target_origin_id("app")
-                .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
-                .cache_policy_id(CACHING_DISABLED)
-                .build()?,
-        )
-        .build()?;
-    let created = cloudfront
-        .create_distribution()
-        .distribution_config(config)
-        .send()
-        .await?;
-    Ok(created
-        .distribution()
-        .map(|d| d.id().to_string())
-        .unwrap_or_default())
 }
 
 /// Puts each line as one record, then reads every shard back from the start, as Lambda's
@@ -159,66 +115,4 @@ pub fn stat_query(
                 .build(),
         )
         .build()
-}
-
-/// A bucket whose ObjectCreated/ObjectRemoved notifications under `key_prefix` go to a new
-/// SQS queue, as the manuscripts wiring does; returns the queue's URL and ARN.
-pub async fn bucket_notifying_queue(
-    s3: &aws_sdk_s3::Client,
-    sqs: &aws_sdk_sqs::Client,
-    bucket: &str,
-    key_prefix: &str,
-) -> anyhow::Result<(String, String)> {
-    use aws_sdk_s3::types::{
-        Event, FilterRule, FilterRuleName, NotificationConfiguration,
-        NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter,
-    };
-    use aws_sdk_sqs::types::QueueAttributeName;
-    s3.create_bucket().bucket(bucket).send().await?;
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(unique("manuscripts"))
-        .send()
-        .await?
-        .queue_url()
-        .unwrap_or_default()
-        .to_string();
-    let attributes = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await?;
-    let queue_arn = attributes
-        .attributes()
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn))
-        .cloned()
-        .unwrap_or_default();
-    let filter = NotificationConfigurationFilter::builder()
-        .key(
-            S3KeyFilter::builder()
-                .filter_rules(
-                    FilterRule::builder()
-                        .name(FilterRuleName::Prefix)
-                        .value(key_prefix)
-                        .build(),
-                )
-                .build(),
-        )
-        .build();
-    let queue = QueueConfiguration::builder()
-        .queue_arn(&queue_arn)
-        .events(Event::from("s3:ObjectCreated:*"))
-        .events(Event::from("s3:ObjectRemoved:*"))
-        .filter(filter)
-        .build()?;
-    let notification = NotificationConfiguration::builder()
-        .queue_configurations(queue)
-        .build();
-    s3.put_bucket_notification_configuration()
-        .bucket(bucket)
-        .notification_configuration(notification)
-        .send()
-        .await?;
-    Ok((queue_url, queue_arn))
 }

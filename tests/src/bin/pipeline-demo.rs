@@ -1,31 +1,34 @@
-//! The local pipeline, end to end against the emulator: realistic CloudFront real-time log
-//! records into a Kinesis stream, read back as a Lambda event and analysed by the real
-//! log-analyser binary under the Lambda Runtime API; the metrics read back; the alarm
-//! evaluator's verdicts on them; a manuscript upload turned into an invalidation by the
-//! invalidator binary. Removes what it created. Run through `scripts/demo`.
+//! The main job end to end against the local emulator: `deployer up` provisions and wires
+//! the example stack; realistic CloudFront real-time log records go into the stream it
+//! created, are read back as a Lambda event and analysed by the real log-analyser binary
+//! under the Lambda Runtime API, with the environment the deployer gave the function; the
+//! metrics are read back; the alarm evaluator's verdicts land on the state metrics the
+//! deployed alarms watch; a manuscript upload to the deployed bucket reaches the deployed
+//! queue and the invalidator binary turns it into an invalidation; `deployer status`, then
+//! `deployer down` removes it all. Run through `scripts/demo`.
 
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use aws_sdk_cloudwatch::primitives::{DateTime, DateTimeFormat};
-use cfrp_config::{FunctionSettings, InvalidatorSettings, StackConfig, metrics as m};
+use cfrp_config::{StackConfig, metrics as m};
 use cfrp_events::{Generate, generate_kinesis_event, sqs_event_from_messages};
-use cfrp_tests::fixtures::{
-    bucket_notifying_queue, create_distribution, function_env, kinesis_round_trip, pairs,
-    receive_all, stat_query,
-};
+use cfrp_tests::deploy::{Deployed, artifacts, deployed, deployer, stack_file};
+use cfrp_tests::fixtures::{kinesis_round_trip, pairs, receive_all, stat_query};
 use cfrp_tests::runtime_api::{Outcome, Run, run_bootstrap};
-use cfrp_tests::{emulator, function_binary, s3_client, sdk_config};
+use cfrp_tests::{emulator, function_binary, s3_client};
 
-/// Runs one function binary on one event and insists on a response.
+/// Runs one deployed function's binary on one event, with the environment the deployer gave
+/// the function, and insists on a response.
 async fn invoke(
-    package: &str,
-    settings: &str,
+    stack: &Deployed,
+    function: &str,
     event: String,
 ) -> anyhow::Result<(serde_json::Value, Run)> {
-    let env = function_env(settings);
+    let env = stack.function_env(function).await;
+    let package = format!("cfrp-{function}");
     let run = run_bootstrap(
-        &function_binary(package),
+        &function_binary(&package),
         &pairs(&env),
         &[event],
         Duration::from_secs(60),
@@ -35,6 +38,22 @@ async fn invoke(
         Some(Outcome::Response(response)) => Ok((response.clone(), run)),
         other => bail!("{package} failed: {other:?}\n{}{}", run.stdout, run.stderr),
     }
+}
+
+/// Runs the deployer, shows its output indented, fails on a non-zero exit.
+fn show_deployer(args: &[&str]) -> anyhow::Result<String> {
+    let run = deployer(args);
+    for line in run.stdout.lines() {
+        println!("   | {line}");
+    }
+    if run.code != 0 {
+        bail!(
+            "deployer {args:?} exited with {}:\n{}",
+            run.code,
+            run.stderr
+        );
+    }
+    Ok(run.stdout)
 }
 
 #[tokio::main]
@@ -48,27 +67,27 @@ async fn main() -> anyhow::Result<()> {
         stack.logging.fields.len()
     );
 
-    let aws = sdk_config().await;
-    let kinesis = aws_sdk_kinesis::Client::new(&aws);
-    let cloudwatch = aws_sdk_cloudwatch::Client::new(&aws);
-    let stream = stack.names().log_stream();
-    kinesis
-        .create_stream()
-        .stream_name(&stream)
-        .shard_count(1)
-        .send()
-        .await
-        .context("creating the stream")?;
+    let file = stack_file(&stack.name, |text| text);
+    let config = file.path.to_string_lossy().to_string();
+    let packages = artifacts().to_string_lossy().to_string();
     println!(
-        "2. created Kinesis stream {stream} in the emulator at {}",
+        "2. deployer up against the emulator at {} (the emulator stores function code but never runs it, so small\n   packages stand in; the real binaries run locally below):",
         emulator().endpoint
     );
+    show_deployer(&["--config", &config, "up", "--artifacts", &packages])?;
+    let status = deployer(&["--config", &config, "--output", "json", "status"]);
+    let status: serde_json::Value =
+        serde_json::from_str(&status.stdout).context("deployer status --output json")?;
+    let deployed = deployed(file.clone(), &status).await;
+    let kinesis = aws_sdk_kinesis::Client::new(&deployed.config);
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&deployed.config);
+    let stream = stack.names().log_stream();
 
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs();
     let minute = now / 60 * 60;
-    let domain = "d111111abcdef8.cloudfront.net";
+    let domain = deployed.domain.as_str();
     let generated = generate_kinesis_event(&Generate {
         max_event_bytes: 1024 * 1024,
         start_epoch: minute - 240,
@@ -81,18 +100,13 @@ async fn main() -> anyhow::Result<()> {
     let event =
         cfrp_events::kinesis_event_from_payloads(payloads.iter().map(Vec::as_slice), now as f64);
     println!(
-        "3. put {} realistic real-time log records (4 minutes of traffic) into the stream and read {} back: a {} KB Lambda event",
+        "3. put {} realistic real-time log records (4 minutes of traffic for {domain}) into {stream} and read {} back: a {} KB Lambda event",
         generated.records,
         payloads.len(),
         event.len() / 1024
     );
 
-    let (_, run) = invoke(
-        "cfrp-log-analyser",
-        &stack.analyser_settings().to_env_value()?,
-        event,
-    )
-    .await?;
+    let (_, run) = invoke(&deployed, "log-analyser", event).await?;
     let summary = run
         .stdout
         .lines()
@@ -184,13 +198,11 @@ async fn main() -> anyhow::Result<()> {
         "account": "123456789012", "region": "us-east-1", "resources": [], "detail": {},
         "time": DateTime::from_secs((minute + 5) as i64).fmt(DateTimeFormat::DateTime)?,
     });
-    let settings = stack
-        .evaluator_settings(None, Some(domain))
-        .to_env_value()?;
-    let (outcomes, _) = invoke("cfrp-alarm-evaluator", &settings, scheduled.to_string()).await?;
+    let (outcomes, _) = invoke(&deployed, "alarm-evaluator", scheduled.to_string()).await?;
     println!(
-        "6. ran the alarm-evaluator binary on a scheduled event; rule states (published as {}):",
-        m::RULE_STATE
+        "6. ran the alarm-evaluator binary on a scheduled event; rule states (published as {}, watched by the\n   CloudWatch alarm of each rule, which notifies SNS topic {}):",
+        m::RULE_STATE,
+        stack.names().alarm_topic()
     );
     for outcome in outcomes.as_array().into_iter().flatten() {
         let values: Vec<String> = outcome["values"]
@@ -210,36 +222,46 @@ async fn main() -> anyhow::Result<()> {
         );
     }
 
-    let (id, paths) = manuscripts(&aws, &stack).await?;
+    let (id, paths) = manuscripts(&deployed, &stack).await?;
     println!(
-        "7. uploaded manuscripts/chapter one.html and manuscripts/essays/index.html; the invalidator binary created\n   invalidation {id} for {paths:?}"
+        "7. uploaded manuscripts/chapter one.html and manuscripts/essays/index.html to {}; S3 notified {},\n   and the invalidator binary created invalidation {id} for {paths:?}",
+        deployed.stack.bucket,
+        stack.names().manuscripts_queue()
     );
 
-    kinesis.delete_stream().stream_name(&stream).send().await?;
-    println!("8. removed what the demo created (stream, distribution, bucket, queue).");
-    println!(
-        "\nNot yet part of the demo: `deployer up`/`down` create and wire these resources (issue 3); until then the demo creates the few it needs itself."
-    );
+    println!("8. deployer status:");
+    show_deployer(&["--config", &config, "status"])?;
+    println!("9. deployer down:");
+    show_deployer(&["--config", &config, "down"])?;
+    let left = deployer(&["--config", &config, "--output", "json", "status"]);
+    if !left.stdout.contains("\"distribution\": null") {
+        bail!("the stack is still there after down:\n{}", left.stdout);
+    }
+    println!("   nothing of stack \"{}\" is left.", stack.name);
     Ok(())
 }
 
-/// Bucket → SQS notification → invalidator binary → CloudFront invalidation, in the emulator.
-/// The distribution, bucket and queue are created here and removed after.
+/// Deployed bucket → deployed queue → invalidator binary → CloudFront invalidation.
 async fn manuscripts(
-    aws: &aws_config::SdkConfig,
+    deployed: &Deployed,
     stack: &StackConfig,
 ) -> anyhow::Result<(String, Vec<String>)> {
     let manuscripts = stack
         .manuscripts
         .clone()
         .context("the example config has a [manuscripts] section")?;
-    let cloudfront = aws_sdk_cloudfront::Client::new(aws);
-    let s3 = s3_client(aws);
-    let sqs = aws_sdk_sqs::Client::new(aws);
-    let distribution_id = create_distribution(&cloudfront, &stack.origins[0].domain).await?;
-
-    let (queue_url, queue_arn) =
-        bucket_notifying_queue(&s3, &sqs, &manuscripts.bucket, &manuscripts.key_prefix).await?;
+    let cloudfront = aws_sdk_cloudfront::Client::new(&deployed.config);
+    let s3 = s3_client(&deployed.config);
+    let sqs = aws_sdk_sqs::Client::new(&deployed.config);
+    let queue = stack.names().manuscripts_queue();
+    let queue_url = sqs
+        .get_queue_url()
+        .queue_name(&queue)
+        .send()
+        .await?
+        .queue_url
+        .context("no queue url")?;
+    let queue_arn = format!("arn:aws:sqs:{}:123456789012:{queue}", deployed.region);
     let keys =
         ["chapter one.html", "essays/index.html"].map(|k| format!("{}{k}", manuscripts.key_prefix));
     for key in &keys {
@@ -251,21 +273,15 @@ async fn manuscripts(
             .await?;
     }
     let messages = receive_all(&sqs, &queue_url).await?;
-    let settings = InvalidatorSettings {
-        stack: stack.name.clone(),
-        distribution_id: distribution_id.clone(),
-        manuscripts: manuscripts.clone(),
-    }
-    .to_env_value()?;
     invoke(
-        "cfrp-invalidator",
-        &settings,
-        sqs_event_from_messages(&messages, &queue_arn, "us-east-1"),
+        deployed,
+        "invalidator",
+        sqs_event_from_messages(&messages, &queue_arn, &deployed.region),
     )
     .await?;
     let list = cloudfront
         .list_invalidations()
-        .distribution_id(&distribution_id)
+        .distribution_id(&deployed.distribution_id)
         .send()
         .await?;
     let id = list
@@ -275,7 +291,7 @@ async fn manuscripts(
         .context("no invalidation was created")?;
     let invalidation = cloudfront
         .get_invalidation()
-        .distribution_id(&distribution_id)
+        .distribution_id(&deployed.distribution_id)
         .id(&id)
         .send()
         .await?;
@@ -285,42 +301,5 @@ async fn manuscripts(
         .and_then(|b| b.paths())
         .map(|p| p.items().to_vec())
         .unwrap_or_default();
-
-    // Clean up: objects, bucket, queue, distribution (disabled first, as CloudFront requires).
-    for key in &keys {
-        s3.delete_object()
-            .bucket(&manuscripts.bucket)
-            .key(key)
-            .send()
-            .await?;
-    }
-    s3.delete_bucket()
-        .bucket(&manuscripts.bucket)
-        .send()
-        .await?;
-    sqs.delete_queue().queue_url(&queue_url).send().await?;
-    let config = cloudfront
-        .get_distribution_config()
-        .id(&distribution_id)
-        .send()
-        .await?;
-    let mut disabled = config
-        .distribution_config()
-        .cloned()
-        .context("no distribution config")?;
-    disabled.enabled = false;
-    let updated = cloudfront
-        .update_distribution()
-        .id(&distribution_id)
-        .if_match(config.e_tag().unwrap_or_default())
-        .distribution_config(disabled)
-        .send()
-        .await?;
-    cloudfront
-        .delete_distribution()
-        .id(&distribution_id)
-        .if_match(updated.e_tag().unwrap_or_default())
-        .send()
-        .await?;
     Ok((id, paths))
 }
