@@ -38,7 +38,16 @@ pub fn load(
         Source::Artifacts(dir) => dir.clone(),
         Source::Build { workspace } => {
             build(workspace, functions, architecture, progress)?;
-            workspace.join("target/lambda")
+            // cargo-lambda writes under the target directory, wherever CARGO_TARGET_DIR puts it.
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| workspace.join("target"));
+            let target = if target.is_relative() {
+                workspace.join(target)
+            } else {
+                target
+            };
+            target.join("lambda")
         }
     };
     let mut packages = Packages::new();
@@ -59,6 +68,8 @@ pub fn load(
 /// cargo-lambda from the project's virtualenv (`scripts/setup` installs it from PyPI, with
 /// zig for cross-linking), else from PATH.
 fn cargo_lambda(workspace: &Path) -> PathBuf {
+    // Absolute: cargo-lambda runs zig from build scripts in other directories.
+    let workspace = std::path::absolute(workspace).unwrap_or_else(|_| workspace.to_path_buf());
     let local = workspace.join(".venv/bin/cargo-lambda");
     if local.exists() {
         local

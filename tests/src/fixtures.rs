@@ -1,4 +1,4 @@
-//! Steps several tests and the demo share: function environments, a minimal distribution,
+//! Steps several tests and the demo share: function environments,
 //! Kinesis round trips, SQS reads and CloudWatch queries, all against the emulator.
 
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
@@ -7,9 +7,6 @@ use aws_sdk_kinesis::types::ShardIteratorType;
 use cfrp_events::SqsMessage;
 
 use crate::emulator;
-
-/// The managed CachingDisabled cache policy.
-pub const CACHING_DISABLED: &str = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
 
 /// What a function process gets besides Lambda's own variables: its settings, the emulator
 /// as endpoint, test credentials and the region.

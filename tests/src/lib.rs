@@ -163,17 +163,24 @@ pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
 /// Makes the emulator answer matching requests with an error (see
 /// `tests/emulator/cfrp_emulator/faults.py`). Returns when the emulator has the fault.
 pub fn inject_fault(fault: &serde_json::Value) -> std::io::Result<()> {
-    control_faults("POST", &fault.to_string())
+    control_faults("POST", &fault.to_string()).map(|_| ())
 }
 
 /// Removes every injected fault.
 pub fn clear_faults() -> std::io::Result<()> {
-    control_faults("DELETE", "")
+    control_faults("DELETE", "").map(|_| ())
 }
 
 // A one-line HTTP/1.1 exchange with the local emulator; std's TcpStream keeps the harness
 // free of a second HTTP client stack for two control calls.
-fn control_faults(method: &str, body: &str) -> std::io::Result<()> {
+/// The faults the emulator still holds, each with its remaining `times` (0 once used up).
+pub fn faults() -> std::io::Result<serde_json::Value> {
+    let answer = control_faults("GET", "")?;
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    serde_json::from_str(body).map_err(std::io::Error::other)
+}
+
+fn control_faults(method: &str, body: &str) -> std::io::Result<String> {
     use std::io::{Read, Write};
     let address = emulator()
         .endpoint
@@ -189,7 +196,7 @@ fn control_faults(method: &str, body: &str) -> std::io::Result<()> {
     let mut answer = String::new();
     stream.read_to_string(&mut answer)?;
     if answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200") {
-        Ok(())
+        Ok(answer)
     } else {
         Err(std::io::Error::other(format!(
             "fault control refused: {answer}"

@@ -15,6 +15,7 @@ use aws_config::{Region, SdkConfig};
 use cfrp_config::naming::STACK_TAG;
 use cfrp_tests::deploy::{artifacts, deployer, down, stack_file, up};
 use cfrp_tests::{clear_faults, inject_fault, sdk_config, unique};
+// (`cfrp_tests::faults` reads back how much of a fault was used.)
 use serde_json::{Value, json};
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -1007,5 +1008,155 @@ async fn one_command_form_deploys_from_flags_without_a_file() {
         "eu-west-1",
     ]);
     deployer(&teardown).expect_code(0);
+    assert_nothing_tagged(&name).await;
+}
+
+/// Throttling is retried with backoff, a CloudFront PreconditionFailed is re-read and retried,
+/// `up --wait` waits until Deployed, and a `down` that fails at the distribution's deletion
+/// resumes when run again.
+#[tokio::test(flavor = "multi_thread")]
+async fn conflicts_and_throttling_are_retried_and_an_interrupted_down_resumes() {
+    let _serial = SERIAL.lock().await;
+    clear_faults().unwrap();
+    let name = stack_name("retry");
+    let art = artifacts().to_string_lossy().to_string();
+    let form = |comment: &str| -> Vec<String> {
+        [
+            "--origin-domain",
+            "retry.example.com",
+            "--name",
+            name.as_str(),
+            "--region",
+            "eu-west-1",
+            "--comment",
+            comment,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let run = |command: &str, extra: Vec<String>| {
+        let mut args: Vec<String> = [
+            "--config",
+            "/nonexistent/proxy.toml",
+            "--output",
+            "json",
+            command,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        if command != "down" {
+            args.extend(["--artifacts".to_string(), art.clone()]);
+        }
+        args.extend(extra);
+        let borrowed: Vec<&str> = args.iter().map(String::as_str).collect();
+        deployer(&borrowed)
+    };
+
+    // Kinesis answers "Rate exceeded" twice; the SDK backs off and the run succeeds.
+    inject_fault(&json!({
+        "method": "POST", "path": "^/$", "target": "Kinesis_20131202.DescribeStreamSummary",
+        "status": 400, "content_type": "application/x-amz-json-1.1",
+        "body": "{\"__type\":\"LimitExceededException\",\"message\":\"Rate exceeded\"}", "times": 2,
+    }))
+    .unwrap();
+    let mut extra = form("first");
+    extra.push("--wait".to_string());
+    let first = run("up", extra).expect_code(0).json();
+    let held = cfrp_tests::faults().unwrap();
+    assert_eq!(
+        held[0]["times"], 0,
+        "both throttling answers were given: {held}"
+    );
+    clear_faults().unwrap();
+    assert_eq!(first["distribution"]["status"], "Deployed", "{first:#}");
+    let id = first["distribution"]["distribution_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Someone else changes the distribution between our read and our write: CloudFront says
+    // PreconditionFailed once, the deployer reads again and retries.
+    inject_fault(&json!({
+        "method": "PUT", "path": format!("^/2020-05-31/distribution/{id}/config$"),
+        "status": 412,
+        "body": "<?xml version=\"1.0\"?><ErrorResponse xmlns=\"http://cloudfront.amazonaws.com/doc/2020-05-31/\"><Error><Type>Sender</Type><Code>PreconditionFailed</Code><Message>The precondition given in one or more of the request-header fields evaluated to false.</Message></Error><RequestId>r</RequestId></ErrorResponse>",
+        "times": 1,
+    }))
+    .unwrap();
+    let second = run("up", form("second")).expect_code(0).json();
+    clear_faults().unwrap();
+    let update = format!("cloudfront:UpdateDistribution {id}");
+    assert_eq!(
+        second["mutations"],
+        json!([update.clone(), update]),
+        "{second:#}"
+    );
+    let cloudfront = aws_sdk_cloudfront::Client::new(&sdk_config().await);
+    let got = cloudfront
+        .get_distribution_config()
+        .id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.distribution_config().unwrap().comment(), "second");
+
+    // New packages: code is updated only where the zip changed, nothing else is touched.
+    let rebuilt = std::env::temp_dir().join(format!("cfrp-rebuilt-{name}"));
+    cfrp_tests::deploy::write_zip(&rebuilt.join("cfrp-log-analyser"), "#!/bin/sh\necho v2\n");
+    std::fs::create_dir_all(rebuilt.join("cfrp-alarm-evaluator")).unwrap();
+    std::fs::copy(
+        artifacts().join("cfrp-alarm-evaluator/bootstrap.zip"),
+        rebuilt.join("cfrp-alarm-evaluator/bootstrap.zip"),
+    )
+    .unwrap();
+    let mut args: Vec<String> = [
+        "--config",
+        "/nonexistent/proxy.toml",
+        "--output",
+        "json",
+        "up",
+        "--artifacts",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.push(rebuilt.to_string_lossy().to_string());
+    args.extend(form("second"));
+    let borrowed: Vec<&str> = args.iter().map(String::as_str).collect();
+    let third = deployer(&borrowed).expect_code(0).json();
+    assert_eq!(
+        third["mutations"],
+        json!([format!(
+            "lambda:UpdateFunctionCode cfrp-{name}-log-analyser"
+        )]),
+        "{third:#}"
+    );
+
+    // down fails at the deletion (after disabling); the next down resumes and finishes.
+    inject_fault(&json!({
+        "method": "DELETE", "path": format!("^/2020-05-31/distribution/{id}$"),
+        "status": 403,
+        "body": "<?xml version=\"1.0\"?><ErrorResponse xmlns=\"http://cloudfront.amazonaws.com/doc/2020-05-31/\"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>injected</Message></Error><RequestId>r</RequestId></ErrorResponse>",
+        "times": -1,
+    }))
+    .unwrap();
+    let stopped = run("down", form("second"));
+    clear_faults().unwrap();
+    assert_eq!(stopped.code, 1, "{}", stopped.stderr);
+    assert!(
+        stopped.stderr.contains("DeleteDistribution"),
+        "{}",
+        stopped.stderr
+    );
+    let disabled = cloudfront
+        .get_distribution_config()
+        .id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert!(!disabled.distribution_config().unwrap().enabled());
+    run("down", form("second")).expect_code(0);
     assert_nothing_tagged(&name).await;
 }

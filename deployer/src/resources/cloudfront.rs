@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::context::Run;
 use crate::diff::{Action, Fields, fields};
 use crate::error::DeployError;
-use crate::resources::{poll, retry_while_role_propagates};
+use crate::resources::{found, poll, retry_while_role_propagates};
 use crate::spec::{Arns, distribution as spec, viewer_request};
 
 /// How often an update is retried after PreconditionFailed.
@@ -169,28 +169,18 @@ pub async fn remove_log_config(run: &mut Run<'_>) -> Result<(), DeployError> {
     }
     run.note(LOG_CONFIG, &name, Action::Delete);
     run.mutating("cloudfront:DeleteRealtimeLogConfig", &name);
-    match run
-        .aws
-        .cloudfront
-        .delete_realtime_log_config()
-        .name(&name)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_no_such_realtime_log_config()) =>
-        {
-            Ok(())
-        }
-        Err(err) => Err(DeployError::aws(
-            "cloudfront:DeleteRealtimeLogConfig",
-            &name,
-            err,
-        )),
-    }
+    found(
+        run.aws
+            .cloudfront
+            .delete_realtime_log_config()
+            .name(&name)
+            .send()
+            .await,
+        |e| e.is_no_such_realtime_log_config(),
+        "cloudfront:DeleteRealtimeLogConfig",
+        &name,
+    )?;
+    Ok(())
 }
 
 // ------------------------------------------------------------------ viewer-request function
@@ -209,25 +199,22 @@ async fn observe_function(
     run: &Run<'_>,
     name: &str,
 ) -> Result<Option<(Fields, String, String)>, DeployError> {
-    let described = match run
-        .aws
-        .cloudfront
-        .describe_function()
-        .name(name)
-        .stage(FunctionStage::Development)
-        .send()
-        .await
-    {
-        Ok(out) => out,
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_no_such_function_exists()) =>
-        {
-            return Ok(None);
-        }
-        Err(err) => return Err(DeployError::aws("cloudfront:DescribeFunction", name, err)),
+    let Some(out) = found(
+        run.aws
+            .cloudfront
+            .describe_function()
+            .name(name)
+            .stage(FunctionStage::Development)
+            .send()
+            .await,
+        |e| e.is_no_such_function_exists(),
+        "cloudfront:DescribeFunction",
+        name,
+    )?
+    else {
+        return Ok(None);
     };
+    let described = out;
     let etag = described.e_tag().unwrap_or_default().to_string();
     let summary = described.function_summary();
     let config = summary.and_then(|s| s.function_config());
@@ -371,25 +358,19 @@ pub async fn remove_function(run: &mut Run<'_>) -> Result<(), DeployError> {
     };
     run.note(FUNCTION, &name, Action::Delete);
     run.mutating("cloudfront:DeleteFunction", &name);
-    match run
-        .aws
-        .cloudfront
-        .delete_function()
-        .name(&name)
-        .if_match(etag)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_no_such_function_exists()) =>
-        {
-            Ok(())
-        }
-        Err(err) => Err(DeployError::aws("cloudfront:DeleteFunction", &name, err)),
-    }
+    found(
+        run.aws
+            .cloudfront
+            .delete_function()
+            .name(&name)
+            .if_match(etag)
+            .send()
+            .await,
+        |e| e.is_no_such_function_exists(),
+        "cloudfront:DeleteFunction",
+        &name,
+    )?;
+    Ok(())
 }
 
 // ------------------------------------------------------------------ custom cache policies
@@ -799,21 +780,21 @@ pub async fn wait_deployed(run: &Run<'_>, id: &str) -> Result<(), DeployError> {
 /// Disables, waits for, and deletes the distribution. Re-runnable at every step: a
 /// distribution already disabled skips to the wait, one already gone is done.
 pub async fn remove_distribution(run: &mut Run<'_>) -> Result<(), DeployError> {
-    let Some(found) = find_distribution(run).await? else {
+    let Some(existing) = find_distribution(run).await? else {
         return Ok(());
     };
-    run.note(DISTRIBUTION, &found.id, Action::Delete);
-    let (mut config, mut etag) = distribution_config(run, &found.id).await?;
+    run.note(DISTRIBUTION, &existing.id, Action::Delete);
+    let (mut config, mut etag) = distribution_config(run, &existing.id).await?;
     if config.enabled() {
         for attempt in 0..=ETAG_RETRIES {
             let mut disabled = config.clone();
             disabled.enabled = false;
-            run.mutating("cloudfront:UpdateDistribution", &found.id);
+            run.mutating("cloudfront:UpdateDistribution", &existing.id);
             match run
                 .aws
                 .cloudfront
                 .update_distribution()
-                .id(&found.id)
+                .id(&existing.id)
                 .if_match(&etag)
                 .distribution_config(disabled)
                 .send()
@@ -826,42 +807,32 @@ pub async fn remove_distribution(run: &mut Run<'_>) -> Result<(), DeployError> {
                             .as_service_error()
                             .is_some_and(|e| e.is_precondition_failed()) =>
                 {
-                    (config, etag) = distribution_config(run, &found.id).await?;
+                    (config, etag) = distribution_config(run, &existing.id).await?;
                 }
                 Err(err) => {
                     return Err(DeployError::aws(
                         "cloudfront:UpdateDistribution",
-                        &found.id,
+                        &existing.id,
                         err,
                     ));
                 }
             }
         }
     }
-    wait_deployed(run, &found.id).await?;
-    let (_, etag) = distribution_config(run, &found.id).await?;
-    run.mutating("cloudfront:DeleteDistribution", &found.id);
-    match run
-        .aws
-        .cloudfront
-        .delete_distribution()
-        .id(&found.id)
-        .if_match(etag)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_no_such_distribution()) =>
-        {
-            Ok(())
-        }
-        Err(err) => Err(DeployError::aws(
-            "cloudfront:DeleteDistribution",
-            &found.id,
-            err,
-        )),
-    }
+    wait_deployed(run, &existing.id).await?;
+    let (_, etag) = distribution_config(run, &existing.id).await?;
+    run.mutating("cloudfront:DeleteDistribution", &existing.id);
+    found(
+        run.aws
+            .cloudfront
+            .delete_distribution()
+            .id(&existing.id)
+            .if_match(etag)
+            .send()
+            .await,
+        |e| e.is_no_such_distribution(),
+        "cloudfront:DeleteDistribution",
+        &existing.id,
+    )?;
+    Ok(())
 }

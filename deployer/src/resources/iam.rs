@@ -5,6 +5,7 @@ use serde_json::Value;
 use crate::context::Run;
 use crate::diff::{Action, Fields, fields};
 use crate::error::DeployError;
+use crate::resources::found;
 use crate::spec::policy::canonical;
 
 const KIND: &str = "IAM role";
@@ -28,17 +29,16 @@ impl RoleSpec {
 }
 
 async fn observe(run: &Run<'_>, name: &str) -> Result<Option<Fields>, DeployError> {
-    let role = match run.aws.iam.get_role().role_name(name).send().await {
-        Ok(out) => out.role,
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_no_such_entity_exception()) =>
-        {
-            return Ok(None);
-        }
-        Err(err) => return Err(DeployError::aws("iam:GetRole", name, err)),
+    let Some(out) = found(
+        run.aws.iam.get_role().role_name(name).send().await,
+        |e| e.is_no_such_entity_exception(),
+        "iam:GetRole",
+        name,
+    )?
+    else {
+        return Ok(None);
     };
+    let role = out.role;
     let trust = role
         .and_then(|r| r.assume_role_policy_document)
         .map(|d| canonical(&d))
@@ -151,15 +151,11 @@ pub async fn remove(run: &mut Run<'_>, name: &str) -> Result<(), DeployError> {
         }
     }
     run.mutating("iam:DeleteRole", name);
-    match run.aws.iam.delete_role().role_name(name).send().await {
-        Ok(_) => Ok(()),
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_no_such_entity_exception()) =>
-        {
-            Ok(())
-        }
-        Err(err) => Err(DeployError::aws("iam:DeleteRole", name, err)),
-    }
+    found(
+        run.aws.iam.delete_role().role_name(name).send().await,
+        |e| e.is_no_such_entity_exception(),
+        "iam:DeleteRole",
+        name,
+    )?;
+    Ok(())
 }

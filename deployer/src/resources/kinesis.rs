@@ -8,7 +8,7 @@ use cfrp_config::StreamMode as ConfigMode;
 use crate::context::Run;
 use crate::diff::{Action, Fields, fields};
 use crate::error::DeployError;
-use crate::resources::{poll, tag_text};
+use crate::resources::{found, poll, tag_text};
 
 const KIND: &str = "Kinesis stream";
 
@@ -27,24 +27,21 @@ fn desired(run: &Run<'_>) -> Fields {
 }
 
 async fn observe(run: &Run<'_>, name: &str) -> Result<Option<(Fields, bool)>, DeployError> {
-    let summary = match run
-        .aws
-        .kinesis
-        .describe_stream_summary()
-        .stream_name(name)
-        .send()
-        .await
-    {
-        Ok(out) => out.stream_description_summary,
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_resource_not_found_exception()) =>
-        {
-            return Ok(None);
-        }
-        Err(err) => return Err(DeployError::aws("kinesis:DescribeStreamSummary", name, err)),
+    let Some(out) = found(
+        run.aws
+            .kinesis
+            .describe_stream_summary()
+            .stream_name(name)
+            .send()
+            .await,
+        |e| e.is_resource_not_found_exception(),
+        "kinesis:DescribeStreamSummary",
+        name,
+    )?
+    else {
+        return Ok(None);
     };
+    let summary = out.stream_description_summary;
     let Some(s) = summary else {
         return Ok(None);
     };
@@ -267,23 +264,17 @@ pub async fn remove(run: &mut Run<'_>) -> Result<(), DeployError> {
     }
     run.note(KIND, &name, Action::Delete);
     run.mutating("kinesis:DeleteStream", &name);
-    match run
-        .aws
-        .kinesis
-        .delete_stream()
-        .stream_name(&name)
-        .enforce_consumer_deletion(true)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_resource_not_found_exception()) =>
-        {
-            Ok(())
-        }
-        Err(err) => Err(DeployError::aws("kinesis:DeleteStream", &name, err)),
-    }
+    found(
+        run.aws
+            .kinesis
+            .delete_stream()
+            .stream_name(&name)
+            .enforce_consumer_deletion(true)
+            .send()
+            .await,
+        |e| e.is_resource_not_found_exception(),
+        "kinesis:DeleteStream",
+        &name,
+    )?;
+    Ok(())
 }

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::context::Run;
 use crate::diff::{Action, Fields, fields};
 use crate::error::DeployError;
-use crate::resources::{poll, retry_while_role_propagates};
+use crate::resources::{found, poll, retry_while_role_propagates};
 
 /// The function's runtime: our own `bootstrap` on Amazon Linux 2023.
 pub const RUNTIME: &str = "provided.al2023";
@@ -94,24 +94,18 @@ pub async fn remove_log_group(run: &mut Run<'_>, function: Function) -> Result<(
     }
     run.note(LOG_GROUP, &name, Action::Delete);
     run.mutating("logs:DeleteLogGroup", &name);
-    match run
-        .aws
-        .logs
-        .delete_log_group()
-        .log_group_name(&name)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_resource_not_found_exception()) =>
-        {
-            Ok(())
-        }
-        Err(err) => Err(DeployError::aws("logs:DeleteLogGroup", &name, err)),
-    }
+    found(
+        run.aws
+            .logs
+            .delete_log_group()
+            .log_group_name(&name)
+            .send()
+            .await,
+        |e| e.is_resource_not_found_exception(),
+        "logs:DeleteLogGroup",
+        &name,
+    )?;
+    Ok(())
 }
 
 // ------------------------------------------------------------------ functions
@@ -144,23 +138,19 @@ pub async fn observe_function(
     run: &Run<'_>,
     name: &str,
 ) -> Result<Option<(Fields, String)>, DeployError> {
-    let out = match run
-        .aws
-        .lambda
-        .get_function()
-        .function_name(name)
-        .send()
-        .await
-    {
-        Ok(out) => out,
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_resource_not_found_exception()) =>
-        {
-            return Ok(None);
-        }
-        Err(err) => return Err(DeployError::aws("lambda:GetFunction", name, err)),
+    let Some(out) = found(
+        run.aws
+            .lambda
+            .get_function()
+            .function_name(name)
+            .send()
+            .await,
+        |e| e.is_resource_not_found_exception(),
+        "lambda:GetFunction",
+        name,
+    )?
+    else {
+        return Ok(None);
     };
     let Some(c) = out.configuration() else {
         return Ok(None);
@@ -342,24 +332,18 @@ pub async fn remove_function(run: &mut Run<'_>, function: Function) -> Result<()
     }
     run.note(FUNCTION, &name, Action::Delete);
     run.mutating("lambda:DeleteFunction", &name);
-    match run
-        .aws
-        .lambda
-        .delete_function()
-        .function_name(&name)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_resource_not_found_exception()) =>
-        {
-            Ok(())
-        }
-        Err(err) => Err(DeployError::aws("lambda:DeleteFunction", &name, err)),
-    }
+    found(
+        run.aws
+            .lambda
+            .delete_function()
+            .function_name(&name)
+            .send()
+            .await,
+        |e| e.is_resource_not_found_exception(),
+        "lambda:DeleteFunction",
+        &name,
+    )?;
+    Ok(())
 }
 
 // ------------------------------------------------------------------ event source mappings
@@ -565,28 +549,18 @@ pub async fn remove_mapping(
     let label = format!("{} → {function_name}", short_arn(source_arn));
     run.note(MAPPING, &label, Action::Delete);
     run.mutating("lambda:DeleteEventSourceMapping", &label);
-    match run
-        .aws
-        .lambda
-        .delete_event_source_mapping()
-        .uuid(&uuid)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_resource_not_found_exception()) =>
-        {
-            Ok(())
-        }
-        Err(err) => Err(DeployError::aws(
-            "lambda:DeleteEventSourceMapping",
-            &label,
-            err,
-        )),
-    }
+    found(
+        run.aws
+            .lambda
+            .delete_event_source_mapping()
+            .uuid(&uuid)
+            .send()
+            .await,
+        |e| e.is_resource_not_found_exception(),
+        "lambda:DeleteEventSourceMapping",
+        &label,
+    )?;
+    Ok(())
 }
 
 fn short_arn(arn: &str) -> &str {

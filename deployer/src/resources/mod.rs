@@ -92,3 +92,21 @@ where
         }
     }
 }
+
+/// A call's result where "no such resource" is an answer, not a failure: `Ok(None)` when
+/// `missing` recognises the service's error, the error (with call and resource) otherwise.
+pub fn found<T, E>(
+    result: Result<T, aws_sdk_sts::error::SdkError<E>>,
+    missing: impl FnOnce(&E) -> bool,
+    call: &str,
+    name: &str,
+) -> Result<Option<T>, DeployError>
+where
+    E: std::error::Error + aws_sdk_sts::error::ProvideErrorMetadata + 'static,
+{
+    match result {
+        Ok(out) => Ok(Some(out)),
+        Err(err) if err.as_service_error().is_some_and(missing) => Ok(None),
+        Err(err) => Err(DeployError::aws(call, name, err)),
+    }
+}

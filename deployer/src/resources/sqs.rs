@@ -8,6 +8,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use crate::context::Run;
 use crate::diff::{Action, Fields};
 use crate::error::DeployError;
+use crate::resources::found;
 use crate::spec::policy::canonical;
 
 const KIND: &str = "SQS queue";
@@ -114,15 +115,11 @@ pub async fn remove(run: &mut Run<'_>, name: &str) -> Result<(), DeployError> {
     };
     run.note(KIND, name, Action::Delete);
     run.mutating("sqs:DeleteQueue", name);
-    match run.aws.sqs.delete_queue().queue_url(url).send().await {
-        Ok(_) => Ok(()),
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_queue_does_not_exist()) =>
-        {
-            Ok(())
-        }
-        Err(err) => Err(DeployError::aws("sqs:DeleteQueue", name, err)),
-    }
+    found(
+        run.aws.sqs.delete_queue().queue_url(url).send().await,
+        |e| e.is_queue_does_not_exist(),
+        "sqs:DeleteQueue",
+        name,
+    )?;
+    Ok(())
 }

@@ -5,8 +5,8 @@ pub mod aggregate;
 pub mod anomaly;
 pub mod datum;
 pub mod handler;
-pub mod record;
 pub mod sink;
 pub mod sketch;
 
+pub use cfrp_log_record as record;
 pub use handler::Analyser;

@@ -5,6 +5,7 @@
     POST /_cfrp/faults   {"mutating_after": N, "status": 400, "body": "..."}
                          lets N mutating requests through, then fails every later one
                          (a deployment killed at its N+1th change)
+    GET /_cfrp/faults     lists the faults held, each with its remaining "times"
     DELETE /_cfrp/faults  clears every fault
 
 A fault matches by method and a regular expression over the path (and, with "target", the
@@ -39,6 +40,9 @@ def is_mutating(method: str, operation: str) -> bool:
 
 def control(method: str, body: bytes) -> tuple[int, list, bytes]:
     with _lock:
+        if method == "GET":
+            held = [{k: v for k, v in f.items() if k != "regex"} for f in _faults]
+            return 200, [("Content-Type", "application/json")], json.dumps(held).encode()
         if method == "DELETE":
             _faults.clear()
             _mutating.clear()

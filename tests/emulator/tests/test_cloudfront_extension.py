@@ -200,7 +200,10 @@ def test_injected_faults_answer_once_then_clear(cloudfront, endpoint):
         cloudfront.list_distributions()
     assert _code(err.value) == "TooManyInvalidationsInProgress"
     assert "DistributionList" in cloudfront.list_distributions()
+    held = json.loads(urllib.request.urlopen(f"{endpoint}/_cfrp/faults", timeout=10).read())
+    assert [f["times"] for f in held] == [0]
     urllib.request.urlopen(urllib.request.Request(f"{endpoint}/_cfrp/faults", method="DELETE"), timeout=10).read()
+    assert json.loads(urllib.request.urlopen(f"{endpoint}/_cfrp/faults", timeout=10).read()) == []
 
 
 def test_invalidation_caller_reference_is_idempotent(cloudfront):
