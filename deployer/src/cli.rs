@@ -97,4 +97,8 @@ pub struct UpArgs {
     /// The workspace to build the functions in (default: the current directory).
     #[arg(long, default_value = ".")]
     pub workspace: PathBuf,
+    /// Build and run the functions on x86_64 instead of the config's architecture
+    /// (arm64 by default).
+    #[arg(long = "x86-64")]
+    pub x86_64: bool,
 }

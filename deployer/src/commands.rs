@@ -105,7 +105,10 @@ pub async fn up(
     output: Output,
     out: &mut dyn Write,
 ) -> Result<i32, CommandError> {
-    let config = load_config(path, &args.stack)?;
+    let mut config = load_config(path, &args.stack)?;
+    if args.x86_64 {
+        config.functions.architecture = cfrp_config::Architecture::X86_64;
+    }
     let mut run = start(&config, profile, mode, output).await?;
     let source = match &args.artifacts {
         Some(dir) => Source::Artifacts(dir.clone()),

@@ -61,7 +61,9 @@ impl StackConfig {
                 schedule: "rate(1 minute)".to_string(),
                 email: None,
                 default_rules: true,
-                rules: rules::default_rules(),
+                throughput_baseline_rps: rules::DEFAULT_THROUGHPUT_BASELINE_RPS,
+                // One origin, caching disabled: no cache-hit rule.
+                rules: rules::default_rules(rules::DEFAULT_THROUGHPUT_BASELINE_RPS, false),
             },
             manuscripts: None,
             functions: Functions::default(),
@@ -274,14 +276,18 @@ fn read_stack(mut root: TableReader, r: &mut Report) -> StackConfig {
             app_headers: Vec::new(),
         },
     };
+    let caches = std::iter::once(&default_behavior)
+        .chain(behaviors.iter())
+        .any(|b| b.caching != CachingMode::Disabled);
     let alarms = match root.table("alarms", r) {
-        Some(table) => read_alarms(table, r),
+        Some(table) => read_alarms(table, r, caches),
         None => Alarms {
             enabled: true,
             schedule: "rate(1 minute)".to_string(),
             email: None,
             default_rules: true,
-            rules: rules::default_rules(),
+            throughput_baseline_rps: rules::DEFAULT_THROUGHPUT_BASELINE_RPS,
+            rules: rules::default_rules(rules::DEFAULT_THROUGHPUT_BASELINE_RPS, caches),
         },
     };
     let manuscripts = root.table("manuscripts", r).map(|t| read_manuscripts(t, r));
@@ -821,14 +827,15 @@ fn read_metrics(mut t: TableReader, r: &mut Report, stack: &str) -> Metrics {
     }
 }
 
-fn read_alarms(mut t: TableReader, r: &mut Report) -> Alarms {
+fn read_alarms(mut t: TableReader, r: &mut Report, caches: bool) -> Alarms {
     let enabled = flag(&mut t, "enabled", r, true);
     let schedule = checked(&mut t, "schedule", r, checks::schedule)
         .map_or_else(|| "rate(1 minute)".to_string(), |a| a.value);
     let email = checked(&mut t, "email", r, checks::email).map(|a| a.value);
     let default_rules = flag(&mut t, "default_rules", r, true);
+    let throughput_baseline_rps = read_baseline(&mut t, r);
     let mut rules_out = if default_rules {
-        rules::default_rules()
+        rules::default_rules(throughput_baseline_rps, caches)
     } else {
         Vec::new()
     };
@@ -847,7 +854,31 @@ fn read_alarms(mut t: TableReader, r: &mut Report) -> Alarms {
         schedule,
         email,
         default_rules,
+        throughput_baseline_rps,
         rules: rules_out,
+    }
+}
+
+/// `throughput_baseline_rps`: a number of requests per second, at least 0 (0 turns the
+/// built-in ThroughputDegradation rule off).
+fn read_baseline(t: &mut TableReader, r: &mut Report) -> f64 {
+    const KEY: &str = "throughput_baseline_rps";
+    let default = rules::DEFAULT_THROUGHPUT_BASELINE_RPS;
+    let value = match t.integer(KEY, &mut Report::new("")) {
+        Some(at) => Some((at.value as f64, at.path, at.span)),
+        None => t.float(KEY, r).map(|at| (at.value, at.path, at.span)),
+    };
+    match value {
+        None => default,
+        Some((v, _, _)) if v.is_finite() && v >= 0.0 => v,
+        Some((v, path, span)) => {
+            r.add(
+                &path,
+                span,
+                format!("{v} is not a request rate; use a number of requests per second ≥ 0 (0 turns the rule off)"),
+            );
+            default
+        }
     }
 }
 

@@ -10,10 +10,17 @@ use serde::{Deserialize, Serialize};
 use crate::metrics;
 use crate::schema::{Comparison, MissingData, Rule, Severity};
 
+/// The built-in throughput baseline: an alarm when fewer requests per second arrive.
+pub const DEFAULT_THROUGHPUT_BASELINE_RPS: f64 = 1.0;
+/// The built-in cache-hit-ratio floor (percent), for stacks where some behaviour caches.
+pub const LOW_CACHE_HIT_RATIO_PERCENT: f64 = 10.0;
+
 /// The built-in rules, on metrics the analyser publishes (the seed toolkit's alerts, made
-/// measurable): high latency, low success rate, 5xx error rate, low cache hit ratio and
-/// high-threat clients.
-pub fn default_rules() -> Vec<Rule> {
+/// measurable): high latency, low success rate, 5xx error rate, high-threat clients,
+/// throughput below `baseline_rps` requests per second (left out when it is 0), and a low cache
+/// hit ratio when some behaviour caches (`caches`): with caching disabled everywhere, as a
+/// reverse proxy for an API usually is, a hit ratio near zero is the intent, not a fault.
+pub fn default_rules(baseline_rps: f64, caches: bool) -> Vec<Rule> {
     let rule = |name: &str,
                 metric: Option<&str>,
                 expression: Option<&str>,
@@ -36,7 +43,7 @@ pub fn default_rules() -> Vec<Rule> {
         severity,
         action: action.to_string(),
     };
-    vec![
+    let mut rules = vec![
         rule(
             "HighLatency",
             Some(metrics::TIME_TAKEN),
@@ -81,7 +88,35 @@ pub fn default_rules() -> Vec<Rule> {
             Severity::Warning,
             "clients with HIGH or CRITICAL anomaly scores: review the analyser's top-offender log lines and consider a WAF rate rule",
         ),
-    ]
+    ];
+    if baseline_rps > 0.0 {
+        rules.push(rule(
+            "ThroughputDegradation",
+            None,
+            Some("Requests / 60"),
+            "Sum",
+            Comparison::LessThan,
+            baseline_rps,
+            // No data at all (a stack without traffic yet) is INSUFFICIENT_DATA, not an alarm.
+            MissingData::Missing,
+            Severity::Warning,
+            "requests per second below the baseline: check DNS, the origin's availability and upstream clients",
+        ));
+    }
+    if caches {
+        rules.push(rule(
+            "LowCacheHitRatio",
+            Some(metrics::CACHE_HIT_RATIO),
+            None,
+            "Average",
+            Comparison::LessThan,
+            LOW_CACHE_HIT_RATIO_PERCENT,
+            MissingData::NotBreaching,
+            Severity::Warning,
+            "cache hit ratio below 10% although behaviours cache: check the origin's Cache-Control headers and the cache key headers",
+        ));
+    }
+    rules
 }
 
 /// A parsed metric-math expression.
@@ -333,7 +368,7 @@ mod tests {
 
     #[test]
     fn default_rules_reference_real_metrics() {
-        for rule in default_rules() {
+        for rule in default_rules(DEFAULT_THROUGHPUT_BASELINE_RPS, true) {
             if let Some(metric) = &rule.metric {
                 assert!(metrics::resolve(metric).is_some(), "{metric}");
             }

@@ -338,6 +338,8 @@ pub struct Alarms {
     pub email: Option<String>,
     /// Whether the built-in rules are added to `rules`.
     pub default_rules: bool,
+    /// The built-in ThroughputDegradation rule's baseline, requests per second (0: no rule).
+    pub throughput_baseline_rps: f64,
     pub rules: Vec<Rule>,
 }
 

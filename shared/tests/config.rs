@@ -247,3 +247,63 @@ fn the_one_command_form_is_valid() {
     bad.origins[0].domain = "not a domain".to_string();
     assert!(bad.validate().is_err());
 }
+
+fn rule_names(config: &StackConfig) -> Vec<&str> {
+    config
+        .alarms
+        .rules
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect()
+}
+
+#[test]
+fn built_in_rules_follow_caching_and_the_throughput_baseline() {
+    let minimal = "name = \"api\"\n[[origins]]\nid = \"app\"\ndomain = \"app.example.com\"\n";
+    let api = StackConfig::parse(minimal, "proxy.toml").unwrap();
+    assert_eq!(
+        rule_names(&api),
+        [
+            "HighLatency",
+            "LowSuccessRate",
+            "High5xxErrorRate",
+            "HighThreatClients",
+            "ThroughputDegradation"
+        ],
+        "nothing caches, so no cache-hit rule"
+    );
+    let throughput = api
+        .alarms
+        .rules
+        .iter()
+        .find(|r| r.name == "ThroughputDegradation")
+        .unwrap();
+    assert_eq!(throughput.expression.as_deref(), Some("Requests / 60"));
+    assert_eq!(throughput.threshold, 1.0);
+
+    let example = StackConfig::parse(EXAMPLE, "proxy.toml").unwrap();
+    assert!(
+        rule_names(&example).contains(&"LowCacheHitRatio"),
+        "/static/* caches"
+    );
+
+    let custom = format!("{minimal}[alarms]\nthroughput_baseline_rps = 25\n");
+    let custom = StackConfig::parse(&custom, "proxy.toml").unwrap();
+    let throughput = custom
+        .alarms
+        .rules
+        .iter()
+        .find(|r| r.name == "ThroughputDegradation")
+        .unwrap();
+    assert_eq!(throughput.threshold, 25.0);
+
+    let off = format!("{minimal}[alarms]\nthroughput_baseline_rps = 0\n");
+    let off = StackConfig::parse(&off, "proxy.toml").unwrap();
+    assert!(!rule_names(&off).contains(&"ThroughputDegradation"));
+
+    let negative = format!("{minimal}[alarms]\nthroughput_baseline_rps = -2.5\n");
+    let found = problems(&negative);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "alarms.throughput_baseline_rps");
+    assert!(found[0].3.contains("requests per second"), "{found:?}");
+}

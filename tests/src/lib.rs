@@ -130,19 +130,23 @@ pub fn function_binary(package: &str) -> PathBuf {
     workspace_binary(package, package)
 }
 
-/// The debug build of binary `bin` of workspace package `package`, built on first use.
+/// The debug build of binary `bin` of workspace package `package`. On first use every binary
+/// of the workspace is built in one `cargo build --workspace --bins`: the same feature
+/// unification as `cargo test --workspace`, so the dependencies the tests were built with are
+/// reused and only the binaries are linked (building one package alone unifies features
+/// differently and recompiles much of the dependency tree).
 pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
-    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    static BUILT: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
     let root = repo_root();
     let binary = root.join("target/debug").join(bin);
     let mut built = BUILT
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if !built.iter().any(|p| p == package) {
+    if !*built {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
         let mut command = Command::new(cargo);
         command
-            .args(["build", "--quiet", "-p", package, "--bin", bin])
+            .args(["build", "--quiet", "--workspace", "--bins"])
             .current_dir(&root);
         // `cargo test` sets CARGO_PKG_*, CARGO_MANIFEST_DIR and friends for test processes;
         // build scripts that track the environment would see them and rebuild everything.
@@ -151,10 +155,9 @@ pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
                 command.env_remove(key);
             }
         }
-        let status = command.status();
-        match status {
-            Ok(s) if s.success() => built.push(package.to_string()),
-            other => panic!("building {package} failed: {other:?}"),
+        match command.status() {
+            Ok(s) if s.success() => *built = true,
+            other => panic!("building the workspace binaries for {package} failed: {other:?}"),
         }
     }
     binary

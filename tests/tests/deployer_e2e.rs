@@ -546,6 +546,9 @@ async fn up_from_nothing_converges_plans_one_change_and_down_removes_everything(
         "LowSuccessRate",
         "High5xxErrorRate",
         "HighThreatClients",
+        "ThroughputDegradation",
+        // /static/* caches, so the built-in cache-hit rule is there too.
+        "LowCacheHitRatio",
         "SlowOrigin",
     ]
     .iter()
@@ -961,6 +964,58 @@ async fn one_command_form_deploys_from_flags_without_a_file() {
     let custom = origin.custom_origin_config().unwrap();
     assert_eq!(custom.origin_protocol_policy().as_str(), "match-viewer");
     assert_eq!((custom.http_port(), custom.https_port()), (8080, 8443));
+    // status reads it all back.
+    let mut status = vec![
+        "--config",
+        "/nonexistent/proxy.toml",
+        "--output",
+        "json",
+        "status",
+    ];
+    status.extend([
+        "--origin-domain",
+        "myapp.example.com",
+        "--name",
+        name.as_str(),
+        "--region",
+        "eu-west-1",
+    ]);
+    let status = deployer(&status).expect_code(0).json();
+    assert_eq!(status["distribution"]["id"], id);
+    assert_eq!(status["distribution"]["origins"][0]["path"], "/app");
+    let functions = status["functions"].as_array().unwrap();
+    assert_eq!(
+        functions.len(),
+        2,
+        "no manuscripts, no invalidator: {status:#}"
+    );
+    assert!(
+        functions
+            .iter()
+            .all(|f| f["deployed"] == true && f["last_modified"].is_string())
+    );
+    assert_eq!(
+        functions[0]["event_source_mapping"]["state"], "Enabled",
+        "{status:#}"
+    );
+    // The built-in rules without the cache-hit one: nothing caches in the one-command form.
+    let alarms: BTreeSet<String> = status["alarms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["alarm"].as_str().unwrap().to_string())
+        .collect();
+    let expected: BTreeSet<String> = [
+        "HighLatency",
+        "LowSuccessRate",
+        "High5xxErrorRate",
+        "HighThreatClients",
+        "ThroughputDegradation",
+    ]
+    .iter()
+    .map(|r| format!("cfrp-{name}-rule-{r}"))
+    .collect();
+    assert_eq!(alarms, expected);
     // The same flags again: nothing to do.
     let mut again = vec![
         "--config",

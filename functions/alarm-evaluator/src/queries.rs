@@ -193,7 +193,7 @@ mod tests {
             namespace: "NS".to_string(),
             distribution_id: Some("E1".to_string()),
             distribution_domain: Some("d1.cloudfront.net".to_string()),
-            rules: cfrp_config::rules::default_rules(),
+            rules: cfrp_config::rules::default_rules(1.0, true),
         };
         let plan = plan(&settings, 1_700_000_075_000);
         assert_eq!(plan.end_ms, 1_700_000_040_000);
