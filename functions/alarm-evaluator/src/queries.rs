@@ -197,8 +197,9 @@ mod tests {
         };
         let plan = plan(&settings, 1_700_000_075_000);
         assert_eq!(plan.end_ms, 1_700_000_040_000);
-        // 4 rules: 3 metric rules + 1 expression over 2 metrics + 4 state queries.
-        assert_eq!(plan.queries.len(), 3 + 2 + 4);
+        // 6 rules: 4 metric rules, LowSuccessRate over 2 metrics, ThroughputDegradation over
+        // 1 metric, and one state query per rule.
+        assert_eq!(plan.queries.len(), 4 + 2 + 1 + 6);
         let ids: Vec<&str> = plan.queries.iter().map(|q| q.id.as_str()).collect();
         assert!(ids.contains(&"r1m0") && ids.contains(&"r1m1") && ids.contains(&"s3"));
         assert!(
