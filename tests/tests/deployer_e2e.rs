@@ -83,6 +83,21 @@ fn s3(config: &SdkConfig) -> aws_sdk_s3::Client {
     )
 }
 
+/// The ids of a bucket's queue notification entries.
+async fn notification_ids(s3: &aws_sdk_s3::Client, bucket: &str) -> BTreeSet<String> {
+    let notification = s3
+        .get_bucket_notification_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    notification
+        .queue_configurations()
+        .iter()
+        .filter_map(|q| q.id().map(str::to_string))
+        .collect()
+}
+
 /// The distribution tagged with the stack (there must be at most one).
 async fn stack_distributions(cloudfront: &aws_sdk_cloudfront::Client, stack: &str) -> Vec<String> {
     let list = cloudfront.list_distributions().send().await.unwrap();
@@ -513,19 +528,11 @@ async fn up_from_nothing_converges_plans_one_change_and_down_removes_everything(
 
     // The bucket notification is merged: the user's own entry is still there.
     let s3 = s3(&eu);
-    let notification = s3
-        .get_bucket_notification_configuration()
-        .bucket(&stack.bucket)
-        .send()
-        .await
-        .unwrap();
-    let ids: BTreeSet<&str> = notification
-        .queue_configurations()
-        .iter()
-        .filter_map(|q| q.id())
-        .collect();
     let ours = format!("cfrp-{name}-manuscripts");
-    assert_eq!(ids, BTreeSet::from(["someone-elses", ours.as_str()]));
+    assert_eq!(
+        notification_ids(&s3, &stack.bucket).await,
+        BTreeSet::from(["someone-elses".to_string(), ours])
+    );
 
     // Alarms: one per rule, on the rule's state, notifying the topic on ALARM and OK.
     let cloudwatch = aws_sdk_cloudwatch::Client::new(&eu);
@@ -654,18 +661,10 @@ async fn up_from_nothing_converges_plans_one_change_and_down_removes_everything(
         .await
         .unwrap();
     assert_eq!(objects.contents().len(), 1, "the user's objects stay");
-    let notification = s3
-        .get_bucket_notification_configuration()
-        .bucket(&stack.bucket)
-        .send()
-        .await
-        .unwrap();
-    let ids: Vec<&str> = notification
-        .queue_configurations()
-        .iter()
-        .filter_map(|q| q.id())
-        .collect();
-    assert_eq!(ids, ["someone-elses"]);
+    assert_eq!(
+        notification_ids(&s3, &stack.bucket).await,
+        BTreeSet::from(["someone-elses".to_string()])
+    );
     // A second down has nothing left to do.
     let again = down(&moved);
     assert_eq!(again["mutating_calls"], 0, "{again:#}");
