@@ -5,10 +5,38 @@ use aws_sdk_eventbridge::types::{RuleState, Tag, Target};
 use crate::context::Run;
 use crate::diff::{Action, fields};
 use crate::error::DeployError;
+use crate::resources::found;
 
 const KIND: &str = "EventBridge schedule";
 /// The id of the evaluator target on the schedule rule.
 pub const TARGET_ID: &str = "alarm-evaluator";
+
+/// The rule, if it exists.
+async fn describe(
+    run: &Run<'_>,
+    name: &str,
+) -> Result<Option<aws_sdk_eventbridge::operation::describe_rule::DescribeRuleOutput>, DeployError>
+{
+    found(
+        run.aws.events.describe_rule().name(name).send().await,
+        |e| e.is_resource_not_found_exception(),
+        "events:DescribeRule",
+        name,
+    )
+}
+
+/// The rule's targets.
+async fn targets(run: &Run<'_>, name: &str) -> Result<Vec<Target>, DeployError> {
+    let out = run
+        .aws
+        .events
+        .list_targets_by_rule()
+        .rule(name)
+        .send()
+        .await
+        .map_err(|e| DeployError::aws("events:ListTargetsByRule", name, e))?;
+    Ok(out.targets().to_vec())
+}
 
 pub async fn converge(run: &mut Run<'_>, function_arn: &str) -> Result<(), DeployError> {
     let name = run.names.schedule_rule();
@@ -18,19 +46,11 @@ pub async fn converge(run: &mut Run<'_>, function_arn: &str) -> Result<(), Deplo
         ("state", "ENABLED".to_string()),
         ("target", function_arn.to_string()),
     ]);
-    let observed = match run.aws.events.describe_rule().name(&name).send().await {
-        Ok(rule) => {
-            let targets = run
-                .aws
-                .events
-                .list_targets_by_rule()
-                .rule(&name)
-                .send()
-                .await
-                .map_err(|e| DeployError::aws("events:ListTargetsByRule", &name, e))?;
-            let target = targets
-                .targets()
-                .iter()
+    let observed = match describe(run, &name).await? {
+        Some(rule) => {
+            let target = targets(run, &name)
+                .await?
+                .into_iter()
                 .find(|t| t.id() == TARGET_ID)
                 .map(|t| t.arn().to_string())
                 .unwrap_or_default();
@@ -49,14 +69,7 @@ pub async fn converge(run: &mut Run<'_>, function_arn: &str) -> Result<(), Deplo
                 ("target", target),
             ]))
         }
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_resource_not_found_exception()) =>
-        {
-            None
-        }
-        Err(err) => return Err(DeployError::aws("events:DescribeRule", &name, err)),
+        None => None,
     };
     let action = run.decide(KIND, &name, &desired, observed.as_ref());
     if !run.applying() || !action.is_change() {
@@ -109,28 +122,12 @@ pub async fn converge(run: &mut Run<'_>, function_arn: &str) -> Result<(), Deplo
 
 pub async fn remove(run: &mut Run<'_>) -> Result<(), DeployError> {
     let name = run.names.schedule_rule();
-    match run.aws.events.describe_rule().name(&name).send().await {
-        Ok(_) => {}
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_resource_not_found_exception()) =>
-        {
-            return Ok(());
-        }
-        Err(err) => return Err(DeployError::aws("events:DescribeRule", &name, err)),
+    if describe(run, &name).await?.is_none() {
+        return Ok(());
     }
     run.note(KIND, &name, Action::Delete);
-    let targets = run
-        .aws
-        .events
-        .list_targets_by_rule()
-        .rule(&name)
-        .send()
-        .await
-        .map_err(|e| DeployError::aws("events:ListTargetsByRule", &name, e))?;
-    let ids: Vec<String> = targets
-        .targets()
+    let ids: Vec<String> = targets(run, &name)
+        .await?
         .iter()
         .map(|t| t.id().to_string())
         .collect();
