@@ -836,3 +836,142 @@ pub async fn remove_distribution(run: &mut Run<'_>) -> Result<(), DeployError> {
     )?;
     Ok(())
 }
+
+// ------------------------------------------------------------------ operator commands
+
+/// Reads a distribution's config and ETag, or `None` when there is no such distribution.
+pub async fn read_distribution_config(
+    run: &Run<'_>,
+    id: &str,
+) -> Result<Option<(DistributionConfig, String)>, DeployError> {
+    let Some(out) = found(
+        run.aws
+            .cloudfront
+            .get_distribution_config()
+            .id(id)
+            .send()
+            .await,
+        |e| e.is_no_such_distribution(),
+        "cloudfront:GetDistributionConfig",
+        id,
+    )?
+    else {
+        return Ok(None);
+    };
+    let etag = out.e_tag().unwrap_or_default().to_string();
+    let config = out
+        .distribution_config
+        .ok_or_else(|| DeployError::state(id, "GetDistributionConfig returned no config"))?;
+    Ok(Some((config, etag)))
+}
+
+/// Applies `edit` to a distribution's current config and sends it back with the ETag it was
+/// read with (IfMatch). `edit` answers whether it changed anything; when it did not, no call
+/// is made. On PreconditionFailed (someone changed the distribution in between) the config
+/// is read again and `edit` applied afresh. Returns whether an update was sent.
+pub async fn edit_distribution(
+    run: &mut Run<'_>,
+    id: &str,
+    mut edit: impl FnMut(&mut DistributionConfig) -> bool,
+) -> Result<bool, DeployError> {
+    for attempt in 0..=ETAG_RETRIES {
+        let (mut config, etag) = distribution_config(run, id).await?;
+        if !edit(&mut config) {
+            return Ok(false);
+        }
+        run.mutating("cloudfront:UpdateDistribution", id);
+        match run
+            .aws
+            .cloudfront
+            .update_distribution()
+            .id(id)
+            .if_match(etag)
+            .distribution_config(config)
+            .send()
+            .await
+        {
+            Ok(_) => return Ok(true),
+            Err(err)
+                if attempt < ETAG_RETRIES
+                    && err
+                        .as_service_error()
+                        .is_some_and(|e| e.is_precondition_failed()) =>
+            {
+                run.progress.step(&format!(
+                    "distribution {id} changed meanwhile; reading it again"
+                ));
+            }
+            Err(err) => return Err(DeployError::aws("cloudfront:UpdateDistribution", id, err)),
+        }
+    }
+    Err(DeployError::state(
+        id,
+        format!("the distribution kept changing under us ({ETAG_RETRIES} retries); try again"),
+    ))
+}
+
+/// An invalidation as CloudFront reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidationState {
+    pub id: String,
+    pub status: String,
+}
+
+/// Creates an invalidation of `paths` (already encoded) with a caller reference.
+pub async fn create_invalidation(
+    run: &mut Run<'_>,
+    distribution_id: &str,
+    paths: &[String],
+    caller_reference: &str,
+) -> Result<InvalidationState, DeployError> {
+    let batch = aws_sdk_cloudfront::types::InvalidationBatch::builder()
+        .paths(
+            aws_sdk_cloudfront::types::Paths::builder()
+                .quantity(paths.len() as i32)
+                .set_items(Some(paths.to_vec()))
+                .build()?,
+        )
+        .caller_reference(caller_reference)
+        .build()?;
+    run.mutating("cloudfront:CreateInvalidation", distribution_id);
+    let out = run
+        .aws
+        .cloudfront
+        .create_invalidation()
+        .distribution_id(distribution_id)
+        .invalidation_batch(batch)
+        .send()
+        .await
+        .map_err(|e| DeployError::aws("cloudfront:CreateInvalidation", distribution_id, e))?;
+    let invalidation = out.invalidation().ok_or_else(|| {
+        DeployError::state(
+            distribution_id,
+            "CreateInvalidation returned no invalidation",
+        )
+    })?;
+    Ok(InvalidationState {
+        id: invalidation.id().to_string(),
+        status: invalidation.status().to_string(),
+    })
+}
+
+/// The status of one invalidation (`InProgress` or `Completed`).
+pub async fn invalidation_status(
+    run: &Run<'_>,
+    distribution_id: &str,
+    invalidation_id: &str,
+) -> Result<String, DeployError> {
+    let out = run
+        .aws
+        .cloudfront
+        .get_invalidation()
+        .distribution_id(distribution_id)
+        .id(invalidation_id)
+        .send()
+        .await
+        .map_err(|e| DeployError::aws("cloudfront:GetInvalidation", invalidation_id, e))?;
+    Ok(out
+        .invalidation()
+        .map(|i| i.status().to_string())
+        .unwrap_or_default())
+}

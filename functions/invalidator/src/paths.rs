@@ -4,7 +4,8 @@
 //!    are bytes of UTF-8 (a literal `+` arrives as `%2B`).
 //! 2. Map it with the config's rule: a key `<key_prefix>rest` becomes `<path_prefix>rest`;
 //!    keys outside the prefix are not ours.
-//! 3. Encode as CloudFront requires: non-ASCII bytes and the characters RFC 1738 calls unsafe
+//! 3. Encode as CloudFront requires (`cfrp_config::invalidation::encode_path`, shared with
+//!    the deployer's `invalidate`): non-ASCII bytes and the characters RFC 1738 calls unsafe
 //!    (space `<>"#%{}|\^~[]` and backquote, and control characters) are percent-encoded, and
 //!    nothing else is, or CloudFront would not match the cached object. `?` is encoded too:
 //!    a viewer can only have requested that key as `%3F`, and a bare `?` would start a query
@@ -12,29 +13,9 @@
 //! 4. A key ending in `index.html` also invalidates its directory (`/dir/`), which is how
 //!    viewers request it.
 
-use percent_encoding::{AsciiSet, CONTROLS, percent_decode, utf8_percent_encode};
+use percent_encoding::percent_decode;
 
-/// RFC 1738 "unsafe" characters plus `?` (see the module documentation).
-const CLOUDFRONT_ENCODE: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'<')
-    .add(b'>')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'{')
-    .add(b'}')
-    .add(b'|')
-    .add(b'\\')
-    .add(b'^')
-    .add(b'~')
-    .add(b'[')
-    .add(b']')
-    .add(b'`')
-    .add(b'?');
-
-/// The longest invalidation path CloudFront accepts.
-pub const MAX_PATH_LENGTH: usize = 4000;
+pub use cfrp_config::invalidation::{MAX_PATH_LENGTH, encode_path};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
@@ -86,11 +67,6 @@ pub fn paths_for_key(
         paths.push(directory.to_string());
     }
     Ok(paths)
-}
-
-/// Encodes a path as CloudFront expects in an invalidation.
-pub fn encode_path(path: &str) -> String {
-    utf8_percent_encode(path, CLOUDFRONT_ENCODE).to_string()
 }
 
 #[cfg(test)]

@@ -22,8 +22,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use sha2::{Digest, Sha256};
 
 pub const COLLAPSE_AT: usize = 10;
-pub const MAX_FILE_PATHS: usize = 3000;
-pub const MAX_WILDCARDS: usize = 15;
+pub const MAX_FILE_PATHS: usize = cfrp_config::invalidation::MAX_FILE_PATHS_IN_PROGRESS;
+pub const MAX_WILDCARDS: usize = cfrp_config::invalidation::MAX_WILDCARD_PATHS_IN_PROGRESS;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {

@@ -74,3 +74,30 @@ def test_distribution_update_needs_the_current_etag_and_delete_needs_disabled(cl
     assert enabled.value.response["Error"]["Code"] == "DistributionNotDisabled"
     disabled = cloudfront.update_distribution(Id=dist_id, IfMatch=updated["ETag"], DistributionConfig={**config, "Enabled": False})
     cloudfront.delete_distribution(Id=dist_id, IfMatch=disabled["ETag"])
+
+
+def test_invalidation_is_in_progress_when_created_and_on_first_read_then_completed(cloudfront):
+    config = {
+        "CallerReference": "patch-invalidation-status",
+        "Comment": "",
+        "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [{"Id": "o", "DomainName": "example.com", "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"}}]},
+        "DefaultCacheBehavior": {"TargetOriginId": "o", "ViewerProtocolPolicy": "redirect-to-https", "CachePolicyId": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"},
+    }
+    dist_id = cloudfront.create_distribution(DistributionConfig=config)["Distribution"]["Id"]
+    batch = {"Paths": {"Quantity": 1, "Items": ["/*"]}, "CallerReference": "status-1"}
+    created = cloudfront.create_invalidation(DistributionId=dist_id, InvalidationBatch=batch)
+    invalidation_id = created["Invalidation"]["Id"]
+    assert created["Invalidation"]["Status"] == "InProgress"
+    first = cloudfront.get_invalidation(DistributionId=dist_id, Id=invalidation_id)
+    assert first["Invalidation"]["Status"] == "InProgress"
+    second = cloudfront.get_invalidation(DistributionId=dist_id, Id=invalidation_id)
+    assert second["Invalidation"]["Status"] == "Completed"
+    third = cloudfront.get_invalidation(DistributionId=dist_id, Id=invalidation_id)
+    assert third["Invalidation"]["Status"] == "Completed"
+    # The same CallerReference and paths return the same invalidation, as it is now.
+    again = cloudfront.create_invalidation(DistributionId=dist_id, InvalidationBatch=batch)
+    assert again["Invalidation"]["Id"] == invalidation_id
+    assert again["Invalidation"]["Status"] == "Completed"
+    listed = cloudfront.list_invalidations(DistributionId=dist_id)["InvalidationList"]["Items"]
+    assert [(i["Id"], i["Status"]) for i in listed] == [(invalidation_id, "Completed")]

@@ -1,0 +1,300 @@
+//! `deployer logging`: attaches CloudFront real-time logging to an existing distribution that
+//! this tool did not create. Without `--stream-arn` it creates the Kinesis stream, the role
+//! CloudFront writes with and the real-time log config, with the same resource code `up`
+//! uses and names derived from the distribution id, so a second run makes no change. In the
+//! distribution it sets only each cache behaviour's `RealtimeLogConfigArn`.
+
+use std::io::Write;
+
+use aws_sdk_cloudfront::types::DistributionConfig;
+use cfrp_config::{Field, checks};
+use clap::Args;
+use serde_json::json;
+
+use super::{Paint, exit, exit_codes_help, operator_config, parse_distribution_id, start};
+use crate::cli::Output;
+use crate::commands::CommandError;
+use crate::diff::Action;
+use crate::error::DeployError;
+use crate::resources::{cloudfront, iam, kinesis};
+use crate::spec::{Arns, policy};
+
+const HELP: &str = concat!(
+    "Examples:\n",
+    "  deployer logging --id E2EXAMPLE1ABC\n",
+    "  deployer logging --id E2EXAMPLE1ABC --sampling-rate 10 --fields timestamp,c-ip,sc-status,time-taken\n",
+    "  deployer logging --id E2EXAMPLE1ABC --stream-arn arn:aws:kinesis:us-east-1:123456789012:stream/logs\n",
+    "\n",
+    "Resources it creates are named cfrp-dist-<id>-…: the Kinesis stream (on-demand, 24 h) and\n",
+    "the real-time log config cfrp-dist-<id>-realtime-logs, and the IAM role\n",
+    "cfrp-dist-<id>-cloudfront-logs. Run it again to converge; a second run changes nothing.\n",
+    "\n",
+    exit_codes_help!()
+);
+
+#[derive(Debug, Clone, Args)]
+#[command(after_help = HELP)]
+pub struct LoggingArgs {
+    /// The distribution to attach real-time logging to.
+    #[arg(long, value_parser = parse_distribution_id)]
+    pub id: String,
+    /// An existing Kinesis data stream to log to (default: create one for the distribution).
+    #[arg(long, value_name = "ARN")]
+    pub stream_arn: Option<String>,
+    /// An existing role CloudFront may assume to write to the stream (default: create one
+    /// allowed to write to that stream only).
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+    /// Percent of viewer requests logged, 1–100.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub sampling_rate: u8,
+    /// Fields in record order, comma-separated or repeated (default: the analyser's fields).
+    #[arg(long, value_delimiter = ',', value_name = "FIELD")]
+    pub fields: Vec<String>,
+    /// Region of the Kinesis stream it creates (default: AWS_REGION, else us-east-1).
+    #[arg(long)]
+    pub region: Option<String>,
+}
+
+/// The fields by CloudFront name; an unknown name is an error that names it.
+pub fn parse_fields(given: &[String]) -> Result<Vec<Field>, CommandError> {
+    if given.is_empty() {
+        return Ok(Field::default_set());
+    }
+    let mut fields = Vec::new();
+    for name in given.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+        let field = Field::from_name(name).ok_or_else(|| CommandError::Flag {
+            flag: "--fields",
+            message: format!(
+                "\"{name}\" is not a CloudFront real-time log field; the documented fields are {}",
+                Field::ALL
+                    .iter()
+                    .map(|f| f.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })?;
+        if !fields.contains(&field) {
+            fields.push(field);
+        }
+    }
+    if fields.is_empty() {
+        return Err(CommandError::Flag {
+            flag: "--fields",
+            message: "no field given".to_string(),
+        });
+    }
+    Ok(fields)
+}
+
+fn check_arn(flag: &'static str, arn: &str, service: &str) -> Result<(), CommandError> {
+    let parsed = checks::arn(arn).map_err(|message| CommandError::Flag { flag, message })?;
+    if parsed.service != service {
+        return Err(CommandError::Flag {
+            flag,
+            message: format!("\"{arn}\" is not a {service} ARN"),
+        });
+    }
+    Ok(())
+}
+
+/// Sets `arn` on the default and every cache behaviour; answers whether anything changed.
+pub fn attach(config: &mut DistributionConfig, arn: &str) -> bool {
+    let mut changed = false;
+    if let Some(default) = config.default_cache_behavior.as_mut()
+        && default.realtime_log_config_arn.as_deref() != Some(arn)
+    {
+        default.realtime_log_config_arn = Some(arn.to_string());
+        changed = true;
+    }
+    if let Some(behaviors) = config.cache_behaviors.as_mut() {
+        for behavior in behaviors.items.iter_mut().flatten() {
+            if behavior.realtime_log_config_arn.as_deref() != Some(arn) {
+                behavior.realtime_log_config_arn = Some(arn.to_string());
+                changed = true;
+            }
+        }
+    }
+    changed
+}
+
+pub async fn run(
+    args: &LoggingArgs,
+    profile: Option<&str>,
+    output: Output,
+    out: &mut dyn Write,
+) -> Result<i32, CommandError> {
+    let fields = parse_fields(&args.fields)?;
+    if let Some(arn) = &args.stream_arn {
+        check_arn("--stream-arn", arn, "kinesis")?;
+    }
+    if let Some(arn) = &args.role_arn {
+        check_arn("--role-arn", arn, "iam")?;
+    }
+    if let Some(region) = &args.region {
+        checks::region(region).map_err(|message| CommandError::Flag {
+            flag: "--region",
+            message,
+        })?;
+    }
+    let id = &args.id;
+    let mut config = operator_config(
+        &format!("dist-{}", id.to_ascii_lowercase()),
+        args.region.as_deref(),
+    );
+    config.logging.fields = fields;
+    config.logging.sampling_rate = args.sampling_rate;
+    let mut run = start(&config, profile, output).await?;
+    let Some((existing, _)) = cloudfront::read_distribution_config(&run, id).await? else {
+        return Err(DeployError::state(
+            &format!("distribution {id}"),
+            "no such distribution in this account",
+        )
+        .into());
+    };
+    let mut arns = Arns::new(&config, &run.account, Some(id));
+    match &args.stream_arn {
+        Some(arn) => arns.stream.clone_from(arn),
+        None => kinesis::converge(&mut run).await?,
+    }
+    match &args.role_arn {
+        Some(arn) => arns.cloudfront_logs_role.clone_from(arn),
+        None => {
+            let role = iam::RoleSpec {
+                name: run.names.cloudfront_logs_role(),
+                description: format!("CloudFront writes real-time logs of distribution {id}"),
+                trust: policy::trust("cloudfront.amazonaws.com", &run.account),
+                policy: policy::cloudfront_logs(&arns),
+            };
+            iam::converge(&mut run, &role).await?;
+        }
+    }
+    let log_config_arn = cloudfront::converge_log_config(&mut run, &arns).await?;
+    let behaviours = 1 + existing
+        .cache_behaviors()
+        .map(|b| b.items().len())
+        .unwrap_or_default();
+    let attached =
+        cloudfront::edit_distribution(&mut run, id, |c| attach(c, &log_config_arn)).await?;
+    if attached {
+        run.note(
+            "CloudFront distribution",
+            id,
+            Action::Update {
+                changes: vec![crate::diff::FieldChange {
+                    field: "cache_behaviors[*].realtime_log_config_arn".to_string(),
+                    from: None,
+                    to: Some(log_config_arn.clone()),
+                }],
+            },
+        );
+    } else {
+        run.note("CloudFront distribution", id, Action::Unchanged);
+    }
+    if output == Output::Json {
+        let value = json!({
+            "distribution_id": id,
+            "realtime_log_config_arn": log_config_arn,
+            "stream_arn": arns.stream,
+            "role_arn": arns.cloudfront_logs_role,
+            "sampling_rate": args.sampling_rate,
+            "fields": config.logging.fields,
+            "behaviors": behaviours,
+            "attached": attached,
+            "changes": run.changes,
+            "mutating_calls": run.mutations.len(),
+            "mutations": run.mutations,
+        });
+        writeln!(out, "{value:#}")?;
+        return Ok(exit::OK);
+    }
+    let paint = Paint::for_stdout(output);
+    for change in run.changes.iter().filter(|c| c.action.is_change()) {
+        writeln!(
+            out,
+            "  {} {} {}",
+            paint.green(change.action.label()),
+            change.kind,
+            change.name
+        )?;
+    }
+    writeln!(
+        out,
+        "Distribution {id}: real-time logging {} on {behaviours} cache behaviour(s), {}% sampled, {} field(s)\n  log config {log_config_arn}\n  stream {}\n{} mutating call(s) made.",
+        if attached {
+            "attached"
+        } else {
+            "already attached"
+        },
+        args.sampling_rate,
+        config.logging.fields.len(),
+        arns.stream,
+        run.mutations.len()
+    )?;
+    Ok(exit::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_cloudfront::types::{CacheBehavior, CacheBehaviors, DefaultCacheBehavior};
+
+    #[test]
+    fn fields_default_to_the_analysers_and_unknown_names_are_named() {
+        assert_eq!(parse_fields(&[]).unwrap(), Field::default_set());
+        assert_eq!(
+            parse_fields(&["timestamp".into(), "c-ip".into()]).unwrap(),
+            vec![Field::Timestamp, Field::ClientIp]
+        );
+        let err = parse_fields(&["timestamp".into(), "c-country-code".into()]).unwrap_err();
+        assert!(err.to_string().contains("\"c-country-code\""), "{err}");
+    }
+
+    #[test]
+    fn attach_sets_every_behaviour_once() {
+        let behavior = |pattern: &str| {
+            CacheBehavior::builder()
+                .path_pattern(pattern)
+                .target_origin_id("o")
+                .viewer_protocol_policy("redirect-to-https".into())
+                .build()
+                .unwrap()
+        };
+        let mut config = DistributionConfig::builder()
+            .caller_reference("r")
+            .comment("")
+            .enabled(true)
+            .default_cache_behavior(
+                DefaultCacheBehavior::builder()
+                    .target_origin_id("o")
+                    .viewer_protocol_policy("redirect-to-https".into())
+                    .build()
+                    .unwrap(),
+            )
+            .cache_behaviors(
+                CacheBehaviors::builder()
+                    .quantity(2)
+                    .items(behavior("/a/*"))
+                    .items(behavior("/b/*"))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        assert!(attach(&mut config, "arn:x"));
+        assert!(!attach(&mut config, "arn:x"));
+        let behaviors = config.cache_behaviors().unwrap().items();
+        assert!(
+            behaviors
+                .iter()
+                .all(|b| b.realtime_log_config_arn() == Some("arn:x"))
+        );
+        assert_eq!(
+            config
+                .default_cache_behavior()
+                .unwrap()
+                .realtime_log_config_arn(),
+            Some("arn:x")
+        );
+    }
+}

@@ -1,0 +1,164 @@
+//! The everyday operator commands beside `up`, `plan`, `down` and `status`: `invalidate`,
+//! `logging`, `update`, `dashboard` and `completions`. Each parses its flags here, does its
+//! AWS calls through `resources::*`, and reports as text or as one JSON document.
+
+pub mod completions;
+pub mod dashboard;
+pub mod invalidate;
+pub mod logging;
+pub mod update;
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use cfrp_config::StackConfig;
+
+use crate::cli::Output;
+use crate::commands::CommandError;
+use crate::context::{Clients, Mode, Run};
+use crate::progress::Progress;
+
+/// Exit codes scripts can rely on, shared by every operator command.
+pub mod exit {
+    /// Done, or nothing needed doing.
+    pub const OK: i32 = 0;
+    /// An error: a bad flag, an AWS failure, a refusal, a timeout.
+    pub const ERROR: i32 = 1;
+    /// Nothing applied: the change was declined at the confirmation prompt.
+    pub const DECLINED: i32 = 2;
+}
+
+/// The exit-code table ending each command's `--help` (a macro so `concat!` can use it).
+macro_rules! exit_codes_help {
+    () => {
+        "Exit codes:\n  0  done, or nothing needed doing\n  1  error (bad value, AWS failure, refusal, timeout); the message says what to do\n  2  nothing applied: the change was declined at the prompt, or the command line did not parse"
+    };
+}
+pub(crate) use exit_codes_help;
+
+/// A config for commands aimed at a distribution by id rather than at a stack: the stack
+/// name only names the resources such a command creates.
+pub fn operator_config(name: &str, region: Option<&str>) -> StackConfig {
+    let region = region
+        .map(str::to_string)
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+        .unwrap_or_else(|| "us-east-1".to_string());
+    StackConfig::for_origin(name, &region, "origin.invalid")
+}
+
+/// Loads clients, resolves the account and starts a run; progress on stderr in text mode.
+pub async fn start<'a>(
+    config: &'a StackConfig,
+    profile: Option<&str>,
+    output: Output,
+) -> Result<Run<'a>, CommandError> {
+    let clients = Clients::load(&config.region, profile).await;
+    let progress =
+        Progress::new(output == Output::Text || std::env::var_os("CFRP_PROGRESS").is_some());
+    Ok(Run::new(config, clients, Mode::Apply, progress).await?)
+}
+
+/// ANSI colours for text output, only when stdout is a terminal and `NO_COLOR` is unset.
+#[derive(Debug, Clone, Copy)]
+pub struct Paint {
+    enabled: bool,
+}
+
+impl Paint {
+    pub fn for_stdout(output: Output) -> Paint {
+        Paint {
+            enabled: output == Output::Text
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
+    }
+
+    fn wrap(self, code: &str, text: &str) -> String {
+        if self.enabled {
+            format!("\u{1b}[{code}m{text}\u{1b}[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    pub fn red(self, text: &str) -> String {
+        self.wrap("31", text)
+    }
+    pub fn green(self, text: &str) -> String {
+        self.wrap("32", text)
+    }
+    pub fn bold(self, text: &str) -> String {
+        self.wrap("1", text)
+    }
+}
+
+/// Parses `90s`, `15m`, `1h` or plain seconds (`600`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("\"{text}\" is not a duration such as 90s, 15m or 1h"))?;
+    let seconds = match unit {
+        "s" => value,
+        "m" => value.saturating_mul(60),
+        "h" => value.saturating_mul(3600),
+        _ => {
+            return Err(format!(
+                "\"{text}\" is not a duration such as 90s, 15m or 1h"
+            ));
+        }
+    };
+    if seconds == 0 {
+        return Err("the duration must be more than zero".to_string());
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+/// Checks a distribution id's form (CloudFront ids are upper-case letters and digits).
+pub fn parse_distribution_id(text: &str) -> Result<String, String> {
+    if !text.is_empty()
+        && text.len() <= 32
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "\"{text}\" is not a CloudFront distribution id (upper-case letters and digits, e.g. E2EXAMPLE1ABC)"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("600"), Ok(Duration::from_secs(600)));
+        assert!(parse_duration("0").is_err());
+        assert!(parse_duration("5d").is_err());
+        assert!(parse_duration("m").is_err());
+    }
+
+    #[test]
+    fn distribution_ids() {
+        assert!(parse_distribution_id("E2EXAMPLE1ABC").is_ok());
+        assert!(parse_distribution_id("e2example").is_err());
+        assert!(parse_distribution_id("").is_err());
+    }
+
+    #[test]
+    fn paint_is_plain_for_json() {
+        let paint = Paint::for_stdout(Output::Json);
+        assert_eq!(paint.red("x"), "x");
+    }
+}
