@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "deployer",
     version,
     about = "Put a CloudFront distribution in front of a web app or API, with real-time log metrics, alarms and cache invalidation",
-    after_help = "Examples:\n  deployer validate --config proxy.toml\n  deployer plan\n  deployer up --wait\n  deployer up --origin-domain myapp.example.com --price-class PriceClass_100\n  deployer status --output json\n  deployer down\n\nAWS credentials, region and endpoint come from the standard chain (AWS_PROFILE or --profile,\nAWS_REGION, AWS_ENDPOINT_URL for a local emulator)."
+    after_help = "Examples:\n  deployer validate --config proxy.toml\n  deployer plan\n  deployer up --wait\n  deployer up --origin-domain myapp.example.com --price-class PriceClass_100\n  deployer status --output json\n  deployer price --requests 50000000 --gb 2000 --geo US=0.6,DE=0.3,JP=0.1 --compare\n  deployer down\n\nAWS credentials, region and endpoint come from the standard chain (AWS_PROFILE or --profile,\nAWS_REGION, AWS_ENDPOINT_URL for a local emulator)."
 )]
 pub struct Cli {
     /// The stack's config file.
@@ -46,6 +46,29 @@ pub enum Command {
     Down(StackArgs),
     /// Show the distribution, functions, event source mappings and alarm states.
     Status(StackArgs),
+    /// Invalidate paths in CloudFront's edge caches (default: everything, /*).
+    Invalidate(crate::ops::invalidate::InvalidateArgs),
+    /// Attach real-time logging (stream, role, log config) to an existing distribution.
+    Logging(crate::ops::logging::LoggingArgs),
+    /// Point an existing distribution's origin at a new domain, after showing the change.
+    Update(crate::ops::update::UpdateArgs),
+    /// (Re)create the stack's CloudWatch dashboard from the config and print its URL.
+    #[command(after_help = crate::ops::dashboard::HELP)]
+    Dashboard(StackArgs),
+    /// Print a shell completion script: bash, zsh, fish or powershell.
+    #[command(after_help = crate::ops::completions::HELP)]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write a commented proxy.toml from a preset: api, static, microservices, signing-api.
+    #[command(
+        after_help = "Examples:\n  deployer init --list\n  deployer init --preset api --name shop-api --origin-domain api.mycompany.com\n  deployer init --preset microservices --origin-domain gateway.mycompany.com --origin-domain users=users.mycompany.com\n  deployer init --preset signing-api --stdout\n  deployer init --preset static --config site.toml --force"
+    )]
+    Init(crate::init::InitArgs),
+    /// Monthly cost of a traffic profile (flags or the analyser's metrics) under each price
+    /// class, from CloudFront's published on-demand prices.
+    Price(crate::price::PriceArgs),
 }
 
 /// Where the stack's config comes from: the file, or the one-command flags.

@@ -1,6 +1,7 @@
 use cfrp_deployer::cli::{Cli, Command};
 use cfrp_deployer::commands;
 use cfrp_deployer::context::Mode;
+use cfrp_deployer::ops;
 use clap::Parser;
 
 fn main() -> anyhow::Result<()> {
@@ -35,6 +36,22 @@ fn main() -> anyhow::Result<()> {
             }
             Command::Status(args) => {
                 commands::status(&cli.config, args, profile, cli.output, stdout).await
+            }
+            Command::Invalidate(args) => {
+                ops::invalidate::run(&cli.config, args, profile, cli.output, stdout).await
+            }
+            Command::Logging(args) => ops::logging::run(args, profile, cli.output, stdout).await,
+            Command::Update(args) => ops::update::run(args, profile, cli.output, stdout).await,
+            Command::Dashboard(args) => {
+                ops::dashboard::run(&cli.config, args, profile, cli.output, stdout).await
+            }
+            Command::Completions { shell } => Ok(ops::completions::run(*shell, stdout)),
+            Command::Init(args) => cfrp_deployer::init::run(&cli.config, args, cli.output, stdout),
+            Command::Price(args) => {
+                Ok(
+                    cfrp_deployer::price::run(&cli.config, args, profile, cli.output, stdout)
+                        .await?,
+                )
             }
         }
     });

@@ -5,9 +5,11 @@
 pub mod checks;
 mod error;
 pub mod fields;
+pub mod invalidation;
 mod load;
 pub mod metrics;
 pub mod naming;
+pub mod presets;
 mod reader;
 pub mod rules;
 mod schema;
