@@ -5,6 +5,12 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+/// The maps filled per record. foldhash (hashbrown's default hasher) instead of std's SipHash:
+/// a record costs several lookups and SipHash was a large share of the analysis time. It is
+/// seeded per map from a random per-process value, so viewers who control header values and
+/// paths cannot precompute colliding keys.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 use cfrp_config::AnalyserSettings;
 use cfrp_config::metrics as m;
 use percent_encoding::percent_decode_str;
@@ -23,12 +29,14 @@ const MAX_AHEAD_MS: i64 = 2 * 3600 * 1000;
 const MAX_DIMENSION_VALUE: usize = 255;
 /// Distribution dimension value for records without `x-host-header`.
 const UNKNOWN_DISTRIBUTION: &str = "unknown";
+/// How many of the batch's highest-scoring clients the summary logs.
+const TOP_OFFENDERS: usize = 5;
 /// The breakdown value that collects everything beyond the top N.
 pub const OTHER: &str = "Other";
 
 #[derive(Debug, Default)]
 struct Breakdown<'a> {
-    counts: HashMap<Cow<'a, str>, u64>,
+    counts: FastMap<Cow<'a, str>, u64>,
 }
 
 impl<'a> Breakdown<'a> {
@@ -77,6 +85,13 @@ struct Minute<'a> {
     app_headers: Vec<Breakdown<'a>>,
 }
 
+/// Everything one distribution accumulates over the batch.
+struct DistributionState<'a> {
+    latest_minute: i64,
+    minutes: FastMap<i64, Minute<'a>>,
+    clients: FastMap<&'a str, ClientActivity<'a>>,
+}
+
 /// A malformed record, as logged (the first of a batch).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MalformedSample {
@@ -115,14 +130,34 @@ pub fn analyse<'a>(
     payloads: impl IntoIterator<Item = &'a [u8]>,
     now_ms: i64,
 ) -> Analysis {
-    let mut minutes: HashMap<(&'a str, i64), Minute<'a>> = HashMap::new();
-    let mut clients: HashMap<&'a str, HashMap<&'a str, ClientActivity<'a>>> = HashMap::new();
-    let mut latest_minute: HashMap<&'a str, i64> = HashMap::new();
+    analyse_payloads(settings, layout, payloads.into_iter().map(Some), now_ms)
+}
+
+/// [`analyse`], where `None` stands for a record whose data could not be decoded (counted as
+/// malformed like any other bad record).
+pub fn analyse_payloads<'a>(
+    settings: &AnalyserSettings,
+    layout: &Layout,
+    payloads: impl IntoIterator<Item = Option<&'a [u8]>>,
+    now_ms: i64,
+) -> Analysis {
+    let payloads = payloads.into_iter();
+    // A batch nearly always holds one distribution with up to one client per record: the
+    // first distribution's client map is sized for that up front instead of rehashing its
+    // way up (rehashing was ~5 % of the analysis time); later ones grow as needed.
+    let mut first_clients_capacity = payloads.size_hint().0.min(4096);
+    let mut distributions: FastMap<&'a str, DistributionState<'a>> = FastMap::default();
     let mut summary = Summary::default();
 
     for (index, payload) in payloads.into_iter().enumerate() {
         summary.records += 1;
-        let text = match std::str::from_utf8(payload) {
+        let Some(payload) = payload else {
+            note_malformed(&mut summary, index, &ParseError::NotBase64, "");
+            continue;
+        };
+        // simdutf8: the same answer as std::str::from_utf8, validated 32-64 bytes per step
+        // with SIMD (NEON on arm64); std's check was ~9 % of the analysis time.
+        let text = match simdutf8::basic::from_utf8(payload) {
             Ok(text) => text,
             Err(_) => {
                 note_malformed(
@@ -153,25 +188,29 @@ pub fn analyse<'a>(
             summary.analysed += 1;
             let distribution = record.distribution.unwrap_or(UNKNOWN_DISTRIBUTION);
             let minute_ms = record.timestamp_ms - record.timestamp_ms.rem_euclid(60_000);
-            let latest = latest_minute.entry(distribution).or_insert(minute_ms);
-            *latest = (*latest).max(minute_ms);
-            let stats = minutes
-                .entry((distribution, minute_ms))
-                .or_insert_with(|| Minute {
-                    app_headers: settings
-                        .app_headers
-                        .iter()
-                        .map(|_| Breakdown::default())
-                        .collect(),
-                    ..Minute::default()
+            // One string-keyed lookup per record; the minute and the client hang below it.
+            let state = distributions
+                .entry(distribution)
+                .or_insert_with(|| DistributionState {
+                    latest_minute: minute_ms,
+                    minutes: FastMap::default(),
+                    clients: FastMap::with_capacity_and_hasher(
+                        std::mem::take(&mut first_clients_capacity),
+                        Default::default(),
+                    ),
                 });
+            state.latest_minute = state.latest_minute.max(minute_ms);
+            let stats = state.minutes.entry(minute_ms).or_insert_with(|| Minute {
+                app_headers: settings
+                    .app_headers
+                    .iter()
+                    .map(|_| Breakdown::default())
+                    .collect(),
+                ..Minute::default()
+            });
             add_record(stats, &record, &settings.app_headers);
             if let Some(ip) = record.client_ip {
-                let client = clients
-                    .entry(distribution)
-                    .or_default()
-                    .entry(ip)
-                    .or_default();
+                let client = state.clients.entry(ip).or_default();
                 client.requests += 1;
                 client.errors += u64::from(record.status.is_some_and(|s| s >= 400));
                 client.country = client.country.or(record.country);
@@ -181,31 +220,37 @@ pub fn analyse<'a>(
     }
 
     let mut datums = Vec::new();
-    let mut keys: Vec<&(&str, i64)> = minutes.keys().collect();
-    keys.sort();
+    let mut names: Vec<&&str> = distributions.keys().collect();
+    names.sort();
     let top_n = settings.top_n as usize;
-    for key in keys {
-        let (distribution, minute_ms) = *key;
-        minute_datums(
-            &mut datums,
-            distribution,
-            minute_ms,
-            &minutes[key],
-            top_n,
-            &settings.app_headers,
-        );
+    for distribution in &names {
+        let state = &distributions[**distribution];
+        let mut minute_keys: Vec<&i64> = state.minutes.keys().collect();
+        minute_keys.sort();
+        for minute_ms in minute_keys {
+            minute_datums(
+                &mut datums,
+                distribution,
+                *minute_ms,
+                &state.minutes[minute_ms],
+                top_n,
+                &settings.app_headers,
+            );
+        }
     }
 
     let mut all_offenders = Vec::new();
-    let mut distributions: Vec<&&str> = clients.keys().collect();
-    distributions.sort();
-    for distribution in distributions {
-        let scored = anomaly::score_clients(&clients[*distribution]);
-        let timestamp_ms = latest_minute.get(*distribution).copied().unwrap_or(now_ms);
+    for distribution in &names {
+        let state = &distributions[**distribution];
+        if state.clients.is_empty() {
+            continue;
+        }
+        let scores = anomaly::summarise_clients(&state.clients, TOP_OFFENDERS);
+        let timestamp_ms = state.latest_minute;
         let dims = || vec![(m::DIM_DISTRIBUTION, truncate(distribution))];
         let mut high = 0;
         for level in ThreatLevel::ALL {
-            let count = scored.iter().filter(|o| o.level == level).count();
+            let count = scores.by_level[level as usize];
             *summary.clients_by_level.entry(level.as_str()).or_insert(0) += count;
             if level >= ThreatLevel::High {
                 high += count;
@@ -229,10 +274,10 @@ pub fn analyse<'a>(
             Unit::Count,
             high as f64,
         ));
-        all_offenders.extend(scored.into_iter().take(5));
+        all_offenders.extend(scores.top);
     }
     all_offenders.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.ip.cmp(&b.ip)));
-    all_offenders.truncate(5);
+    all_offenders.truncate(TOP_OFFENDERS);
     summary.top_offenders = all_offenders;
 
     if summary.malformed > 0 {
@@ -245,8 +290,8 @@ pub fn analyse<'a>(
             summary.malformed as f64,
         ));
     }
-    summary.distributions = latest_minute.len();
-    summary.minutes = minutes.len();
+    summary.distributions = distributions.len();
+    summary.minutes = distributions.values().map(|d| d.minutes.len()).sum();
     summary.datums = datums.len();
     Analysis { datums, summary }
 }

@@ -82,13 +82,41 @@ pub struct Offender {
     pub level: ThreatLevel,
 }
 
-/// Scores every client of one distribution; highest score first.
-pub fn score_clients(clients: &HashMap<&str, ClientActivity<'_>>) -> Vec<Offender> {
+/// One client's score, borrowing from the batch (no allocation per client).
+#[derive(Debug, Clone, Copy)]
+struct Scored<'c> {
+    ip: &'c str,
+    activity: &'c ClientActivity<'c>,
+    error_ratio: f64,
+    score: f64,
+    level: ThreatLevel,
+}
+
+impl Scored<'_> {
+    fn offender(&self) -> Offender {
+        Offender {
+            ip: self.ip.to_string(),
+            country: self.activity.country.map(str::to_string),
+            asn: self.activity.asn.map(str::to_string),
+            requests: self.activity.requests,
+            error_ratio: self.error_ratio,
+            score: self.score,
+            level: self.level,
+        }
+    }
+}
+
+/// Highest score first, then by IP so the order is reproducible.
+fn by_rank(a: &Scored<'_>, b: &Scored<'_>) -> std::cmp::Ordering {
+    b.score.total_cmp(&a.score).then_with(|| a.ip.cmp(b.ip))
+}
+
+fn score_all<'c, S>(clients: &'c HashMap<&'c str, ClientActivity<'c>, S>) -> Vec<Scored<'c>> {
     let n = clients.len() as f64;
     let total: f64 = clients.values().map(|c| c.requests as f64).sum();
     let errors: f64 = clients.values().map(|c| c.errors as f64).sum();
     let squares: f64 = clients.values().map(|c| (c.requests as f64).powi(2)).sum();
-    let mut scored: Vec<Offender> = clients
+    clients
         .iter()
         .map(|(ip, c)| {
             let requests = c.requests as f64;
@@ -113,19 +141,55 @@ pub fn score_clients(clients: &HashMap<&str, ClientActivity<'_>>) -> Vec<Offende
                 c.errors as f64 / requests
             };
             let score = volume_z.max(0.0) + 10.0 * (error_ratio - others_error_ratio).max(0.0);
-            Offender {
-                ip: (*ip).to_string(),
-                country: c.country.map(str::to_string),
-                asn: c.asn.map(str::to_string),
-                requests: c.requests,
+            Scored {
+                ip,
+                activity: c,
                 error_ratio,
                 score: (score * 100.0).round() / 100.0,
                 level: ThreatLevel::from_score(score, c.requests),
             }
         })
-        .collect();
-    scored.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.ip.cmp(&b.ip)));
-    scored
+        .collect()
+}
+
+/// Scores every client of one distribution; highest score first.
+pub fn score_clients<S>(clients: &HashMap<&str, ClientActivity<'_>, S>) -> Vec<Offender> {
+    let mut scored = score_all(clients);
+    scored.sort_by(by_rank);
+    scored.iter().map(Scored::offender).collect()
+}
+
+/// What a batch publishes and logs about one distribution's clients.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientScores {
+    /// Clients per level, in [`ThreatLevel::ALL`] order.
+    pub by_level: [usize; 4],
+    /// The `top` highest scores, highest first (as [`score_clients`] orders them).
+    pub top: Vec<Offender>,
+}
+
+/// [`score_clients`] reduced to the level counts and the top `top` offenders: a batch has
+/// thousands of clients, and only these few are logged, so only they are sorted and copied.
+pub fn summarise_clients<S>(
+    clients: &HashMap<&str, ClientActivity<'_>, S>,
+    top: usize,
+) -> ClientScores {
+    let mut scored = score_all(clients);
+    let mut by_level = [0; 4];
+    for client in &scored {
+        by_level[client.level as usize] += 1;
+    }
+    if top == 0 {
+        scored.clear();
+    } else if scored.len() > top {
+        scored.select_nth_unstable_by(top - 1, by_rank);
+        scored.truncate(top);
+    }
+    scored.sort_by(by_rank);
+    ClientScores {
+        by_level,
+        top: scored.iter().map(Scored::offender).collect(),
+    }
 }
 
 #[cfg(test)]
@@ -139,6 +203,26 @@ mod tests {
             country: Some("DE"),
             asn: None,
         }
+    }
+
+    #[test]
+    fn the_summary_agrees_with_scoring_every_client() {
+        let mut clients = HashMap::new();
+        let ips: Vec<String> = (0..200).map(|i| format!("10.0.{}.{}", i / 50, i % 50)).collect();
+        for (i, ip) in ips.iter().enumerate() {
+            clients.insert(ip.as_str(), activity(5 + (i as u64 * 7) % 40, (i as u64 * 3) % 6));
+        }
+        let all = score_clients(&clients);
+        let summary = summarise_clients(&clients, 5);
+        assert_eq!(summary.top, all[..5].to_vec());
+        for level in ThreatLevel::ALL {
+            assert_eq!(
+                summary.by_level[level as usize],
+                all.iter().filter(|o| o.level == level).count()
+            );
+        }
+        assert_eq!(summary.by_level.iter().sum::<usize>(), 200);
+        assert!(summarise_clients(&clients, 0).top.is_empty());
     }
 
     #[test]

@@ -1,12 +1,12 @@
 //! The Lambda handler: decode the batch, analyse it, publish, log one summary line.
 
-use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::streams::KinesisEventResponse;
 use cfrp_config::AnalyserSettings;
 use lambda_runtime::{Error, LambdaEvent};
 
-use crate::aggregate::{Analysis, analyse};
+use crate::aggregate::{Analysis, analyse_payloads};
 use crate::datum::into_calls;
+use crate::event::KinesisRecords;
 use crate::record::Layout;
 use crate::sink::MetricsSink;
 
@@ -27,14 +27,10 @@ impl<S: MetricsSink> Analyser<S> {
         }
     }
 
-    /// Analysis only, no I/O.
-    pub fn analyse(&self, event: &KinesisEvent, now_ms: i64) -> Analysis {
-        analyse(
-            &self.settings,
-            &self.layout,
-            event.records.iter().map(|r| r.kinesis.data.0.as_slice()),
-            now_ms,
-        )
+    /// Analysis only, no I/O. `event` is the runtime's [`crate::event::KinesisBatch`] or an
+    /// `aws_lambda_events` `KinesisEvent`.
+    pub fn analyse(&self, event: &impl KinesisRecords, now_ms: i64) -> Analysis {
+        analyse_payloads(&self.settings, &self.layout, event.payloads(), now_ms)
     }
 
     /// Malformed records are counted, never fail the batch. A failed PutMetricData fails the
@@ -44,7 +40,7 @@ impl<S: MetricsSink> Analyser<S> {
     /// publishing; retries are bounded by the event source mapping's retry settings.
     pub async fn handle(
         &self,
-        event: LambdaEvent<KinesisEvent>,
+        event: LambdaEvent<impl KinesisRecords>,
     ) -> Result<KinesisEventResponse, Error> {
         let now_ms = cfrp_function_support::now_ms();
         let analysis = self.analyse(&event.payload, now_ms);

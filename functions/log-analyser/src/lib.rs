@@ -4,6 +4,7 @@
 pub mod aggregate;
 pub mod anomaly;
 pub mod datum;
+pub mod event;
 pub mod handler;
 pub mod sink;
 pub mod sketch;

@@ -1,5 +1,6 @@
 use cfrp_config::{AnalyserSettings, FunctionSettings};
 use cfrp_log_analyser::Analyser;
+use cfrp_log_analyser::event::KinesisBatch;
 use cfrp_log_analyser::sink::CloudWatchSink;
 use lambda_runtime::{Error, service_fn};
 
@@ -20,8 +21,11 @@ async fn main() -> Result<(), Error> {
         CloudWatchSink::new(aws_sdk_cloudwatch::Client::new(&config)),
     );
     let analyser = &analyser;
-    lambda_runtime::run(service_fn(move |event| async move {
-        analyser.handle(event).await
-    }))
+    // The event as `KinesisBatch`: `KinesisEvent`'s shape, data kept base64 (see event.rs).
+    lambda_runtime::run(service_fn(
+        move |event: lambda_runtime::LambdaEvent<KinesisBatch>| async move {
+            analyser.handle(event).await
+        },
+    ))
     .await
 }

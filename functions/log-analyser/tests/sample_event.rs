@@ -8,6 +8,7 @@ use aws_lambda_events::event::kinesis::KinesisEvent;
 use cfrp_config::{AnalyserSettings, Field, metrics as m};
 use cfrp_log_analyser::Analyser;
 use cfrp_log_analyser::datum::{Datum, DatumValue};
+use cfrp_log_analyser::event::KinesisBatch;
 use cfrp_log_analyser::sink::MemorySink;
 use lambda_runtime::{Context, LambdaEvent};
 
@@ -290,4 +291,54 @@ async fn a_failed_publish_fails_the_invocation_so_lambda_retries() {
         .handle(LambdaEvent::new(event, Context::default()))
         .await;
     assert!(result.unwrap_err().to_string().contains("PutMetricData"));
+}
+
+/// The event type the runtime deserialises (`KinesisBatch`): a record whose data is not base64
+/// is one malformed record, and the rest of the batch is analysed and published.
+#[tokio::test]
+async fn a_record_that_is_not_base64_is_counted_and_the_batch_still_succeeds() {
+    let analyser = Analyser::new(settings(), MemorySink::default());
+    let now = cfrp_function_support::now_ms() / 1000;
+    let lines: Vec<String> = cfrp_events::sample_log_lines()
+        .iter()
+        .map(|l| l.replacen("1700000", &format!("{}", now / 1000 - 10), 1))
+        .collect();
+    let json =
+        cfrp_events::kinesis_event_from_payloads(lines.iter().map(|l| l.as_bytes()), now as f64);
+    // Corrupt the first record's data the way a broken producer would.
+    let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    value["Records"][0]["kinesis"]["data"] = serde_json::json!("%%% not base64 %%%");
+    let bytes = serde_json::to_vec(&value).unwrap();
+    // aws_lambda_events' KinesisEvent cannot even be deserialised from it...
+    assert!(serde_json::from_slice::<KinesisEvent>(&bytes).is_err());
+    // ...while the analyser's event type can, as lambda_runtime deserialises it.
+    let batch: KinesisBatch =
+        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&bytes))
+            .unwrap();
+    let now_ms = cfrp_function_support::now_ms();
+    let analysis = analyser.analyse(&batch, now_ms);
+    // sample_log_lines() is the sample's eleven well-formed lines.
+    assert_eq!(analysis.summary.records, 11);
+    assert_eq!(analysis.summary.analysed, 10);
+    assert_eq!(analysis.summary.malformed, 1);
+    assert_eq!(
+        analysis.summary.malformed_sample.as_ref().unwrap().reason,
+        "the record's data is not base64"
+    );
+    let response = analyser
+        .handle(LambdaEvent::new(batch, Context::default()))
+        .await
+        .unwrap();
+    assert!(response.batch_item_failures.is_empty());
+    let calls = analyser.sink.calls.lock().unwrap();
+    let published = |name: &str| -> f64 {
+        calls
+            .iter()
+            .flat_map(|(_, datums)| datums)
+            .filter(|d| d.name == name)
+            .map(Datum::total)
+            .sum()
+    };
+    assert_eq!(published(m::REQUESTS), 10.0);
+    assert_eq!(published(m::MALFORMED_RECORDS), 1.0);
 }
