@@ -1,6 +1,7 @@
 //! One run of `up`, `plan`, `down` or `status`: the config, the AWS clients, where we are
 //! (account, region) and what the run decided and did.
 
+use std::sync::RwLock;
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig, retry::RetryConfig, timeout::TimeoutConfig};
@@ -12,6 +13,27 @@ use crate::error::DeployError;
 
 /// CloudFront, and the metrics CloudFront publishes, live in us-east-1.
 pub const CLOUDFRONT_REGION: &str = "us-east-1";
+
+/// An endpoint every client of this process uses instead of the standard chain, with dummy
+/// credentials: set by `deployer demo` to its local emulator, so the commands it runs
+/// in-process (`up`, `status`, `down`, ...) cannot reach a real account.
+static LOCAL_ENDPOINT: RwLock<Option<String>> = RwLock::new(None);
+
+/// Points every client built after this call at `endpoint` (None: the standard chain again).
+pub fn set_local_endpoint(endpoint: Option<&str>) {
+    let mut slot = LOCAL_ENDPOINT
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    *slot = endpoint.map(str::to_string);
+}
+
+/// The endpoint set by [`set_local_endpoint`], if any.
+pub fn local_endpoint() -> Option<String> {
+    LOCAL_ENDPOINT
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone()
+}
 
 /// SDK clients, built once from one shared config (credential chain, profile,
 /// `AWS_ENDPOINT_URL`, retries with backoff for throttling).
@@ -44,7 +66,18 @@ impl Clients {
                     .operation_attempt_timeout(Duration::from_secs(60))
                     .build(),
             );
-        if let Some(profile) = profile {
+        if let Some(endpoint) = local_endpoint() {
+            // A local emulator: its endpoint and dummy credentials, never the user's profile.
+            loader = loader.endpoint_url(endpoint).credentials_provider(
+                aws_sdk_sts::config::Credentials::new(
+                    "test",
+                    "test",
+                    None,
+                    None,
+                    "cfrp-local-endpoint",
+                ),
+            );
+        } else if let Some(profile) = profile {
             loader = loader.profile_name(profile);
         }
         let shared = loader.load().await;
@@ -58,7 +91,9 @@ impl Clients {
             .build();
         let s3 = aws_sdk_s3::config::Builder::from(shared)
             // Path-style works with every endpoint, including a local emulator.
-            .force_path_style(std::env::var_os("AWS_ENDPOINT_URL").is_some())
+            .force_path_style(
+                std::env::var_os("AWS_ENDPOINT_URL").is_some() || local_endpoint().is_some(),
+            )
             .build();
         Clients {
             cloudfront: aws_sdk_cloudfront::Client::new(&global),

@@ -5,6 +5,10 @@
 //!
 //! The process gets Lambda's environment (`AWS_LAMBDA_RUNTIME_API`, function name, memory,
 //! version, log group and stream) plus the caller's variables. Every wait is bounded.
+//!
+//! Used by the cross-crate tests (`cfrp_tests::runtime_api` re-exports it) and by
+//! `deployer demo`, which run the functions' real binaries locally because the AWS emulator
+//! stores function code but never runs it.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;

@@ -7,7 +7,8 @@
 
 pub mod deploy;
 pub mod fixtures;
-pub mod runtime_api;
+/// The Lambda Runtime API emulator, its own crate so the deployer's demo uses it too.
+pub use cfrp_runtime_api as runtime_api;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
