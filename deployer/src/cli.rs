@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "deployer",
     version,
     about = "Put a CloudFront distribution in front of a web app or API, with real-time log metrics, alarms and cache invalidation",
-    after_help = "Examples:\n  deployer validate --config proxy.toml\n  deployer plan\n  deployer up --wait\n  deployer up --origin-domain myapp.example.com --price-class PriceClass_100\n  deployer status --output json\n  deployer price --requests 50000000 --gb 2000 --geo US=0.6,DE=0.3,JP=0.1 --compare\n  deployer down\n\nAWS credentials, region and endpoint come from the standard chain (AWS_PROFILE or --profile,\nAWS_REGION, AWS_ENDPOINT_URL for a local emulator)."
+    after_help = "Examples:\n  deployer validate --config proxy.toml\n  deployer plan\n  deployer up --wait\n  deployer up --origin-domain myapp.example.com --price-class PriceClass_100\n  deployer status --output json\n  deployer price --requests 50000000 --gb 2000 --geo US=0.6,DE=0.3,JP=0.1 --compare\n  deployer down\n  deployer demo                # everything above against a local emulator\n\nAWS credentials, region and endpoint come from the standard chain (AWS_PROFILE or --profile,\nAWS_REGION, AWS_ENDPOINT_URL for a local emulator)."
 )]
 pub struct Cli {
     /// The stack's config file.
@@ -69,6 +69,14 @@ pub enum Command {
     /// Monthly cost of a traffic profile (flags or the analyser's metrics) under each price
     /// class, from CloudFront's published on-demand prices.
     Price(crate::price::PriceArgs),
+    /// The whole job end to end against a local AWS emulator: up, generated traffic through
+    /// the real function binaries, an invalidation, status, a monitor snapshot, alarm states,
+    /// then down; nothing is left behind (`scripts/demo` builds and runs it).
+    Demo(crate::demo::DemoArgs),
+    /// A live view of the stack's traffic: rates, error rates, cache hits, latency
+    /// percentiles with sparklines, top countries and POPs, rule states and CloudFront's own
+    /// metrics; `--output json` streams one object per refresh.
+    Monitor(crate::monitor::MonitorArgs),
 }
 
 /// Where the stack's config comes from: the file, or the one-command flags.

@@ -4,9 +4,11 @@
 pub mod cli;
 pub mod commands;
 pub mod context;
+pub mod demo;
 pub mod diff;
 pub mod error;
 pub mod init;
+pub mod monitor;
 pub mod ops;
 pub mod package;
 pub mod price;

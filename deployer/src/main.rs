@@ -47,6 +47,17 @@ fn main() -> anyhow::Result<()> {
             }
             Command::Completions { shell } => Ok(ops::completions::run(*shell, stdout)),
             Command::Init(args) => cfrp_deployer::init::run(&cli.config, args, cli.output, stdout),
+            Command::Demo(args) => match cfrp_deployer::demo::run(args, cli.output, stdout).await {
+                Ok(code) => Ok(code),
+                // The failed step is already on stdout; the error names it and the clean-up.
+                Err(err) => {
+                    eprintln!("error: {err}");
+                    Ok(1)
+                }
+            },
+            Command::Monitor(args) => {
+                cfrp_deployer::monitor::run(&cli.config, args, profile, cli.output, stdout).await
+            }
             Command::Price(args) => {
                 Ok(
                     cfrp_deployer::price::run(&cli.config, args, profile, cli.output, stdout)

@@ -208,9 +208,14 @@ mod tests {
     #[test]
     fn the_summary_agrees_with_scoring_every_client() {
         let mut clients = HashMap::new();
-        let ips: Vec<String> = (0..200).map(|i| format!("10.0.{}.{}", i / 50, i % 50)).collect();
+        let ips: Vec<String> = (0..200)
+            .map(|i| format!("10.0.{}.{}", i / 50, i % 50))
+            .collect();
         for (i, ip) in ips.iter().enumerate() {
-            clients.insert(ip.as_str(), activity(5 + (i as u64 * 7) % 40, (i as u64 * 3) % 6));
+            clients.insert(
+                ip.as_str(),
+                activity(5 + (i as u64 * 7) % 40, (i as u64 * 3) % 6),
+            );
         }
         let all = score_clients(&clients);
         let summary = summarise_clients(&clients, 5);

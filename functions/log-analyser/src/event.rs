@@ -1,76 +1,232 @@
 //! The Kinesis event as the analyser reads it.
 //!
-//! The Lambda runtime deserialises the analyser's event into [`KinesisBatch`], which has the
-//! JSON shape of `aws_lambda_events`' `KinesisEvent` but keeps only each record's `data`. Two
-//! reasons, one required and one measured:
+//! The Lambda runtime deserialises the analyser's event into [`KinesisBatch`]: the JSON shape
+//! of `aws_lambda_events`' `KinesisEvent`, of which only each record's `data` is kept, decoded
+//! into one buffer for the whole batch. Reasons, one required and the others measured
+//! (`benches/analyse.rs`: "handler" against "handler via KinesisEvent"):
 //! - `KinesisEvent` decodes base64 while deserialising, so one record whose data is not base64
 //!   fails the whole invocation, and Lambda would retry the batch until it expires; here that
-//!   record is counted as malformed and the rest of the batch is analysed.
-//! - It also copies every record's base64 into a `String` first; here the data is decoded
-//!   straight from the event bytes into the record's buffer while deserialising (measured in
-//!   `benches/analyse.rs`: "handler" against "handler via KinesisEvent").
+//!   record is counted as malformed and the rest of the batch is analysed;
+//! - lambda_runtime deserialises through serde_path_to_error, which allocates a `String` for
+//!   every object key it passes (about twenty per record). Taking the event as one raw JSON
+//!   value costs it a single key; the records are then read here with plain serde_json, keys
+//!   borrowed, unknown fields skipped without allocating;
+//! - every record's data goes into one buffer: one allocation per batch instead of a
+//!   `String` and a `Vec` per record.
 //!
 //! `KinesisEvent` itself stays accepted (tests, callers that already hold one) through
 //! [`KinesisRecords`].
 
 use std::fmt;
+use std::ops::Range;
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
-use base64::Engine as _;
-use serde::de::{self, Deserializer, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
+use serde_json::value::RawValue;
 
-/// `{"Records": [{"kinesis": {"data": "<base64>", ...}, ...}, ...]}`: every other field of the
-/// documented Kinesis event is accepted and skipped.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-pub struct KinesisBatch {
-    #[serde(rename = "Records", default)]
-    pub records: Vec<BatchRecord>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-pub struct BatchRecord {
-    pub kinesis: BatchKinesis,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-pub struct BatchKinesis {
-    #[serde(default)]
-    pub data: RecordData,
-}
-
-/// A record's data, decoded from base64; `None` when it is not base64 (counted as a malformed
-/// record by the analyser instead of failing the whole event).
+/// The records' data of a Kinesis event, decoded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RecordData(pub Option<Vec<u8>>);
+pub struct KinesisBatch {
+    buffer: Vec<u8>,
+    /// Per record, its data in `buffer`; `None` when the data was not base64.
+    records: Vec<Option<Range<usize>>>,
+}
 
-impl<'de> Deserialize<'de> for RecordData {
+impl KinesisBatch {
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Reads `{"Records": [{"kinesis": {"data": "<base64>", ...}, ...}, ...]}`; every other
+    /// field of the documented event is skipped.
+    pub fn from_json(json: &str) -> Result<KinesisBatch, serde_json::Error> {
+        // Base64 decodes 4 bytes into 3, so three quarters of the event is an upper bound of
+        // the data: reserving it up front saves the buffer's regrowth copies.
+        let mut batch = KinesisBatch {
+            buffer: Vec::with_capacity(json.len() / 4 * 3),
+            records: Vec::new(),
+        };
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        deserializer.deserialize_map(EventVisitor(&mut batch))?;
+        deserializer.end()?;
+        Ok(batch)
+    }
+}
+
+impl<'de> Deserialize<'de> for KinesisBatch {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Base64Visitor;
-        impl Visitor<'_> for Base64Visitor {
-            type Value = RecordData;
+        // One raw value through whatever wraps the deserializer (the runtime's path tracking);
+        // the records are read from it by `from_json`.
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        KinesisBatch::from_json(raw.get()).map_err(de::Error::custom)
+    }
+}
 
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a base64 string")
-            }
+/// The event as Kinesis would deliver it (records with data only), for tests and tools.
+impl Serialize for KinesisBatch {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let records: Vec<serde_json::Value> = self
+            .payloads()
+            .map(|data| {
+                let data = data.unwrap_or_default();
+                serde_json::json!({"kinesis": {"data": base64_simd::STANDARD.encode_to_string(data)}})
+            })
+            .collect();
+        let mut map = serializer.serialize_map(Some(1))?;
+        map.serialize_entry("Records", &records)?;
+        map.end()
+    }
+}
 
-            // serde_json hands over a slice of the event bytes when the string has no escapes
-            // (base64 never has), so nothing is copied before decoding.
-            fn visit_str<E: de::Error>(self, value: &str) -> Result<RecordData, E> {
-                Ok(RecordData(
-                    base64::engine::general_purpose::STANDARD.decode(value).ok(),
-                ))
+struct EventVisitor<'b>(&'b mut KinesisBatch);
+
+impl<'de> Visitor<'de> for EventVisitor<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a Kinesis event object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<&str>()? {
+            if key == "Records" {
+                map.next_value_seed(RecordsSeed(&mut *self.0))?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
             }
         }
-        deserializer.deserialize_str(Base64Visitor)
+        Ok(())
     }
 }
 
-impl Serialize for RecordData {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let bytes = self.0.as_deref().unwrap_or_default();
-        serializer.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+struct RecordsSeed<'b>(&'b mut KinesisBatch);
+
+impl<'de> DeserializeSeed<'de> for RecordsSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
     }
+}
+
+impl<'de> Visitor<'de> for RecordsSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of Kinesis records")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq
+            .next_element_seed(ObjectSeed::Record(&mut *self.0))?
+            .is_some()
+        {}
+        Ok(())
+    }
+}
+
+/// A record object (`{"kinesis": {...}, ...}`) or its `kinesis` object (`{"data": ...}`).
+enum ObjectSeed<'b> {
+    Record(&'b mut KinesisBatch),
+    Kinesis(&'b mut KinesisBatch),
+}
+
+impl<'de> DeserializeSeed<'de> for ObjectSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ObjectSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a Kinesis record object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        match self {
+            ObjectSeed::Record(batch) => {
+                let before = batch.records.len();
+                while let Some(key) = map.next_key::<&str>()? {
+                    if key == "kinesis" {
+                        map.next_value_seed(ObjectSeed::Kinesis(&mut *batch))?;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                if batch.records.len() == before {
+                    // No `kinesis.data` at all: an empty record, like an empty string.
+                    let end = batch.buffer.len();
+                    batch.records.push(Some(end..end));
+                }
+            }
+            ObjectSeed::Kinesis(batch) => {
+                while let Some(key) = map.next_key::<&str>()? {
+                    if key == "data" {
+                        map.next_value_seed(DataSeed(&mut *batch))?;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+struct DataSeed<'b>(&'b mut KinesisBatch);
+
+impl<'de> DeserializeSeed<'de> for DataSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        // serde_json hands a string's raw bytes to `deserialize_bytes` without checking them
+        // for UTF-8 (base64 is ASCII and the decoder rejects anything else), as a slice of the
+        // event when there are no escapes (base64 has none).
+        deserializer.deserialize_bytes(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DataSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a base64 string")
+    }
+
+    fn visit_bytes<E: de::Error>(self, value: &[u8]) -> Result<(), E> {
+        let batch = self.0;
+        let start = batch.buffer.len();
+        let range = if decode_append(value, &mut batch.buffer) {
+            Some(start..batch.buffer.len())
+        } else {
+            batch.buffer.truncate(start);
+            None
+        };
+        batch.records.push(range);
+        Ok(())
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<(), E> {
+        self.visit_bytes(value.as_bytes())
+    }
+}
+
+/// base64-simd (already in the tree through the AWS SDK's smithy types): the same strict
+/// standard alphabet with padding as the `base64` crate, decoded with SIMD (NEON on arm64);
+/// the scalar decoder was the largest single cost of the handler. `false` when `encoded` is
+/// not base64.
+fn decode_append(encoded: &[u8], buffer: &mut Vec<u8>) -> bool {
+    base64_simd::STANDARD.decode_append(encoded, buffer).is_ok()
 }
 
 /// An event the analyser can read records from: every record's decoded data, `None` for a
@@ -94,7 +250,7 @@ impl KinesisRecords for KinesisBatch {
         Box::new(
             self.records
                 .iter()
-                .map(|record| record.kinesis.data.0.as_deref()),
+                .map(|range| range.clone().and_then(|r| self.buffer.get(r))),
         )
     }
 }
@@ -109,7 +265,8 @@ mod tests {
             {"kinesis": {"data": "aGVsbG8=", "partitionKey": "p", "sequenceNumber": "1"}, "eventID": "x"},
             {"kinesis": {"data": "not base64!"}},
             {"kinesis": {"data": ""}},
-            {"kinesis": {"data": "d29ybGQ="}}
+            {"kinesis": {"data": "d29ybGQ="}},
+            {"eventID": "no kinesis object"}
         ]}"#;
         let batch: KinesisBatch = serde_json::from_str(json).unwrap();
         let decoded: Vec<Option<&[u8]>> = batch.payloads().collect();
@@ -119,9 +276,24 @@ mod tests {
                 Some(&b"hello"[..]),
                 None,
                 Some(&b""[..]),
-                Some(&b"world"[..])
+                Some(&b"world"[..]),
+                Some(&b""[..])
             ]
         );
+    }
+
+    #[test]
+    fn through_the_runtime_s_path_tracking_and_back() {
+        let json = cfrp_events_sample();
+        let batch: KinesisBatch =
+            serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(&json))
+                .unwrap();
+        assert_eq!(batch.len(), 2);
+        let again: KinesisBatch =
+            serde_json::from_str(&serde_json::to_string(&batch).unwrap()).unwrap();
+        assert_eq!(again, batch);
+        let wrong_shape = r#"{"Records": {"kinesis": 1}}"#;
+        assert!(serde_json::from_str::<KinesisBatch>(wrong_shape).is_err());
     }
 
     #[test]
@@ -135,6 +307,30 @@ mod tests {
             batch.payloads().map(|p| p.map(<[u8]>::to_vec)).collect();
         assert_eq!(from_event.len(), 2);
         assert_eq!(from_event, from_batch);
+    }
+
+    proptest::proptest! {
+        /// The SIMD decoder accepts exactly what the `base64` crate's standard engine (the one
+        /// `aws_lambda_events` uses) accepts, and decodes it the same.
+        #[test]
+        fn decoding_agrees_with_the_base64_crate(text in "[A-Za-z0-9+/=]{0,24}|[ -~]{0,12}") {
+            use base64::Engine as _;
+            let reference = base64::engine::general_purpose::STANDARD.decode(&text).ok();
+            let mut buffer = b"kept".to_vec();
+            let ok = decode_append(text.as_bytes(), &mut buffer);
+            proptest::prop_assert_eq!(ok, reference.is_some());
+            if let Some(decoded) = reference {
+                proptest::prop_assert_eq!(&buffer[4..], &decoded[..]);
+            }
+        }
+
+        /// Whatever a record's data holds, the event still deserialises.
+        #[test]
+        fn any_data_string_deserialises(data in ".{0,40}") {
+            let json = serde_json::json!({"Records": [{"kinesis": {"data": data}}]}).to_string();
+            let batch: KinesisBatch = serde_json::from_str(&json).unwrap();
+            proptest::prop_assert_eq!(batch.len(), 1);
+        }
     }
 
     /// A documented Kinesis event with two records (every field present).
