@@ -6,10 +6,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a measurement tool: a panic is the report
 
-use aws_lambda_events::event::kinesis::KinesisEvent;
 use cfrp_config::{AnalyserSettings, Field};
 use cfrp_events::{Generate, generate_kinesis_event};
 use cfrp_log_analyser::Analyser;
+use cfrp_log_analyser::event::KinesisBatch;
 use cfrp_log_analyser::sink::MemorySink;
 
 fn peak_rss_kb() -> u64 {
@@ -38,7 +38,10 @@ fn main() {
     }
     let before = peak_rss_kb();
     let json = std::fs::read_to_string(&path).unwrap();
-    let event: KinesisEvent = serde_json::from_str(&json).unwrap();
+    // As lambda_runtime deserialises the event: path tracking over serde_json, into the
+    // analyser's event type.
+    let event: KinesisBatch =
+        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(&json)).unwrap();
     let settings = AnalyserSettings {
         stack: "bench".to_string(),
         namespace: "Bench/Analyser".to_string(),
@@ -52,7 +55,7 @@ fn main() {
     println!(
         "event {:.1} MB, {} records, {} datums: peak RSS {:.1} MB (process baseline {:.1} MB)",
         json.len() as f64 / 1e6,
-        event.records.len(),
+        event.len(),
         analysis.datums.len(),
         after as f64 / 1024.0,
         before as f64 / 1024.0
