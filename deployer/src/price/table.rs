@@ -21,10 +21,10 @@ pub struct Provenance {
 pub const PROVENANCE: Provenance = Provenance {
     as_of: "2026-11-26",
     cloudfront: "https://aws.amazon.com/cloudfront/pricing/ (data transfer out per region and tier; invalidations $0.005/path beyond 1,000 free; real-time logs $0.01 per 1,000,000 lines, also in https://docs.aws.amazon.com/whitepapers/latest/how-aws-pricing-works/cloudfront.html)",
-    cloudfront_requests: "https://aws.amazon.com/cloudfront/pricing/ request table, as published through the AWS Price List API (cross-checked against infracost's CloudFront golden test, which prices from that API)",
+    cloudfront_requests: "taken from infracost's CloudFront golden test output (which prices from the AWS Price List API); the stored copy of https://aws.amazon.com/cloudfront/pricing/ available here ended before its request table",
     price_classes: "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/PriceClass.html",
-    lambda: "https://aws.amazon.com/lambda/pricing/ (US East (N. Virginia))",
-    kinesis: "https://aws.amazon.com/kinesis/data-streams/pricing/ (US East (N. Virginia))",
+    lambda: "US East (N. Virginia) list prices as quoted by secondary pages citing https://aws.amazon.com/lambda/pricing/",
+    kinesis: "US East (N. Virginia) list prices from infracost's Kinesis golden test output; the stored copy of https://aws.amazon.com/kinesis/data-streams/pricing/ shows no figures",
 };
 
 /// The hours in a billing month, as AWS's pricing pages and calculator count them.
