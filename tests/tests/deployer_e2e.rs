@@ -653,6 +653,19 @@ async fn up_from_nothing_converges_plans_one_change_and_down_removes_everything(
         removed["summary"]["delete"].as_u64().unwrap() >= 25,
         "{removed:#}"
     );
+    // `down` reports exactly what `up` created, under the same names (the topic's
+    // subscription and the function's invoke permission go with their parents, and are
+    // listed all the same).
+    let listed = |report: &serde_json::Value, action: &str| -> std::collections::BTreeSet<String> {
+        report["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["action"] == action)
+            .map(|c| format!("{} {}", c["kind"], c["name"]))
+            .collect()
+    };
+    assert_eq!(listed(&removed, "delete"), listed(&report, "create"));
     assert_nothing_tagged(&name).await;
     let objects = s3
         .list_objects_v2()

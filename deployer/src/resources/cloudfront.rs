@@ -783,7 +783,9 @@ pub async fn remove_distribution(run: &mut Run<'_>) -> Result<(), DeployError> {
     let Some(existing) = find_distribution(run).await? else {
         return Ok(());
     };
-    run.note(DISTRIBUTION, &existing.id, Action::Delete);
+    // The same name `up` reports (the caller reference), so the two lists line up.
+    let caller_reference = run.names.caller_reference();
+    run.note(DISTRIBUTION, &caller_reference, Action::Delete);
     let (mut config, mut etag) = distribution_config(run, &existing.id).await?;
     if config.enabled() {
         for attempt in 0..=ETAG_RETRIES {

@@ -331,6 +331,27 @@ pub async fn remove_function(run: &mut Run<'_>, function: Function) -> Result<()
         return Ok(());
     }
     run.note(FUNCTION, &name, Action::Delete);
+    // Its resource policy (the invoke permissions `up` added) goes with it; listed so `down`
+    // reports what `up` created.
+    let policy = found(
+        run.aws
+            .lambda
+            .get_policy()
+            .function_name(&name)
+            .send()
+            .await,
+        |e| e.is_resource_not_found_exception(),
+        "lambda:GetPolicy",
+        &name,
+    )?;
+    let statements: serde_json::Value = policy
+        .and_then(|out| out.policy().and_then(|p| serde_json::from_str(p).ok()))
+        .unwrap_or_default();
+    for statement in statements["Statement"].as_array().into_iter().flatten() {
+        if let Some(sid) = statement["Sid"].as_str() {
+            run.note(PERMISSION, &format!("{name}/{sid}"), Action::Delete);
+        }
+    }
     run.mutating("lambda:DeleteFunction", &name);
     found(
         run.aws

@@ -97,7 +97,23 @@ pub async fn remove_topic(run: &mut Run<'_>, arn: &str) -> Result<(), DeployErro
         return Ok(());
     }
     run.note(TOPIC, &run.names.alarm_topic(), Action::Delete);
-    // Deleting a topic deletes its subscriptions.
+    // Deleting a topic deletes its subscriptions; they are listed so `down` reports what
+    // `up` created.
+    let subscriptions = run
+        .aws
+        .sns
+        .list_subscriptions_by_topic()
+        .topic_arn(arn)
+        .send()
+        .await
+        .map_err(|e| DeployError::aws("sns:ListSubscriptionsByTopic", arn, e))?;
+    for subscription in subscriptions.subscriptions() {
+        if subscription.protocol() == Some("email")
+            && let Some(email) = subscription.endpoint()
+        {
+            run.note(SUBSCRIPTION, email, Action::Delete);
+        }
+    }
     run.mutating("sns:DeleteTopic", arn);
     run.aws
         .sns
