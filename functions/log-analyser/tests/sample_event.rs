@@ -241,18 +241,21 @@ fn records_outside_cloudwatchs_window_are_counted_not_published() {
     );
 }
 
-#[tokio::test]
-async fn the_handler_publishes_to_the_namespace_and_reports_no_failures() {
-    let analyser = Analyser::new(settings(), MemorySink::default());
-    // The handler uses the real clock; shift the sample's minutes to now.
+/// The sample's well-formed lines as a Kinesis event, their minutes shifted to now: the
+/// handler uses the real clock, and CloudWatch's window is two weeks.
+fn sample_event_now() -> String {
     let now = cfrp_function_support::now_ms() / 1000;
     let lines: Vec<String> = cfrp_events::sample_log_lines()
         .iter()
         .map(|l| l.replacen("1700000", &format!("{}", now / 1000 - 10), 1))
         .collect();
-    let json =
-        cfrp_events::kinesis_event_from_payloads(lines.iter().map(|l| l.as_bytes()), now as f64);
-    let event: KinesisEvent = serde_json::from_str(&json).unwrap();
+    cfrp_events::kinesis_event_from_payloads(lines.iter().map(|l| l.as_bytes()), now as f64)
+}
+
+#[tokio::test]
+async fn the_handler_publishes_to_the_namespace_and_reports_no_failures() {
+    let analyser = Analyser::new(settings(), MemorySink::default());
+    let event: KinesisEvent = serde_json::from_str(&sample_event_now()).unwrap();
     let response = analyser
         .handle(LambdaEvent::new(event, Context::default()))
         .await
@@ -298,13 +301,7 @@ async fn a_failed_publish_fails_the_invocation_so_lambda_retries() {
 #[tokio::test]
 async fn a_record_that_is_not_base64_is_counted_and_the_batch_still_succeeds() {
     let analyser = Analyser::new(settings(), MemorySink::default());
-    let now = cfrp_function_support::now_ms() / 1000;
-    let lines: Vec<String> = cfrp_events::sample_log_lines()
-        .iter()
-        .map(|l| l.replacen("1700000", &format!("{}", now / 1000 - 10), 1))
-        .collect();
-    let json =
-        cfrp_events::kinesis_event_from_payloads(lines.iter().map(|l| l.as_bytes()), now as f64);
+    let json = sample_event_now();
     // Corrupt the first record's data the way a broken producer would.
     let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
     value["Records"][0]["kinesis"]["data"] = serde_json::json!("%%% not base64 %%%");
