@@ -104,6 +104,28 @@ fn clock(rfc3339: &str) -> &str {
     rfc3339.get(11..16).unwrap_or(rfc3339)
 }
 
+/// A section's heading, with its minute when it has data, or the heading and `empty` marked
+/// "no data yet" (rather than zeros pretending to be data). True when there is data.
+fn heading(
+    lines: &mut Vec<String>,
+    style: Style,
+    title: &str,
+    minute: &Option<String>,
+    empty: &str,
+) -> bool {
+    match minute {
+        None => {
+            lines.push(style.bold(title));
+            lines.push(format!("  {} — {empty}", style.paint("33", "no data yet")));
+            false
+        }
+        Some(minute) => {
+            lines.push(style.bold(&format!("{title}, minute {} UTC", clock(minute))));
+            true
+        }
+    }
+}
+
 fn row(style: Style, label: &str, series: &Series, format: fn(f64) -> String) -> String {
     let value = series.now.map_or_else(|| "—".to_string(), format);
     let skip = series.history.len().saturating_sub(style.spark_width);
@@ -140,31 +162,26 @@ pub fn render(snapshot: &Snapshot, style: Style) -> Vec<String> {
     ];
 
     let a = &s.analyser;
-    match &a.minute {
-        None => {
-            lines.push(style.bold("Analyser (real-time logs)"));
-            lines.push(format!(
-                "  {} — the log analyser has published nothing for {} in the last {} min",
-                style.paint("33", "no data yet"),
-                s.distribution_domain,
-                s.window_minutes
-            ));
-        }
-        Some(minute) => {
-            lines.push(style.bold(&format!(
-                "Analyser (real-time logs), minute {} UTC",
-                clock(minute)
-            )));
-            lines.push(row(style, "requests/s", &a.requests_per_second, number));
-            lines.push(row(style, "bytes/s", &a.bytes_per_second, bytes_rate));
-            lines.push(row(style, "4xx rate", &a.error_rate_4xx, percent));
-            lines.push(row(style, "5xx rate", &a.error_rate_5xx, percent));
-            lines.push(row(style, "cache hit ratio", &a.cache_hit_ratio, percent));
-            lines.push(row(style, "latency p50", &a.latency_p50_ms, millis));
-            lines.push(row(style, "latency p95", &a.latency_p95_ms, millis));
-            lines.push(row(style, "latency p99", &a.latency_p99_ms, millis));
-            lines.push(row(style, "origin p95", &a.origin_latency_p95_ms, millis));
-        }
+    let empty = format!(
+        "the log analyser has published nothing for {} in the last {} min",
+        s.distribution_domain, s.window_minutes
+    );
+    if heading(
+        &mut lines,
+        style,
+        "Analyser (real-time logs)",
+        &a.minute,
+        &empty,
+    ) {
+        lines.push(row(style, "requests/s", &a.requests_per_second, number));
+        lines.push(row(style, "bytes/s", &a.bytes_per_second, bytes_rate));
+        lines.push(row(style, "4xx rate", &a.error_rate_4xx, percent));
+        lines.push(row(style, "5xx rate", &a.error_rate_5xx, percent));
+        lines.push(row(style, "cache hit ratio", &a.cache_hit_ratio, percent));
+        lines.push(row(style, "latency p50", &a.latency_p50_ms, millis));
+        lines.push(row(style, "latency p95", &a.latency_p95_ms, millis));
+        lines.push(row(style, "latency p99", &a.latency_p99_ms, millis));
+        lines.push(row(style, "origin p95", &a.origin_latency_p95_ms, millis));
     }
     lines.push(shares(style, "top countries", &s.top_countries));
     lines.push(shares(style, "top POPs", &s.top_edge_locations));
@@ -190,29 +207,24 @@ pub fn render(snapshot: &Snapshot, style: Style) -> Vec<String> {
     lines.push(String::new());
 
     let c = &s.cloudfront;
-    match &c.minute {
-        None => {
-            lines.push(style.bold("CloudFront (AWS/CloudFront, us-east-1)"));
-            lines.push(format!(
-                "  {} — CloudFront has published no Requests for {} in the last {} min",
-                style.paint("33", "no data yet"),
-                s.distribution_id,
-                s.window_minutes
-            ));
-        }
-        Some(minute) => {
-            lines.push(style.bold(&format!(
-                "CloudFront (AWS/CloudFront, us-east-1), minute {} UTC",
-                clock(minute)
-            )));
-            lines.push(row(style, "requests/s", &c.requests_per_second, number));
-            lines.push(row(style, "bytes/s", &c.bytes_per_second, bytes_rate));
-            lines.push(row(style, "4xx rate", &c.error_rate_4xx, percent));
-            lines.push(row(style, "5xx rate", &c.error_rate_5xx, percent));
-            if c.additional_metrics {
-                lines.push(row(style, "cache hit rate", &c.cache_hit_rate, percent));
-                lines.push(row(style, "origin p95", &c.origin_latency_p95_ms, millis));
-            }
+    let empty = format!(
+        "CloudFront has published no Requests for {} in the last {} min",
+        s.distribution_id, s.window_minutes
+    );
+    if heading(
+        &mut lines,
+        style,
+        "CloudFront (AWS/CloudFront, us-east-1)",
+        &c.minute,
+        &empty,
+    ) {
+        lines.push(row(style, "requests/s", &c.requests_per_second, number));
+        lines.push(row(style, "bytes/s", &c.bytes_per_second, bytes_rate));
+        lines.push(row(style, "4xx rate", &c.error_rate_4xx, percent));
+        lines.push(row(style, "5xx rate", &c.error_rate_5xx, percent));
+        if c.additional_metrics {
+            lines.push(row(style, "cache hit rate", &c.cache_hit_rate, percent));
+            lines.push(row(style, "origin p95", &c.origin_latency_p95_ms, millis));
         }
     }
     if !c.additional_metrics {
