@@ -145,3 +145,46 @@ async fn a_function_without_settings_exits_and_says_why() {
         other => panic!("expected an exit, got {other:?}"),
     }
 }
+
+/// The body is read ahead of the runtime (invocation.rs); an event it cannot read must still
+/// reach the runtime, fail there naming what was expected and where, and leave the function
+/// serving the next invocation.
+#[tokio::test]
+async fn an_unreadable_event_fails_saying_where_and_the_next_one_is_served() {
+    let settings = AnalyserSettings {
+        stack: "e2e".to_string(),
+        namespace: "CloudFrontProxy/e2e".to_string(),
+        fields: cfrp_config::Field::default_set(),
+        top_n: 5,
+        app_headers: Vec::new(),
+    };
+    let env = [(
+        cfrp_config::settings::SETTINGS_VARIABLE.to_string(),
+        settings.to_env_value().unwrap(),
+    )];
+    let run = run_bootstrap(
+        &function_binary("cfrp-log-analyser"),
+        &pairs(&env),
+        &[
+            r#"{"Records": {"kinesis": "not a list"}}"#.to_string(),
+            r#"{"Records": []}"#.to_string(),
+        ],
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
+    match &run.outcomes[..] {
+        [Outcome::Error(error), Outcome::Response(response)] => {
+            let message = error["errorMessage"].as_str().unwrap_or_default();
+            assert!(message.contains("a list of Kinesis records"), "{error}");
+            assert!(message.contains("line 1 column 12"), "{error}");
+            assert_eq!(response["batchItemFailures"], serde_json::json!([]));
+        }
+        other => panic!("unexpected outcomes {other:?}\n{}", run.stdout),
+    }
+    assert!(
+        run.stdout.contains("\"records\":0"),
+        "the second event is analysed: {}",
+        run.stdout
+    );
+}

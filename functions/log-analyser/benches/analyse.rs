@@ -1,9 +1,12 @@
 //! Handler time without the network on a Lambda-sized event: ~6 MB of CloudFront real-time
 //! log records with every documented field, as one Kinesis batch.
 //!
-//! - `handler`: what an invocation does before publishing: the event bytes deserialised the
-//!   way lambda_runtime does into the analyser's event type, base64, parsing, aggregation,
-//!   scoring, datums grouped into PutMetricData calls;
+//! - `handler`: what an invocation does before publishing: the invocation body read by the
+//!   analyser's body layer and the runtime's deserialisation of what it leaves (as main.rs
+//!   wires them), base64, parsing, aggregation, scoring, datums grouped into PutMetricData
+//!   calls;
+//! - `handler without the body layer`: the same with the runtime deserialising the whole event
+//!   into the analyser's event type;
 //! - `handler via KinesisEvent`: the same with `aws_lambda_events::KinesisEvent` as the type;
 //! - `analyse decoded records`: parsing to datums on records already decoded;
 //! - `naive baseline`: `serde_json::Value`, a `String` per field, a map per record, and a
@@ -23,8 +26,12 @@ use cfrp_events::{Generate, generate_kinesis_event};
 use cfrp_log_analyser::Analyser;
 use cfrp_log_analyser::datum::into_calls;
 use cfrp_log_analyser::event::KinesisBatch;
+use cfrp_log_analyser::invocation::{ParseBodyLayer, ParsedBatches};
 use cfrp_log_analyser::sink::MemorySink;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use lambda_runtime::tower::{Layer, Service, service_fn};
+use lambda_runtime::{Context, LambdaEvent, LambdaInvocation};
+use std::convert::Infallible;
 
 const NOW_MS: i64 = 1_700_000_400_000;
 
@@ -114,11 +121,38 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("log-analyser 6 MB batch");
     group.throughput(Throughput::Bytes(json.len() as u64));
     group.sample_size(30);
-    // What one invocation does before the network: the runtime's deserialisation of the event
-    // bytes (serde_path_to_error over serde_json, as lambda_runtime 1.x does) into the
-    // analyser's event type, base64, parsing, aggregation, scoring, datums grouped into
-    // PutMetricData calls.
+    // What one invocation does before the network, through the same pieces main.rs wires:
+    // the body layer reads the invocation body into the analyser's event type, the runtime
+    // deserialises what the layer left it (serde_path_to_error over serde_json, as
+    // lambda_runtime 1.x does), the handler takes the batch back; then base64, parsing,
+    // aggregation, scoring, datums grouped into PutMetricData calls.
+    let body = bytes::Bytes::from(json.clone().into_bytes());
+    let batches = ParsedBatches::default();
+    let runtime_side = {
+        let batches = batches.clone();
+        let analyser = &analyser;
+        service_fn(move |invocation: LambdaInvocation| {
+            let deserializer = &mut serde_json::Deserializer::from_slice(&invocation.body);
+            let payload: KinesisBatch = serde_path_to_error::deserialize(deserializer).unwrap();
+            let event = batches.take(LambdaEvent::new(payload, invocation.context));
+            let analysis = analyser.analyse(&event.payload, NOW_MS);
+            std::future::ready(Ok::<usize, Infallible>(into_calls(analysis.datums).len()))
+        })
+    };
+    let mut service = ParseBodyLayer::new(batches).layer(runtime_side);
     group.bench_function("handler", |b| {
+        b.iter(|| {
+            let invocation = LambdaInvocation {
+                parts: http::Response::new(()).into_parts().0,
+                body: black_box(body.clone()),
+                context: Context::default(),
+            };
+            black_box(service.call(invocation))
+        })
+    });
+    // The same without the body layer: the runtime deserialises the whole event into
+    // `KinesisBatch` (one raw value through its path tracking, then read again).
+    group.bench_function("handler without the body layer", |b| {
         b.iter(|| {
             let deserializer =
                 &mut serde_json::Deserializer::from_slice(black_box(json.as_bytes()));

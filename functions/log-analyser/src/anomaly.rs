@@ -111,7 +111,9 @@ fn by_rank(a: &Scored<'_>, b: &Scored<'_>) -> std::cmp::Ordering {
     b.score.total_cmp(&a.score).then_with(|| a.ip.cmp(b.ip))
 }
 
-fn score_all<'c, S>(clients: &'c HashMap<&'c str, ClientActivity<'c>, S>) -> Vec<Scored<'c>> {
+fn score_all<'c, K: AsRef<str>, S>(
+    clients: &'c HashMap<K, ClientActivity<'c>, S>,
+) -> Vec<Scored<'c>> {
     let n = clients.len() as f64;
     let total: f64 = clients.values().map(|c| c.requests as f64).sum();
     let errors: f64 = clients.values().map(|c| c.errors as f64).sum();
@@ -142,7 +144,7 @@ fn score_all<'c, S>(clients: &'c HashMap<&'c str, ClientActivity<'c>, S>) -> Vec
             };
             let score = volume_z.max(0.0) + 10.0 * (error_ratio - others_error_ratio).max(0.0);
             Scored {
-                ip,
+                ip: ip.as_ref(),
                 activity: c,
                 error_ratio,
                 score: (score * 100.0).round() / 100.0,
@@ -153,7 +155,9 @@ fn score_all<'c, S>(clients: &'c HashMap<&'c str, ClientActivity<'c>, S>) -> Vec
 }
 
 /// Scores every client of one distribution; highest score first.
-pub fn score_clients<S>(clients: &HashMap<&str, ClientActivity<'_>, S>) -> Vec<Offender> {
+pub fn score_clients<K: AsRef<str>, S>(
+    clients: &HashMap<K, ClientActivity<'_>, S>,
+) -> Vec<Offender> {
     let mut scored = score_all(clients);
     scored.sort_by(by_rank);
     scored.iter().map(Scored::offender).collect()
@@ -170,8 +174,8 @@ pub struct ClientScores {
 
 /// [`score_clients`] reduced to the level counts and the top `top` offenders: a batch has
 /// thousands of clients, and only these few are logged, so only they are sorted and copied.
-pub fn summarise_clients<S>(
-    clients: &HashMap<&str, ClientActivity<'_>, S>,
+pub fn summarise_clients<K: AsRef<str>, S>(
+    clients: &HashMap<K, ClientActivity<'_>, S>,
     top: usize,
 ) -> ClientScores {
     let mut scored = score_all(clients);

@@ -45,13 +45,18 @@ impl KinesisBatch {
     /// Reads `{"Records": [{"kinesis": {"data": "<base64>", ...}, ...}, ...]}`; every other
     /// field of the documented event is skipped.
     pub fn from_json(json: &str) -> Result<KinesisBatch, serde_json::Error> {
+        KinesisBatch::from_slice(json.as_bytes())
+    }
+
+    /// [`KinesisBatch::from_json`] on the event's bytes as the Runtime API sends them.
+    pub fn from_slice(json: &[u8]) -> Result<KinesisBatch, serde_json::Error> {
         // Base64 decodes 4 bytes into 3, so three quarters of the event is an upper bound of
         // the data: reserving it up front saves the buffer's regrowth copies.
         let mut batch = KinesisBatch {
             buffer: Vec::with_capacity(json.len() / 4 * 3),
             records: Vec::new(),
         };
-        let mut deserializer = serde_json::Deserializer::from_str(json);
+        let mut deserializer = serde_json::Deserializer::from_slice(json);
         deserializer.deserialize_map(EventVisitor(&mut batch))?;
         deserializer.end()?;
         Ok(batch)

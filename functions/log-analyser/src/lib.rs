@@ -6,6 +6,7 @@ pub mod anomaly;
 pub mod datum;
 pub mod event;
 pub mod handler;
+pub mod invocation;
 pub mod sink;
 pub mod sketch;
 

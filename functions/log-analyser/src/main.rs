@@ -1,8 +1,10 @@
 use cfrp_config::{AnalyserSettings, FunctionSettings};
 use cfrp_log_analyser::Analyser;
 use cfrp_log_analyser::event::KinesisBatch;
+use cfrp_log_analyser::invocation::{ParseBodyLayer, ParsedBatches};
 use cfrp_log_analyser::sink::CloudWatchSink;
-use lambda_runtime::{Error, service_fn};
+use lambda_runtime::layers::TracingLayer;
+use lambda_runtime::{Error, LambdaEvent, Runtime, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -21,11 +23,18 @@ async fn main() -> Result<(), Error> {
         CloudWatchSink::new(aws_sdk_cloudwatch::Client::new(&config)),
     );
     let analyser = &analyser;
-    // The event as `KinesisBatch`: `KinesisEvent`'s shape, data kept base64 (see event.rs).
-    lambda_runtime::run(service_fn(
-        move |event: lambda_runtime::LambdaEvent<KinesisBatch>| async move {
-            analyser.handle(event).await
-        },
-    ))
-    .await
+    // The body is read into a `KinesisBatch` once, ahead of the runtime's own deserialisation
+    // (see invocation.rs); the handler takes it back by request id.
+    let batches = ParsedBatches::default();
+    let handler_batches = batches.clone();
+    let handler = service_fn(move |event: LambdaEvent<KinesisBatch>| {
+        let event = handler_batches.take(event);
+        async move { analyser.handle(event).await }
+    });
+    // As `lambda_runtime::run` builds it, plus the body layer inside the tracing span.
+    Runtime::new(handler)
+        .layer(ParseBodyLayer::new(batches))
+        .layer(TracingLayer::new())
+        .run()
+        .await
 }
