@@ -379,13 +379,19 @@ fn lines(text: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// The value of header `name` (lower case) in a `cs-headers` field: URL-encoded
-/// `Name:Value` pairs separated by encoded newlines (`%0A`).
+/// The value of header `name` in a `cs-headers` field: URL-encoded `Name:Value` pairs
+/// separated by encoded newlines (`%0A`); names compare case-insensitively.
+///
+/// A pair matches when it starts with `name` followed by `:`, which is the same as its part
+/// before the first `:` being `name` because a header name (an RFC 9110 token, as the config
+/// checks) has no `:`; it saves searching every pair for its colon.
 pub fn header_value<'a>(headers: &'a str, name: &str) -> Option<Cow<'a, str>> {
-    split_encoded_newlines(headers)
-        .filter_map(|pair| pair.split_once(':'))
-        .find(|(key, _)| key.eq_ignore_ascii_case(name))
-        .map(|(_, value)| percent_decode_str(value).decode_utf8_lossy())
+    split_encoded_newlines(headers).find_map(|pair| {
+        let (key, rest) = pair.split_at_checked(name.len())?;
+        let value = rest.strip_prefix(':')?;
+        key.eq_ignore_ascii_case(name)
+            .then(|| percent_decode_str(value).decode_utf8_lossy())
+    })
 }
 
 /// `headers.split("%0A")`, with the separator found by the memchr crate's SIMD substring
@@ -590,6 +596,35 @@ mod tests {
             Some("cdn.example.com")
         );
         assert_eq!(header_value(headers, "cookie"), None);
+        assert_eq!(
+            header_value("Hostile:a%0AHost:b", "host").as_deref(),
+            Some("b")
+        );
+        assert_eq!(
+            header_value("Host%0AHost:x:y", "host").as_deref(),
+            Some("x:y")
+        );
+        assert_eq!(
+            header_value("H\u{e9}st:1%0Ahost:2", "host").as_deref(),
+            Some("2")
+        );
+        assert_eq!(header_value("", "host"), None);
+    }
+
+    proptest::proptest! {
+        /// Against the plain reading: split pairs, split each at its first colon.
+        #[test]
+        fn header_values_match_the_split_reading(
+            headers in "([a-zA-Z\u{e9}-]{0,6}(:[a-z:%0-9A]{0,6})?(%0A)?){0,6}",
+            name in "[a-zA-Z-]{1,4}",
+        ) {
+            let expected = headers
+                .split("%0A")
+                .filter_map(|pair| pair.split_once(':'))
+                .find(|(key, _)| key.eq_ignore_ascii_case(&name))
+                .map(|(_, value)| percent_decode_str(value).decode_utf8_lossy());
+            proptest::prop_assert_eq!(header_value(&headers, &name), expected);
+        }
     }
 
     proptest::proptest! {

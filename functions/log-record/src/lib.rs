@@ -316,29 +316,45 @@ fn seconds_to_ms(field: Field, value: &str) -> Result<f64, ParseError> {
     }
 }
 
-/// `0.25` / `12.345` / `7` (seconds, at most three decimals, at most nine integer digits) →
-/// whole milliseconds; `None` for anything else.
+/// `0.25` / `12.345` / `7` / `1700000040.123` (seconds: one to twelve digits, then at most
+/// three decimals) → whole milliseconds, in one pass; `None` for anything else, which the
+/// callers hand to the general parsers. Twelve digits keep every result exact in an `f64`.
 fn decimal_millis(value: &str) -> Option<u64> {
-    let (seconds, fraction) = value.split_once('.').unwrap_or((value, ""));
-    if seconds.is_empty() || seconds.len() > 9 || fraction.len() > 3 {
-        return None;
-    }
     let mut millis = 0u64;
-    for byte in seconds.bytes().chain(fraction.bytes()) {
+    let mut whole_digits = 0;
+    let mut decimals: Option<u32> = None;
+    for byte in value.bytes() {
+        if byte == b'.' && decimals.is_none() {
+            decimals = Some(0);
+            continue;
+        }
         let digit = byte.wrapping_sub(b'0');
         if digit > 9 {
             return None;
         }
+        match &mut decimals {
+            None => whole_digits += 1,
+            Some(count) => *count += 1,
+        }
         millis = millis * 10 + u64::from(digit);
     }
-    for _ in fraction.len()..3 {
-        millis *= 10;
+    let decimals = decimals.unwrap_or(0);
+    if whole_digits == 0 || whole_digits > 12 || decimals > 3 {
+        return None;
     }
-    Some(millis)
+    Some(millis * 10u64.pow(3 - decimals))
 }
 
 /// `1700000040.123` (epoch seconds, millisecond precision) → 1700000040123, exactly.
 fn epoch_millis(value: &str) -> Option<i64> {
+    match decimal_millis(value) {
+        Some(millis) => i64::try_from(millis).ok(),
+        None => epoch_millis_general(value),
+    }
+}
+
+/// [`epoch_millis`] for the forms [`decimal_millis`] leaves out (a sign, more digits).
+fn epoch_millis_general(value: &str) -> Option<i64> {
     let (seconds, fraction) = value.split_once('.').unwrap_or((value, ""));
     if seconds.is_empty() || fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -453,6 +469,16 @@ mod tests {
             let ours = seconds_to_ms(Field::TimeTaken, &text).unwrap_or_default();
             proptest::prop_assert!((ours - expected).abs() <= expected * 1e-12);
             proptest::prop_assert_eq!(ours, (seconds * 1000 + millis) as f64);
+        }
+    }
+
+    proptest::proptest! {
+        /// The one-pass reading agrees with the general one wherever it answers.
+        #[test]
+        fn the_fast_epoch_reading_agrees_with_the_general_one(value in "[+0-9.]{0,16}") {
+            if let Some(millis) = decimal_millis(&value) {
+                proptest::prop_assert_eq!(i64::try_from(millis).ok(), epoch_millis_general(&value));
+            }
         }
     }
 
