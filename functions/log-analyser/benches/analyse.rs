@@ -18,12 +18,14 @@
 
 use std::collections::HashMap;
 use std::hint::black_box;
+use std::time::Instant;
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use base64::Engine as _;
-use cfrp_config::{AnalyserSettings, Field};
+use cfrp_config::{AnalyserSettings, Field, metrics as m};
 use cfrp_events::{Generate, generate_kinesis_event};
 use cfrp_log_analyser::Analyser;
+use cfrp_log_analyser::aggregate::Analysis;
 use cfrp_log_analyser::datum::into_calls;
 use cfrp_log_analyser::event::KinesisBatch;
 use cfrp_log_analyser::invocation::{ParseBodyLayer, ParsedBatches};
@@ -45,13 +47,42 @@ fn settings() -> AnalyserSettings {
     }
 }
 
-/// Per (distribution, minute): requests, 5xx, latencies, countries.
-type NaiveMinute = (u64, u64, Vec<f64>, HashMap<String, u64>);
+/// One (distribution, minute) of the naive baseline: the same aggregates the analyser
+/// publishes, kept the straightforward way.
+#[derive(Default)]
+struct NaiveMinute {
+    requests: u64,
+    bytes_sent: u64,
+    bytes_received: u64,
+    status: [u64; 4],
+    hits: u64,
+    /// time-taken, time-to-first-byte, origin first byte, origin last byte: every sample,
+    /// sorted per batch for the percentiles.
+    latencies: [Vec<f64>; 4],
+    countries: HashMap<String, u64>,
+    edge_locations: HashMap<String, u64>,
+    path_patterns: HashMap<String, u64>,
+    protocol_versions: HashMap<String, u64>,
+    app_header: HashMap<String, u64>,
+}
 
-/// The baseline a straightforward implementation would write.
-fn naive(json: &str, fields: &[Field]) -> usize {
+/// What the naive baseline found, to cross-check it against the analyser.
+#[derive(Debug, PartialEq)]
+struct NaiveTotals {
+    requests: u64,
+    bytes_sent: u64,
+    malformed: usize,
+    clients: usize,
+}
+
+/// The baseline a straightforward implementation would write, computing the same aggregates
+/// as the analyser: `serde_json::Value`, a `String` per field and a map per record, every
+/// latency sample kept and sorted per batch for p50/p90/p99, breakdowns in `HashMap<String,
+/// u64>` sorted for the top N, per-client counts scored the same way.
+fn naive(json: &str, fields: &[Field], top_n: usize, app_header: &str) -> NaiveTotals {
     let value: serde_json::Value = serde_json::from_str(json).unwrap();
     let mut minutes: HashMap<(String, i64), NaiveMinute> = HashMap::new();
+    let mut clients: HashMap<String, (u64, u64)> = HashMap::new();
     let mut malformed = 0;
     for record in value["Records"].as_array().unwrap() {
         let data = record["kinesis"]["data"].as_str().unwrap_or_default();
@@ -59,10 +90,11 @@ fn naive(json: &str, fields: &[Field]) -> usize {
             malformed += 1;
             continue;
         };
-        let Ok(line) = String::from_utf8(bytes) else {
+        let Ok(text) = String::from_utf8(bytes) else {
             malformed += 1;
             continue;
         };
+        let line = text.trim_end_matches('\n');
         let columns: Vec<String> = line.split('\t').map(String::from).collect();
         if columns.len() != fields.len() {
             malformed += 1;
@@ -77,28 +109,126 @@ fn naive(json: &str, fields: &[Field]) -> usize {
             malformed += 1;
             continue;
         };
+        let number = |name: &str| row[name].parse::<f64>().ok();
         let minute = (timestamp as i64) / 60 * 60;
         let entry = minutes
             .entry((row["x-host-header"].clone(), minute))
             .or_default();
-        entry.0 += 1;
-        entry.1 += u64::from(row["sc-status"].starts_with('5'));
-        if let Ok(taken) = row["time-taken"].parse::<f64>() {
-            entry.2.push(taken * 1000.0);
+        entry.requests += 1;
+        entry.bytes_sent += number("sc-bytes").unwrap_or(0.0) as u64;
+        entry.bytes_received += number("cs-bytes").unwrap_or(0.0) as u64;
+        let status = number("sc-status").unwrap_or(0.0) as u64;
+        if (200..600).contains(&status) {
+            entry.status[(status / 100 - 2) as usize] += 1;
         }
-        *entry.3.entry(row["c-country"].clone()).or_default() += 1;
-    }
-    let mut outputs = malformed;
-    for (_, (_, _, latencies, countries)) in minutes.iter_mut() {
-        latencies.sort_by(f64::total_cmp);
-        for q in [0.5, 0.9, 0.99] {
-            if !latencies.is_empty() {
-                black_box(latencies[((latencies.len() - 1) as f64 * q) as usize]);
+        if ["Hit", "RefreshHit", "OriginShieldHit"].contains(&row["x-edge-result-type"].as_str()) {
+            entry.hits += 1;
+        }
+        for (samples, name) in entry.latencies.iter_mut().zip([
+            "time-taken",
+            "time-to-first-byte",
+            "origin-fbl",
+            "origin-lbl",
+        ]) {
+            if let Some(seconds) = number(name) {
+                samples.push(seconds * 1000.0);
             }
         }
-        outputs += countries.len();
+        *entry.countries.entry(row["c-country"].clone()).or_default() += 1;
+        let pop = row["x-edge-location"].split('-').next().unwrap_or_default();
+        *entry.edge_locations.entry(pop.to_string()).or_default() += 1;
+        *entry
+            .path_patterns
+            .entry(row["cache-behavior-path-pattern"].clone())
+            .or_default() += 1;
+        *entry
+            .protocol_versions
+            .entry(row["cs-protocol-version"].clone())
+            .or_default() += 1;
+        let headers: Vec<String> = row["cs-headers"].split("%0A").map(String::from).collect();
+        for header in headers {
+            if let Some((name, value)) = header.split_once(':')
+                && name.to_lowercase() == app_header
+            {
+                let decoded = percent_encoding::percent_decode_str(value)
+                    .decode_utf8_lossy()
+                    .to_string();
+                *entry.app_header.entry(decoded).or_default() += 1;
+            }
+        }
+        let client = clients.entry(row["c-ip"].clone()).or_default();
+        client.0 += 1;
+        client.1 += u64::from(status >= 400);
     }
-    outputs
+    let mut totals = NaiveTotals {
+        requests: 0,
+        bytes_sent: 0,
+        malformed,
+        clients: clients.len(),
+    };
+    for minute in minutes.values_mut() {
+        totals.requests += minute.requests;
+        totals.bytes_sent += minute.bytes_sent;
+        black_box((minute.bytes_received, minute.status, minute.hits));
+        for samples in &mut minute.latencies {
+            samples.sort_by(f64::total_cmp);
+            for q in [0.5, 0.9, 0.99] {
+                if !samples.is_empty() {
+                    black_box(samples[((samples.len() - 1) as f64 * q) as usize]);
+                }
+            }
+        }
+        for breakdown in [
+            &minute.countries,
+            &minute.edge_locations,
+            &minute.path_patterns,
+            &minute.protocol_versions,
+            &minute.app_header,
+        ] {
+            let mut entries: Vec<(&String, &u64)> = breakdown.iter().collect();
+            entries.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+            let other: u64 = entries.iter().skip(top_n).map(|(_, c)| **c).sum();
+            black_box((&entries[..entries.len().min(top_n)], other));
+        }
+    }
+    // The same score as the analyser: volume against the others and error-ratio excess.
+    let n = clients.len() as f64;
+    let total: f64 = clients.values().map(|c| c.0 as f64).sum();
+    let errors: f64 = clients.values().map(|c| c.1 as f64).sum();
+    let mut scored: Vec<(f64, &String)> = clients
+        .iter()
+        .map(|(ip, (requests, client_errors))| {
+            let mean = (total - *requests as f64) / (n - 1.0).max(1.0);
+            let ratio = *client_errors as f64 / *requests as f64;
+            let others_ratio =
+                (errors - *client_errors as f64) / (total - *requests as f64).max(1.0);
+            (
+                (*requests as f64 - mean).max(0.0) + 10.0 * (ratio - others_ratio).max(0.0),
+                ip,
+            )
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    black_box(&scored[..scored.len().min(5)]);
+    totals
+}
+
+/// The analyser's totals, to hold the baseline to the same answer.
+fn analyser_totals(analysis: &Analysis) -> NaiveTotals {
+    let sum = |name: &str| -> u64 {
+        analysis
+            .datums
+            .iter()
+            .filter(|d| d.name == name)
+            .map(|d| d.total() as u64)
+            .sum()
+    };
+    NaiveTotals {
+        requests: sum(m::REQUESTS),
+        bytes_sent: sum(m::BYTES_SENT),
+        malformed: analysis.summary.malformed,
+        clients: analysis.summary.clients_by_level.values().sum(),
+    }
 }
 
 fn bench(c: &mut Criterion) {
@@ -117,6 +247,13 @@ fn bench(c: &mut Criterion) {
     );
     let analyser = Analyser::new(settings.clone(), MemorySink::default());
     let event: KinesisEvent = serde_json::from_str(&json).unwrap();
+    let top_n = settings.top_n as usize;
+    let app_header = settings.app_headers[0].as_str();
+    // The baseline must reach the analyser's answer, or the ratio would mean nothing.
+    let batch = KinesisBatch::from_json(&json).unwrap();
+    let expected = analyser_totals(&analyser.analyse(&batch, NOW_MS));
+    assert_eq!(naive(&json, &settings.fields, top_n, app_header), expected);
+    eprintln!("both find {expected:?}");
 
     let mut group = c.benchmark_group("log-analyser 6 MB batch");
     group.throughput(Throughput::Bytes(json.len() as u64));
@@ -140,16 +277,15 @@ fn bench(c: &mut Criterion) {
         })
     };
     let mut service = ParseBodyLayer::new(batches).layer(runtime_side);
-    group.bench_function("handler", |b| {
-        b.iter(|| {
-            let invocation = LambdaInvocation {
-                parts: http::Response::new(()).into_parts().0,
-                body: black_box(body.clone()),
-                context: Context::default(),
-            };
-            black_box(service.call(invocation))
-        })
-    });
+    let mut handler = || {
+        let invocation = LambdaInvocation {
+            parts: http::Response::new(()).into_parts().0,
+            body: black_box(body.clone()),
+            context: Context::default(),
+        };
+        black_box(service.call(invocation).into_inner().unwrap_or_default());
+    };
+    group.bench_function("handler", |b| b.iter(&mut handler));
     // The same without the body layer: the runtime deserialises the whole event into
     // `KinesisBatch` (one raw value through its path tracking, then read again).
     group.bench_function("handler without the body layer", |b| {
@@ -176,9 +312,39 @@ fn bench(c: &mut Criterion) {
         b.iter(|| black_box(analyser.analyse(black_box(&event), NOW_MS).datums.len()))
     });
     group.bench_function("naive baseline", |b| {
-        b.iter(|| black_box(naive(black_box(&json), &settings.fields)))
+        b.iter(|| black_box(naive(black_box(&json), &settings.fields, top_n, app_header)))
     });
     group.finish();
+    paired_ratio(&mut handler, || {
+        black_box(naive(black_box(&json), &settings.fields, top_n, app_header));
+    });
+}
+
+/// The handler against the baseline in alternating pairs, so both see the same machine: on a
+/// shared host, separate runs minutes apart differ by more than the effect measured. Prints the
+/// median ratio and its spread over the pairs.
+fn paired_ratio(mut handler: impl FnMut(), mut baseline: impl FnMut()) {
+    const PAIRS: usize = 40;
+    let time = |f: &mut dyn FnMut()| {
+        let start = Instant::now();
+        f();
+        start.elapsed().as_secs_f64()
+    };
+    let mut pairs: Vec<(f64, f64)> = (0..PAIRS)
+        .map(|_| (time(&mut handler), time(&mut baseline)))
+        .collect();
+    pairs.sort_by(|a, b| (a.1 / a.0).total_cmp(&(b.1 / b.0)));
+    let ratio = |i: usize| pairs[i].1 / pairs[i].0;
+    let (handler_s, baseline_s) = pairs[PAIRS / 2];
+    println!(
+        "paired, {PAIRS} alternating runs: naive baseline / handler = {:.1}x median \
+         (p10 {:.1}x, p90 {:.1}x); median pair {:.2} ms against {:.2} ms",
+        ratio(PAIRS / 2),
+        ratio(PAIRS / 10),
+        ratio(PAIRS * 9 / 10),
+        handler_s * 1000.0,
+        baseline_s * 1000.0,
+    );
 }
 
 criterion_group!(benches, bench);
