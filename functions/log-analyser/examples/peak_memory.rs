@@ -1,6 +1,7 @@
 //! Peak resident memory of one 6 MB invocation without the network: generates the event,
-//! writes it to a file, then in a fresh process reads, deserialises and analyses it and
-//! reports the process's peak RSS (VmHWM) — what Lambda's "Max Memory Used" measures.
+//! writes it to a file, then in a fresh process reads it, reads the event as the function's
+//! body layer does (`invocation.rs`), analyses it and reports the process's peak RSS (VmHWM),
+//! what Lambda's "Max Memory Used" measures.
 //!
 //! `cargo run --release -p cfrp-log-analyser --example peak_memory`
 
@@ -37,11 +38,9 @@ fn main() {
         std::process::exit(status.code().unwrap_or(1));
     }
     let before = peak_rss_kb();
-    let json = std::fs::read_to_string(&path).unwrap();
-    // As lambda_runtime deserialises the event: path tracking over serde_json, into the
-    // analyser's event type.
-    let event: KinesisBatch =
-        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(&json)).unwrap();
+    // The body as the Runtime API hands it over, read as the analyser's body layer reads it.
+    let json = std::fs::read(&path).unwrap();
+    let event = KinesisBatch::from_slice(&json).unwrap();
     let settings = AnalyserSettings {
         stack: "bench".to_string(),
         namespace: "Bench/Analyser".to_string(),

@@ -1,16 +1,18 @@
 //! The Kinesis event as the analyser reads it.
 //!
-//! The Lambda runtime deserialises the analyser's event into [`KinesisBatch`]: the JSON shape
-//! of `aws_lambda_events`' `KinesisEvent`, of which only each record's `data` is kept, decoded
-//! into one buffer for the whole batch. Reasons, one required and the others measured
-//! (`benches/analyse.rs`: "handler" against "handler via KinesisEvent"):
+//! [`KinesisBatch`] has the JSON shape of `aws_lambda_events`' `KinesisEvent`, of which only
+//! each record's `data` is kept, decoded into one buffer for the whole batch. The function
+//! reads it from the invocation body with [`KinesisBatch::from_slice`] (the body layer in
+//! `invocation.rs`); its `Deserialize` serves the runtime's own path when the layer passes a
+//! body through, and any other caller. Reasons, one required and the others measured
+//! (`benches/analyse.rs`):
 //! - `KinesisEvent` decodes base64 while deserialising, so one record whose data is not base64
 //!   fails the whole invocation, and Lambda would retry the batch until it expires; here that
 //!   record is counted as malformed and the rest of the batch is analysed;
-//! - lambda_runtime deserialises through serde_path_to_error, which allocates a `String` for
-//!   every object key it passes (about twenty per record). Taking the event as one raw JSON
-//!   value costs it a single key; the records are then read here with plain serde_json, keys
-//!   borrowed, unknown fields skipped without allocating;
+//! - the records are read with plain serde_json: keys compared as bytes, unknown fields
+//!   skipped without allocating (lambda_runtime's serde_path_to_error would allocate a
+//!   `String` per key, about twenty per record; through it, `Deserialize` takes the event as
+//!   one raw value, a single key);
 //! - every record's data goes into one buffer: one allocation per batch instead of a
 //!   `String` and a `Vec` per record.
 //!
