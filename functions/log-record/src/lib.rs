@@ -336,10 +336,14 @@ fn decimal_millis(value: &str) -> Option<u64> {
             None => whole_digits += 1,
             Some(count) => *count += 1,
         }
+        // Checked here, before the digit is added: past twelve digits `millis` would overflow.
+        if whole_digits > 12 || decimals.is_some_and(|count| count > 3) {
+            return None;
+        }
         millis = millis * 10 + u64::from(digit);
     }
     let decimals = decimals.unwrap_or(0);
-    if whole_digits == 0 || whole_digits > 12 || decimals > 3 {
+    if whole_digits == 0 {
         return None;
     }
     Some(millis * 10u64.pow(3 - decimals))
@@ -475,7 +479,7 @@ mod tests {
     proptest::proptest! {
         /// The one-pass reading agrees with the general one wherever it answers.
         #[test]
-        fn the_fast_epoch_reading_agrees_with_the_general_one(value in "[+0-9.]{0,16}") {
+        fn the_fast_epoch_reading_agrees_with_the_general_one(value in "[+0-9.]{0,30}") {
             if let Some(millis) = decimal_millis(&value) {
                 proptest::prop_assert_eq!(i64::try_from(millis).ok(), epoch_millis_general(&value));
             }
@@ -525,6 +529,14 @@ mod tests {
         assert_eq!(epoch_millis("-1.0"), None);
         assert_eq!(epoch_millis(".5"), None);
         assert_eq!(epoch_millis("abc"), None);
+        // Found by the fuzz target: twenty digits once overflowed the one-pass reading.
+        assert_eq!(epoch_millis("17000000411700000041.500"), None);
+        assert_eq!(decimal_millis("99999999999999999999999"), None);
+        assert_eq!(
+            decimal_millis("999999999999.999"),
+            Some(999_999_999_999_999)
+        );
+        assert_eq!(decimal_millis("1.0000"), None);
     }
 
     #[test]
