@@ -240,6 +240,9 @@ pub async fn converge(
     // 7. Cache policies no behavior uses any more.
     cloudfront::remove_cache_policies(run, &cache_policies_in_use(run, &cache_policies)).await?;
 
+    // 8. Features turned off since an earlier `up`: what it made for them goes.
+    remove_features_turned_off(run, &arns).await?;
+
     let mut status = distribution.as_ref().map(|d| d.status.clone());
     if wait
         && run.applying()
@@ -254,6 +257,53 @@ pub async fn converge(
         status,
         origin_secret: converged.origin_secret,
     })
+}
+
+/// Removes what an earlier `up` made for a feature the config now turns off (alarms, real-time
+/// logging, manuscripts), in the order `down` removes it. Every step looks its resource up by
+/// name first, so for a feature that was never on this costs reads only and no mutating call.
+///
+/// The manuscripts bucket itself stays: it holds the user's files, and the config no longer
+/// names it, so neither this nor `down` touches it again; its notification to the queue is
+/// removed, the bucket being found through the queue's policy.
+async fn remove_features_turned_off(run: &mut Run<'_>, arns: &Arns) -> Result<(), DeployError> {
+    let config = run.config;
+    let names = run.names.clone();
+    if !config.alarms.enabled {
+        monitoring::remove_alarms(run).await?;
+        monitoring::remove_topic(run, &arns.alarm_topic).await?;
+        events::remove(run).await?;
+        remove_function_and_role(run, Function::AlarmEvaluator).await?;
+    }
+    if config.manuscripts.is_none() {
+        if let Some(bucket) = sqs::source_bucket(run, &names.manuscripts_queue()).await? {
+            s3::remove_notification(run, &bucket).await?;
+        }
+        lambda::remove_mapping(run, Function::Invalidator, &arns.manuscripts_queue).await?;
+        remove_function_and_role(run, Function::Invalidator).await?;
+        sqs::remove(run, &names.manuscripts_queue()).await?;
+        sqs::remove(run, &names.manuscripts_dead_letter_queue()).await?;
+    }
+    if !config.logging.enabled {
+        // The distribution was updated without the log config in step 2, so it can go.
+        lambda::remove_mapping(run, Function::LogAnalyser, &arns.stream).await?;
+        remove_function_and_role(run, Function::LogAnalyser).await?;
+        sqs::remove(run, &names.analyser_failure_queue()).await?;
+        cloudfront::remove_log_config(run).await?;
+        iam::remove(run, &names.cloudfront_logs_role()).await?;
+        kinesis::remove(run).await?;
+    }
+    Ok(())
+}
+
+async fn remove_function_and_role(
+    run: &mut Run<'_>,
+    function: Function,
+) -> Result<(), DeployError> {
+    lambda::remove_function(run, function).await?;
+    lambda::remove_log_group(run, function).await?;
+    let role = run.names.lambda_role(function);
+    iam::remove(run, &role).await
 }
 
 /// Policy ids still referenced by a custom-cached behavior (newly created ones included).
@@ -287,9 +337,7 @@ pub async fn remove(run: &mut Run<'_>) -> Result<(), DeployError> {
     lambda::remove_mapping(run, Function::LogAnalyser, &arns.stream).await?;
     lambda::remove_mapping(run, Function::Invalidator, &arns.manuscripts_queue).await?;
     for function in Function::ALL {
-        lambda::remove_function(run, function).await?;
-        lambda::remove_log_group(run, function).await?;
-        iam::remove(run, &names.lambda_role(function)).await?;
+        remove_function_and_role(run, function).await?;
     }
     sqs::remove(run, &names.manuscripts_queue()).await?;
     sqs::remove(run, &names.manuscripts_dead_letter_queue()).await?;

@@ -4,7 +4,7 @@
 //! `up` makes no mutating call, a changed origin is exactly one distribution update shown by
 //! `plan`, an `up` interrupted at every mutating call resumes without duplicates, and `down`
 //! leaves nothing tagged with the stack while a user's bucket and its other notifications
-//! survive.
+//! survive; features turned off in the config are removed by `up` (listed first by `plan`).
 //!
 //! The tests of this file run one at a time: the interrupted-`up` test makes the emulator
 //! (one per test process) fail every change after the Nth, which would break a neighbour.
@@ -1225,5 +1225,156 @@ async fn conflicts_and_throttling_are_retried_and_an_interrupted_down_resumes() 
         .unwrap();
     assert!(!disabled.distribution_config().unwrap().enabled());
     run("down", form("second")).expect_code(0);
+    assert_nothing_tagged(&name).await;
+}
+
+/// Alarms, real-time logging and manuscripts turned off in the config: `plan` lists what goes
+/// without changing anything, `up` removes it (the distribution first loses its log config,
+/// then the config goes), a second `up` makes no call, and the manuscripts bucket with the
+/// user's files stays, unhooked from the deleted queue.
+#[tokio::test]
+async fn features_turned_off_are_removed_by_up_and_the_bucket_stays() {
+    let _serial = SERIAL.lock().await;
+    let name = stack_name("off");
+    let stack = stack_file(&name, |t| t);
+    let first = up(&stack);
+    let created = |kind: &str| -> Vec<String> {
+        first["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["action"] == "create" && c["kind"] == kind)
+            .map(|c| c["name"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(created("Lambda function").len(), 3, "{first:#}");
+    let eu = regional("eu-west-1").await;
+    let s3 = s3(&eu);
+    s3.put_object()
+        .bucket(&stack.bucket)
+        .key("manuscripts/chapter-1.md")
+        .body(b"# One".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+
+    let off = stack_file(&name, |t| {
+        let without_manuscripts = t
+            .split("\n[")
+            .filter(|section| !section.starts_with("manuscripts]"))
+            .collect::<Vec<_>>()
+            .join("\n[");
+        without_manuscripts
+            .replace("[logging]\n", "[logging]\nenabled = false\n")
+            .replace("[alarms]\n", "[alarms]\nenabled = false\n")
+    });
+    let config = off.path.to_string_lossy().to_string();
+    let art = artifacts().to_string_lossy().to_string();
+    let plan = deployer(&[
+        "--config",
+        &config,
+        "--output",
+        "json",
+        "plan",
+        "--artifacts",
+        &art,
+    ])
+    .expect_code(2)
+    .json();
+    let deletions = |report: &Value| -> BTreeSet<String> {
+        report["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["action"] == "delete")
+            .map(|c| {
+                let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+                format!("{} {}", text(&c["kind"]), text(&c["name"]))
+            })
+            .collect()
+    };
+    let planned = deletions(&plan);
+    for function in created("Lambda function") {
+        assert!(
+            planned.contains(&format!("Lambda function {function}")),
+            "{plan:#}"
+        );
+    }
+    for kind in [
+        "Kinesis stream",
+        "real-time log config",
+        "SQS queue",
+        "SNS topic",
+        "CloudWatch alarm",
+        "EventBridge schedule",
+        "event source mapping",
+        "bucket notification",
+    ] {
+        assert!(
+            planned.iter().any(|d| d.starts_with(kind)),
+            "{kind} missing from {planned:#?}"
+        );
+    }
+    assert_eq!(plan["mutating_calls"], 0, "plan changes nothing: {plan:#}");
+    let lambda = aws_sdk_lambda::Client::new(&eu);
+    let ours = |functions: &[aws_sdk_lambda::types::FunctionConfiguration]| {
+        functions
+            .iter()
+            .filter(|f| {
+                f.function_name()
+                    .unwrap_or_default()
+                    .starts_with(&format!("cfrp-{name}-"))
+            })
+            .count()
+    };
+    let listed = lambda.list_functions().send().await.unwrap();
+    assert_eq!(ours(listed.functions()), 3, "still there after plan");
+
+    let applied = up(&off);
+    assert_eq!(deletions(&applied), planned, "up deletes what plan listed");
+    let listed = lambda.list_functions().send().await.unwrap();
+    assert_eq!(ours(listed.functions()), 0);
+    let kinesis = aws_sdk_kinesis::Client::new(&eu);
+    assert!(
+        kinesis
+            .list_streams()
+            .send()
+            .await
+            .unwrap()
+            .stream_names()
+            .iter()
+            .all(|s| !s.starts_with(&format!("cfrp-{name}-")))
+    );
+    let cloudfront = aws_sdk_cloudfront::Client::new(&sdk_config().await);
+    let configs = cloudfront.list_realtime_log_configs().send().await.unwrap();
+    assert!(
+        configs
+            .realtime_log_configs()
+            .map(|c| c.items())
+            .unwrap_or_default()
+            .iter()
+            .all(|c| !c.name().starts_with(&format!("cfrp-{name}-")))
+    );
+    assert!(notification_ids(&s3, &off.bucket).await.is_empty());
+    let objects = s3
+        .list_objects_v2()
+        .bucket(&off.bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(objects.contents().len(), 1, "the bucket and its files stay");
+
+    let again = up(&off);
+    assert_eq!(again["mutating_calls"], 0, "{again:#}");
+
+    down(&off);
+    // The bucket is the user's to remove now that the config no longer names it.
+    s3.delete_object()
+        .bucket(&off.bucket)
+        .key("manuscripts/chapter-1.md")
+        .send()
+        .await
+        .unwrap();
+    s3.delete_bucket().bucket(&off.bucket).send().await.unwrap();
     assert_nothing_tagged(&name).await;
 }

@@ -168,6 +168,10 @@ pub async fn remove_log_config(run: &mut Run<'_>) -> Result<(), DeployError> {
         }
     }
     run.note(LOG_CONFIG, &name, Action::Delete);
+    // `plan` lists the deletion; only `up`/`down` carry it out.
+    if !run.applying() {
+        return Ok(());
+    }
     run.mutating("cloudfront:DeleteRealtimeLogConfig", &name);
     found(
         run.aws

@@ -126,6 +126,10 @@ pub async fn remove(run: &mut Run<'_>) -> Result<(), DeployError> {
         return Ok(());
     }
     run.note(KIND, &name, Action::Delete);
+    // `plan` lists the deletion; only `up`/`down` carry it out.
+    if !run.applying() {
+        return Ok(());
+    }
     let ids: Vec<String> = targets(run, &name)
         .await?
         .iter()

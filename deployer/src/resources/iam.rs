@@ -131,6 +131,10 @@ pub async fn remove(run: &mut Run<'_>, name: &str) -> Result<(), DeployError> {
         return Ok(());
     };
     run.note(KIND, name, Action::Delete);
+    // `plan` lists the deletion; only `up`/`down` carry it out.
+    if !run.applying() {
+        return Ok(());
+    }
     if !observed.get("inline_policy").is_none_or(String::is_empty) {
         run.mutating("iam:DeleteRolePolicy", name);
         match run

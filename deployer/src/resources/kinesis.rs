@@ -263,6 +263,10 @@ pub async fn remove(run: &mut Run<'_>) -> Result<(), DeployError> {
         return Ok(());
     }
     run.note(KIND, &name, Action::Delete);
+    // `plan` lists the deletion; only `up`/`down` carry it out.
+    if !run.applying() {
+        return Ok(());
+    }
     run.mutating("kinesis:DeleteStream", &name);
     found(
         run.aws

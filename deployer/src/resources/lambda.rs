@@ -93,6 +93,10 @@ pub async fn remove_log_group(run: &mut Run<'_>, function: Function) -> Result<(
         return Ok(());
     }
     run.note(LOG_GROUP, &name, Action::Delete);
+    // `plan` lists the deletion; only `up`/`down` carry it out.
+    if !run.applying() {
+        return Ok(());
+    }
     run.mutating("logs:DeleteLogGroup", &name);
     found(
         run.aws
@@ -352,6 +356,10 @@ pub async fn remove_function(run: &mut Run<'_>, function: Function) -> Result<()
             run.note(PERMISSION, &format!("{name}/{sid}"), Action::Delete);
         }
     }
+    // `plan` lists the deletion; only `up`/`down` carry it out.
+    if !run.applying() {
+        return Ok(());
+    }
     run.mutating("lambda:DeleteFunction", &name);
     found(
         run.aws
@@ -569,6 +577,10 @@ pub async fn remove_mapping(
     };
     let label = format!("{} → {function_name}", short_arn(source_arn));
     run.note(MAPPING, &label, Action::Delete);
+    // `plan` lists the deletion; only `up`/`down` carry it out.
+    if !run.applying() {
+        return Ok(());
+    }
     run.mutating("lambda:DeleteEventSourceMapping", &label);
     found(
         run.aws

@@ -114,6 +114,10 @@ pub async fn remove_topic(run: &mut Run<'_>, arn: &str) -> Result<(), DeployErro
             run.note(SUBSCRIPTION, email, Action::Delete);
         }
     }
+    // `plan` lists the deletion; only `up`/`down` carry it out.
+    if !run.applying() {
+        return Ok(());
+    }
     run.mutating("sns:DeleteTopic", arn);
     run.aws
         .sns
@@ -254,6 +258,10 @@ pub async fn remove_alarms(run: &mut Run<'_>) -> Result<(), DeployError> {
     }
     for name in &names {
         run.note(ALARM, name, Action::Delete);
+    }
+    // `plan` lists the deletion; only `up`/`down` carry it out.
+    if !run.applying() {
+        return Ok(());
     }
     // DeleteAlarms takes up to 100 names per call.
     for chunk in names.chunks(100) {

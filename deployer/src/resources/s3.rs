@@ -270,6 +270,10 @@ pub async fn remove_notification(run: &mut Run<'_>, bucket: &str) -> Result<(), 
         return Ok(());
     }
     run.note(NOTIFICATION, &format!("{bucket} → {id}"), Action::Delete);
+    // `plan` lists the deletion; only `up`/`down` carry it out.
+    if !run.applying() {
+        return Ok(());
+    }
     let queues: Vec<QueueConfiguration> = current
         .queue_configurations()
         .iter()

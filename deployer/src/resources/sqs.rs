@@ -1,7 +1,7 @@
 //! SQS queues: the manuscripts queue with its dead-letter queue, and the analyser's
 //! on-failure destination.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_sqs::types::QueueAttributeName;
 
@@ -40,6 +40,25 @@ async fn queue_url(run: &Run<'_>, name: &str) -> Result<Option<String>, DeployEr
     }
 }
 
+/// The queue's attributes (`which` of them, or `All`).
+async fn attributes(
+    run: &Run<'_>,
+    name: &str,
+    url: &str,
+    which: QueueAttributeName,
+) -> Result<HashMap<QueueAttributeName, String>, DeployError> {
+    let out = run
+        .aws
+        .sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(which)
+        .send()
+        .await
+        .map_err(|e| DeployError::aws("sqs:GetQueueAttributes", name, e))?;
+    Ok(out.attributes.unwrap_or_default())
+}
+
 pub async fn converge(run: &mut Run<'_>, spec: &QueueSpec) -> Result<(), DeployError> {
     let desired: Fields = spec
         .attributes
@@ -49,26 +68,13 @@ pub async fn converge(run: &mut Run<'_>, spec: &QueueSpec) -> Result<(), DeployE
     let url = queue_url(run, &spec.name).await?;
     let observed = match &url {
         None => None,
-        Some(url) => {
-            let out = run
-                .aws
-                .sqs
-                .get_queue_attributes()
-                .queue_url(url)
-                .attribute_names(QueueAttributeName::All)
-                .send()
-                .await
-                .map_err(|e| DeployError::aws("sqs:GetQueueAttributes", &spec.name, e))?;
-            Some(
-                out.attributes()
-                    .map(|a| {
-                        a.iter()
-                            .map(|(k, v)| (k.as_str().to_string(), comparable(k, v)))
-                            .collect::<Fields>()
-                    })
-                    .unwrap_or_default(),
-            )
-        }
+        Some(url) => Some(
+            attributes(run, &spec.name, url, QueueAttributeName::All)
+                .await?
+                .iter()
+                .map(|(k, v)| (k.as_str().to_string(), comparable(k, v)))
+                .collect::<Fields>(),
+        ),
     };
     let action = run.decide(KIND, &spec.name, &desired, observed.as_ref());
     if !run.applying() || !action.is_change() {
@@ -88,7 +94,7 @@ pub async fn converge(run: &mut Run<'_>, spec: &QueueSpec) -> Result<(), DeployE
                 .map_err(|e| DeployError::aws("sqs:CreateQueue", &spec.name, e))?;
         }
         (Action::Update { changes }, Some(url)) => {
-            let changed: std::collections::HashMap<QueueAttributeName, String> = spec
+            let changed: HashMap<QueueAttributeName, String> = spec
                 .attributes
                 .iter()
                 .filter(|(k, _)| changes.iter().any(|c| c.field == k.as_str()))
@@ -114,6 +120,10 @@ pub async fn remove(run: &mut Run<'_>, name: &str) -> Result<(), DeployError> {
         return Ok(());
     };
     run.note(KIND, name, Action::Delete);
+    // `plan` lists the deletion; only `up`/`down` carry it out.
+    if !run.applying() {
+        return Ok(());
+    }
     run.mutating("sqs:DeleteQueue", name);
     found(
         run.aws.sqs.delete_queue().queue_url(url).send().await,
@@ -122,4 +132,60 @@ pub async fn remove(run: &mut Run<'_>, name: &str) -> Result<(), DeployError> {
         name,
     )?;
     Ok(())
+}
+
+/// The bucket a queue accepts S3 notifications from, read from the queue's policy (the
+/// `aws:SourceArn` condition `up` writes): how `up` finds the bucket to unhook when the
+/// manuscripts feature was turned off and the config no longer names it.
+pub async fn source_bucket(run: &Run<'_>, name: &str) -> Result<Option<String>, DeployError> {
+    let Some(url) = queue_url(run, name).await? else {
+        return Ok(None);
+    };
+    let attributes = attributes(run, name, &url, QueueAttributeName::Policy).await?;
+    let policy = attributes
+        .get(&QueueAttributeName::Policy)
+        .map(String::as_str)
+        .unwrap_or_default();
+    Ok(bucket_in_policy(policy))
+}
+
+/// The first `arn:aws:s3:::<bucket>` source ARN a queue policy's conditions allow.
+fn bucket_in_policy(policy: &str) -> Option<String> {
+    let document: serde_json::Value = serde_json::from_str(&canonical(policy)).ok()?;
+    let statements = match &document["Statement"] {
+        serde_json::Value::Array(list) => list.clone(),
+        single => vec![single.clone()],
+    };
+    statements.iter().find_map(|statement| {
+        ["ArnEquals", "ArnLike"].iter().find_map(|operator| {
+            statement["Condition"][operator]["aws:SourceArn"]
+                .as_str()?
+                .strip_prefix("arn:aws:s3:::")
+                .filter(|bucket| !bucket.is_empty())
+                .map(str::to_string)
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_source_bucket_comes_from_the_policy_up_writes() {
+        let policy = crate::spec::policy::queue_from_bucket(
+            "arn:aws:sqs:eu-west-1:123456789012:q",
+            "arn:aws:s3:::shop-manuscripts",
+            "123456789012",
+        );
+        assert_eq!(
+            bucket_in_policy(&policy.to_string()).as_deref(),
+            Some("shop-manuscripts")
+        );
+        assert_eq!(bucket_in_policy(""), None);
+        assert_eq!(
+            bucket_in_policy(r#"{"Statement": {"Condition": {}}}"#),
+            None
+        );
+    }
 }
