@@ -169,6 +169,23 @@ pub fn up(stack: &StackFile) -> serde_json::Value {
     .json()
 }
 
+/// `deployer plan --output json` of a stack file with changes pending (exit 2); the report.
+pub fn plan(stack: &StackFile) -> serde_json::Value {
+    let config = stack.path.to_string_lossy().to_string();
+    let artifacts = artifacts().to_string_lossy().to_string();
+    deployer(&[
+        "--config",
+        &config,
+        "--output",
+        "json",
+        "plan",
+        "--artifacts",
+        &artifacts,
+    ])
+    .expect_code(2)
+    .json()
+}
+
 /// `deployer down --output json`, expected to succeed.
 pub fn down(stack: &StackFile) -> serde_json::Value {
     let config = stack.path.to_string_lossy().to_string();

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 
 use aws_config::{Region, SdkConfig};
 use cfrp_config::naming::STACK_TAG;
-use cfrp_tests::deploy::{artifacts, deployer, down, stack_file, up};
+use cfrp_tests::deploy::{artifacts, deployer, down, plan, stack_file, up};
 use cfrp_tests::{clear_faults, inject_fault, sdk_config, unique};
 // (`cfrp_tests::faults` reads back how much of a fault was used.)
 use serde_json::{Value, json};
@@ -600,19 +600,7 @@ async fn up_from_nothing_converges_plans_one_change_and_down_removes_everything(
             "domain = \"app2.shop.example.com\"",
         )
     });
-    let config = moved.path.to_string_lossy().to_string();
-    let art = artifacts().to_string_lossy().to_string();
-    let plan = deployer(&[
-        "--config",
-        &config,
-        "--output",
-        "json",
-        "plan",
-        "--artifacts",
-        &art,
-    ])
-    .expect_code(2)
-    .json();
+    let plan = plan(&moved);
     let changed: Vec<&Value> = plan["changes"]
         .as_array()
         .unwrap()
@@ -1268,19 +1256,7 @@ async fn features_turned_off_are_removed_by_up_and_the_bucket_stays() {
             .replace("[logging]\n", "[logging]\nenabled = false\n")
             .replace("[alarms]\n", "[alarms]\nenabled = false\n")
     });
-    let config = off.path.to_string_lossy().to_string();
-    let art = artifacts().to_string_lossy().to_string();
-    let plan = deployer(&[
-        "--config",
-        &config,
-        "--output",
-        "json",
-        "plan",
-        "--artifacts",
-        &art,
-    ])
-    .expect_code(2)
-    .json();
+    let plan = plan(&off);
     let deletions = |report: &Value| -> BTreeSet<String> {
         report["changes"]
             .as_array()

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_cloudfront::types::{CachePolicyConfig, DistributionConfig};
-use cfrp_tests::deploy::{StackFile, artifacts, deployer, down, up};
+use cfrp_tests::deploy::{StackFile, deployer, down, up};
 use cfrp_tests::{sdk_config, unique};
 use serde_json::Value;
 
@@ -48,19 +48,7 @@ fn init(preset: &str, name: &str, extra: &[&str]) -> StackFile {
 
 /// `deployer plan --output json` of a stack nobody brought up: exit 2, nothing mutated.
 fn plan(stack: &StackFile) -> Value {
-    let config = stack.path.to_string_lossy().to_string();
-    let artifacts = artifacts().to_string_lossy().to_string();
-    let report = deployer(&[
-        "--config",
-        &config,
-        "--output",
-        "json",
-        "plan",
-        "--artifacts",
-        &artifacts,
-    ])
-    .expect_code(2)
-    .json();
+    let report = cfrp_tests::deploy::plan(stack);
     assert_eq!(report["mode"], "plan", "{report:#}");
     assert_eq!(report["mutating_calls"], 0, "{report:#}");
     assert_eq!(report["summary"]["update"], 0, "{report:#}");
