@@ -154,23 +154,17 @@ fn tempfile_path(kind: &str) -> PathBuf {
 
 /// `deployer up --output json` of a stack file, expected to succeed; returns the report.
 pub fn up(stack: &StackFile) -> serde_json::Value {
-    let config = stack.path.to_string_lossy().to_string();
-    let artifacts = artifacts().to_string_lossy().to_string();
-    deployer(&[
-        "--config",
-        &config,
-        "--output",
-        "json",
-        "up",
-        "--artifacts",
-        &artifacts,
-    ])
-    .expect_code(0)
-    .json()
+    with_artifacts(stack, "up", 0)
 }
 
 /// `deployer plan --output json` of a stack file with changes pending (exit 2); the report.
 pub fn plan(stack: &StackFile) -> serde_json::Value {
+    with_artifacts(stack, "plan", 2)
+}
+
+/// `deployer --config <stack> --output json <command> --artifacts <test packages>`, expected
+/// to exit with `code`; the JSON report.
+fn with_artifacts(stack: &StackFile, command: &str, code: i32) -> serde_json::Value {
     let config = stack.path.to_string_lossy().to_string();
     let artifacts = artifacts().to_string_lossy().to_string();
     deployer(&[
@@ -178,11 +172,11 @@ pub fn plan(stack: &StackFile) -> serde_json::Value {
         &config,
         "--output",
         "json",
-        "plan",
+        command,
         "--artifacts",
         &artifacts,
     ])
-    .expect_code(2)
+    .expect_code(code)
     .json()
 }
 
