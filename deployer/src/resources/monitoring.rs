@@ -56,21 +56,7 @@ pub async fn converge_topic(run: &mut Run<'_>, arn: &str) -> Result<(), DeployEr
     let Some(email) = run.config.alarms.email.clone() else {
         return Ok(());
     };
-    let subscribed = if observed.is_some() {
-        let out = run
-            .aws
-            .sns
-            .list_subscriptions_by_topic()
-            .topic_arn(arn)
-            .send()
-            .await
-            .map_err(|e| DeployError::aws("sns:ListSubscriptionsByTopic", arn, e))?;
-        out.subscriptions()
-            .iter()
-            .any(|s| s.protocol() == Some("email") && s.endpoint() == Some(email.as_str()))
-    } else {
-        false
-    };
+    let subscribed = observed.is_some() && email_subscriptions(run, arn).await?.contains(&email);
     let desired = fields([("endpoint", email.clone())]);
     let observed = subscribed.then(|| desired.clone());
     let action = run.decide(SUBSCRIPTION, &email, &desired, observed.as_ref());
@@ -99,20 +85,8 @@ pub async fn remove_topic(run: &mut Run<'_>, arn: &str) -> Result<(), DeployErro
     run.note(TOPIC, &run.names.alarm_topic(), Action::Delete);
     // Deleting a topic deletes its subscriptions; they are listed so `down` reports what
     // `up` created.
-    let subscriptions = run
-        .aws
-        .sns
-        .list_subscriptions_by_topic()
-        .topic_arn(arn)
-        .send()
-        .await
-        .map_err(|e| DeployError::aws("sns:ListSubscriptionsByTopic", arn, e))?;
-    for subscription in subscriptions.subscriptions() {
-        if subscription.protocol() == Some("email")
-            && let Some(email) = subscription.endpoint()
-        {
-            run.note(SUBSCRIPTION, email, Action::Delete);
-        }
+    for email in email_subscriptions(run, arn).await? {
+        run.note(SUBSCRIPTION, &email, Action::Delete);
     }
     // `plan` lists the deletion; only `up`/`down` carry it out.
     if !run.applying() {
@@ -127,6 +101,24 @@ pub async fn remove_topic(run: &mut Run<'_>, arn: &str) -> Result<(), DeployErro
         .await
         .map_err(|e| DeployError::aws("sns:DeleteTopic", arn, e))?;
     Ok(())
+}
+
+/// The e-mail addresses subscribed to the topic.
+async fn email_subscriptions(run: &Run<'_>, arn: &str) -> Result<Vec<String>, DeployError> {
+    let out = run
+        .aws
+        .sns
+        .list_subscriptions_by_topic()
+        .topic_arn(arn)
+        .send()
+        .await
+        .map_err(|e| DeployError::aws("sns:ListSubscriptionsByTopic", arn, e))?;
+    Ok(out
+        .subscriptions()
+        .iter()
+        .filter(|s| s.protocol() == Some("email"))
+        .filter_map(|s| s.endpoint().map(str::to_string))
+        .collect())
 }
 
 /// The stack's existing rule alarms.
