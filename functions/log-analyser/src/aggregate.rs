@@ -379,35 +379,47 @@ fn lines(text: &str) -> impl Iterator<Item = &str> {
 }
 
 /// The value of header `name` in a `cs-headers` field: URL-encoded `Name:Value` pairs
-/// separated by encoded newlines (`%0A`); names compare case-insensitively.
+/// separated by encoded newlines (`%0A`); names compare case-insensitively. An empty name
+/// (the config rejects one) finds nothing.
 ///
-/// A pair matches when it starts with `name` followed by `:`, which is the same as its part
-/// before the first `:` being `name` because a header name (an RFC 9110 token, as the config
-/// checks) has no `:`; it saves searching every pair for its colon.
+/// Rather than splitting the field into pairs, this looks only where the name's first letter
+/// (either case) sits at the start of a pair, found with the memchr crate: a configured
+/// header such as `x-operation-type` usually has one or two candidates in the field, where
+/// splitting searched for every separator before it (~7 % of the handler). Same answers as
+/// the split reading, which a property test checks:
+/// - a pair starts at the field's start or right after a `%0A` (the separator cannot overlap
+///   itself, so every occurrence is one);
+/// - a pair matches when it starts with `name` followed by `:`, which is the same as its part
+///   before the first `:` being `name` because a header name (an RFC 9110 token, as the
+///   config checks) has no `:`;
+/// - the matched name must not run across a separator (a name may hold `%0a`, matching
+///   `%0A` case-insensitively).
 pub fn header_value<'a>(headers: &'a str, name: &str) -> Option<Cow<'a, str>> {
-    split_encoded_newlines(headers).find_map(|pair| {
-        let (key, rest) = pair.split_at_checked(name.len())?;
+    let first = *name.as_bytes().first()?;
+    let may_hold_separator = name.as_bytes().contains(&b'%');
+    let bytes = headers.as_bytes();
+    memchr::memchr2_iter(
+        first.to_ascii_lowercase(),
+        first.to_ascii_uppercase(),
+        bytes,
+    )
+    .find_map(|start| {
+        let at_pair_start = bytes.get(..start)?.ends_with(b"%0A") || start == 0;
+        let (key, rest) = headers.get(start..)?.split_at_checked(name.len())?;
         let value = rest.strip_prefix(':')?;
-        key.eq_ignore_ascii_case(name)
-            .then(|| percent_decode_str(value).decode_utf8_lossy())
+        let whole_key = !may_hold_separator || SEPARATOR.find(key.as_bytes()).is_none();
+        if !(at_pair_start && whole_key && key.eq_ignore_ascii_case(name)) {
+            return None;
+        }
+        let end = SEPARATOR.find(value.as_bytes()).unwrap_or(value.len());
+        Some(percent_decode_str(value.get(..end)?).decode_utf8_lossy())
     })
 }
 
-/// `headers.split("%0A")`, with the separator found by the memchr crate's SIMD substring
-/// search (std's two-way search was most of [`header_value`]'s time).
-fn split_encoded_newlines(headers: &str) -> impl Iterator<Item = &str> {
-    static SEPARATOR: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-        std::sync::LazyLock::new(|| memchr::memmem::Finder::new("%0A"));
-    let mut start = 0;
-    let ends = SEPARATOR
-        .find_iter(headers.as_bytes())
-        .chain(std::iter::once(headers.len()));
-    ends.map(move |end| {
-        let pair = headers.get(start..end).unwrap_or_default();
-        start = end + 3;
-        pair
-    })
-}
+/// The pair separator of `cs-headers`, an encoded newline, for the memchr crate's SIMD
+/// substring search (std's two-way search was most of [`header_value`]'s time).
+static SEPARATOR: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new("%0A"));
 
 fn single(
     name: &'static str,
@@ -608,14 +620,17 @@ mod tests {
             Some("2")
         );
         assert_eq!(header_value("", "host"), None);
+        // `%0A` separates pairs; `%0a` does not, though a name compares case-insensitively.
+        assert_eq!(header_value("A%0A:x", "a%0a"), None);
+        assert_eq!(header_value("A%0a:x", "a%0A").as_deref(), Some("x"));
     }
 
     proptest::proptest! {
         /// Against the plain reading: split pairs, split each at its first colon.
         #[test]
         fn header_values_match_the_split_reading(
-            headers in "([a-zA-Z\u{e9}-]{0,6}(:[a-z:%0-9A]{0,6})?(%0A)?){0,6}",
-            name in "[a-zA-Z-]{1,4}",
+            headers in "([a-zA-Z\u{e9}%0-]{0,6}(:[a-z:%0-9A]{0,6})?(%0A)?){0,6}",
+            name in "[a-zA-Z%0-]{1,4}",
         ) {
             let expected = headers
                 .split("%0A")
@@ -628,12 +643,9 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn lines_and_header_pairs_split_like_std(text in "[a-z%0A:\\n\\r \\t]{0,60}") {
+        fn lines_split_like_std(text in "[a-z%0A:\\n\\r \\t]{0,60}") {
             let ours: Vec<&str> = lines(&text).collect();
             let std: Vec<&str> = text.split('\n').filter(|l| !l.trim().is_empty()).collect();
-            proptest::prop_assert_eq!(ours, std);
-            let ours: Vec<&str> = split_encoded_newlines(&text).collect();
-            let std: Vec<&str> = text.split("%0A").collect();
             proptest::prop_assert_eq!(ours, std);
         }
     }
