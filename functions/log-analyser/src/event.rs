@@ -9,10 +9,11 @@
 //! - `KinesisEvent` decodes base64 while deserialising, so one record whose data is not base64
 //!   fails the whole invocation, and Lambda would retry the batch until it expires; here that
 //!   record is counted as malformed and the rest of the batch is analysed;
-//! - the records are read with plain serde_json: keys compared as bytes, unknown fields
-//!   skipped without allocating (lambda_runtime's serde_path_to_error would allocate a
-//!   `String` per key, about twenty per record; through it, `Deserialize` takes the event as
-//!   one raw value, a single key);
+//! - the records are read by a one-pass scanner (`event/scan.rs`) for the plain JSON Lambda
+//!   sends, and by plain serde_json otherwise: keys compared as bytes, unknown fields skipped
+//!   without allocating (lambda_runtime's serde_path_to_error would allocate a `String` per
+//!   key, about twenty per record; through it, `Deserialize` takes the event as one raw
+//!   value, a single key);
 //! - every record's data goes into one buffer: one allocation per batch instead of a
 //!   `String` and a `Vec` per record.
 //!
@@ -26,6 +27,8 @@ use aws_lambda_events::event::kinesis::KinesisEvent;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
+
+mod scan;
 
 /// The records' data of a Kinesis event, decoded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -51,17 +54,52 @@ impl KinesisBatch {
     }
 
     /// [`KinesisBatch::from_json`] on the event's bytes as the Runtime API sends them.
+    ///
+    /// Read by a one-pass scanner (`event/scan.rs`) when the event stays within the plain
+    /// JSON Lambda sends, else by serde_json, which then also words any error.
     pub fn from_slice(json: &[u8]) -> Result<KinesisBatch, serde_json::Error> {
-        // Base64 decodes 4 bytes into 3, so three quarters of the event is an upper bound of
-        // the data: reserving it up front saves the buffer's regrowth copies.
-        let mut batch = KinesisBatch {
+        let mut batch = KinesisBatch::with_room_for(json);
+        if scan::read_event(json, &mut batch).is_some() {
+            return Ok(batch);
+        }
+        batch.buffer.clear();
+        batch.records.clear();
+        batch.read_with_serde(json)?;
+        Ok(batch)
+    }
+
+    /// Base64 decodes 4 bytes into 3, so three quarters of the event is an upper bound of the
+    /// data: reserving it up front saves the buffer's regrowth copies.
+    fn with_room_for(json: &[u8]) -> KinesisBatch {
+        KinesisBatch {
             buffer: Vec::with_capacity(json.len() / 4 * 3),
             records: Vec::new(),
-        };
+        }
+    }
+
+    fn read_with_serde(&mut self, json: &[u8]) -> Result<(), serde_json::Error> {
         let mut deserializer = serde_json::Deserializer::from_slice(json);
-        deserializer.deserialize_map(EventVisitor(&mut batch))?;
-        deserializer.end()?;
-        Ok(batch)
+        deserializer.deserialize_map(EventVisitor(self))?;
+        deserializer.end()
+    }
+
+    /// Appends a record whose data is `encoded` (base64); a record of its own either way, `None`
+    /// when `encoded` is not base64.
+    fn push_encoded(&mut self, encoded: &[u8]) {
+        let start = self.buffer.len();
+        let range = if decode_append(encoded, &mut self.buffer) {
+            Some(start..self.buffer.len())
+        } else {
+            self.buffer.truncate(start);
+            None
+        };
+        self.records.push(range);
+    }
+
+    /// Appends a record without data (no `kinesis.data`), read like an empty string.
+    fn push_empty(&mut self) {
+        let end = self.buffer.len();
+        self.records.push(Some(end..end));
     }
 }
 
@@ -171,9 +209,7 @@ impl<'de> Visitor<'de> for ObjectSeed<'_> {
                     }
                 }
                 if batch.records.len() == before {
-                    // No `kinesis.data` at all: an empty record, like an empty string.
-                    let end = batch.buffer.len();
-                    batch.records.push(Some(end..end));
+                    batch.push_empty();
                 }
             }
             ObjectSeed::Kinesis(batch) => {
@@ -240,15 +276,7 @@ impl<'de> Visitor<'de> for DataSeed<'_> {
     }
 
     fn visit_bytes<E: de::Error>(self, value: &[u8]) -> Result<(), E> {
-        let batch = self.0;
-        let start = batch.buffer.len();
-        let range = if decode_append(value, &mut batch.buffer) {
-            Some(start..batch.buffer.len())
-        } else {
-            batch.buffer.truncate(start);
-            None
-        };
-        batch.records.push(range);
+        self.0.push_encoded(value);
         Ok(())
     }
 
