@@ -411,8 +411,13 @@ pub fn header_value<'a>(headers: &'a str, name: &str) -> Option<Cow<'a, str>> {
         if !(at_pair_start && whole_key && key.eq_ignore_ascii_case(name)) {
             return None;
         }
-        let end = SEPARATOR.find(value.as_bytes()).unwrap_or(value.len());
-        Some(percent_decode_str(value.get(..end)?).decode_utf8_lossy())
+        let value = value.get(..SEPARATOR.find(value.as_bytes()).unwrap_or(value.len()))?;
+        // Most values have nothing encoded and are already UTF-8: kept as they are, rather
+        // than checked again by the lossy decoding (~2 % of the handler).
+        if !value.contains('%') {
+            return Some(Cow::Borrowed(value));
+        }
+        Some(percent_decode_str(value).decode_utf8_lossy())
     })
 }
 
