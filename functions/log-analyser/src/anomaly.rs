@@ -16,8 +16,6 @@
 //! Levels: LOW below 3, MEDIUM from 3, HIGH from 6, CRITICAL from 10. A client with fewer
 //! than [`MIN_REQUESTS`] requests in the batch stays LOW: too few samples to say anything.
 
-use std::collections::HashMap;
-
 use serde::Serialize;
 
 pub const MIN_REQUESTS: u64 = 10;
@@ -111,6 +109,9 @@ fn by_rank(a: &Scored<'_>, b: &Scored<'_>) -> std::cmp::Ordering {
     b.score.total_cmp(&a.score).then_with(|| a.ip.cmp(b.ip))
 }
 
+/// A client IP and what it did.
+pub type Client<'c> = (&'c str, &'c ClientActivity<'c>);
+
 /// The batch-wide sums every client's leave-one-out score is computed from.
 struct Totals {
     clients: f64,
@@ -120,12 +121,12 @@ struct Totals {
 }
 
 impl Totals {
-    fn of<'c>(clients: impl Iterator<Item = &'c ClientActivity<'c>> + Clone) -> Totals {
+    fn of<'c>(clients: impl Iterator<Item = Client<'c>> + Clone) -> Totals {
         Totals {
             clients: clients.clone().count() as f64,
-            requests: clients.clone().map(|c| c.requests as f64).sum(),
-            errors: clients.clone().map(|c| c.errors as f64).sum(),
-            squares: clients.map(|c| (c.requests as f64).powi(2)).sum(),
+            requests: clients.clone().map(|(_, c)| c.requests as f64).sum(),
+            errors: clients.clone().map(|(_, c)| c.errors as f64).sum(),
+            squares: clients.map(|(_, c)| (c.requests as f64).powi(2)).sum(),
         }
     }
 
@@ -162,15 +163,10 @@ impl Totals {
     }
 }
 
-/// Scores every client of one distribution; highest score first.
-pub fn score_clients<K: AsRef<str>, S>(
-    clients: &HashMap<K, ClientActivity<'_>, S>,
-) -> Vec<Offender> {
-    let totals = Totals::of(clients.values());
-    let mut scored: Vec<Scored<'_>> = clients
-        .iter()
-        .map(|(ip, c)| totals.score(ip.as_ref(), c))
-        .collect();
+/// Scores every client of one distribution (each IP once); highest score first.
+pub fn score_clients<'c>(clients: impl Iterator<Item = Client<'c>> + Clone) -> Vec<Offender> {
+    let totals = Totals::of(clients.clone());
+    let mut scored: Vec<Scored<'_>> = clients.map(|(ip, c)| totals.score(ip, c)).collect();
     scored.sort_by(by_rank);
     scored.iter().map(Scored::offender).collect()
 }
@@ -189,15 +185,15 @@ pub struct ClientScores {
 /// at the same score, and selecting among all of them compared their IPs again and again
 /// (~4 % of the handler). A client is compared with the kept ones only when it ranks above
 /// the lowest of them.
-pub fn summarise_clients<K: AsRef<str>, S>(
-    clients: &HashMap<K, ClientActivity<'_>, S>,
+pub fn summarise_clients<'c>(
+    clients: impl Iterator<Item = Client<'c>> + Clone,
     top: usize,
 ) -> ClientScores {
-    let totals = Totals::of(clients.values());
+    let totals = Totals::of(clients.clone());
     let mut by_level = [0; 4];
     let mut kept: Vec<Scored<'_>> = Vec::with_capacity(top + 1);
     for (ip, c) in clients {
-        let client = totals.score(ip.as_ref(), c);
+        let client = totals.score(ip, c);
         by_level[client.level as usize] += 1;
         let ranks_in = match kept.last() {
             _ if top == 0 => false,
@@ -219,6 +215,13 @@ pub fn summarise_clients<K: AsRef<str>, S>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
+
+    fn each<'c>(
+        clients: &'c HashMap<&'c str, ClientActivity<'c>>,
+    ) -> impl Iterator<Item = Client<'c>> + Clone {
+        clients.iter().map(|(ip, c)| (*ip, c))
+    }
 
     fn activity(requests: u64, errors: u64) -> ClientActivity<'static> {
         ClientActivity {
@@ -241,8 +244,8 @@ mod tests {
                 activity(5 + (i as u64 * 7) % 40, (i as u64 * 3) % 6),
             );
         }
-        let all = score_clients(&clients);
-        let summary = summarise_clients(&clients, 5);
+        let all = score_clients(each(&clients));
+        let summary = summarise_clients(each(&clients), 5);
         assert_eq!(summary.top, all[..5].to_vec());
         for level in ThreatLevel::ALL {
             assert_eq!(
@@ -251,7 +254,7 @@ mod tests {
             );
         }
         assert_eq!(summary.by_level.iter().sum::<usize>(), 200);
-        assert!(summarise_clients(&clients, 0).top.is_empty());
+        assert!(summarise_clients(each(&clients), 0).top.is_empty());
     }
 
     proptest::proptest! {
@@ -268,8 +271,8 @@ mod tests {
                 .zip(&activities)
                 .map(|(ip, (requests, errors))| (ip.as_str(), activity(*requests, *errors.min(requests))))
                 .collect();
-            let all = score_clients(&clients);
-            let summary = summarise_clients(&clients, top);
+            let all = score_clients(each(&clients));
+            let summary = summarise_clients(each(&clients), top);
             proptest::prop_assert_eq!(&summary.top[..], &all[..top.min(all.len())]);
             for level in ThreatLevel::ALL {
                 proptest::prop_assert_eq!(
@@ -311,7 +314,7 @@ mod tests {
             );
         }
         clients.insert("203.0.113.9", activity(200, 190));
-        let scored = score_clients(&clients);
+        let scored = score_clients(each(&clients));
         assert_eq!(scored[0].ip, "203.0.113.9");
         assert_eq!(scored[0].level, ThreatLevel::Critical);
         assert!(scored[1..].iter().all(|o| o.level == ThreatLevel::Low));
@@ -336,7 +339,7 @@ mod tests {
             clients.insert(ip, activity(5, 0));
         }
         clients.insert("busy", activity(14, 0));
-        let scored = score_clients(&clients);
+        let scored = score_clients(each(&clients));
         assert_eq!(scored[0].ip, "busy");
         // (14 - 5) / sqrt(5) = 4.02
         assert_eq!(scored[0].score, 4.02);
@@ -348,6 +351,6 @@ mod tests {
         let mut clients = HashMap::new();
         clients.insert("a", activity(10, 1));
         clients.insert("b", activity(10, 1));
-        assert!(score_clients(&clients).iter().all(|o| o.score == 0.0));
+        assert!(score_clients(each(&clients)).iter().all(|o| o.score == 0.0));
     }
 }
