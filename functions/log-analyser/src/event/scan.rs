@@ -11,7 +11,7 @@
 //!   (serde_json rejects those in ignored strings), the data string checked exactly as
 //!   serde_json checks a string it hands over as bytes (up to its quote or backslash);
 //! - numbers in JSON's grammar, `true`, `false`, `null`, and ignored arrays and objects
-//!   nested at most [`MAX_DEPTH`] deep (serde_json allows 128 in all);
+//!   nested at most [`MAX_DEPTH`] deep (serde_json skips them to any depth);
 //! - the same visits as the serde path: every `Records` array, every `kinesis` object of a
 //!   record, every `data` string in it; a record without data is an empty record.
 //!
