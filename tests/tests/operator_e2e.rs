@@ -5,7 +5,8 @@
 //! `update` (applied with `--yes` and read back, a second run makes no call, refused without
 //! `--yes` when stdin is not a terminal), `logging` on a distribution created directly with
 //! the SDK (stream, role and log config created, every behaviour attached, the rest of the
-//! config untouched, a second run makes no call), `dashboard` recreated after it was deleted,
+//! config untouched, a second run makes no call; `--detach` restores the config exactly and
+//! deletes those three), `dashboard` recreated after it was deleted,
 //! and `completions`. Each test brings up its own stack and takes it down again.
 
 use aws_sdk_cloudfront::types::{
@@ -382,7 +383,8 @@ async fn foreign_distribution(cloudfront: &aws_sdk_cloudfront::Client) -> String
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn logging_attaches_to_a_foreign_distribution_touching_nothing_else_and_reruns_clean() {
+async fn logging_attaches_to_a_foreign_distribution_touching_nothing_else_reruns_clean_and_detaches()
+ {
     let global = sdk_config().await;
     let cloudfront = aws_sdk_cloudfront::Client::new(&global);
     let iam = aws_sdk_iam::Client::new(&global);
@@ -518,7 +520,78 @@ async fn logging_attaches_to_a_foreign_distribution_touching_nothing_else_and_re
     assert_eq!(again["mutating_calls"], 0, "{again:#}");
     assert_eq!(again["attached"], false);
 
-    // Clean up: the distribution (disabled first), then what `logging` created.
+    // --detach cannot be mixed with what only attaching takes.
+    let mixed = deployer(&["logging", "--id", &id, "--detach", "--fields", "timestamp"]);
+    assert_eq!(mixed.code, 2, "{}", mixed.stderr);
+    assert!(mixed.stderr.contains("--fields"), "{}", mixed.stderr);
+
+    // --detach gives the distribution its exact config back and deletes what `logging` made.
+    let detached = deployer(&[
+        "--output",
+        "json",
+        "logging",
+        "--id",
+        &id,
+        "--detach",
+        "--region",
+        "us-east-1",
+    ])
+    .expect_code(0)
+    .json();
+    assert_eq!(detached["detached"], true, "{detached:#}");
+    let mutations: Vec<&str> = detached["mutations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    for call in [
+        format!("cloudfront:UpdateDistribution {id}"),
+        format!("cloudfront:DeleteRealtimeLogConfig {stream}"),
+        format!("iam:DeleteRole {role}"),
+        format!("kinesis:DeleteStream {stream}"),
+    ] {
+        assert!(
+            mutations.contains(&call.as_str()),
+            "{call} in {mutations:?}"
+        );
+    }
+    let restored = cloudfront
+        .get_distribution_config()
+        .id(&id)
+        .send()
+        .await
+        .unwrap()
+        .distribution_config
+        .unwrap();
+    assert_eq!(restored, before);
+    assert!(
+        cloudfront
+            .get_realtime_log_config()
+            .name(&stream)
+            .send()
+            .await
+            .is_err()
+    );
+    assert!(iam.get_role().role_name(&role).send().await.is_err());
+    assert!(
+        kinesis
+            .describe_stream_summary()
+            .stream_name(&stream)
+            .send()
+            .await
+            .is_err()
+    );
+    // Nothing left to do the second time.
+    let again =
+        deployer(&["logging", "--id", &id, "--detach", "--region", "us-east-1"]).expect_code(0);
+    assert!(
+        again.stdout.contains("0 mutating call(s) made"),
+        "{}",
+        again.stdout
+    );
+
+    // Clean up the distribution (disabled first).
     let (config, etag) = {
         let got = cloudfront
             .get_distribution_config()
@@ -542,25 +615,6 @@ async fn logging_attaches_to_a_foreign_distribution_touching_nothing_else_and_re
         .delete_distribution()
         .id(&id)
         .if_match(updated.e_tag().unwrap())
-        .send()
-        .await
-        .unwrap();
-    cloudfront
-        .delete_realtime_log_config()
-        .name(&stream)
-        .send()
-        .await
-        .unwrap();
-    iam.delete_role_policy()
-        .role_name(&role)
-        .policy_name("cfrp")
-        .send()
-        .await
-        .unwrap();
-    iam.delete_role().role_name(&role).send().await.unwrap();
-    kinesis
-        .delete_stream()
-        .stream_name(&stream)
         .send()
         .await
         .unwrap();

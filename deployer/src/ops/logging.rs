@@ -3,6 +3,11 @@
 //! CloudFront writes with and the real-time log config, with the same resource code `up`
 //! uses and names derived from the distribution id, so a second run makes no change. In the
 //! distribution it sets only each cache behaviour's `RealtimeLogConfigArn`.
+//!
+//! `--detach` undoes it: the log config comes off every behaviour that carries it (behaviours
+//! logging elsewhere are left alone), then the log config, the role and the stream named
+//! after the distribution are deleted. A stream or role that was given by ARN is not ours
+//! and stays.
 
 use std::io::Write;
 
@@ -29,6 +34,10 @@ const HELP: &str = concat!(
     "the real-time log config cfrp-dist-<id>-realtime-logs, and the IAM role\n",
     "cfrp-dist-<id>-cloudfront-logs. Run it again to converge; a second run changes nothing.\n",
     "\n",
+    "  deployer logging --id E2EXAMPLE1ABC --detach\n",
+    "takes the log config off the distribution's cache behaviours and deletes those three\n",
+    "resources (a stream or role given by ARN stays); pass the same --region as when attaching.\n",
+    "\n",
     exit_codes_help!()
 );
 
@@ -54,6 +63,10 @@ pub struct LoggingArgs {
     /// Region of the Kinesis stream it creates (default: AWS_REGION, else us-east-1).
     #[arg(long)]
     pub region: Option<String>,
+    /// Remove what this command attached instead: the log config comes off the cache
+    /// behaviours, and the log config, role and stream it created are deleted.
+    #[arg(long, conflicts_with_all = ["stream_arn", "role_arn", "fields", "sampling_rate"])]
+    pub detach: bool,
 }
 
 /// The fields by CloudFront name; an unknown name is an error that names it.
@@ -118,12 +131,37 @@ pub fn attach(config: &mut DistributionConfig, arn: &str) -> bool {
     changed
 }
 
+/// Clears the log config named `log_config_name` (matched by its ARN's resource part) from
+/// the default and every cache behaviour; answers whether anything changed.
+pub fn detach(config: &mut DistributionConfig, log_config_name: &str) -> bool {
+    let suffix = format!(":realtime-log-config/{log_config_name}");
+    let mut changed = false;
+    let mut clear = |arn: &mut Option<String>| {
+        if arn.as_deref().is_some_and(|a| a.ends_with(&suffix)) {
+            *arn = None;
+            changed = true;
+        }
+    };
+    if let Some(default) = config.default_cache_behavior.as_mut() {
+        clear(&mut default.realtime_log_config_arn);
+    }
+    if let Some(behaviors) = config.cache_behaviors.as_mut() {
+        for behavior in behaviors.items.iter_mut().flatten() {
+            clear(&mut behavior.realtime_log_config_arn);
+        }
+    }
+    changed
+}
+
 pub async fn run(
     args: &LoggingArgs,
     profile: Option<&str>,
     output: Output,
     out: &mut dyn Write,
 ) -> Result<i32, CommandError> {
+    if args.detach {
+        return run_detach(args, profile, output, out).await;
+    }
     let fields = parse_fields(&args.fields)?;
     if let Some(arn) = &args.stream_arn {
         check_arn("--stream-arn", arn, "kinesis")?;
@@ -234,6 +272,87 @@ pub async fn run(
     Ok(exit::OK)
 }
 
+async fn run_detach(
+    args: &LoggingArgs,
+    profile: Option<&str>,
+    output: Output,
+    out: &mut dyn Write,
+) -> Result<i32, CommandError> {
+    if let Some(region) = &args.region {
+        checks::region(region).map_err(|message| CommandError::Flag {
+            flag: "--region",
+            message,
+        })?;
+    }
+    let id = &args.id;
+    let config = operator_config(
+        &format!("dist-{}", id.to_ascii_lowercase()),
+        args.region.as_deref(),
+    );
+    let mut run = start(&config, profile, output).await?;
+    let log_config = run.names.realtime_log_config();
+    // A distribution deleted meanwhile has nothing to detach; what `logging` created for it
+    // is still removed.
+    let distribution_exists = cloudfront::read_distribution_config(&run, id)
+        .await?
+        .is_some();
+    let detached = distribution_exists
+        && cloudfront::edit_distribution(&mut run, id, |c| detach(c, &log_config)).await?;
+    if detached {
+        run.note(
+            "CloudFront distribution",
+            id,
+            Action::Update {
+                changes: vec![crate::diff::FieldChange {
+                    field: "cache_behaviors[*].realtime_log_config_arn".to_string(),
+                    from: Some(log_config.clone()),
+                    to: None,
+                }],
+            },
+        );
+    }
+    // The order `down` uses: the log config only once no behaviour refers to it.
+    cloudfront::remove_log_config(&mut run).await?;
+    let role = run.names.cloudfront_logs_role();
+    iam::remove(&mut run, &role).await?;
+    kinesis::remove(&mut run).await?;
+    if output == Output::Json {
+        let value = json!({
+            "distribution_id": id,
+            "distribution_exists": distribution_exists,
+            "detached": detached,
+            "changes": run.changes,
+            "mutating_calls": run.mutations.len(),
+            "mutations": run.mutations,
+        });
+        writeln!(out, "{value:#}")?;
+        return Ok(exit::OK);
+    }
+    let paint = Paint::for_stdout(output);
+    for change in run.changes.iter().filter(|c| c.action.is_change()) {
+        writeln!(
+            out,
+            "  {} {} {}",
+            paint.green(change.action.label()),
+            change.kind,
+            change.name
+        )?;
+    }
+    let state = if !distribution_exists {
+        "not found; removed what logging had created for it"
+    } else if detached {
+        "real-time logging detached"
+    } else {
+        "no behaviour carried this tool's log config"
+    };
+    writeln!(
+        out,
+        "Distribution {id}: {state}.\n{} mutating call(s) made.",
+        run.mutations.len()
+    )?;
+    Ok(exit::OK)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,6 +402,7 @@ mod tests {
             .unwrap();
         assert!(attach(&mut config, "arn:x"));
         assert!(!attach(&mut config, "arn:x"));
+        let attached = config.clone();
         let behaviors = config.cache_behaviors().unwrap().items();
         assert!(
             behaviors
@@ -295,6 +415,45 @@ mod tests {
                 .unwrap()
                 .realtime_log_config_arn(),
             Some("arn:x")
+        );
+        // Detaching clears exactly this tool's log config, and only once.
+        let ours =
+            "arn:aws:cloudfront::123456789012:realtime-log-config/cfrp-dist-e1-realtime-logs";
+        let mut config = attached;
+        attach(&mut config, ours);
+        if let Some(b) = config
+            .cache_behaviors
+            .as_mut()
+            .and_then(|b| b.items.as_mut())
+            .and_then(|items| items.get_mut(1))
+        {
+            b.realtime_log_config_arn =
+                Some("arn:aws:cloudfront::1:realtime-log-config/theirs".into());
+        }
+        assert!(detach(&mut config, "cfrp-dist-e1-realtime-logs"));
+        assert!(!detach(&mut config, "cfrp-dist-e1-realtime-logs"));
+        let arns: Vec<Option<&str>> = std::iter::once(
+            config
+                .default_cache_behavior()
+                .unwrap()
+                .realtime_log_config_arn(),
+        )
+        .chain(
+            config
+                .cache_behaviors()
+                .unwrap()
+                .items()
+                .iter()
+                .map(|b| b.realtime_log_config_arn()),
+        )
+        .collect();
+        assert_eq!(
+            arns,
+            vec![
+                None,
+                None,
+                Some("arn:aws:cloudfront::1:realtime-log-config/theirs")
+            ]
         );
     }
 }
