@@ -7,6 +7,7 @@
 
 pub mod deploy;
 pub mod fixtures;
+pub mod pty;
 /// The Lambda Runtime API emulator, its own crate so the deployer's demo uses it too.
 pub use cfrp_runtime_api as runtime_api;
 

@@ -8,7 +8,6 @@
 //! the live view, driven once under a pseudo-terminal, draws a frame with those numbers, exits
 //! 0 on Ctrl-C and leaves the alternate screen with the cursor shown.
 
-use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_cloudwatch::primitives::DateTime;
@@ -16,7 +15,8 @@ use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 use cfrp_config::StackConfig;
 use cfrp_config::metrics as m;
 use cfrp_tests::deploy::{Deployed, deploy_example, deployer, down};
-use cfrp_tests::{emulator, repo_root, workspace_binary};
+use cfrp_tests::pty::under_pty;
+use cfrp_tests::{emulator, workspace_binary};
 use serde_json::Value;
 
 fn config_arg(deployed: &Deployed) -> String {
@@ -240,74 +240,6 @@ async fn json_mode_streams_one_object_per_refresh_with_the_published_rates() {
     down(&deployed.stack);
 }
 
-/// Runs `command` under a pseudo-terminal (python's `pty`, from the emulator's virtualenv):
-/// waits up to 60 s for output holding every `expect`, sends Ctrl-C, and reports the exit code
-/// and the seconds from Ctrl-C to exit (up to 10 s), with everything the terminal received.
-fn under_pty(command: &[String], env: &[(&str, &str)], expect: &[&str]) -> Value {
-    const DRIVER: &str = r#"
-import fcntl, json, os, pty, select, struct, sys, termios, time
-sep = sys.argv.index("--")
-expect, command = sys.argv[1:sep], sys.argv[sep + 1:]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(command[0], command)
-fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-out = b""
-def pump(seconds):
-    global out
-    ready, _, _ = select.select([fd], [], [], seconds)
-    if not ready:
-        return True
-    try:
-        chunk = os.read(fd, 65536)
-    except OSError:
-        return False
-    out += chunk
-    return bool(chunk)
-found, deadline = False, time.time() + 60
-while time.time() < deadline and not found:
-    if not pump(0.2):
-        break
-    found = all(e in out.decode("utf-8", "replace") for e in expect)
-code, seconds = None, None
-if found:
-    os.write(fd, b"\x03")
-    sent, deadline = time.time(), time.time() + 10
-    while time.time() < deadline and pump(0.1):
-        pass
-    while time.time() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            code, seconds = os.waitstatus_to_exitcode(status), time.time() - sent
-            break
-        time.sleep(0.05)
-if code is None:
-    os.kill(pid, 9)
-    os.waitpid(pid, 0)
-print(json.dumps({"found": found, "code": code, "seconds": seconds,
-                  "output": out.decode("utf-8", "replace")}))
-"#;
-    let python = repo_root().join(".venv/bin/python");
-    let mut cmd = Command::new(python);
-    cmd.arg("-c")
-        .arg(DRIVER)
-        .args(expect)
-        .arg("--")
-        .args(command);
-    cmd.env_remove("NO_COLOR").env_remove("AWS_PROFILE");
-    cmd.env_remove("CFRP_CONFIG").env("TERM", "xterm-256color");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let output = cmd.output().unwrap();
-    assert!(
-        output.status.success(),
-        "pty driver: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn live_view_under_a_terminal_shows_the_numbers_and_restores_the_screen_on_ctrl_c() {
     let deployed = deploy_example("mon-pty").await;
@@ -342,7 +274,7 @@ async fn live_view_under_a_terminal_shows_the_numbers_and_restores_the_screen_on
         "ALARM",
         "Ctrl-C to quit",
     ];
-    let report = under_pty(&command, &env, &expect);
+    let report = under_pty(&command, &env, &expect, b"\x03");
     let output = report["output"].as_str().unwrap_or_default();
     assert_eq!(report["found"], true, "no frame with {expect:?}:\n{output}");
     assert_eq!(report["code"], 0, "{report:#}");

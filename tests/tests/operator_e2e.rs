@@ -3,7 +3,8 @@
 //! The operator commands against the emulator, each through the real `deployer` binary:
 //! `invalidate` (default and explicit paths, `--wait` to Completed, a bad path refused),
 //! `update` (applied with `--yes` and read back, a second run makes no call, refused without
-//! `--yes` when stdin is not a terminal), `logging` on a distribution created directly with
+//! `--yes` when stdin is not a terminal, and on a terminal declined with "n" and applied with
+//! "y"), `logging` on a distribution created directly with
 //! the SDK (stream, role and log config created, every behaviour attached, the rest of the
 //! config untouched, a second run makes no call; `--detach` restores the config exactly and
 //! deletes those three), `dashboard` recreated after it was deleted,
@@ -14,7 +15,9 @@ use aws_sdk_cloudfront::types::{
     Origin, OriginProtocolPolicy, Origins, ViewerProtocolPolicy,
 };
 use cfrp_tests::deploy::{Deployed, deploy_example, deployer, down};
+use cfrp_tests::pty::under_pty;
 use cfrp_tests::sdk_config;
+use cfrp_tests::{emulator, workspace_binary};
 
 /// AWS's managed CachingDisabled cache policy.
 const CACHING_DISABLED: &str = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
@@ -142,7 +145,8 @@ async fn invalidate_default_and_explicit_paths_waits_for_completed_and_names_bad
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn update_changes_only_the_origin_with_yes_is_idempotent_and_refuses_without_a_terminal() {
+async fn update_changes_only_the_origin_with_yes_is_idempotent_refuses_without_a_terminal_and_asks_on_one()
+ {
     let deployed = deploy_example("op-upd").await;
     let cloudfront = cloudfront().await;
     let id = deployed.distribution_id.clone();
@@ -307,6 +311,53 @@ async fn update_changes_only_the_origin_with_yes_is_idempotent_and_refuses_witho
         "{}",
         unknown.stderr
     );
+
+    // On a terminal it shows the change and asks: "n" declines (exit 2, nothing sent), "y"
+    // applies it.
+    let binary = workspace_binary("cfrp-deployer", "deployer");
+    let command: Vec<String> = [
+        binary.to_string_lossy().as_ref(),
+        "update",
+        "--id",
+        &id,
+        "--origin-domain",
+        "tty-app.shop.example.com",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let endpoint = emulator().endpoint.clone();
+    let env = [
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+    ];
+    let app_domain = || async {
+        cloudfront
+            .get_distribution_config()
+            .id(&id)
+            .send()
+            .await
+            .unwrap()
+            .distribution_config
+            .unwrap()
+            .origins
+            .unwrap()
+            .items
+            .into_iter()
+            .find(|o| o.id == "app")
+            .unwrap()
+            .domain_name
+    };
+    let asked = ["tty-app.shop.example.com", "Apply? [y/N]"];
+    let declined = under_pty(&command, &env, &asked, b"n\n");
+    let output = declined["output"].as_str().unwrap_or_default();
+    assert_eq!(declined["found"], true, "no prompt:\n{output}");
+    assert_eq!(declined["code"], 2, "{declined:#}");
+    assert_eq!(app_domain().await, "new-app.shop.example.com");
+    let accepted = under_pty(&command, &env, &asked, b"y\n");
+    assert_eq!(accepted["code"], 0, "{accepted:#}");
+    assert_eq!(app_domain().await, "tty-app.shop.example.com");
 
     down(&deployed.stack);
 }
