@@ -263,45 +263,23 @@ impl Demo<'_> {
         traffic: &traffic::Traffic,
     ) -> Result<u64, StepError> {
         let config = self.config()?;
-        let dimension = aws_sdk_cloudwatch::types::Dimension::builder()
-            .name(m::DIM_DISTRIBUTION)
-            .value(&self.domain)
-            .build();
-        let query = aws_sdk_cloudwatch::types::MetricDataQuery::builder()
-            .id("requests")
-            .metric_stat(
-                aws_sdk_cloudwatch::types::MetricStat::builder()
-                    .metric(
-                        aws_sdk_cloudwatch::types::Metric::builder()
-                            .namespace(&config.metrics.namespace)
-                            .metric_name(m::REQUESTS)
-                            .dimensions(dimension)
-                            .build(),
-                    )
-                    .period(60)
-                    .stat("Sum")
-                    .build(),
-            )
-            .build();
+        let query = cfrp_metric_data::Query {
+            id: "requests".to_string(),
+            namespace: config.metrics.namespace.clone(),
+            metric: m::REQUESTS.to_string(),
+            dimensions: vec![(m::DIM_DISTRIBUTION.to_string(), self.domain.clone())],
+            stat: "Sum".to_string(),
+            period_seconds: 60,
+        };
         let start = i64::try_from(traffic.start_epoch).unwrap_or(0) - 60;
         let end = i64::try_from(traffic.end_epoch).unwrap_or(0) + 60;
-        let data = self
-            .aws()?
-            .cloudwatch
-            .get_metric_data()
-            .metric_data_queries(query)
-            .start_time(DateTime::from_secs(start))
-            .end_time(DateTime::from_secs(end))
-            .send()
-            .await
-            .map_err(|e| {
-                DeployError::aws("cloudwatch:GetMetricData", &config.metrics.namespace, e)
-            })?;
-        let sum: f64 = data
-            .metric_data_results()
-            .iter()
-            .flat_map(|r| r.values().iter().copied())
-            .sum();
+        let data =
+            cfrp_metric_data::fetch(&self.aws()?.cloudwatch, &[query], start * 1000, end * 1000)
+                .await
+                .map_err(|e| {
+                    DeployError::aws("cloudwatch:GetMetricData", &config.metrics.namespace, e)
+                })?;
+        let sum: f64 = data.values().flatten().map(|(_, v)| v).sum();
         Ok(sum.round() as u64)
     }
 

@@ -23,16 +23,9 @@ pub struct Target {
     pub domain: String,
 }
 
-/// One GetMetricData query.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Query {
-    /// `^[a-z][a-zA-Z0-9_]*$`, as GetMetricData requires; the snapshot finds answers by it.
-    pub id: String,
-    pub namespace: String,
-    pub metric: String,
-    pub dimensions: Vec<(String, String)>,
-    pub stat: String,
-}
+/// One GetMetricData query (the alarm evaluator's type: both read CloudWatch the same way);
+/// the snapshot finds answers by its id. Every monitor query has [`PERIOD_SECONDS`].
+pub use cfrp_metric_data::Query;
 
 /// Dimension values found by ListMetrics for the per-country and per-POP breakdowns.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -123,6 +116,7 @@ pub fn plan(
             metric: metric.to_string(),
             dimensions: pairs(&dimensions),
             stat: stat.to_string(),
+            period_seconds: PERIOD_SECONDS,
         }
     };
     let mut regional = vec![
@@ -161,6 +155,7 @@ pub fn plan(
                 metric: m::RULE_STATE.to_string(),
                 dimensions: pairs(&[(m::DIM_RULE, &rule.name)]),
                 stat: "Maximum".to_string(),
+                period_seconds: PERIOD_SECONDS,
             });
         }
     }
@@ -172,6 +167,7 @@ pub fn plan(
             metric: (*metric).to_string(),
             dimensions: pairs(&[("DistributionId", &target.id), ("Region", "Global")]),
             stat: (*stat).to_string(),
+            period_seconds: PERIOD_SECONDS,
         })
         .collect();
     let (start_ms, end_ms) = range(now_ms, window_minutes);

@@ -7,8 +7,6 @@
 //! minute. Rates are per-minute sums over 60 s; ratios are sums over sums, in percent.
 //! Nothing published yet gives `None` everywhere, never zeros.
 
-use std::collections::HashMap;
-
 use aws_sdk_cloudwatch::primitives::{DateTime, DateTimeFormat};
 use cfrp_config::StackConfig;
 use serde::Serialize;
@@ -16,7 +14,7 @@ use serde::Serialize;
 use super::query::{Breakdowns, PERIOD_SECONDS, Plan, Target, ids};
 
 /// Datapoints per query id: (timestamp ms, value).
-pub type Results = HashMap<String, Vec<(i64, f64)>>;
+pub use cfrp_metric_data::Results;
 
 /// How many countries and POPs the monitor lists.
 pub const TOP_N: usize = 5;

@@ -6,15 +6,12 @@
 //! sums each over the window with a one-day period.
 
 use aws_sdk_cloudwatch::Client;
-use aws_sdk_cloudwatch::primitives::DateTime;
-use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
 use cfrp_config::metrics as m;
+use cfrp_metric_data::{Query, dimension_value};
 
 use super::PriceError;
 use crate::error::DeployError;
 
-/// GetMetricData takes at most 500 queries a call.
-const QUERIES_PER_CALL: usize = 500;
 const DAY_SECONDS: i64 = 86_400;
 
 /// Sums over the window, as logged (before scaling for sampling).
@@ -28,28 +25,19 @@ pub struct Observed {
     pub countries: Vec<(String, f64)>,
 }
 
-fn dimension(name: &str, value: &str) -> Dimension {
-    Dimension::builder().name(name).value(value).build()
-}
-
-fn query(id: String, namespace: &str, metric: &str, dimensions: Vec<Dimension>) -> MetricDataQuery {
-    MetricDataQuery::builder()
-        .id(id)
-        .metric_stat(
-            MetricStat::builder()
-                .metric(
-                    Metric::builder()
-                        .namespace(namespace)
-                        .metric_name(metric)
-                        .set_dimensions(Some(dimensions))
-                        .build(),
-                )
-                .period(DAY_SECONDS as i32)
-                .stat("Sum")
-                .build(),
-        )
-        .return_data(true)
-        .build()
+/// The daily sum of `metric` with `dimensions`.
+fn query(id: String, namespace: &str, metric: &str, dimensions: &[(&str, &str)]) -> Query {
+    Query {
+        id,
+        namespace: namespace.to_string(),
+        metric: metric.to_string(),
+        dimensions: dimensions
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect(),
+        stat: "Sum".to_string(),
+        period_seconds: DAY_SECONDS as u32,
+    }
 }
 
 /// Reads `days` days up to `now` (seconds since the epoch).
@@ -62,36 +50,18 @@ pub async fn read(
     now: i64,
 ) -> Result<Observed, PriceError> {
     // Every (distribution, country) the analyser has published in the last two weeks.
+    let found = cfrp_metric_data::list(cloudwatch, namespace, m::REQUESTS_BY_COUNTRY, None, false)
+        .await
+        .map_err(|e| DeployError::aws("cloudwatch:ListMetrics", namespace, e))?;
     let mut pairs: Vec<(String, String)> = Vec::new();
-    let mut token = None;
-    loop {
-        let page = cloudwatch
-            .list_metrics()
-            .namespace(namespace)
-            .metric_name(m::REQUESTS_BY_COUNTRY)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| DeployError::aws("cloudwatch:ListMetrics", namespace, e))?;
-        for metric in page.metrics() {
-            let value = |name: &str| {
-                metric
-                    .dimensions()
-                    .iter()
-                    .find(|d| d.name() == Some(name))
-                    .and_then(|d| d.value())
-                    .map(str::to_string)
-            };
-            if let (Some(d), Some(c)) = (value(m::DIM_DISTRIBUTION), value(m::DIM_COUNTRY))
-                && distribution.is_none_or(|wanted| wanted == d)
-                && !pairs.contains(&(d.clone(), c.clone()))
-            {
-                pairs.push((d, c));
-            }
-        }
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            break;
+    for metric in &found {
+        if let (Some(d), Some(c)) = (
+            dimension_value(metric, m::DIM_DISTRIBUTION),
+            dimension_value(metric, m::DIM_COUNTRY),
+        ) && distribution.is_none_or(|wanted| wanted == d)
+            && !pairs.iter().any(|(pd, pc)| pd == d && pc == c)
+        {
+            pairs.push((d.to_string(), c.to_string()));
         }
     }
     let mut distributions: Vec<String> = pairs.iter().map(|(d, _)| d.clone()).collect();
@@ -116,18 +86,19 @@ pub async fn read(
     };
     let countries: Vec<String> = pairs.into_iter().map(|(_, c)| c).collect();
 
+    let by_distribution = [(m::DIM_DISTRIBUTION, domain.as_str())];
     let mut queries = vec![
         query(
             "requests".to_string(),
             namespace,
             m::REQUESTS,
-            vec![dimension(m::DIM_DISTRIBUTION, &domain)],
+            &by_distribution,
         ),
         query(
             "bytes".to_string(),
             namespace,
             m::BYTES_SENT,
-            vec![dimension(m::DIM_DISTRIBUTION, &domain)],
+            &by_distribution,
         ),
     ];
     for (i, country) in countries.iter().enumerate() {
@@ -135,48 +106,26 @@ pub async fn read(
             format!("c{i}"),
             namespace,
             m::REQUESTS_BY_COUNTRY,
-            vec![
-                dimension(m::DIM_DISTRIBUTION, &domain),
-                dimension(m::DIM_COUNTRY, country),
+            &[
+                (m::DIM_DISTRIBUTION, domain.as_str()),
+                (m::DIM_COUNTRY, country),
             ],
         ));
     }
     // Whole minutes, including the current one.
     let end = (now / 60 + 1) * 60;
     let start = end - i64::from(days) * DAY_SECONDS;
-    let mut sums = vec![0.0; queries.len()];
-    for chunk in queries.chunks(QUERIES_PER_CALL) {
-        let mut token = None;
-        loop {
-            let page = cloudwatch
-                .get_metric_data()
-                .set_metric_data_queries(Some(chunk.to_vec()))
-                .start_time(DateTime::from_secs(start))
-                .end_time(DateTime::from_secs(end))
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| DeployError::aws("cloudwatch:GetMetricData", namespace, e))?;
-            for result in page.metric_data_results() {
-                let index = match result.id() {
-                    Some("requests") => Some(0),
-                    Some("bytes") => Some(1),
-                    Some(id) => id
-                        .strip_prefix('c')
-                        .and_then(|n| n.parse::<usize>().ok())
-                        .map(|n| n + 2),
-                    None => None,
-                };
-                if let Some(slot) = index.and_then(|i| sums.get_mut(i)) {
-                    *slot += result.values().iter().sum::<f64>();
-                }
-            }
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
-        }
-    }
+    let results = cfrp_metric_data::fetch(cloudwatch, &queries, start * 1000, end * 1000)
+        .await
+        .map_err(|e| DeployError::aws("cloudwatch:GetMetricData", namespace, e))?;
+    let sums: Vec<f64> = queries
+        .iter()
+        .map(|q| {
+            results
+                .get(&q.id)
+                .map_or(0.0, |points| points.iter().map(|(_, v)| v).sum())
+        })
+        .collect();
     let requests = sums.first().copied().unwrap_or_default();
     let bytes = sums.get(1).copied().unwrap_or_default();
     let countries: Vec<(String, f64)> = countries

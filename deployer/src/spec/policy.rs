@@ -113,8 +113,13 @@ pub fn canonical(document: &str) -> String {
         serde_json::from_str::<Value>(&decoded)
     });
     match parsed {
-        // serde_json's map is ordered by key, so this is canonical.
-        Ok(value) => value.to_string(),
+        Ok(mut value) => {
+            // Keys sorted at every level. serde_json's map is sorted already unless its
+            // `preserve_order` feature is on, which any crate in the build can turn on (the
+            // AWS SDK's test utilities do).
+            value.sort_all_objects();
+            value.to_string()
+        }
         Err(_) => document.to_string(),
     }
 }

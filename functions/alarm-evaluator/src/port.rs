@@ -1,12 +1,9 @@
 //! CloudWatch behind a port: GetMetricData for an evaluation, PutMetricData for rule states.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 
 use aws_sdk_cloudwatch::primitives::DateTime;
-use aws_sdk_cloudwatch::types::{
-    Dimension, Metric, MetricDataQuery, MetricDatum, MetricStat, StandardUnit,
-};
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 use cfrp_config::metrics as m;
 
 use crate::evaluate::State;
@@ -50,69 +47,14 @@ impl CloudWatchPort {
     }
 }
 
-/// GetMetricData takes at most 500 queries per request.
-const MAX_QUERIES: usize = 500;
-
 impl MetricsPort for CloudWatchPort {
     async fn fetch(&self, plan: &QueryPlan) -> Result<Results, PortError> {
-        let error = |err: String| PortError {
-            operation: "GetMetricData",
-            message: err,
-        };
-        let mut results: Results = HashMap::new();
-        for chunk in plan.queries.chunks(MAX_QUERIES) {
-            let queries: Vec<MetricDataQuery> = chunk
-                .iter()
-                .map(|q| {
-                    let mut metric = Metric::builder()
-                        .namespace(&q.namespace)
-                        .metric_name(&q.metric);
-                    for (name, value) in &q.dimensions {
-                        metric =
-                            metric.dimensions(Dimension::builder().name(name).value(value).build());
-                    }
-                    MetricDataQuery::builder()
-                        .id(&q.id)
-                        .metric_stat(
-                            MetricStat::builder()
-                                .metric(metric.build())
-                                .period(i32::try_from(q.period_seconds).unwrap_or(60))
-                                .stat(&q.stat)
-                                .build(),
-                        )
-                        .build()
-                })
-                .collect();
-            let mut next_token: Option<String> = None;
-            loop {
-                let answer = self
-                    .client
-                    .get_metric_data()
-                    .set_metric_data_queries(Some(queries.clone()))
-                    .start_time(DateTime::from_millis(plan.start_ms))
-                    .end_time(DateTime::from_millis(plan.end_ms))
-                    .set_next_token(next_token.clone())
-                    .send()
-                    .await
-                    .map_err(|err| {
-                        error(aws_sdk_cloudwatch::error::DisplayErrorContext(err).to_string())
-                    })?;
-                for result in answer.metric_data_results() {
-                    let id = result.id().unwrap_or_default().to_string();
-                    let points = result
-                        .timestamps()
-                        .iter()
-                        .zip(result.values())
-                        .filter_map(|(ts, v)| ts.to_millis().ok().map(|t| (t, *v)));
-                    results.entry(id).or_default().extend(points);
-                }
-                next_token = answer.next_token().map(str::to_string);
-                if next_token.is_none() {
-                    break;
-                }
-            }
-        }
-        Ok(results)
+        cfrp_metric_data::fetch(&self.client, &plan.queries, plan.start_ms, plan.end_ms)
+            .await
+            .map_err(|err| PortError {
+                operation: "GetMetricData",
+                message: aws_sdk_cloudwatch::error::DisplayErrorContext(err).to_string(),
+            })
     }
 
     async fn publish(&self, namespace: &str, states: &[RuleStateDatum]) -> Result<(), PortError> {

@@ -5,24 +5,14 @@
 //! semantics do not depend on CloudWatch metric math), and every rule has one more query for
 //! its previous `RuleState`, so the function stays stateless.
 
-use std::collections::HashMap;
-
 use cfrp_config::metrics::{self as m, MetricRef};
 use cfrp_config::rules::Expression;
 use cfrp_config::{EvaluatorSettings, Rule};
 
 use crate::evaluate::{State, expression_series};
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Query {
-    /// `^[a-z][a-zA-Z0-9_]*$`, as GetMetricData requires.
-    pub id: String,
-    pub namespace: String,
-    pub metric: String,
-    pub dimensions: Vec<(String, String)>,
-    pub stat: String,
-    pub period_seconds: u32,
-}
+/// The query and answer types the deployer's monitor reads CloudWatch with too.
+pub use cfrp_metric_data::{Query, Results};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueryPlan {
@@ -31,9 +21,6 @@ pub struct QueryPlan {
     /// The end of the last complete minute: the evaluation time.
     pub end_ms: i64,
 }
-
-/// Datapoints per query id: (timestamp ms, value).
-pub type Results = HashMap<String, Vec<(i64, f64)>>;
 
 fn metric_query(
     settings: &EvaluatorSettings,
