@@ -5,7 +5,22 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::repo_root;
+use crate::{emulator, repo_root, workspace_binary};
+
+/// [`under_pty`] for the `deployer` binary with `args`, pointed at the test emulator with
+/// dummy credentials.
+pub fn deployer_under_pty(args: &[&str], expect: &[&str], input: &[u8]) -> Value {
+    let binary = workspace_binary("cfrp-deployer", "deployer");
+    let mut command = vec![binary.to_string_lossy().into_owned()];
+    command.extend(args.iter().map(|a| a.to_string()));
+    let endpoint = emulator().endpoint.clone();
+    let env = [
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+    ];
+    under_pty(&command, &env, expect, input)
+}
 
 /// Runs `command` under a pseudo-terminal (python's `pty`, from the emulator's virtualenv):
 /// waits up to 60 s for output holding every `expect`, types `input` (Ctrl-C is `b"\x03"`,

@@ -15,8 +15,7 @@ use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 use cfrp_config::StackConfig;
 use cfrp_config::metrics as m;
 use cfrp_tests::deploy::{Deployed, deploy_example, deployer, down};
-use cfrp_tests::pty::under_pty;
-use cfrp_tests::{emulator, workspace_binary};
+use cfrp_tests::pty::deployer_under_pty;
 use serde_json::Value;
 
 fn config_arg(deployed: &Deployed) -> String {
@@ -245,26 +244,6 @@ async fn live_view_under_a_terminal_shows_the_numbers_and_restores_the_screen_on
     let deployed = deploy_example("mon-pty").await;
     let config = config_arg(&deployed);
     let (_stack, alarmed) = publish(&deployed).await;
-    let binary = workspace_binary("cfrp-deployer", "deployer");
-    let command: Vec<String> = [
-        binary.to_string_lossy().as_ref(),
-        "--config",
-        &config,
-        "monitor",
-        "--interval",
-        "1s",
-        "--duration",
-        "30s",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let endpoint = emulator().endpoint.clone();
-    let env = [
-        ("AWS_ENDPOINT_URL", endpoint.as_str()),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-    ];
     let expect = [
         "10.0",
         "20.0 kB/s",
@@ -274,7 +253,19 @@ async fn live_view_under_a_terminal_shows_the_numbers_and_restores_the_screen_on
         "ALARM",
         "Ctrl-C to quit",
     ];
-    let report = under_pty(&command, &env, &expect, b"\x03");
+    let report = deployer_under_pty(
+        &[
+            "--config",
+            &config,
+            "monitor",
+            "--interval",
+            "1s",
+            "--duration",
+            "30s",
+        ],
+        &expect,
+        b"\x03",
+    );
     let output = report["output"].as_str().unwrap_or_default();
     assert_eq!(report["found"], true, "no frame with {expect:?}:\n{output}");
     assert_eq!(report["code"], 0, "{report:#}");

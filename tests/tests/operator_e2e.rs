@@ -15,9 +15,8 @@ use aws_sdk_cloudfront::types::{
     Origin, OriginProtocolPolicy, Origins, ViewerProtocolPolicy,
 };
 use cfrp_tests::deploy::{Deployed, deploy_example, deployer, down};
-use cfrp_tests::pty::under_pty;
+use cfrp_tests::pty::deployer_under_pty;
 use cfrp_tests::sdk_config;
-use cfrp_tests::{emulator, workspace_binary};
 
 /// AWS's managed CachingDisabled cache policy.
 const CACHING_DISABLED: &str = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
@@ -314,23 +313,12 @@ async fn update_changes_only_the_origin_with_yes_is_idempotent_refuses_without_a
 
     // On a terminal it shows the change and asks: "n" declines (exit 2, nothing sent), "y"
     // applies it.
-    let binary = workspace_binary("cfrp-deployer", "deployer");
-    let command: Vec<String> = [
-        binary.to_string_lossy().as_ref(),
+    let command = [
         "update",
         "--id",
         &id,
         "--origin-domain",
         "tty-app.shop.example.com",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let endpoint = emulator().endpoint.clone();
-    let env = [
-        ("AWS_ENDPOINT_URL", endpoint.as_str()),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
     ];
     let app_domain = || async {
         cloudfront
@@ -350,12 +338,12 @@ async fn update_changes_only_the_origin_with_yes_is_idempotent_refuses_without_a
             .domain_name
     };
     let asked = ["tty-app.shop.example.com", "Apply? [y/N]"];
-    let declined = under_pty(&command, &env, &asked, b"n\n");
+    let declined = deployer_under_pty(&command, &asked, b"n\n");
     let output = declined["output"].as_str().unwrap_or_default();
     assert_eq!(declined["found"], true, "no prompt:\n{output}");
     assert_eq!(declined["code"], 2, "{declined:#}");
     assert_eq!(app_domain().await, "new-app.shop.example.com");
-    let accepted = under_pty(&command, &env, &asked, b"y\n");
+    let accepted = deployer_under_pty(&command, &asked, b"y\n");
     assert_eq!(accepted["code"], 0, "{accepted:#}");
     assert_eq!(app_domain().await, "tty-app.shop.example.com");
 

@@ -246,16 +246,7 @@ pub async fn run(
         writeln!(out, "{value:#}")?;
         return Ok(exit::OK);
     }
-    let paint = Paint::for_stdout(output);
-    for change in run.changes.iter().filter(|c| c.action.is_change()) {
-        writeln!(
-            out,
-            "  {} {} {}",
-            paint.green(change.action.label()),
-            change.kind,
-            change.name
-        )?;
-    }
+    print_changes(out, &run.changes, Paint::for_stdout(output))?;
     writeln!(
         out,
         "Distribution {id}: real-time logging {} on {behaviours} cache behaviour(s), {}% sampled, {} field(s)\n  log config {log_config_arn}\n  stream {}\n{} mutating call(s) made.",
@@ -270,6 +261,24 @@ pub async fn run(
         run.mutations.len()
     )?;
     Ok(exit::OK)
+}
+
+/// One line per change made (created, updated, deleted), in the order made.
+fn print_changes(
+    out: &mut dyn Write,
+    changes: &[crate::diff::Change],
+    paint: Paint,
+) -> std::io::Result<()> {
+    for change in changes.iter().filter(|c| c.action.is_change()) {
+        writeln!(
+            out,
+            "  {} {} {}",
+            paint.green(change.action.label()),
+            change.kind,
+            change.name
+        )?;
+    }
+    Ok(())
 }
 
 async fn run_detach(
@@ -328,16 +337,7 @@ async fn run_detach(
         writeln!(out, "{value:#}")?;
         return Ok(exit::OK);
     }
-    let paint = Paint::for_stdout(output);
-    for change in run.changes.iter().filter(|c| c.action.is_change()) {
-        writeln!(
-            out,
-            "  {} {} {}",
-            paint.green(change.action.label()),
-            change.kind,
-            change.name
-        )?;
-    }
+    print_changes(out, &run.changes, Paint::for_stdout(output))?;
     let state = if !distribution_exists {
         "not found; removed what logging had created for it"
     } else if detached {
