@@ -149,14 +149,7 @@ async fn update_changes_only_the_origin_with_yes_is_idempotent_refuses_without_a
     let deployed = deploy_example("op-upd").await;
     let cloudfront = cloudfront().await;
     let id = deployed.distribution_id.clone();
-    let before = cloudfront
-        .get_distribution_config()
-        .id(&id)
-        .send()
-        .await
-        .unwrap()
-        .distribution_config
-        .unwrap();
+    let before = distribution_config(&cloudfront, &id).await;
     let target = before
         .default_cache_behavior()
         .unwrap()
@@ -179,14 +172,7 @@ async fn update_changes_only_the_origin_with_yes_is_idempotent_refuses_without_a
         "the diff is shown first: {}",
         refused.stdout
     );
-    let unchanged = cloudfront
-        .get_distribution_config()
-        .id(&id)
-        .send()
-        .await
-        .unwrap()
-        .distribution_config
-        .unwrap();
+    let unchanged = distribution_config(&cloudfront, &id).await;
     assert_eq!(unchanged, before);
 
     // With --yes: one UpdateDistribution; only that origin's domain differs.
@@ -208,14 +194,7 @@ async fn update_changes_only_the_origin_with_yes_is_idempotent_refuses_without_a
     assert_eq!(applied["changes"][0]["field"], "origins[app].domain");
     assert_eq!(applied["changes"][0]["from"], "app.shop.example.com");
     assert_eq!(applied["changes"][0]["to"], "new-app.shop.example.com");
-    let after = cloudfront
-        .get_distribution_config()
-        .id(&id)
-        .send()
-        .await
-        .unwrap()
-        .distribution_config
-        .unwrap();
+    let after = distribution_config(&cloudfront, &id).await;
     let mut expected = before.clone();
     for origin in expected.origins.as_mut().unwrap().items.iter_mut() {
         if origin.id == "app" {
@@ -271,14 +250,8 @@ async fn update_changes_only_the_origin_with_yes_is_idempotent_refuses_without_a
         api["mutating_calls"], 2,
         "one refused, one applied: {api:#}"
     );
-    let origins = cloudfront
-        .get_distribution_config()
-        .id(&id)
-        .send()
+    let origins = distribution_config(&cloudfront, &id)
         .await
-        .unwrap()
-        .distribution_config
-        .unwrap()
         .origins
         .unwrap()
         .items;
@@ -321,14 +294,8 @@ async fn update_changes_only_the_origin_with_yes_is_idempotent_refuses_without_a
         "tty-app.shop.example.com",
     ];
     let app_domain = || async {
-        cloudfront
-            .get_distribution_config()
-            .id(&id)
-            .send()
+        distribution_config(&cloudfront, &id)
             .await
-            .unwrap()
-            .distribution_config
-            .unwrap()
             .origins
             .unwrap()
             .items
@@ -348,6 +315,21 @@ async fn update_changes_only_the_origin_with_yes_is_idempotent_refuses_without_a
     assert_eq!(app_domain().await, "tty-app.shop.example.com");
 
     down(&deployed.stack);
+}
+
+/// A distribution's current config, read back from the emulator.
+async fn distribution_config(
+    cloudfront: &aws_sdk_cloudfront::Client,
+    id: &str,
+) -> DistributionConfig {
+    cloudfront
+        .get_distribution_config()
+        .id(id)
+        .send()
+        .await
+        .unwrap()
+        .distribution_config
+        .unwrap()
 }
 
 /// A distribution made directly with the SDK, as someone else's tool would: two origins,
@@ -429,14 +411,7 @@ async fn logging_attaches_to_a_foreign_distribution_touching_nothing_else_reruns
     let iam = aws_sdk_iam::Client::new(&global);
     let kinesis = aws_sdk_kinesis::Client::new(&global);
     let id = foreign_distribution(&cloudfront).await;
-    let before = cloudfront
-        .get_distribution_config()
-        .id(&id)
-        .send()
-        .await
-        .unwrap()
-        .distribution_config
-        .unwrap();
+    let before = distribution_config(&cloudfront, &id).await;
     let prefix = format!("cfrp-dist-{}", id.to_ascii_lowercase());
     let stream = format!("{prefix}-realtime-logs");
     let role = format!("{prefix}-cloudfront-logs");
@@ -516,14 +491,7 @@ async fn logging_attaches_to_a_foreign_distribution_touching_nothing_else_reruns
     assert!(endpoint.role_arn().ends_with(&format!(":role/{role}")));
 
     // Every behaviour carries the log config; nothing else in the config changed.
-    let after = cloudfront
-        .get_distribution_config()
-        .id(&id)
-        .send()
-        .await
-        .unwrap()
-        .distribution_config
-        .unwrap();
+    let after = distribution_config(&cloudfront, &id).await;
     let mut expected = before.clone();
     expected
         .default_cache_behavior
@@ -595,14 +563,7 @@ async fn logging_attaches_to_a_foreign_distribution_touching_nothing_else_reruns
             "{call} in {mutations:?}"
         );
     }
-    let restored = cloudfront
-        .get_distribution_config()
-        .id(&id)
-        .send()
-        .await
-        .unwrap()
-        .distribution_config
-        .unwrap();
+    let restored = distribution_config(&cloudfront, &id).await;
     assert_eq!(restored, before);
     assert!(
         cloudfront
