@@ -110,8 +110,12 @@ impl DeployerRun {
 
 /// Runs `deployer ARGS` against the emulator, bounded by [`RUN_TIMEOUT`].
 pub fn deployer(args: &[&str]) -> DeployerRun {
+    deployer_at(&emulator().endpoint, args, RUN_TIMEOUT)
+}
+
+/// Runs `deployer ARGS` against the emulator at `endpoint`, killed after `timeout`.
+pub fn deployer_at(endpoint: &str, args: &[&str], timeout: Duration) -> DeployerRun {
     let binary = workspace_binary("cfrp-deployer", "deployer");
-    let endpoint = &emulator().endpoint;
     let out_file = tempfile_path("stdout");
     let err_file = tempfile_path("stderr");
     let mut child = Command::new(binary)
@@ -131,9 +135,9 @@ pub fn deployer(args: &[&str]) -> DeployerRun {
         if let Some(status) = child.try_wait().unwrap_or_else(|e| panic!("{e}")) {
             break status;
         }
-        if started.elapsed() > RUN_TIMEOUT {
+        if started.elapsed() > timeout {
             let _ = child.kill();
-            panic!("deployer {args:?} did not finish within {RUN_TIMEOUT:?}");
+            panic!("deployer {args:?} did not finish within {timeout:?}");
         }
         std::thread::sleep(Duration::from_millis(20));
     };

@@ -53,6 +53,12 @@ fn start() -> Result<Emulator, HarnessError> {
     if let Ok(endpoint) = std::env::var("CFRP_EMULATOR_ENDPOINT") {
         return Ok(Emulator { endpoint });
     }
+    spawn_emulator(&[])
+}
+
+/// Starts an emulator of this process's own with the server's `extra` flags (for example the
+/// latency model's `--latency aws --scale 0.1`); it exits with this process.
+pub fn spawn_emulator(extra: &[&str]) -> Result<Emulator, HarnessError> {
     let root = repo_root();
     let python = root.join(".venv/bin/python");
     if !python.exists() {
@@ -65,6 +71,7 @@ fn start() -> Result<Emulator, HarnessError> {
         .args(["-m", "cfrp_emulator.server", "--port", "0", "--port-file"])
         .arg(&port_file)
         .args(["--parent-pid", &std::process::id().to_string()])
+        .args(extra)
         .current_dir(root.join("tests/emulator"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -186,16 +193,28 @@ pub fn faults() -> std::io::Result<serde_json::Value> {
 }
 
 fn control_faults(method: &str, body: &str) -> std::io::Result<String> {
+    control(&emulator().endpoint, method, "/_cfrp/faults", body)
+}
+
+/// How many AWS requests the emulator at `endpoint` has answered so far.
+pub fn requests_answered(endpoint: &str) -> std::io::Result<u64> {
+    let answer = control(endpoint, "GET", "/_cfrp/requests", "")?;
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let value: serde_json::Value = serde_json::from_str(body).map_err(std::io::Error::other)?;
+    value["requests"]
+        .as_u64()
+        .ok_or_else(|| std::io::Error::other(format!("no request count in {body}")))
+}
+
+/// One control request to the emulator's own `/_cfrp/...` endpoints; the whole answer.
+fn control(endpoint: &str, method: &str, path: &str, body: &str) -> std::io::Result<String> {
     use std::io::{Read, Write};
-    let address = emulator()
-        .endpoint
-        .trim_start_matches("http://")
-        .to_string();
+    let address = endpoint.trim_start_matches("http://").to_string();
     let mut stream = std::net::TcpStream::connect(&address)?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     write!(
         stream,
-        "{method} /_cfrp/faults HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )?;
     let mut answer = String::new();
@@ -204,7 +223,7 @@ fn control_faults(method: &str, body: &str) -> std::io::Result<String> {
         Ok(answer)
     } else {
         Err(std::io::Error::other(format!(
-            "fault control refused: {answer}"
+            "emulator control {path} refused: {answer}"
         )))
     }
 }

@@ -21,7 +21,7 @@ import xml.etree.ElementTree as ET
 from typing import Any, Callable
 from urllib.parse import parse_qs, unquote
 
-from . import managed_policies
+from . import latency, managed_policies
 from .shapes import ValidationFailure, service_model, validate, value_to_xml, xml_document, xml_to_value
 
 API = "2020-05-31"
@@ -245,6 +245,8 @@ class CloudFrontExtension:
                 raise ApiError("InvalidArgument", "EndPoints.KinesisStreamConfig is required")
             if not re.fullmatch(r"arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+", kinesis["RoleARN"]):
                 raise ApiError("InvalidArgument", f"RoleARN '{kinesis['RoleARN']}' is not an IAM role ARN")
+            if latency.role_propagating(kinesis["RoleARN"]):
+                raise ApiError("InvalidArgument", f"CloudFront could not assume the role {kinesis['RoleARN']}: check its trust policy")
             if not re.fullmatch(r"arn:aws[\w-]*:kinesis:[a-z0-9-]+:\d{12}:stream/[\w.-]+", kinesis["StreamARN"]):
                 raise ApiError("InvalidArgument", f"StreamARN '{kinesis['StreamARN']}' is not a Kinesis stream ARN")
         if "EndPoints" in params and len(params["EndPoints"]) != 1:

@@ -1,10 +1,13 @@
 """moto server with the project's extensions in front of it.
 
     python -m cfrp_emulator.server --port 0 --port-file PATH [--parent-pid PID]
+                                   [--latency aws --scale 0.1]
 
 Binds 127.0.0.1 only. With --port 0 the OS picks a free port; the chosen endpoint is printed
 and written to --port-file once the server accepts connections. With --parent-pid the server
 exits when that process is gone, so a crashed test run never leaves an emulator behind.
+With --latency aws every call pays a base delay and resources become ready only after the delays
+AWS documents, multiplied by --scale (see latency.py); off by default.
 """
 
 from __future__ import annotations
@@ -23,10 +26,13 @@ from moto.cloudfront.models import cloudfront_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from . import cbor_bridge, faults, moto_patches
+from . import cbor_bridge, faults, latency, moto_patches
 from .cloudfront_ext import ACCOUNT, CloudFrontExtension
 
 MAX_BODY = 16 * 1024 * 1024
+
+_requests_lock = threading.Lock()
+_requests = [0]
 
 
 def _distributions() -> list[Any]:
@@ -48,6 +54,14 @@ class ExtendedApp:
         path = environ.get("PATH_INFO", "/")
         if path == "/_cfrp/faults":
             return self._answer(start_response, *faults.control(method, _read_body(environ)))
+        if path == "/_cfrp/requests":
+            # How many AWS requests this emulator has answered: a benchmark's call count.
+            with _requests_lock:
+                count = _requests[0]
+            return self._answer(start_response, 200, [("Content-Type", "application/json")], f'{{"requests": {count}}}'.encode())
+        with _requests_lock:
+            _requests[0] += 1
+        latency.before_request()
         target = environ.get("HTTP_X_AMZ_TARGET") or cbor_bridge.match(method, path) or ""
         injected = faults.take(method, path, target)
         if injected is None and faults.active():
@@ -132,9 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--port-file")
     parser.add_argument("--parent-pid", type=int)
+    parser.add_argument("--latency", choices=["none", "aws"], default="none", help="latency model (see latency.py)")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiplies every delay of the latency model")
     args = parser.parse_args(argv)
 
     moto_patches.apply()
+    latency.configure(args.latency, args.scale)
     app = ExtendedApp(DomainDispatcherApplication(create_backend_app))
     server = make_server("127.0.0.1", args.port, app, threaded=True, request_handler=MotoRequestHandler)
     endpoint = f"http://127.0.0.1:{server.server_port}"

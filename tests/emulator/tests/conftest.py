@@ -20,11 +20,10 @@ from botocore.config import Config
 HERE = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="session")
-def endpoint():
+def _start(*extra: str):
     port_file = Path(tempfile.mkdtemp()) / "endpoint"
     process = subprocess.Popen(
-        [sys.executable, "-m", "cfrp_emulator.server", "--port", "0", "--port-file", str(port_file), "--parent-pid", str(os.getpid())],
+        [sys.executable, "-m", "cfrp_emulator.server", "--port", "0", "--port-file", str(port_file), "--parent-pid", str(os.getpid()), *extra],
         cwd=HERE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -35,7 +34,26 @@ def endpoint():
             process.kill()
             raise RuntimeError("emulator did not start within 30 s")
         time.sleep(0.05)
-    yield port_file.read_text().strip()
+    return process, port_file.read_text().strip()
+
+
+@pytest.fixture(scope="session")
+def endpoint():
+    process, endpoint = _start()
+    yield endpoint
+    process.terminate()
+    process.wait(timeout=10)
+
+
+# The latency model at 1/100 of AWS's delays: a distribution deploys in 2.4 s, a stream is
+# active after 0.3 s, a role assumable after 0.1 s.
+LATENCY_SCALE = 0.01
+
+
+@pytest.fixture(scope="session")
+def slow_endpoint():
+    process, endpoint = _start("--latency", "aws", "--scale", str(LATENCY_SCALE))
+    yield endpoint
     process.terminate()
     process.wait(timeout=10)
 
