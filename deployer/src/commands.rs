@@ -109,7 +109,7 @@ pub async fn up(
     if args.x86_64 {
         config.functions.architecture = cfrp_config::Architecture::X86_64;
     }
-    let mut run = start(&config, profile, mode, output).await?;
+    let run = start(&config, profile, mode, output).await?;
     let source = match &args.artifacts {
         Some(dir) => Source::Artifacts(dir.clone()),
         None => Source::Build {
@@ -122,7 +122,7 @@ pub async fn up(
         config.functions.architecture,
         &run.progress,
     )?;
-    let result = stack::converge(&mut run, &packages, args.wait).await;
+    let result = stack::converge(&run, &packages, args.wait).await;
     let deployed = match result {
         Ok(deployed) => deployed,
         Err(err) => {
@@ -130,7 +130,7 @@ pub async fn up(
             if mode == Mode::Apply {
                 eprintln!(
                     "up stopped after {} mutating call(s); run `deployer up` again to resume",
-                    run.mutations.len()
+                    run.mutations().len()
                 );
             }
             return Err(err.into());
@@ -142,7 +142,7 @@ pub async fn up(
         "Plan"
     };
     report(&run, title, Some(&deployed), output, out)?;
-    let pending = run.changes.iter().any(|c| c.action.is_change());
+    let pending = run.changes().iter().any(|c| c.action.is_change());
     Ok(if mode == Mode::Plan && pending { 2 } else { 0 })
 }
 
@@ -155,8 +155,8 @@ pub async fn down(
     out: &mut dyn Write,
 ) -> Result<i32, CommandError> {
     let config = load_config(path, args)?;
-    let mut run = start(&config, profile, Mode::Apply, output).await?;
-    stack::remove(&mut run).await?;
+    let run = start(&config, profile, Mode::Apply, output).await?;
+    stack::remove(&run).await?;
     report(&run, "Removed", None, output, out)?;
     Ok(0)
 }
@@ -182,17 +182,17 @@ fn report(
     output: Output,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let [create, update, delete, unchanged] = counts(&run.changes);
+    let [create, update, delete, unchanged] = counts(&run.changes());
     if output == Output::Json {
         let value = json!({
             "stack": run.names.stack(),
             "region": run.region,
             "account": run.account,
             "mode": if run.applying() { "apply" } else { "plan" },
-            "changes": run.changes,
+            "changes": run.changes(),
             "summary": { "create": create, "update": update, "delete": delete, "unchanged": unchanged },
-            "mutating_calls": run.mutations.len(),
-            "mutations": run.mutations,
+            "mutating_calls": run.mutations().len(),
+            "mutations": run.mutations(),
             "distribution": deployed,
         });
         return writeln!(out, "{value:#}");
@@ -204,7 +204,7 @@ fn report(
         run.region,
         run.account
     )?;
-    for change in &run.changes {
+    for change in &run.changes() {
         let mark = match change.action {
             Action::Create => "+",
             Action::Update { .. } => "~",
@@ -229,7 +229,7 @@ fn report(
         "{create} to create, {update} to update, {delete} to delete, {unchanged} unchanged."
     )?;
     if run.applying() {
-        writeln!(out, "{} mutating call(s) made.", run.mutations.len())?;
+        writeln!(out, "{} mutating call(s) made.", run.mutations().len())?;
     }
     if let Some(d) = deployed
         && let (Some(id), Some(domain)) = (&d.distribution_id, &d.domain_name)

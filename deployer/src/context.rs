@@ -1,7 +1,7 @@
 //! One run of `up`, `plan`, `down` or `status`: the config, the AWS clients, where we are
 //! (account, region) and what the run decided and did.
 
-use std::sync::RwLock;
+use std::sync::{Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig, retry::RetryConfig, timeout::TimeoutConfig};
@@ -118,7 +118,19 @@ pub enum Mode {
     Apply,
 }
 
-/// The state of one run.
+tokio::task_local! {
+    /// The plan step the current task works for: changes are listed in step order, whatever
+    /// order concurrent steps record them in.
+    static STEP: usize;
+}
+
+/// Runs `work` as plan step `step` (see [`Run::changes`]).
+pub async fn in_step<F: std::future::Future>(step: usize, work: F) -> F::Output {
+    STEP.scope(step, work).await
+}
+
+/// The state of one run. Shared by the plan's concurrent steps, so what it records sits
+/// behind locks (held only to push or copy, never across an await).
 pub struct Run<'a> {
     pub config: &'a StackConfig,
     pub names: Names,
@@ -126,9 +138,10 @@ pub struct Run<'a> {
     pub account: String,
     pub region: String,
     pub mode: Mode,
-    pub changes: Vec<Change>,
+    /// Every decision, with the step that made it and its order within the run.
+    changes: Mutex<Vec<(usize, Change)>>,
     /// Every mutating AWS call made, as `service:Operation name`.
-    pub mutations: Vec<String>,
+    mutations: Mutex<Vec<String>>,
     pub progress: crate::progress::Progress,
 }
 
@@ -153,8 +166,8 @@ impl<'a> Run<'a> {
             account,
             region: config.region.clone(),
             mode,
-            changes: Vec::new(),
-            mutations: Vec::new(),
+            changes: Mutex::new(Vec::new()),
+            mutations: Mutex::new(Vec::new()),
             progress,
         })
     }
@@ -165,7 +178,7 @@ impl<'a> Run<'a> {
 
     /// Records the decision for one resource and returns it.
     pub fn decide(
-        &mut self,
+        &self,
         kind: &'static str,
         name: &str,
         desired: &Fields,
@@ -176,21 +189,38 @@ impl<'a> Run<'a> {
         action
     }
 
-    pub fn note(&mut self, kind: &'static str, name: &str, action: Action) {
+    pub fn note(&self, kind: &'static str, name: &str, action: Action) {
         if self.mode == Mode::Apply && action.is_change() {
             self.progress
                 .step(&format!("{} {kind} {name}", action.label()));
         }
-        self.changes.push(Change {
-            kind,
-            name: name.to_string(),
-            action,
-        });
+        let step = STEP.try_with(|s| *s).unwrap_or(0);
+        lock(&self.changes).push((
+            step,
+            Change {
+                kind,
+                name: name.to_string(),
+                action,
+            },
+        ));
+    }
+
+    /// The decisions so far in plan-step order (within a step, in the order it made them).
+    pub fn changes(&self) -> Vec<Change> {
+        let mut recorded = lock(&self.changes).clone();
+        // A stable sort keeps each step's own order.
+        recorded.sort_by_key(|(step, _)| *step);
+        recorded.into_iter().map(|(_, change)| change).collect()
     }
 
     /// Counts a mutating call; called just before it is sent.
-    pub fn mutating(&mut self, call: &str, name: &str) {
-        self.mutations.push(format!("{call} {name}"));
+    pub fn mutating(&self, call: &str, name: &str) {
+        lock(&self.mutations).push(format!("{call} {name}"));
+    }
+
+    /// The mutating calls made so far, in the order they were sent.
+    pub fn mutations(&self) -> Vec<String> {
+        lock(&self.mutations).clone()
     }
 
     pub fn arn(&self, service: &str, resource: &str) -> String {
@@ -207,4 +237,11 @@ impl<'a> Run<'a> {
     pub fn tags(&self) -> Vec<(String, String)> {
         self.names.tags()
     }
+}
+
+/// A lock whose holder panicked still holds valid data here (pushes and copies only).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -30,6 +30,9 @@ pub enum DeployError {
     Build(#[from] aws_sdk_cloudfront::error::BuildError),
     #[error(transparent)]
     Config(#[from] cfrp_config::ConfigError),
+    /// More than one step of a plan failed (steps already running finish after a failure).
+    #[error("{} steps failed:{}", failed.len(), failed.iter().map(|(step, error)| format!("\n  {step}: {error}")).collect::<String>())]
+    Steps { failed: Vec<(String, String)> },
     #[error("timed out after {seconds} s waiting for {what}; run the command again to resume")]
     Timeout { what: String, seconds: u64 },
 }

@@ -7,7 +7,11 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use cfrp_config::{Function, FunctionSettings};
 use serde::Serialize;
 
-use crate::context::Run;
+use std::sync::OnceLock;
+
+use cfrp_engine::{self as engine, Graph, StepId};
+
+use crate::context::{self, Run};
 use crate::error::DeployError;
 use crate::package::Packages;
 use crate::resources::{cloudfront, events, iam, kinesis, lambda, monitoring, s3, sqs};
@@ -27,236 +31,527 @@ pub struct Deployed {
     pub origin_secret: String,
 }
 
-pub async fn converge(
-    run: &mut Run<'_>,
-    packages: &Packages,
-    wait: bool,
-) -> Result<Deployed, DeployError> {
-    let config = run.config;
-    let names = run.names.clone();
-    let functions = spec::functions(config);
-    let deploys = |f: Function| functions.contains(&f);
+/// How many steps of a plan run at once: Terraform's default parallelism.
+pub const CONCURRENCY: usize = 8;
 
-    // 1. Real-time logs: stream, the role CloudFront writes with, the log config.
-    let found = cloudfront::find_distribution(run).await?;
-    let arns = Arns::new(config, &run.account, found.as_ref().map(|f| f.id.as_str()));
-    let log_config_arn = if config.logging.enabled {
-        kinesis::converge(run).await?;
-        iam::converge(
-            run,
-            &iam::RoleSpec {
-                name: names.cloudfront_logs_role(),
-                description: format!(
-                    "CloudFront writes real-time logs of stack {}",
-                    names.stack()
-                ),
-                trust: policy::trust("cloudfront.amazonaws.com", &run.account),
-                policy: policy::cloudfront_logs(&arns),
-            },
+/// One step of the stack's plan: a resource (or a small group read and written together) that
+/// converges on its own once the steps it depends on are done.
+#[derive(Debug, Clone)]
+enum Task {
+    LogStream,
+    LogsRole,
+    LogConfig,
+    ViewerFunction,
+    CachePolicies,
+    Distribution,
+    Queue(sqs::QueueSpec),
+    Bucket(String),
+    FunctionRole(Function),
+    LogGroup(Function),
+    Function(Function),
+    StreamMapping,
+    Schedule,
+    SchedulePermission,
+    QueueMapping,
+    BucketNotification,
+    Topic,
+    Alarms,
+    Dashboard,
+    UnusedCachePolicies,
+    FeaturesTurnedOff,
+    WaitDeployed,
+}
+
+/// The stack's steps and what each depends on.
+pub struct StackGraph {
+    pub graph: Graph,
+    tasks: Vec<Task>,
+}
+
+/// Values one step hands to the steps that depend on it.
+#[derive(Default)]
+struct Handoff {
+    log_config_arn: OnceLock<Option<String>>,
+    function_arn: OnceLock<String>,
+    cache_policies: OnceLock<Vec<(String, String)>>,
+    distribution: OnceLock<cloudfront::Converged>,
+}
+
+fn handed<'h, T>(slot: &'h OnceLock<T>, what: &str) -> Result<&'h T, DeployError> {
+    slot.get().ok_or_else(|| {
+        DeployError::state(
+            what,
+            "an earlier step did not run (a bug in the plan's graph)",
         )
-        .await?;
-        Some(cloudfront::converge_log_config(run, &arns).await?)
-    } else {
-        None
+    })
+}
+
+/// The stack's dependency graph for a config: which steps exist and what waits for what.
+pub fn graph(config: &cfrp_config::StackConfig, arns: &Arns, wait: bool) -> StackGraph {
+    let names = config.names();
+    let functions = spec::functions(config);
+    let mut graph = Graph::new();
+    let mut tasks = Vec::new();
+    let mut add = |task: Task, name: String, deps: &[StepId]| {
+        tasks.push(task);
+        graph.add(name, deps)
     };
 
+    // 1. Real-time logs: stream, the role CloudFront writes with, the log config.
+    let logs = config.logging.enabled.then(|| {
+        let stream = add(
+            Task::LogStream,
+            format!("Kinesis stream {}", names.log_stream()),
+            &[],
+        );
+        let role = add(
+            Task::LogsRole,
+            format!("IAM role {}", names.cloudfront_logs_role()),
+            &[],
+        );
+        let log_config = add(
+            Task::LogConfig,
+            format!("real-time log config {}", names.realtime_log_config()),
+            &[stream, role],
+        );
+        (stream, log_config)
+    });
+    let stream = logs.map(|(stream, _)| stream);
+
     // 2. The edge: viewer-request function, custom cache policies, the distribution.
-    let function_arn = cloudfront::converge_function(run).await?;
-    let cache_policies = cloudfront::converge_cache_policies(run).await?;
-    let converged = cloudfront::converge_distribution(
-        run,
-        log_config_arn.as_deref(),
-        &function_arn,
-        &cache_policies,
-    )
-    .await?;
-    let distribution = converged.found.clone();
-    let distribution_id = distribution.as_ref().map(|d| d.id.clone());
-    let domain = distribution.as_ref().map(|d| d.domain.clone());
-    let arns = Arns::new(config, &run.account, distribution_id.as_deref());
+    let function = add(
+        Task::ViewerFunction,
+        format!("CloudFront function {}", names.viewer_request_function()),
+        &[],
+    );
+    let policies = add(Task::CachePolicies, "cache policies".to_string(), &[]);
+    let mut edge = vec![function, policies];
+    edge.extend(logs.map(|(_, log_config)| log_config));
+    let distribution = add(
+        Task::Distribution,
+        format!("distribution of stack {}", names.stack()),
+        &edge,
+    );
 
     // 3. Queues: analyser failures, manuscripts with its dead-letter queue.
     let timeout = config.functions.timeout_seconds;
-    if deploys(Function::LogAnalyser) {
-        sqs::converge(
-            run,
-            &sqs::QueueSpec {
-                name: names.analyser_failure_queue(),
-                attributes: BTreeMap::from([(
-                    QueueAttributeName::MessageRetentionPeriod,
-                    queues::DEAD_LETTER_RETENTION_SECONDS.to_string(),
-                )]),
-            },
+    let dead_letter = |name: String| sqs::QueueSpec {
+        name,
+        attributes: BTreeMap::from([(
+            QueueAttributeName::MessageRetentionPeriod,
+            queues::DEAD_LETTER_RETENTION_SECONDS.to_string(),
+        )]),
+    };
+    let failures = functions.contains(&Function::LogAnalyser).then(|| {
+        let spec = dead_letter(names.analyser_failure_queue());
+        add(
+            Task::Queue(spec),
+            format!("SQS queue {}", names.analyser_failure_queue()),
+            &[],
         )
-        .await?;
-    }
-    if let Some(manuscripts) = &config.manuscripts {
-        sqs::converge(
-            run,
-            &sqs::QueueSpec {
-                name: names.manuscripts_dead_letter_queue(),
-                attributes: BTreeMap::from([(
-                    QueueAttributeName::MessageRetentionPeriod,
-                    queues::DEAD_LETTER_RETENTION_SECONDS.to_string(),
-                )]),
-            },
-        )
-        .await?;
+    });
+    let manuscripts = config.manuscripts.as_ref().map(|manuscripts| {
+        let dlq = add(
+            Task::Queue(dead_letter(names.manuscripts_dead_letter_queue())),
+            format!("SQS queue {}", names.manuscripts_dead_letter_queue()),
+            &[],
+        );
         let redrive = serde_json::json!({
             "deadLetterTargetArn": arns.manuscripts_dead_letter_queue,
             "maxReceiveCount": queues::MAX_RECEIVE_COUNT,
         });
-        let bucket_arn = Arns::bucket(&manuscripts.bucket);
-        sqs::converge(
-            run,
-            &sqs::QueueSpec {
-                name: names.manuscripts_queue(),
-                attributes: BTreeMap::from([
-                    (
-                        QueueAttributeName::VisibilityTimeout,
-                        queues::visibility_timeout(timeout, manuscripts.batch_window_seconds)
-                            .to_string(),
-                    ),
-                    (QueueAttributeName::RedrivePolicy, redrive.to_string()),
-                    (
-                        QueueAttributeName::Policy,
-                        policy::queue_from_bucket(
-                            &arns.manuscripts_queue,
-                            &bucket_arn,
-                            &run.account,
-                        )
+        let queue = sqs::QueueSpec {
+            name: names.manuscripts_queue(),
+            attributes: BTreeMap::from([
+                (
+                    QueueAttributeName::VisibilityTimeout,
+                    queues::visibility_timeout(timeout, manuscripts.batch_window_seconds)
                         .to_string(),
-                    ),
-                ]),
-            },
-        )
-        .await?;
-        s3::converge_bucket(run, &manuscripts.bucket).await?;
-    }
-
-    // 4. Functions: role, log group, code and settings.
-    for function in &functions {
-        let function = *function;
-        iam::converge(
-            run,
-            &iam::RoleSpec {
-                name: names.lambda_role(function),
-                description: format!("{} of stack {}", function.short(), names.stack()),
-                trust: policy::trust("lambda.amazonaws.com", &run.account),
-                policy: policy::function(&arns, function, &config.metrics.namespace),
-            },
-        )
-        .await?;
-        lambda::converge_log_group(run, function).await?;
-        let id = distribution_id.as_deref().unwrap_or(KNOWN_AFTER_UP);
-        let settings_json = match function {
-            Function::LogAnalyser => config.analyser_settings().to_env_value()?,
-            Function::AlarmEvaluator => config
-                .evaluator_settings(distribution_id.as_deref(), domain.as_deref())
-                .to_env_value()?,
-            Function::Invalidator => match config.invalidator_settings(id) {
-                Some(settings) => settings.to_env_value()?,
-                None => continue,
-            },
+                ),
+                (QueueAttributeName::RedrivePolicy, redrive.to_string()),
+                (
+                    QueueAttributeName::Policy,
+                    policy::queue_from_bucket(
+                        &arns.manuscripts_queue,
+                        &Arns::bucket(&manuscripts.bucket),
+                        &arns.account,
+                    )
+                    .to_string(),
+                ),
+            ]),
         };
-        let zip = packages.get(function.short()).cloned().ok_or_else(|| {
-            DeployError::state(&names.lambda(function), "no deployment package was loaded")
-        })?;
-        lambda::converge_function(
-            run,
-            &lambda::FunctionSpec {
-                function,
-                role_arn: arns.role(&names.lambda_role(function)),
-                settings_json,
-                zip,
-            },
-        )
-        .await?;
+        let queue = add(
+            Task::Queue(queue),
+            format!("SQS queue {}", names.manuscripts_queue()),
+            &[dlq],
+        );
+        let bucket = add(
+            Task::Bucket(manuscripts.bucket.clone()),
+            format!("S3 bucket {}", manuscripts.bucket),
+            &[],
+        );
+        (queue, bucket)
+    });
+
+    // 4. Functions: role, log group, code and settings. The invalidator's role names the
+    // distribution; the evaluator's and invalidator's settings carry its id.
+    let mut deployed = std::collections::HashMap::new();
+    for function in &functions {
+        let f = *function;
+        let needs_distribution = !matches!(f, Function::LogAnalyser);
+        let role_deps: &[StepId] = if f == Function::Invalidator {
+            &[distribution]
+        } else {
+            &[]
+        };
+        let role = add(
+            Task::FunctionRole(f),
+            format!("IAM role {}", names.lambda_role(f)),
+            role_deps,
+        );
+        let group = add(
+            Task::LogGroup(f),
+            format!("log group {}", names.log_group(f)),
+            &[],
+        );
+        let mut deps = vec![role, group];
+        if needs_distribution {
+            deps.push(distribution);
+        }
+        deployed.insert(
+            f,
+            add(
+                Task::Function(f),
+                format!("Lambda function {}", names.lambda(f)),
+                &deps,
+            ),
+        );
     }
 
     // 5. Wiring: stream → analyser, schedule → evaluator, bucket → queue → invalidator.
-    if deploys(Function::LogAnalyser) {
-        lambda::converge_mapping(
-            run,
-            &lambda::MappingSpec {
-                function: Function::LogAnalyser,
-                source_arn: arns.stream.clone(),
-                batch_size: mappings::KINESIS_BATCH_SIZE,
-                batching_window: mappings::KINESIS_BATCHING_WINDOW,
-                stream: Some((
-                    mappings::KINESIS_PARALLELIZATION,
-                    mappings::KINESIS_MAX_RETRIES,
-                    mappings::KINESIS_MAX_RECORD_AGE,
-                    arns.analyser_failures.clone(),
-                )),
-            },
-        )
-        .await?;
+    if let (Some(analyser), Some(stream), Some(failures)) =
+        (deployed.get(&Function::LogAnalyser), stream, failures)
+    {
+        add(
+            Task::StreamMapping,
+            "stream → analyser mapping".to_string(),
+            &[*analyser, stream, failures],
+        );
     }
-    if deploys(Function::AlarmEvaluator) {
-        events::converge(run, &arns.lambda(Function::AlarmEvaluator)).await?;
-        lambda::converge_permission(
-            run,
-            Function::AlarmEvaluator,
-            SCHEDULE_PERMISSION,
-            "events.amazonaws.com",
-            &arns.schedule_rule,
-        )
-        .await?;
+    if let Some(evaluator) = deployed.get(&Function::AlarmEvaluator) {
+        let rule = add(
+            Task::Schedule,
+            format!("schedule {}", names.schedule_rule()),
+            &[*evaluator],
+        );
+        add(
+            Task::SchedulePermission,
+            "schedule's invoke permission".to_string(),
+            &[rule, *evaluator],
+        );
     }
-    if let Some(manuscripts) = &config.manuscripts {
-        lambda::converge_mapping(
-            run,
-            &lambda::MappingSpec {
-                function: Function::Invalidator,
-                source_arn: arns.manuscripts_queue.clone(),
-                batch_size: mappings::SQS_BATCH_SIZE,
-                batching_window: manuscripts.batch_window_seconds as i32,
-                stream: None,
-            },
-        )
-        .await?;
-        s3::converge_notification(
-            run,
-            &manuscripts.bucket,
-            &manuscripts.key_prefix,
-            &arns.manuscripts_queue,
-        )
-        .await?;
+    if let (Some(invalidator), Some((queue, bucket))) =
+        (deployed.get(&Function::Invalidator), manuscripts)
+    {
+        add(
+            Task::QueueMapping,
+            "queue → invalidator mapping".to_string(),
+            &[*invalidator, queue],
+        );
+        add(
+            Task::BucketNotification,
+            "bucket notification".to_string(),
+            &[bucket, queue],
+        );
     }
 
     // 6. Watching: alarm topic, one alarm per rule, the dashboard.
     if config.alarms.enabled {
-        monitoring::converge_topic(run, &arns.alarm_topic).await?;
-        monitoring::converge_alarms(run, &spec::alarms::alarms(config, &arns.alarm_topic)).await?;
+        let topic = add(
+            Task::Topic,
+            format!("SNS topic {}", names.alarm_topic()),
+            &[],
+        );
+        add(Task::Alarms, "alarms".to_string(), &[topic]);
     }
-    let body = spec::dashboard::body(
-        config,
-        domain.as_deref().unwrap_or(KNOWN_AFTER_UP),
-        distribution_id.as_deref().unwrap_or(KNOWN_AFTER_UP),
+    add(
+        Task::Dashboard,
+        format!("dashboard {}", names.dashboard()),
+        &[distribution],
     );
-    monitoring::converge_dashboard(run, &body).await?;
 
-    // 7. Cache policies no behavior uses any more.
-    cloudfront::remove_cache_policies(run, &cache_policies_in_use(run, &cache_policies)).await?;
+    // 7. Cache policies no behavior uses any more, 8. what features turned off had.
+    add(
+        Task::UnusedCachePolicies,
+        "unused cache policies".to_string(),
+        &[distribution],
+    );
+    add(
+        Task::FeaturesTurnedOff,
+        "features turned off".to_string(),
+        &[distribution],
+    );
+    if wait {
+        add(
+            Task::WaitDeployed,
+            "distribution deployed".to_string(),
+            &[distribution],
+        );
+    }
+    StackGraph { graph, tasks }
+}
 
-    // 8. Features turned off since an earlier `up`: what it made for them goes.
-    remove_features_turned_off(run, &arns).await?;
-
+/// `up` and `plan`: every step of the stack's graph, each as soon as what it depends on is
+/// done, [`CONCURRENCY`] at once. In plan mode the steps only read.
+pub async fn converge(
+    run: &Run<'_>,
+    packages: &Packages,
+    wait: bool,
+) -> Result<Deployed, DeployError> {
+    let config = run.config;
+    let found = cloudfront::find_distribution(run).await?;
+    let arns = Arns::new(config, &run.account, found.as_ref().map(|f| f.id.as_str()));
+    let stack = graph(config, &arns, wait && run.applying());
+    let handoff = Handoff::default();
+    let outcome = engine::run(&stack.graph, CONCURRENCY, |id| {
+        let task = &stack.tasks[id.0];
+        let (handoff, arns) = (&handoff, &arns);
+        context::in_step(id.0, async move {
+            step(run, packages, task, handoff, arns).await
+        })
+    })
+    .await;
+    let mut errors = outcome.into_errors();
+    if !errors.is_empty() {
+        let (first_step, first) = errors.remove(0);
+        if errors.is_empty() {
+            return Err(first);
+        }
+        let name = |id: StepId| stack.graph.nodes()[id.0].name.clone();
+        return Err(DeployError::Steps {
+            failed: std::iter::once((name(first_step), first.to_string()))
+                .chain(errors.into_iter().map(|(id, e)| (name(id), e.to_string())))
+                .collect(),
+        });
+    }
+    let converged = handed(&handoff.distribution, "distribution")?;
+    let distribution = converged.found.clone();
     let mut status = distribution.as_ref().map(|d| d.status.clone());
-    if wait
-        && run.applying()
-        && let Some(id) = &distribution_id
-    {
-        cloudfront::wait_deployed(run, id).await?;
+    if wait && run.applying() && distribution.is_some() {
         status = Some("Deployed".to_string());
     }
     Ok(Deployed {
-        distribution_id,
-        domain_name: domain,
+        distribution_id: distribution.as_ref().map(|d| d.id.clone()),
+        domain_name: distribution.as_ref().map(|d| d.domain.clone()),
         status,
-        origin_secret: converged.origin_secret,
+        origin_secret: converged.origin_secret.clone(),
     })
+}
+
+/// One step of [`converge`].
+async fn step(
+    run: &Run<'_>,
+    packages: &Packages,
+    task: &Task,
+    handoff: &Handoff,
+    found_arns: &Arns,
+) -> Result<(), DeployError> {
+    let config = run.config;
+    let names = &run.names;
+    // ARNs that name the distribution, once the distribution step has run.
+    let converged = || handed(&handoff.distribution, "distribution");
+    let distribution_id = || -> Result<Option<String>, DeployError> {
+        Ok(converged()?.found.as_ref().map(|d| d.id.clone()))
+    };
+    match task {
+        Task::LogStream => kinesis::converge(run).await,
+        Task::LogsRole => {
+            iam::converge(
+                run,
+                &iam::RoleSpec {
+                    name: names.cloudfront_logs_role(),
+                    description: format!(
+                        "CloudFront writes real-time logs of stack {}",
+                        names.stack()
+                    ),
+                    trust: policy::trust("cloudfront.amazonaws.com", &run.account),
+                    policy: policy::cloudfront_logs(found_arns),
+                },
+            )
+            .await
+        }
+        Task::LogConfig => {
+            let arn = cloudfront::converge_log_config(run, found_arns).await?;
+            let _ = handoff.log_config_arn.set(Some(arn));
+            Ok(())
+        }
+        Task::ViewerFunction => {
+            let arn = cloudfront::converge_function(run).await?;
+            let _ = handoff.function_arn.set(arn);
+            Ok(())
+        }
+        Task::CachePolicies => {
+            let ids = cloudfront::converge_cache_policies(run).await?;
+            let _ = handoff.cache_policies.set(ids);
+            Ok(())
+        }
+        Task::Distribution => {
+            let log_config = handoff.log_config_arn.get().cloned().flatten();
+            let converged = cloudfront::converge_distribution(
+                run,
+                log_config.as_deref(),
+                handed(&handoff.function_arn, "CloudFront function")?,
+                handed(&handoff.cache_policies, "cache policies")?,
+            )
+            .await?;
+            let _ = handoff.distribution.set(converged);
+            Ok(())
+        }
+        Task::Queue(spec) => sqs::converge(run, spec).await,
+        Task::Bucket(bucket) => s3::converge_bucket(run, bucket).await,
+        Task::FunctionRole(function) => {
+            // Only the invalidator's policy names the distribution, and its step waits for it.
+            let arns = match function {
+                Function::Invalidator => {
+                    Arns::new(config, &run.account, distribution_id()?.as_deref())
+                }
+                _ => found_arns.clone(),
+            };
+            iam::converge(
+                run,
+                &iam::RoleSpec {
+                    name: names.lambda_role(*function),
+                    description: format!("{} of stack {}", function.short(), names.stack()),
+                    trust: policy::trust("lambda.amazonaws.com", &run.account),
+                    policy: policy::function(&arns, *function, &config.metrics.namespace),
+                },
+            )
+            .await
+        }
+        Task::LogGroup(function) => lambda::converge_log_group(run, *function).await,
+        Task::Function(function) => {
+            let function = *function;
+            let (id, domain) = match function {
+                Function::LogAnalyser => (None, None),
+                _ => {
+                    let found = converged()?.found.clone();
+                    (
+                        found.as_ref().map(|d| d.id.clone()),
+                        found.map(|d| d.domain),
+                    )
+                }
+            };
+            let settings_json = match function {
+                Function::LogAnalyser => config.analyser_settings().to_env_value()?,
+                Function::AlarmEvaluator => config
+                    .evaluator_settings(id.as_deref(), domain.as_deref())
+                    .to_env_value()?,
+                Function::Invalidator => {
+                    match config.invalidator_settings(id.as_deref().unwrap_or(KNOWN_AFTER_UP)) {
+                        Some(settings) => settings.to_env_value()?,
+                        None => return Ok(()),
+                    }
+                }
+            };
+            let zip = packages.get(function.short()).cloned().ok_or_else(|| {
+                DeployError::state(&names.lambda(function), "no deployment package was loaded")
+            })?;
+            lambda::converge_function(
+                run,
+                &lambda::FunctionSpec {
+                    function,
+                    role_arn: found_arns.role(&names.lambda_role(function)),
+                    settings_json,
+                    zip,
+                },
+            )
+            .await
+        }
+        Task::StreamMapping => {
+            lambda::converge_mapping(
+                run,
+                &lambda::MappingSpec {
+                    function: Function::LogAnalyser,
+                    source_arn: found_arns.stream.clone(),
+                    batch_size: mappings::KINESIS_BATCH_SIZE,
+                    batching_window: mappings::KINESIS_BATCHING_WINDOW,
+                    stream: Some((
+                        mappings::KINESIS_PARALLELIZATION,
+                        mappings::KINESIS_MAX_RETRIES,
+                        mappings::KINESIS_MAX_RECORD_AGE,
+                        found_arns.analyser_failures.clone(),
+                    )),
+                },
+            )
+            .await
+        }
+        Task::Schedule => events::converge(run, &found_arns.lambda(Function::AlarmEvaluator)).await,
+        Task::SchedulePermission => {
+            lambda::converge_permission(
+                run,
+                Function::AlarmEvaluator,
+                SCHEDULE_PERMISSION,
+                "events.amazonaws.com",
+                &found_arns.schedule_rule,
+            )
+            .await
+        }
+        Task::QueueMapping => {
+            let batching_window = config
+                .manuscripts
+                .as_ref()
+                .map_or(0, |m| m.batch_window_seconds as i32);
+            lambda::converge_mapping(
+                run,
+                &lambda::MappingSpec {
+                    function: Function::Invalidator,
+                    source_arn: found_arns.manuscripts_queue.clone(),
+                    batch_size: mappings::SQS_BATCH_SIZE,
+                    batching_window,
+                    stream: None,
+                },
+            )
+            .await
+        }
+        Task::BucketNotification => match &config.manuscripts {
+            Some(manuscripts) => {
+                s3::converge_notification(
+                    run,
+                    &manuscripts.bucket,
+                    &manuscripts.key_prefix,
+                    &found_arns.manuscripts_queue,
+                )
+                .await
+            }
+            None => Ok(()),
+        },
+        Task::Topic => monitoring::converge_topic(run, &found_arns.alarm_topic).await,
+        Task::Alarms => {
+            monitoring::converge_alarms(run, &spec::alarms::alarms(config, &found_arns.alarm_topic))
+                .await
+        }
+        Task::Dashboard => {
+            let found = converged()?.found.clone();
+            let body = spec::dashboard::body(
+                config,
+                found.as_ref().map_or(KNOWN_AFTER_UP, |d| d.domain.as_str()),
+                found.as_ref().map_or(KNOWN_AFTER_UP, |d| d.id.as_str()),
+            );
+            monitoring::converge_dashboard(run, &body).await
+        }
+        Task::UnusedCachePolicies => {
+            let known = handed(&handoff.cache_policies, "cache policies")?;
+            cloudfront::remove_cache_policies(run, &cache_policies_in_use(run, known)).await
+        }
+        Task::FeaturesTurnedOff => {
+            let arns = Arns::new(config, &run.account, distribution_id()?.as_deref());
+            remove_features_turned_off(run, &arns).await
+        }
+        Task::WaitDeployed => match distribution_id()? {
+            Some(id) => cloudfront::wait_deployed(run, &id).await,
+            None => Ok(()),
+        },
+    }
 }
 
 /// Removes what an earlier `up` made for a feature the config now turns off (alarms, real-time
@@ -266,7 +561,7 @@ pub async fn converge(
 /// The manuscripts bucket itself stays: it holds the user's files, and the config no longer
 /// names it, so neither this nor `down` touches it again; its notification to the queue is
 /// removed, the bucket being found through the queue's policy.
-async fn remove_features_turned_off(run: &mut Run<'_>, arns: &Arns) -> Result<(), DeployError> {
+async fn remove_features_turned_off(run: &Run<'_>, arns: &Arns) -> Result<(), DeployError> {
     let config = run.config;
     let names = run.names.clone();
     if !config.alarms.enabled {
@@ -296,10 +591,7 @@ async fn remove_features_turned_off(run: &mut Run<'_>, arns: &Arns) -> Result<()
     Ok(())
 }
 
-async fn remove_function_and_role(
-    run: &mut Run<'_>,
-    function: Function,
-) -> Result<(), DeployError> {
+async fn remove_function_and_role(run: &Run<'_>, function: Function) -> Result<(), DeployError> {
     lambda::remove_function(run, function).await?;
     lambda::remove_log_group(run, function).await?;
     let role = run.names.lambda_role(function);
@@ -322,7 +614,7 @@ fn cache_policies_in_use(run: &Run<'_>, known: &[(String, String)]) -> Vec<(Stri
 
 /// Removes everything the stack created, in reverse dependency order. Each step finds its
 /// resource again by name, so a `down` interrupted anywhere resumes where it stopped.
-pub async fn remove(run: &mut Run<'_>) -> Result<(), DeployError> {
+pub async fn remove(run: &Run<'_>) -> Result<(), DeployError> {
     let config = run.config;
     let names = run.names.clone();
     let arns = Arns::new(config, &run.account, None);

@@ -34,7 +34,7 @@ pub async fn run(
     out: &mut dyn Write,
 ) -> Result<i32, CommandError> {
     let config = load_config(path, args)?;
-    let mut run = start(&config, profile, output).await?;
+    let run = start(&config, profile, output).await?;
     let found = cloudfront::find_distribution(&run).await?.ok_or_else(|| {
         DeployError::state(
             &format!("stack \"{}\"", run.names.stack()),
@@ -42,10 +42,10 @@ pub async fn run(
         )
     })?;
     let body = spec::dashboard::body(&config, &found.domain, &found.id);
-    monitoring::converge_dashboard(&mut run, &body).await?;
+    monitoring::converge_dashboard(&run, &body).await?;
     let name = run.names.dashboard();
     let action = run
-        .changes
+        .changes()
         .last()
         .map(|c| c.action.clone())
         .unwrap_or(Action::Unchanged);
@@ -57,7 +57,7 @@ pub async fn run(
             "changed": action.is_change(),
             "action": action.label(),
             "distribution_id": found.id,
-            "mutating_calls": run.mutations.len(),
+            "mutating_calls": run.mutations().len(),
         });
         writeln!(out, "{value:#}")?;
         return Ok(exit::OK);

@@ -114,7 +114,7 @@ pub async fn run(
         Some(_) => operator_config("operator", args.stack.region.as_deref()),
         None => load_config(path, &args.stack)?,
     };
-    let mut run = start(&config, profile, output).await?;
+    let run = start(&config, profile, output).await?;
     let distribution_id = match &args.id {
         Some(id) => id.clone(),
         None => {
@@ -131,7 +131,7 @@ pub async fn run(
     };
     let reference = caller_reference()?;
     let created =
-        cloudfront::create_invalidation(&mut run, &distribution_id, &paths, &reference).await?;
+        cloudfront::create_invalidation(&run, &distribution_id, &paths, &reference).await?;
     let paint = Paint::for_stdout(output);
     if output == Output::Text {
         writeln!(
@@ -182,7 +182,7 @@ pub async fn run(
             "paths": paths,
             "caller_reference": reference,
             "waited": args.wait,
-            "mutating_calls": run.mutations.len(),
+            "mutating_calls": run.mutations().len(),
         });
         writeln!(out, "{value:#}")?;
     } else if args.wait {

@@ -182,7 +182,7 @@ pub async fn run(
     );
     config.logging.fields = fields;
     config.logging.sampling_rate = args.sampling_rate;
-    let mut run = start(&config, profile, output).await?;
+    let run = start(&config, profile, output).await?;
     let Some((existing, _)) = cloudfront::read_distribution_config(&run, id).await? else {
         return Err(DeployError::state(
             &format!("distribution {id}"),
@@ -193,7 +193,7 @@ pub async fn run(
     let mut arns = Arns::new(&config, &run.account, Some(id));
     match &args.stream_arn {
         Some(arn) => arns.stream.clone_from(arn),
-        None => kinesis::converge(&mut run).await?,
+        None => kinesis::converge(&run).await?,
     }
     match &args.role_arn {
         Some(arn) => arns.cloudfront_logs_role.clone_from(arn),
@@ -204,16 +204,15 @@ pub async fn run(
                 trust: policy::trust("cloudfront.amazonaws.com", &run.account),
                 policy: policy::cloudfront_logs(&arns),
             };
-            iam::converge(&mut run, &role).await?;
+            iam::converge(&run, &role).await?;
         }
     }
-    let log_config_arn = cloudfront::converge_log_config(&mut run, &arns).await?;
+    let log_config_arn = cloudfront::converge_log_config(&run, &arns).await?;
     let behaviours = 1 + existing
         .cache_behaviors()
         .map(|b| b.items().len())
         .unwrap_or_default();
-    let attached =
-        cloudfront::edit_distribution(&mut run, id, |c| attach(c, &log_config_arn)).await?;
+    let attached = cloudfront::edit_distribution(&run, id, |c| attach(c, &log_config_arn)).await?;
     if attached {
         run.note(
             "CloudFront distribution",
@@ -239,14 +238,14 @@ pub async fn run(
             "fields": config.logging.fields,
             "behaviors": behaviours,
             "attached": attached,
-            "changes": run.changes,
-            "mutating_calls": run.mutations.len(),
-            "mutations": run.mutations,
+            "changes": run.changes(),
+            "mutating_calls": run.mutations().len(),
+            "mutations": run.mutations(),
         });
         writeln!(out, "{value:#}")?;
         return Ok(exit::OK);
     }
-    print_changes(out, &run.changes, Paint::for_stdout(output))?;
+    print_changes(out, &run.changes(), Paint::for_stdout(output))?;
     writeln!(
         out,
         "Distribution {id}: real-time logging {} on {behaviours} cache behaviour(s), {}% sampled, {} field(s)\n  log config {log_config_arn}\n  stream {}\n{} mutating call(s) made.",
@@ -258,7 +257,7 @@ pub async fn run(
         args.sampling_rate,
         config.logging.fields.len(),
         arns.stream,
-        run.mutations.len()
+        run.mutations().len()
     )?;
     Ok(exit::OK)
 }
@@ -298,7 +297,7 @@ async fn run_detach(
         &format!("dist-{}", id.to_ascii_lowercase()),
         args.region.as_deref(),
     );
-    let mut run = start(&config, profile, output).await?;
+    let run = start(&config, profile, output).await?;
     let log_config = run.names.realtime_log_config();
     // A distribution deleted meanwhile has nothing to detach; what `logging` created for it
     // is still removed.
@@ -306,7 +305,7 @@ async fn run_detach(
         .await?
         .is_some();
     let detached = distribution_exists
-        && cloudfront::edit_distribution(&mut run, id, |c| detach(c, &log_config)).await?;
+        && cloudfront::edit_distribution(&run, id, |c| detach(c, &log_config)).await?;
     if detached {
         run.note(
             "CloudFront distribution",
@@ -321,23 +320,23 @@ async fn run_detach(
         );
     }
     // The order `down` uses: the log config only once no behaviour refers to it.
-    cloudfront::remove_log_config(&mut run).await?;
+    cloudfront::remove_log_config(&run).await?;
     let role = run.names.cloudfront_logs_role();
-    iam::remove(&mut run, &role).await?;
-    kinesis::remove(&mut run).await?;
+    iam::remove(&run, &role).await?;
+    kinesis::remove(&run).await?;
     if output == Output::Json {
         let value = json!({
             "distribution_id": id,
             "distribution_exists": distribution_exists,
             "detached": detached,
-            "changes": run.changes,
-            "mutating_calls": run.mutations.len(),
-            "mutations": run.mutations,
+            "changes": run.changes(),
+            "mutating_calls": run.mutations().len(),
+            "mutations": run.mutations(),
         });
         writeln!(out, "{value:#}")?;
         return Ok(exit::OK);
     }
-    print_changes(out, &run.changes, Paint::for_stdout(output))?;
+    print_changes(out, &run.changes(), Paint::for_stdout(output))?;
     let state = if !distribution_exists {
         "not found; removed what logging had created for it"
     } else if detached {
@@ -348,7 +347,7 @@ async fn run_detach(
     writeln!(
         out,
         "Distribution {id}: {state}.\n{} mutating call(s) made.",
-        run.mutations.len()
+        run.mutations().len()
     )?;
     Ok(exit::OK)
 }

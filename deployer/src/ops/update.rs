@@ -84,7 +84,7 @@ pub async fn run(
     })?;
     let id = &args.id;
     let config = operator_config("operator", None);
-    let mut run = start(&config, profile, output).await?;
+    let run = start(&config, profile, output).await?;
     let Some((current, _)) = cloudfront::read_distribution_config(&run, id).await? else {
         return Err(DeployError::state(
             &format!("distribution {id}"),
@@ -140,8 +140,8 @@ pub async fn run(
             "changes": changes,
             "applied": applied,
             "declined": declined,
-            "mutating_calls": run.mutations.len(),
-            "mutations": run.mutations,
+            "mutating_calls": run.mutations().len(),
+            "mutations": run.mutations(),
         });
         writeln!(out, "{value:#}")
     };
@@ -176,7 +176,7 @@ pub async fn run(
         return Ok(exit::DECLINED);
     }
     let missing = Cell::new(false);
-    let applied = cloudfront::edit_distribution(&mut run, id, |c| {
+    let applied = cloudfront::edit_distribution(&run, id, |c| {
         let origin = c
             .origins
             .as_mut()
@@ -213,7 +213,7 @@ pub async fn run(
             } else {
                 "Someone else made the same change meanwhile; nothing to apply.".to_string()
             },
-            run.mutations.len()
+            run.mutations().len()
         )?;
     }
     report(out, &run, &[&change], applied, false)?;

@@ -36,7 +36,7 @@ fn log_config_fields(sampling: i64, names: &[String], stream: &str, role: &str) 
     ])
 }
 
-pub async fn converge_log_config(run: &mut Run<'_>, arns: &Arns) -> Result<String, DeployError> {
+pub async fn converge_log_config(run: &Run<'_>, arns: &Arns) -> Result<String, DeployError> {
     let name = run.names.realtime_log_config();
     let logging = &run.config.logging;
     let wanted_fields: Vec<String> = logging
@@ -141,7 +141,7 @@ pub async fn converge_log_config(run: &mut Run<'_>, arns: &Arns) -> Result<Strin
     Ok(arn)
 }
 
-pub async fn remove_log_config(run: &mut Run<'_>) -> Result<(), DeployError> {
+pub async fn remove_log_config(run: &Run<'_>) -> Result<(), DeployError> {
     let name = run.names.realtime_log_config();
     match run
         .aws
@@ -273,7 +273,7 @@ async fn observe_function(
     )))
 }
 
-pub async fn converge_function(run: &mut Run<'_>) -> Result<String, DeployError> {
+pub async fn converge_function(run: &Run<'_>) -> Result<String, DeployError> {
     let name = run.names.viewer_request_function();
     let code = digest(viewer_request::SOURCE.as_bytes());
     let desired = fields([
@@ -355,7 +355,7 @@ pub async fn converge_function(run: &mut Run<'_>) -> Result<String, DeployError>
     Ok(arn)
 }
 
-pub async fn remove_function(run: &mut Run<'_>) -> Result<(), DeployError> {
+pub async fn remove_function(run: &Run<'_>) -> Result<(), DeployError> {
     let name = run.names.viewer_request_function();
     let Some((_, etag, _)) = observe_function(run, &name).await? else {
         return Ok(());
@@ -449,9 +449,7 @@ async fn stack_cache_policies(
 }
 
 /// Converges each custom cache policy; returns behavior key → policy id.
-pub async fn converge_cache_policies(
-    run: &mut Run<'_>,
-) -> Result<Vec<(String, String)>, DeployError> {
+pub async fn converge_cache_policies(run: &Run<'_>) -> Result<Vec<(String, String)>, DeployError> {
     let existing = stack_cache_policies(run).await?;
     let mut ids = Vec::new();
     let behaviors: Vec<_> = std::iter::once(run.config.default_behavior.clone())
@@ -509,7 +507,7 @@ pub async fn converge_cache_policies(
 /// Deletes the stack's cache policies that no behavior uses (all of them when `keep` is
 /// empty). Runs after the distribution stopped referencing them.
 pub async fn remove_cache_policies(
-    run: &mut Run<'_>,
+    run: &Run<'_>,
     keep: &[(String, String)],
 ) -> Result<(), DeployError> {
     for (name, id, etag, _) in stack_cache_policies(run).await? {
@@ -634,7 +632,7 @@ pub struct Converged {
 }
 
 pub async fn converge_distribution(
-    run: &mut Run<'_>,
+    run: &Run<'_>,
     log_config_arn: Option<&str>,
     function_arn: &str,
     cache_policies: &[(String, String)],
@@ -783,7 +781,7 @@ pub async fn wait_deployed(run: &Run<'_>, id: &str) -> Result<(), DeployError> {
 
 /// Disables, waits for, and deletes the distribution. Re-runnable at every step: a
 /// distribution already disabled skips to the wait, one already gone is done.
-pub async fn remove_distribution(run: &mut Run<'_>) -> Result<(), DeployError> {
+pub async fn remove_distribution(run: &Run<'_>) -> Result<(), DeployError> {
     let Some(existing) = find_distribution(run).await? else {
         return Ok(());
     };
@@ -876,7 +874,7 @@ pub async fn read_distribution_config(
 /// is made. On PreconditionFailed (someone changed the distribution in between) the config
 /// is read again and `edit` applied afresh. Returns whether an update was sent.
 pub async fn edit_distribution(
-    run: &mut Run<'_>,
+    run: &Run<'_>,
     id: &str,
     mut edit: impl FnMut(&mut DistributionConfig) -> bool,
 ) -> Result<bool, DeployError> {
@@ -925,7 +923,7 @@ pub struct InvalidationState {
 
 /// Creates an invalidation of `paths` (already encoded) with a caller reference.
 pub async fn create_invalidation(
-    run: &mut Run<'_>,
+    run: &Run<'_>,
     distribution_id: &str,
     paths: &[String],
     caller_reference: &str,

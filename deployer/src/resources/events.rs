@@ -38,7 +38,7 @@ async fn targets(run: &Run<'_>, name: &str) -> Result<Vec<Target>, DeployError> 
     Ok(out.targets().to_vec())
 }
 
-pub async fn converge(run: &mut Run<'_>, function_arn: &str) -> Result<(), DeployError> {
+pub async fn converge(run: &Run<'_>, function_arn: &str) -> Result<(), DeployError> {
     let name = run.names.schedule_rule();
     let schedule = run.config.alarms.schedule.clone();
     let desired = fields([
@@ -120,7 +120,7 @@ pub async fn converge(run: &mut Run<'_>, function_arn: &str) -> Result<(), Deplo
     Ok(())
 }
 
-pub async fn remove(run: &mut Run<'_>) -> Result<(), DeployError> {
+pub async fn remove(run: &Run<'_>) -> Result<(), DeployError> {
     let name = run.names.schedule_rule();
     if describe(run, &name).await?.is_none() {
         return Ok(());

@@ -68,7 +68,7 @@ async fn observe(run: &Run<'_>, name: &str) -> Result<Option<Fields>, DeployErro
     ])))
 }
 
-pub async fn converge(run: &mut Run<'_>, spec: &RoleSpec) -> Result<(), DeployError> {
+pub async fn converge(run: &Run<'_>, spec: &RoleSpec) -> Result<(), DeployError> {
     let desired = spec.fields();
     let observed = observe(run, &spec.name).await?;
     let action = run.decide(KIND, &spec.name, &desired, observed.as_ref());
@@ -126,7 +126,7 @@ pub async fn converge(run: &mut Run<'_>, spec: &RoleSpec) -> Result<(), DeployEr
     Ok(())
 }
 
-pub async fn remove(run: &mut Run<'_>, name: &str) -> Result<(), DeployError> {
+pub async fn remove(run: &Run<'_>, name: &str) -> Result<(), DeployError> {
     let Some(observed) = observe(run, name).await? else {
         return Ok(());
     };

@@ -80,7 +80,7 @@ async fn observe(run: &Run<'_>, name: &str) -> Result<Option<(Fields, bool)>, De
     )))
 }
 
-pub async fn converge(run: &mut Run<'_>) -> Result<(), DeployError> {
+pub async fn converge(run: &Run<'_>) -> Result<(), DeployError> {
     let name = run.names.log_stream();
     let desired = desired(run);
     let observed = observe(run, &name).await?;
@@ -257,7 +257,7 @@ async fn wait_active(run: &Run<'_>, name: &str) -> Result<(), DeployError> {
     .await
 }
 
-pub async fn remove(run: &mut Run<'_>) -> Result<(), DeployError> {
+pub async fn remove(run: &Run<'_>) -> Result<(), DeployError> {
     let name = run.names.log_stream();
     if observe(run, &name).await?.is_none() {
         return Ok(());

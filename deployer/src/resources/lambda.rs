@@ -47,7 +47,7 @@ async fn observe_log_group(run: &Run<'_>, name: &str) -> Result<Option<Fields>, 
         }))
 }
 
-pub async fn converge_log_group(run: &mut Run<'_>, function: Function) -> Result<(), DeployError> {
+pub async fn converge_log_group(run: &Run<'_>, function: Function) -> Result<(), DeployError> {
     let name = run.names.log_group(function);
     let days = run.config.functions.log_retention_days as i32;
     let desired = fields([("retention_days", days.to_string())]);
@@ -87,7 +87,7 @@ pub async fn converge_log_group(run: &mut Run<'_>, function: Function) -> Result
     Ok(())
 }
 
-pub async fn remove_log_group(run: &mut Run<'_>, function: Function) -> Result<(), DeployError> {
+pub async fn remove_log_group(run: &Run<'_>, function: Function) -> Result<(), DeployError> {
     let name = run.names.log_group(function);
     if observe_log_group(run, &name).await?.is_none() {
         return Ok(());
@@ -193,7 +193,7 @@ pub async fn observe_function(
     )))
 }
 
-pub async fn converge_function(run: &mut Run<'_>, spec: &FunctionSpec) -> Result<(), DeployError> {
+pub async fn converge_function(run: &Run<'_>, spec: &FunctionSpec) -> Result<(), DeployError> {
     let name = run.names.lambda(spec.function);
     let f = run.config.functions.clone();
     let arch = architecture(run);
@@ -329,7 +329,7 @@ async fn wait_ready(run: &Run<'_>, name: &str) -> Result<(), DeployError> {
     .await
 }
 
-pub async fn remove_function(run: &mut Run<'_>, function: Function) -> Result<(), DeployError> {
+pub async fn remove_function(run: &Run<'_>, function: Function) -> Result<(), DeployError> {
     let name = run.names.lambda(function);
     if observe_function(run, &name).await?.is_none() {
         return Ok(());
@@ -494,7 +494,7 @@ pub async fn observe_mapping(
     Ok(Some((m.uuid().unwrap_or_default().to_string(), f, state)))
 }
 
-pub async fn converge_mapping(run: &mut Run<'_>, spec: &MappingSpec) -> Result<(), DeployError> {
+pub async fn converge_mapping(run: &Run<'_>, spec: &MappingSpec) -> Result<(), DeployError> {
     let function_name = run.names.lambda(spec.function);
     let label = format!("{} → {function_name}", short_arn(&spec.source_arn));
     let desired = spec.fields();
@@ -567,7 +567,7 @@ pub async fn converge_mapping(run: &mut Run<'_>, spec: &MappingSpec) -> Result<(
 }
 
 pub async fn remove_mapping(
-    run: &mut Run<'_>,
+    run: &Run<'_>,
     function: Function,
     source_arn: &str,
 ) -> Result<(), DeployError> {
@@ -606,7 +606,7 @@ const PERMISSION: &str = "invoke permission";
 
 /// Lets one service invoke a function, from one source ARN only.
 pub async fn converge_permission(
-    run: &mut Run<'_>,
+    run: &Run<'_>,
     function: Function,
     statement_id: &str,
     principal: &str,

@@ -55,7 +55,7 @@ where
 /// assumed (IAM propagation takes seconds), counting each attempt as a mutating call.
 pub async fn retry_while_role_propagates<T, E, F, Fut>(
     mut call: F,
-    run: &mut crate::context::Run<'_>,
+    run: &crate::context::Run<'_>,
     operation: &str,
     name: &str,
 ) -> Result<T, DeployError>

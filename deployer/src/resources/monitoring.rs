@@ -37,7 +37,7 @@ async fn topic_exists(run: &Run<'_>, arn: &str) -> Result<bool, DeployError> {
     }
 }
 
-pub async fn converge_topic(run: &mut Run<'_>, arn: &str) -> Result<(), DeployError> {
+pub async fn converge_topic(run: &Run<'_>, arn: &str) -> Result<(), DeployError> {
     let name = run.names.alarm_topic();
     let desired = fields([("exists", "true")]);
     let observed = topic_exists(run, arn).await?.then(|| desired.clone());
@@ -78,7 +78,7 @@ pub async fn converge_topic(run: &mut Run<'_>, arn: &str) -> Result<(), DeployEr
     Ok(())
 }
 
-pub async fn remove_topic(run: &mut Run<'_>, arn: &str) -> Result<(), DeployError> {
+pub async fn remove_topic(run: &Run<'_>, arn: &str) -> Result<(), DeployError> {
     if !topic_exists(run, arn).await? {
         return Ok(());
     }
@@ -146,7 +146,7 @@ async fn existing_alarms(
     }
 }
 
-pub async fn converge_alarms(run: &mut Run<'_>, specs: &[AlarmSpec]) -> Result<(), DeployError> {
+pub async fn converge_alarms(run: &Run<'_>, specs: &[AlarmSpec]) -> Result<(), DeployError> {
     let existing = existing_alarms(run).await?;
     for alarm in specs {
         let observed = existing
@@ -170,7 +170,7 @@ pub async fn converge_alarms(run: &mut Run<'_>, specs: &[AlarmSpec]) -> Result<(
     Ok(())
 }
 
-async fn put_alarm(run: &mut Run<'_>, alarm: &AlarmSpec) -> Result<(), DeployError> {
+async fn put_alarm(run: &Run<'_>, alarm: &AlarmSpec) -> Result<(), DeployError> {
     let state = MetricDataQuery::builder()
         .id("state")
         .return_data(false)
@@ -226,7 +226,7 @@ async fn put_alarm(run: &mut Run<'_>, alarm: &AlarmSpec) -> Result<(), DeployErr
     Ok(())
 }
 
-async fn delete_alarms(run: &mut Run<'_>, names: Vec<String>) -> Result<(), DeployError> {
+async fn delete_alarms(run: &Run<'_>, names: Vec<String>) -> Result<(), DeployError> {
     let label = names.join(",");
     run.mutating("cloudwatch:DeleteAlarms", &label);
     run.aws
@@ -239,7 +239,7 @@ async fn delete_alarms(run: &mut Run<'_>, names: Vec<String>) -> Result<(), Depl
     Ok(())
 }
 
-pub async fn remove_alarms(run: &mut Run<'_>) -> Result<(), DeployError> {
+pub async fn remove_alarms(run: &Run<'_>) -> Result<(), DeployError> {
     let names: Vec<String> = existing_alarms(run)
         .await?
         .iter()
@@ -286,7 +286,7 @@ async fn dashboard_body(run: &Run<'_>, name: &str) -> Result<Option<String>, Dep
 }
 
 pub async fn converge_dashboard(
-    run: &mut Run<'_>,
+    run: &Run<'_>,
     body: &serde_json::Value,
 ) -> Result<(), DeployError> {
     let name = run.names.dashboard();
@@ -310,7 +310,7 @@ pub async fn converge_dashboard(
     Ok(())
 }
 
-pub async fn remove_dashboard(run: &mut Run<'_>) -> Result<(), DeployError> {
+pub async fn remove_dashboard(run: &Run<'_>) -> Result<(), DeployError> {
     let name = run.names.dashboard();
     if dashboard_body(run, &name).await?.is_none() {
         return Ok(());

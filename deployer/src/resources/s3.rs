@@ -41,7 +41,7 @@ async fn observe_bucket(run: &Run<'_>, bucket: &str) -> Result<Option<bool>, Dep
     Ok(Some(ours))
 }
 
-pub async fn converge_bucket(run: &mut Run<'_>, bucket: &str) -> Result<(), DeployError> {
+pub async fn converge_bucket(run: &Run<'_>, bucket: &str) -> Result<(), DeployError> {
     let desired = fields([("exists", "true")]);
     let observed = observe_bucket(run, bucket).await?.map(|_| desired.clone());
     let action = run.decide(BUCKET, bucket, &desired, observed.as_ref());
@@ -80,7 +80,7 @@ pub async fn converge_bucket(run: &mut Run<'_>, bucket: &str) -> Result<(), Depl
 
 /// Removes the bucket only when this stack created it, with its objects (they were
 /// uploaded for this stack's invalidations).
-pub async fn remove_bucket(run: &mut Run<'_>, bucket: &str) -> Result<(), DeployError> {
+pub async fn remove_bucket(run: &Run<'_>, bucket: &str) -> Result<(), DeployError> {
     if observe_bucket(run, bucket).await? != Some(true) {
         return Ok(());
     }
@@ -181,7 +181,7 @@ async fn notification(
 }
 
 async fn put_notification(
-    run: &mut Run<'_>,
+    run: &Run<'_>,
     bucket: &str,
     config: NotificationConfiguration,
 ) -> Result<(), DeployError> {
@@ -198,7 +198,7 @@ async fn put_notification(
 }
 
 pub async fn converge_notification(
-    run: &mut Run<'_>,
+    run: &Run<'_>,
     bucket: &str,
     prefix: &str,
     queue_arn: &str,
@@ -256,7 +256,7 @@ pub async fn converge_notification(
     put_notification(run, bucket, merged).await
 }
 
-pub async fn remove_notification(run: &mut Run<'_>, bucket: &str) -> Result<(), DeployError> {
+pub async fn remove_notification(run: &Run<'_>, bucket: &str) -> Result<(), DeployError> {
     let id = run.names.manuscripts_queue();
     if observe_bucket(run, bucket).await?.is_none() {
         return Ok(());

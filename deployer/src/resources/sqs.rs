@@ -14,6 +14,7 @@ use crate::spec::policy::canonical;
 const KIND: &str = "SQS queue";
 
 /// A queue and the attributes we manage (JSON-valued ones compare in canonical form).
+#[derive(Debug, Clone)]
 pub struct QueueSpec {
     pub name: String,
     pub attributes: BTreeMap<QueueAttributeName, String>,
@@ -59,7 +60,7 @@ async fn attributes(
     Ok(out.attributes.unwrap_or_default())
 }
 
-pub async fn converge(run: &mut Run<'_>, spec: &QueueSpec) -> Result<(), DeployError> {
+pub async fn converge(run: &Run<'_>, spec: &QueueSpec) -> Result<(), DeployError> {
     let desired: Fields = spec
         .attributes
         .iter()
@@ -115,7 +116,7 @@ pub async fn converge(run: &mut Run<'_>, spec: &QueueSpec) -> Result<(), DeployE
     Ok(())
 }
 
-pub async fn remove(run: &mut Run<'_>, name: &str) -> Result<(), DeployError> {
+pub async fn remove(run: &Run<'_>, name: &str) -> Result<(), DeployError> {
     let Some(url) = queue_url(run, name).await? else {
         return Ok(());
     };
