@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "deployer",
     version,
     about = "Put a CloudFront distribution in front of a web app or API, with real-time log metrics, alarms and cache invalidation",
-    after_help = "Examples:\n  deployer validate --config proxy.toml\n  deployer plan\n  deployer up --wait\n  deployer up --origin-domain myapp.example.com --price-class PriceClass_100\n  deployer status --output json\n  deployer price --requests 50000000 --gb 2000 --geo US=0.6,DE=0.3,JP=0.1 --compare\n  deployer down\n  deployer demo                # everything above against a local emulator\n\nAWS credentials, region and endpoint come from the standard chain (AWS_PROFILE or --profile,\nAWS_REGION, AWS_ENDPOINT_URL for a local emulator)."
+    after_help = "Examples:\n  deployer validate --config proxy.toml\n  deployer plan --out plan.json\n  deployer up --plan plan.json\n  deployer up --yes --wait\n  deployer up --origin-domain myapp.example.com --price-class PriceClass_100\n  deployer status --output json\n  deployer price --requests 50000000 --gb 2000 --geo US=0.6,DE=0.3,JP=0.1 --compare\n  deployer down --yes\n  deployer demo                # everything above against a local emulator\n\nAWS credentials, region and endpoint come from the standard chain (AWS_PROFILE or --profile,\nAWS_REGION, AWS_ENDPOINT_URL for a local emulator)."
 )]
 pub struct Cli {
     /// The stack's config file.
@@ -38,12 +38,15 @@ pub enum Output {
 pub enum Command {
     /// Check a config file and print every problem (exit 1 when there is one).
     Validate,
-    /// Create or converge every resource of the stack (idempotent; re-run to resume).
-    Up(UpArgs),
-    /// Show what `up` would change, without changing anything (exit 2 when changes are pending).
-    Plan(UpArgs),
-    /// Remove every resource the stack created, in reverse order (re-run to resume).
-    Down(StackArgs),
+    /// Show the plan, ask, then create or converge every resource of the stack (idempotent;
+    /// re-run to resume). `--yes` skips the question; `--plan FILE` applies a saved plan.
+    Up(ApplyArgs),
+    /// Show what `up` would change, without changing anything (exit 2 when changes are
+    /// pending); `--out FILE` saves the plan for `up --plan FILE`.
+    Plan(PlanArgs),
+    /// Show what would be removed, ask, then remove every resource the stack created, in
+    /// reverse order (re-run to resume). `--yes` skips the question.
+    Down(DownArgs),
     /// Show the distribution, functions, event source mappings and alarm states.
     Status(StackArgs),
     /// Invalidate paths in CloudFront's edge caches (default: everything, /*).
@@ -132,4 +135,36 @@ pub struct UpArgs {
     /// (arm64 by default).
     #[arg(long = "x86-64")]
     pub x86_64: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub up: UpArgs,
+    /// Also save the plan to FILE (JSON) for `deployer up --plan FILE`, which applies exactly
+    /// it or refuses when the config or the cloud moved since.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub up: UpArgs,
+    /// Apply without asking (for scripts and CI).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Apply the plan saved by `deployer plan --out FILE`, without asking: refused, with what
+    /// moved, when the config or the cloud changed since it was made.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DownArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// Remove without asking (for scripts and CI).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }

@@ -6,11 +6,12 @@ use std::path::Path;
 use cfrp_config::{Function, OriginProtocol, PriceClass, StackConfig};
 use serde_json::json;
 
-use crate::cli::{Output, StackArgs, UpArgs};
+use crate::cli::{ApplyArgs, DownArgs, Output, PlanArgs, StackArgs, UpArgs};
 use crate::context::{Clients, Mode, Run};
-use crate::diff::{Action, Change};
+use crate::diff::Action;
 use crate::error::DeployError;
 use crate::package::{self, Source};
+use crate::plan::{Plan, PlanFileError};
 use crate::progress::Progress;
 use crate::resources::{cloudfront, lambda};
 use crate::spec::{self, Arns, distribution::ORIGIN_VERIFY_HEADER};
@@ -27,6 +28,8 @@ pub enum CommandError {
     Flag { flag: &'static str, message: String },
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    PlanFile(#[from] PlanFileError),
 }
 
 /// The stack config from the file, or from the one-command flags.
@@ -96,115 +99,283 @@ async fn start<'a>(
     Ok(Run::new(config, clients, mode, progress).await?)
 }
 
-/// `up` and `plan`. Exit codes: 0 done / nothing to change, 2 (plan) changes pending.
-pub async fn up(
+/// The config and the function packages of `plan` and `up`.
+fn prepare(
     path: &Path,
     args: &UpArgs,
-    mode: Mode,
-    profile: Option<&str>,
     output: Output,
-    out: &mut dyn Write,
-) -> Result<i32, CommandError> {
+) -> Result<(StackConfig, package::Packages), CommandError> {
     let mut config = load_config(path, &args.stack)?;
     if args.x86_64 {
         config.functions.architecture = cfrp_config::Architecture::X86_64;
     }
-    let run = start(&config, profile, mode, output).await?;
     let source = match &args.artifacts {
         Some(dir) => Source::Artifacts(dir.clone()),
         None => Source::Build {
             workspace: args.workspace.clone(),
         },
     };
+    let progress =
+        Progress::new(output == Output::Text || std::env::var_os("CFRP_PROGRESS").is_some());
     let packages = package::load(
         &source,
         &spec::functions(&config),
         config.functions.architecture,
-        &run.progress,
+        &progress,
     )?;
-    let result = stack::converge(&run, &packages, args.wait).await;
-    let deployed = match result {
-        Ok(deployed) => deployed,
-        Err(err) => {
-            // Say how far it got: the next `up` resumes from here.
-            if mode == Mode::Apply {
-                eprintln!(
-                    "up stopped after {} mutating call(s); run `deployer up` again to resume",
-                    run.mutations().len()
-                );
-            }
-            return Err(err.into());
-        }
-    };
-    let title = if mode == Mode::Apply {
-        "Applied"
-    } else {
-        "Plan"
-    };
-    report(&run, title, Some(&deployed), output, out)?;
-    let pending = run.changes().iter().any(|c| c.action.is_change());
-    Ok(if mode == Mode::Plan && pending { 2 } else { 0 })
+    Ok((config, packages))
 }
 
-/// `down`.
-pub async fn down(
+/// Reads everything and decides, changing nothing: the plan and what is known of the
+/// distribution.
+async fn make_plan(
+    config: &StackConfig,
+    packages: &package::Packages,
+    profile: Option<&str>,
+    output: Output,
+) -> Result<(Plan, stack::Deployed), CommandError> {
+    let run = start(config, profile, Mode::Plan, output).await?;
+    let converged = stack::converge(&run, packages, false).await?;
+    Ok((Plan::of(&run, Some(&converged.graph)), converged.deployed))
+}
+
+/// `plan`. Exit codes: 0 nothing to change, 2 changes pending.
+pub async fn plan(
     path: &Path,
-    args: &StackArgs,
+    args: &PlanArgs,
     profile: Option<&str>,
     output: Output,
     out: &mut dyn Write,
 ) -> Result<i32, CommandError> {
-    let config = load_config(path, args)?;
-    let run = start(&config, profile, Mode::Apply, output).await?;
-    stack::remove(&run).await?;
-    report(&run, "Removed", None, output, out)?;
+    let (config, packages) = prepare(path, &args.up, output)?;
+    let (plan, deployed) = make_plan(&config, &packages, profile, output).await?;
+    if let Some(file) = &args.out {
+        plan.save(file)?;
+    }
+    report(&plan, &Outcome::Planned, Some(&deployed), output, out)?;
+    if let Some(file) = &args.out
+        && output == Output::Text
+    {
+        writeln!(
+            out,
+            "Plan saved to {}; `deployer up --plan {}` applies exactly it.",
+            file.display(),
+            file.display()
+        )?;
+    }
+    Ok(if plan.pending() { 2 } else { 0 })
+}
+
+/// `up`: the plan, shown and confirmed (or a saved plan, checked against the cloud), then
+/// applied. Exit codes: 0 applied or nothing to change, 1 error or refusal, 2 declined.
+pub async fn up(
+    path: &Path,
+    args: &ApplyArgs,
+    profile: Option<&str>,
+    output: Output,
+    out: &mut dyn Write,
+) -> Result<i32, CommandError> {
+    let (config, packages) = prepare(path, &args.up, output)?;
+    let (plan, deployed) = match make_plan(&config, &packages, profile, output).await {
+        Ok(planned) => planned,
+        Err(err) => {
+            eprintln!(
+                "up stopped while planning, before any change (0 mutating calls); run `deployer up` again to resume"
+            );
+            return Err(err);
+        }
+    };
+    let approved = match &args.plan {
+        Some(file) => {
+            let saved = Plan::load(file)?;
+            let moved = saved.moved_since(&plan);
+            if !moved.is_empty() {
+                return Err(PlanFileError::Moved {
+                    path: file.clone(),
+                    moved,
+                }
+                .into());
+            }
+            saved
+        }
+        None => plan,
+    };
+    if !approved.pending() && !args.up.wait {
+        let nothing = Outcome::Applied {
+            title: "Up to date",
+            mutations: Vec::new(),
+            step_seconds: Vec::new(),
+        };
+        report(&approved, &nothing, Some(&deployed), output, out)?;
+        return Ok(0);
+    }
+    if args.plan.is_none() && approved.pending() {
+        // The plan is what the question is about: on stdout as text, or on stderr when stdout
+        // carries the JSON report.
+        if output == Output::Text {
+            report(&approved, &Outcome::Planned, Some(&deployed), output, out)?;
+            out.flush()?;
+        } else if !args.yes {
+            let mut text = Vec::new();
+            report(
+                &approved,
+                &Outcome::Planned,
+                Some(&deployed),
+                Output::Text,
+                &mut text,
+            )?;
+            eprint!("{}", String::from_utf8_lossy(&text));
+        }
+        if !crate::prompt::confirm(args.yes, "Apply?")? {
+            if output == Output::Text {
+                writeln!(out, "Nothing applied.")?;
+            }
+            return Ok(crate::ops::exit::DECLINED);
+        }
+    }
+    let mut run = start(&config, profile, Mode::Apply, output).await?;
+    run.approve(&approved.changes);
+    let converged = match stack::converge(&run, &packages, args.up.wait).await {
+        Ok(converged) => converged,
+        Err(err) => {
+            // Say how far it got: the next `up` resumes from here.
+            eprintln!(
+                "up stopped after {} mutating call(s); run `deployer up` again to resume",
+                run.mutations().len()
+            );
+            return Err(err.into());
+        }
+    };
+    let applied = Plan::of(&run, Some(&converged.graph));
+    report(
+        &applied,
+        &Outcome::Applied {
+            title: "Applied",
+            mutations: run.mutations(),
+            step_seconds: converged.step_seconds,
+        },
+        Some(&converged.deployed),
+        output,
+        out,
+    )?;
     Ok(0)
 }
 
-fn counts(changes: &[Change]) -> [usize; 4] {
-    let mut n = [0; 4];
-    for c in changes {
-        let i = match c.action {
-            Action::Create => 0,
-            Action::Update { .. } => 1,
-            Action::Delete => 2,
-            Action::Unchanged => 3,
-        };
-        n[i] += 1;
+/// `down`: what would be removed, confirmed, then removed. Exit codes as `up`'s.
+pub async fn down(
+    path: &Path,
+    args: &DownArgs,
+    profile: Option<&str>,
+    output: Output,
+    out: &mut dyn Write,
+) -> Result<i32, CommandError> {
+    let config = load_config(path, &args.stack)?;
+    let plan_run = start(&config, profile, Mode::Plan, output).await?;
+    stack::remove(&plan_run).await?;
+    let plan = Plan::of(&plan_run, None);
+    if !plan.pending() {
+        report(&plan, &Outcome::Planned, None, output, out)?;
+        if output == Output::Text {
+            writeln!(out, "Nothing to remove.")?;
+        }
+        return Ok(0);
     }
-    n
+    if output == Output::Text {
+        report(&plan, &Outcome::Planned, None, output, out)?;
+        out.flush()?;
+    } else if !args.yes {
+        let mut text = Vec::new();
+        report(&plan, &Outcome::Planned, None, Output::Text, &mut text)?;
+        eprint!("{}", String::from_utf8_lossy(&text));
+    }
+    if !crate::prompt::confirm(args.yes, "Remove all of it?")? {
+        if output == Output::Text {
+            writeln!(out, "Nothing removed.")?;
+        }
+        return Ok(crate::ops::exit::DECLINED);
+    }
+    let mut run = start(&config, profile, Mode::Apply, output).await?;
+    run.approve(&plan.changes);
+    stack::remove(&run).await?;
+    report(
+        &Plan::of(&run, None),
+        &Outcome::Applied {
+            title: "Removed",
+            mutations: run.mutations(),
+            step_seconds: Vec::new(),
+        },
+        None,
+        output,
+        out,
+    )?;
+    Ok(0)
+}
+
+/// Whether a report shows a plan or what was done.
+enum Outcome {
+    Planned,
+    Applied {
+        title: &'static str,
+        mutations: Vec<String>,
+        /// How long each step took, by step id.
+        step_seconds: Vec<f64>,
+    },
 }
 
 fn report(
-    run: &Run<'_>,
-    title: &str,
+    plan: &Plan,
+    outcome: &Outcome,
     deployed: Option<&stack::Deployed>,
     output: Output,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let [create, update, delete, unchanged] = counts(&run.changes());
+    let summary = plan.summary();
+    let applied = matches!(outcome, Outcome::Applied { .. });
     if output == Output::Json {
+        let (mutations, seconds) = match outcome {
+            Outcome::Planned => (Vec::new(), Vec::new()),
+            Outcome::Applied {
+                mutations,
+                step_seconds,
+                ..
+            } => (mutations.clone(), step_seconds.clone()),
+        };
+        let steps: Vec<serde_json::Value> = plan
+            .steps
+            .iter()
+            .map(|s| {
+                let mut step = json!({"id": s.id, "name": s.name, "depends_on": s.depends_on});
+                if let Some(seconds) = seconds.get(s.id) {
+                    step["seconds"] = json!(seconds);
+                }
+                step
+            })
+            .collect();
         let value = json!({
-            "stack": run.names.stack(),
-            "region": run.region,
-            "account": run.account,
-            "mode": if run.applying() { "apply" } else { "plan" },
-            "changes": run.changes(),
-            "summary": { "create": create, "update": update, "delete": delete, "unchanged": unchanged },
-            "mutating_calls": run.mutations().len(),
-            "mutations": run.mutations(),
+            "stack": plan.stack,
+            "region": plan.region,
+            "account": plan.account,
+            "mode": if applied { "apply" } else { "plan" },
+            "config_sha256": plan.config_sha256,
+            "steps": steps,
+            "changes": plan.changes,
+            "summary": summary,
+            "mutating_calls": mutations.len(),
+            "mutations": mutations,
             "distribution": deployed,
         });
         return writeln!(out, "{value:#}");
     }
+    let title = match outcome {
+        Outcome::Planned => "Plan",
+        Outcome::Applied { title, .. } => title,
+    };
     writeln!(
         out,
         "{title} for stack \"{}\" (region {}, account {}):",
-        run.names.stack(),
-        run.region,
-        run.account
+        plan.stack, plan.region, plan.account
     )?;
-    for change in &run.changes() {
+    for change in &plan.changes {
         let mark = match change.action {
             Action::Create => "+",
             Action::Update { .. } => "~",
@@ -226,10 +397,11 @@ fn report(
     }
     writeln!(
         out,
-        "{create} to create, {update} to update, {delete} to delete, {unchanged} unchanged."
+        "{} to create, {} to update, {} to delete, {} unchanged.",
+        summary.create, summary.update, summary.delete, summary.unchanged
     )?;
-    if run.applying() {
-        writeln!(out, "{} mutating call(s) made.", run.mutations().len())?;
+    if let Outcome::Applied { mutations, .. } = outcome {
+        writeln!(out, "{} mutating call(s) made.", mutations.len())?;
     }
     if let Some(d) = deployed
         && let (Some(id), Some(domain)) = (&d.distribution_id, &d.domain_name)
@@ -239,7 +411,7 @@ fn report(
             "Distribution {id}: https://{domain} ({})",
             d.status.as_deref().unwrap_or("unknown")
         )?;
-        if run.applying() {
+        if applied {
             writeln!(
                 out,
                 "Origins receive `{ORIGIN_VERIFY_HEADER}: {}`; reject requests without it, e.g. nginx:\n  if ($http_x_origin_verify != \"{}\") {{ return 403; }}",
@@ -248,7 +420,10 @@ fn report(
             writeln!(
                 out,
                 "Dashboard: {}",
-                spec::dashboard::console_url(&run.region, &run.names.dashboard())
+                spec::dashboard::console_url(
+                    &plan.region,
+                    &cfrp_config::Names::new(&plan.stack).dashboard(),
+                )
             )?;
         }
     }

@@ -8,7 +8,9 @@ use aws_config::{BehaviorVersion, Region, SdkConfig, retry::RetryConfig, timeout
 use cfrp_config::StackConfig;
 use cfrp_config::naming::Names;
 
-use crate::diff::{Action, Change, Fields, compare};
+use std::collections::{BTreeMap, HashMap};
+
+use crate::diff::{Action, Change, Fields, compare, digest, same_decision};
 use crate::error::DeployError;
 
 /// CloudFront, and the metrics CloudFront publishes, live in us-east-1.
@@ -143,6 +145,11 @@ pub struct Run<'a> {
     /// Every mutating AWS call made, as `service:Operation name`.
     mutations: Mutex<Vec<String>>,
     pub progress: crate::progress::Progress,
+    /// The decisions of the plan being applied, by (kind, name): set by [`Run::approve`].
+    approved: Option<HashMap<(String, String), Action>>,
+    /// Steps whose decisions differ from the approved plan, and what moved: such a step makes
+    /// no mutating call.
+    moved: Mutex<BTreeMap<usize, String>>,
 }
 
 impl<'a> Run<'a> {
@@ -169,7 +176,20 @@ impl<'a> Run<'a> {
             changes: Mutex::new(Vec::new()),
             mutations: Mutex::new(Vec::new()),
             progress,
+            approved: None,
+            moved: Mutex::new(BTreeMap::new()),
         })
+    }
+
+    /// Applies only what `changes` (a plan someone saw) decided: a step that now decides
+    /// otherwise for any of its resources is refused before its first mutating call.
+    pub fn approve(&mut self, changes: &[Change]) {
+        self.approved = Some(
+            changes
+                .iter()
+                .map(|c| ((c.kind.clone(), c.name.clone()), c.action.clone()))
+                .collect(),
+        );
     }
 
     pub fn applying(&self) -> bool {
@@ -185,22 +205,38 @@ impl<'a> Run<'a> {
         observed: Option<&Fields>,
     ) -> Action {
         let action = compare(desired, observed);
-        self.note(kind, name, action.clone());
+        self.record(kind, name, action.clone(), observed.map(digest));
         action
     }
 
     pub fn note(&self, kind: &'static str, name: &str, action: Action) {
+        self.record(kind, name, action, None);
+    }
+
+    fn record(&self, kind: &str, name: &str, action: Action, observed_sha256: Option<String>) {
         if self.mode == Mode::Apply && action.is_change() {
             self.progress
                 .step(&format!("{} {kind} {name}", action.label()));
         }
-        let step = STEP.try_with(|s| *s).unwrap_or(0);
+        let step = current_step();
+        if let Some(approved) = &self.approved {
+            let planned = approved.get(&(kind.to_string(), name.to_string()));
+            if !planned.is_some_and(|p| same_decision(p, &action)) {
+                let showed = planned.map_or("nothing", |p| p.label());
+                lock(&self.moved).entry(step).or_insert(format!(
+                    "{kind} {name}: the plan showed {showed}, it now needs {}",
+                    describe(&action)
+                ));
+            }
+        }
         lock(&self.changes).push((
             step,
             Change {
-                kind,
+                kind: kind.to_string(),
                 name: name.to_string(),
                 action,
+                step,
+                observed_sha256,
             },
         ));
     }
@@ -213,9 +249,25 @@ impl<'a> Run<'a> {
         recorded.into_iter().map(|(_, change)| change).collect()
     }
 
-    /// Counts a mutating call; called just before it is sent.
-    pub fn mutating(&self, call: &str, name: &str) {
+    /// Counts a mutating call; called just before it is sent. Refused when the step decided
+    /// otherwise than the plan being applied.
+    pub fn mutating(&self, call: &str, name: &str) -> Result<(), DeployError> {
+        // `plan` changes nothing, whatever a resource module forgets: enforced here, once.
+        if self.mode == Mode::Plan {
+            return Err(DeployError::state(
+                name,
+                format!(
+                    "{call} was about to be sent while planning (a bug in the deployer); nothing was changed"
+                ),
+            ));
+        }
+        if let Some(moved) = lock(&self.moved).get(&current_step()) {
+            return Err(DeployError::PlanMoved {
+                what: moved.clone(),
+            });
+        }
         lock(&self.mutations).push(format!("{call} {name}"));
+        Ok(())
     }
 
     /// The mutating calls made so far, in the order they were sent.
@@ -244,4 +296,23 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn current_step() -> usize {
+    STEP.try_with(|s| *s).unwrap_or(0)
+}
+
+/// An action with its changed fields, for a message.
+fn describe(action: &Action) -> String {
+    match action {
+        Action::Update { changes } => format!(
+            "update ({})",
+            changes
+                .iter()
+                .map(|c| c.field.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => other.label().to_string(),
+    }
 }

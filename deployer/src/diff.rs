@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 /// A resource's settings flattened to `field path → canonical text`.
 pub type Fields = BTreeMap<String, String>;
@@ -17,7 +18,7 @@ pub fn fields<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = 
         .collect()
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldChange {
     pub field: String,
     /// `None` when the resource lacks the field today.
@@ -26,7 +27,7 @@ pub struct FieldChange {
     pub to: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "lowercase")]
 pub enum Action {
     Create,
@@ -49,13 +50,50 @@ impl Action {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
     /// The kind of resource, e.g. "Kinesis stream".
-    pub kind: &'static str,
+    pub kind: String,
     pub name: String,
     #[serde(flatten)]
     pub action: Action,
+    /// The plan step that decided it.
+    #[serde(default)]
+    pub step: usize,
+    /// A digest of the resource's settings as read when the decision was made ([`digest`]):
+    /// a saved plan is refused when it no longer matches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_sha256: Option<String>,
+}
+
+/// The digest of a resource's flattened settings (values that are secrets are digests
+/// already, see `spec::distribution::secret_digest`).
+pub fn digest(fields: &Fields) -> String {
+    let mut hasher = Sha256::new();
+    for (key, value) in fields {
+        // Lengths first: no two different maps hash the same text.
+        hasher.update(format!("{}:{key}{}:{value}", key.len(), value.len()));
+    }
+    format!("{:x}", hasher.finalize())
+}
+
+/// Whether a decision made now is the one a plan showed. A value the plan could only show as
+/// `(known after up)` matches whatever it turned out to be.
+pub fn same_decision(planned: &Action, now: &Action) -> bool {
+    match (planned, now) {
+        (Action::Update { changes: planned }, Action::Update { changes: now }) => {
+            planned.len() == now.len()
+                && planned.iter().zip(now).all(|(p, n)| {
+                    p.field == n.field
+                        && p.from == n.from
+                        && (p.to == n.to
+                            || p.to
+                                .as_deref()
+                                .is_some_and(|to| to.contains(crate::spec::KNOWN_AFTER_UP)))
+                })
+        }
+        _ => planned == now,
+    }
 }
 
 /// Compares what the config wants with what exists. Only the desired keys count: a resource
@@ -106,6 +144,35 @@ fn is_managed_list_entry(key: &str, desired: &Fields) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_known_after_up_matches_what_it_became_and_nothing_else_does() {
+        let update = |to: &str| Action::Update {
+            changes: vec![FieldChange {
+                field: "settings".into(),
+                from: Some("old".into()),
+                to: Some(to.into()),
+            }],
+        };
+        let planned = update("{\"distribution\":\"(known after up)\"}");
+        assert!(same_decision(
+            &planned,
+            &update("{\"distribution\":\"E123\"}")
+        ));
+        assert!(!same_decision(&update("a"), &update("b")));
+        assert!(!same_decision(&Action::Create, &Action::Unchanged));
+        assert!(same_decision(&Action::Delete, &Action::Delete));
+    }
+
+    #[test]
+    fn digests_differ_when_any_field_does() {
+        let a = fields([("a", "1"), ("b", "2")]);
+        let b = fields([("a", "1"), ("b", "3")]);
+        let c = fields([("a", "1b"), ("", "2")]);
+        assert_ne!(digest(&a), digest(&b));
+        assert_ne!(digest(&a), digest(&c));
+        assert_eq!(digest(&a), digest(&a.clone()));
+    }
 
     #[test]
     fn nothing_observed_is_create() {

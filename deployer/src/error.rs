@@ -30,6 +30,11 @@ pub enum DeployError {
     Build(#[from] aws_sdk_cloudfront::error::BuildError),
     #[error(transparent)]
     Config(#[from] cfrp_config::ConfigError),
+    /// The cloud no longer matches the plan being applied; nothing of that step was changed.
+    #[error(
+        "{what}; the cloud changed since the plan was made, so this step was not applied: run `deployer plan` again and review it"
+    )]
+    PlanMoved { what: String },
     /// More than one step of a plan failed (steps already running finish after a failure).
     #[error("{} steps failed:{}", failed.len(), failed.iter().map(|(step, error)| format!("\n  {step}: {error}")).collect::<String>())]
     Steps { failed: Vec<(String, String)> },

@@ -1,6 +1,5 @@
 use cfrp_deployer::cli::{Cli, Command};
 use cfrp_deployer::commands;
-use cfrp_deployer::context::Mode;
 use cfrp_deployer::ops;
 use clap::Parser;
 
@@ -25,11 +24,9 @@ fn main() -> anyhow::Result<()> {
                 cli.output,
                 stdout,
             )?),
-            Command::Up(args) => {
-                commands::up(&cli.config, args, Mode::Apply, profile, cli.output, stdout).await
-            }
+            Command::Up(args) => commands::up(&cli.config, args, profile, cli.output, stdout).await,
             Command::Plan(args) => {
-                commands::up(&cli.config, args, Mode::Plan, profile, cli.output, stdout).await
+                commands::plan(&cli.config, args, profile, cli.output, stdout).await
             }
             Command::Down(args) => {
                 commands::down(&cli.config, args, profile, cli.output, stdout).await

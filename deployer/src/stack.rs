@@ -303,11 +303,19 @@ pub fn graph(config: &cfrp_config::StackConfig, arns: &Arns, wait: bool) -> Stac
 
 /// `up` and `plan`: every step of the stack's graph, each as soon as what it depends on is
 /// done, [`CONCURRENCY`] at once. In plan mode the steps only read.
+/// What [`converge`] did: the distribution, the graph it ran and each step's duration.
+pub struct Converged {
+    pub deployed: Deployed,
+    pub graph: Graph,
+    /// Seconds per step, by step id.
+    pub step_seconds: Vec<f64>,
+}
+
 pub async fn converge(
     run: &Run<'_>,
     packages: &Packages,
     wait: bool,
-) -> Result<Deployed, DeployError> {
+) -> Result<Converged, DeployError> {
     let config = run.config;
     let found = cloudfront::find_distribution(run).await?;
     let arns = Arns::new(config, &run.account, found.as_ref().map(|f| f.id.as_str()));
@@ -321,6 +329,11 @@ pub async fn converge(
         })
     })
     .await;
+    let step_seconds = outcome
+        .durations()
+        .iter()
+        .map(|d| (d.as_secs_f64() * 1000.0).round() / 1000.0)
+        .collect();
     let mut errors = outcome.into_errors();
     if !errors.is_empty() {
         let (first_step, first) = errors.remove(0);
@@ -340,11 +353,16 @@ pub async fn converge(
     if wait && run.applying() && distribution.is_some() {
         status = Some("Deployed".to_string());
     }
-    Ok(Deployed {
+    let deployed = Deployed {
         distribution_id: distribution.as_ref().map(|d| d.id.clone()),
         domain_name: distribution.as_ref().map(|d| d.domain.clone()),
         status,
         origin_secret: converged.origin_secret.clone(),
+    };
+    Ok(Converged {
+        deployed,
+        graph: stack.graph,
+        step_seconds,
     })
 }
 

@@ -171,7 +171,7 @@ pub fn plan(stack: &StackFile) -> serde_json::Value {
 fn with_artifacts(stack: &StackFile, command: &str, code: i32) -> serde_json::Value {
     let config = stack.path.to_string_lossy().to_string();
     let artifacts = artifacts().to_string_lossy().to_string();
-    deployer(&[
+    let mut args = vec![
         "--config",
         &config,
         "--output",
@@ -179,15 +179,18 @@ fn with_artifacts(stack: &StackFile, command: &str, code: i32) -> serde_json::Va
         command,
         "--artifacts",
         &artifacts,
-    ])
-    .expect_code(code)
-    .json()
+    ];
+    if command == "up" {
+        // Nobody is at a terminal to confirm: the tests approve their own stacks' plans.
+        args.push("--yes");
+    }
+    deployer(&args).expect_code(code).json()
 }
 
 /// `deployer down --output json`, expected to succeed.
 pub fn down(stack: &StackFile) -> serde_json::Value {
     let config = stack.path.to_string_lossy().to_string();
-    deployer(&["--config", &config, "--output", "json", "down"])
+    deployer(&["--config", &config, "--output", "json", "down", "--yes"])
         .expect_code(0)
         .json()
 }

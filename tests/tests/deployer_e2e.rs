@@ -873,6 +873,7 @@ async fn up_interrupted_at_every_mutating_call_resumes_without_duplicates() {
             "--output",
             "json",
             "up",
+            "--yes",
             "--artifacts",
             &art,
         ]);
@@ -942,6 +943,7 @@ async fn one_command_form_deploys_from_flags_without_a_file() {
         "--output",
         "json",
         "up",
+        "--yes",
         "--artifacts",
         &art,
     ];
@@ -1023,6 +1025,7 @@ async fn one_command_form_deploys_from_flags_without_a_file() {
         "--output",
         "json",
         "up",
+        "--yes",
         "--artifacts",
         &art,
     ];
@@ -1053,6 +1056,7 @@ async fn one_command_form_deploys_from_flags_without_a_file() {
         "--output",
         "json",
         "down",
+        "--yes",
     ];
     teardown.extend([
         "--origin-domain",
@@ -1103,6 +1107,9 @@ async fn conflicts_and_throttling_are_retried_and_an_interrupted_down_resumes() 
         .collect();
         if command != "down" {
             args.extend(["--artifacts".to_string(), art.clone()]);
+        }
+        if command != "plan" {
+            args.push("--yes".to_string());
         }
         args.extend(extra);
         let borrowed: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -1172,6 +1179,7 @@ async fn conflicts_and_throttling_are_retried_and_an_interrupted_down_resumes() 
         "--output",
         "json",
         "up",
+        "--yes",
         "--artifacts",
     ]
     .iter()

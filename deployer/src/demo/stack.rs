@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use cfrp_config::{Function, StackConfig};
 
 use super::StepError;
-use crate::cli::{Output, StackArgs, UpArgs};
+use crate::cli::{ApplyArgs, DownArgs, Output, StackArgs, UpArgs};
 use crate::commands;
-use crate::context::{Clients, Mode};
+use crate::context::Clients;
 use crate::spec::package;
 
 /// The example every section of the config is shown in (`shared/examples/proxy.toml`),
@@ -139,17 +139,20 @@ where
 
 /// `deployer up --artifacts PACKAGES` for the config file; its JSON report.
 pub async fn up(config: &Path, packages: &Path) -> Result<serde_json::Value, StepError> {
-    let args = UpArgs {
-        stack: from_file(),
-        wait: false,
-        artifacts: Some(packages.to_path_buf()),
-        workspace: PathBuf::from("."),
-        x86_64: false,
+    // The demo's own scratch stack: it applies what it planned without asking.
+    let args = ApplyArgs {
+        up: UpArgs {
+            stack: from_file(),
+            wait: false,
+            artifacts: Some(packages.to_path_buf()),
+            workspace: PathBuf::from("."),
+            x86_64: false,
+        },
+        yes: true,
+        plan: None,
     };
-    json_of(async |out: &mut Vec<u8>| {
-        commands::up(config, &args, Mode::Apply, None, Output::Json, out).await
-    })
-    .await
+    json_of(async |out: &mut Vec<u8>| commands::up(config, &args, None, Output::Json, out).await)
+        .await
 }
 
 /// `deployer status`: the JSON report and the text a user sees.
@@ -166,7 +169,10 @@ pub async fn status(config: &Path) -> Result<(serde_json::Value, String), StepEr
 
 /// `deployer down`; its JSON report.
 pub async fn down(config: &Path) -> Result<serde_json::Value, StepError> {
-    let args = from_file();
+    let args = DownArgs {
+        stack: from_file(),
+        yes: true,
+    };
     json_of(async |out: &mut Vec<u8>| commands::down(config, &args, None, Output::Json, out).await)
         .await
 }

@@ -4,7 +4,7 @@
 //! in between.
 
 use std::cell::Cell;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::Write;
 
 use cfrp_config::checks;
 use clap::Args;
@@ -46,30 +46,6 @@ pub struct UpdateArgs {
     /// Wait until CloudFront has deployed the change, showing progress.
     #[arg(long)]
     pub wait: bool,
-}
-
-/// What the user answered.
-fn confirm(yes: bool) -> Result<bool, CommandError> {
-    if yes {
-        return Ok(true);
-    }
-    let stdin = std::io::stdin();
-    if !stdin.is_terminal() {
-        return Err(CommandError::Flag {
-            flag: "--yes",
-            message:
-                "stdin is not a terminal, so nobody can confirm the change; pass --yes to apply it"
-                    .to_string(),
-        });
-    }
-    eprint!("Apply? [y/N] ");
-    std::io::stderr().flush()?;
-    let mut answer = String::new();
-    stdin.lock().read_line(&mut answer)?;
-    Ok(matches!(
-        answer.trim().to_ascii_lowercase().as_str(),
-        "y" | "yes"
-    ))
 }
 
 pub async fn run(
@@ -168,7 +144,7 @@ pub async fn run(
     } else if !args.yes {
         eprintln!("{diff}");
     }
-    if !confirm(args.yes)? {
+    if !crate::prompt::confirm(args.yes, "Apply?")? {
         if output == Output::Text {
             writeln!(out, "Nothing applied.")?;
         }

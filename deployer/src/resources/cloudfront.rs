@@ -127,7 +127,7 @@ pub async fn converge_log_config(run: &Run<'_>, arns: &Arns) -> Result<String, D
             .map(|c| c.arn().to_string())
             .unwrap_or(arn));
     }
-    run.mutating("cloudfront:UpdateRealtimeLogConfig", &name);
+    run.mutating("cloudfront:UpdateRealtimeLogConfig", &name)?;
     run.aws
         .cloudfront
         .update_realtime_log_config()
@@ -172,7 +172,7 @@ pub async fn remove_log_config(run: &Run<'_>) -> Result<(), DeployError> {
     if !run.applying() {
         return Ok(());
     }
-    run.mutating("cloudfront:DeleteRealtimeLogConfig", &name);
+    run.mutating("cloudfront:DeleteRealtimeLogConfig", &name)?;
     found(
         run.aws
             .cloudfront
@@ -308,7 +308,7 @@ pub async fn converge_function(run: &Run<'_>) -> Result<String, DeployError> {
         _ => false,
     };
     if action == Action::Create {
-        run.mutating("cloudfront:CreateFunction", &name);
+        run.mutating("cloudfront:CreateFunction", &name)?;
         run.aws
             .cloudfront
             .create_function()
@@ -323,7 +323,7 @@ pub async fn converge_function(run: &Run<'_>) -> Result<String, DeployError> {
             .as_ref()
             .map(|(_, e, _)| e.clone())
             .unwrap_or_default();
-        run.mutating("cloudfront:UpdateFunction", &name);
+        run.mutating("cloudfront:UpdateFunction", &name)?;
         run.aws
             .cloudfront
             .update_function()
@@ -343,7 +343,7 @@ pub async fn converge_function(run: &Run<'_>) -> Result<String, DeployError> {
             "the function vanished after it was written",
         ));
     };
-    run.mutating("cloudfront:PublishFunction", &name);
+    run.mutating("cloudfront:PublishFunction", &name)?;
     run.aws
         .cloudfront
         .publish_function()
@@ -361,7 +361,11 @@ pub async fn remove_function(run: &Run<'_>) -> Result<(), DeployError> {
         return Ok(());
     };
     run.note(FUNCTION, &name, Action::Delete);
-    run.mutating("cloudfront:DeleteFunction", &name);
+    // `plan` lists the deletion; only `up`/`down` carry it out.
+    if !run.applying() {
+        return Ok(());
+    }
+    run.mutating("cloudfront:DeleteFunction", &name)?;
     found(
         run.aws
             .cloudfront
@@ -473,7 +477,7 @@ pub async fn converge_cache_policies(run: &Run<'_>) -> Result<Vec<(String, Strin
         }
         match (action, current) {
             (Action::Create, _) => {
-                run.mutating("cloudfront:CreateCachePolicy", &name);
+                run.mutating("cloudfront:CreateCachePolicy", &name)?;
                 let out = run
                     .aws
                     .cloudfront
@@ -487,7 +491,7 @@ pub async fn converge_cache_policies(run: &Run<'_>) -> Result<Vec<(String, Strin
                 }
             }
             (Action::Update { .. }, Some((_, id, etag, _))) => {
-                run.mutating("cloudfront:UpdateCachePolicy", &name);
+                run.mutating("cloudfront:UpdateCachePolicy", &name)?;
                 run.aws
                     .cloudfront
                     .update_cache_policy()
@@ -518,7 +522,7 @@ pub async fn remove_cache_policies(
         if !run.applying() {
             continue;
         }
-        run.mutating("cloudfront:DeleteCachePolicy", &name);
+        run.mutating("cloudfront:DeleteCachePolicy", &name)?;
         run.aws
             .cloudfront
             .delete_cache_policy()
@@ -679,7 +683,7 @@ pub async fn converge_distribution(
         for (k, v) in run.tags() {
             tags = tags.items(Tag::builder().key(k).value(v).build()?);
         }
-        run.mutating("cloudfront:CreateDistributionWithTags", &caller_reference);
+        run.mutating("cloudfront:CreateDistributionWithTags", &caller_reference)?;
         let out = run
             .aws
             .cloudfront
@@ -722,7 +726,7 @@ pub async fn converge_distribution(
             break;
         };
         let config = build(existing.caller_reference())?;
-        run.mutating("cloudfront:UpdateDistribution", &id);
+        run.mutating("cloudfront:UpdateDistribution", &id)?;
         match run
             .aws
             .cloudfront
@@ -788,12 +792,16 @@ pub async fn remove_distribution(run: &Run<'_>) -> Result<(), DeployError> {
     // The same name `up` reports (the caller reference), so the two lists line up.
     let caller_reference = run.names.caller_reference();
     run.note(DISTRIBUTION, &caller_reference, Action::Delete);
+    // `plan` lists the deletion; only `up`/`down` carry it out.
+    if !run.applying() {
+        return Ok(());
+    }
     let (mut config, mut etag) = distribution_config(run, &existing.id).await?;
     if config.enabled() {
         for attempt in 0..=ETAG_RETRIES {
             let mut disabled = config.clone();
             disabled.enabled = false;
-            run.mutating("cloudfront:UpdateDistribution", &existing.id);
+            run.mutating("cloudfront:UpdateDistribution", &existing.id)?;
             match run
                 .aws
                 .cloudfront
@@ -825,7 +833,7 @@ pub async fn remove_distribution(run: &Run<'_>) -> Result<(), DeployError> {
     }
     wait_deployed(run, &existing.id).await?;
     let (_, etag) = distribution_config(run, &existing.id).await?;
-    run.mutating("cloudfront:DeleteDistribution", &existing.id);
+    run.mutating("cloudfront:DeleteDistribution", &existing.id)?;
     found(
         run.aws
             .cloudfront
@@ -883,7 +891,7 @@ pub async fn edit_distribution(
         if !edit(&mut config) {
             return Ok(false);
         }
-        run.mutating("cloudfront:UpdateDistribution", id);
+        run.mutating("cloudfront:UpdateDistribution", id)?;
         match run
             .aws
             .cloudfront
@@ -937,7 +945,7 @@ pub async fn create_invalidation(
         )
         .caller_reference(caller_reference)
         .build()?;
-    run.mutating("cloudfront:CreateInvalidation", distribution_id);
+    run.mutating("cloudfront:CreateInvalidation", distribution_id)?;
     let out = run
         .aws
         .cloudfront

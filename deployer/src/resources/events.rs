@@ -95,7 +95,7 @@ pub async fn converge(run: &Run<'_>, function_arn: &str) -> Result<(), DeployErr
         for (k, v) in run.tags() {
             request = request.tags(Tag::builder().key(k).value(v).build()?);
         }
-        run.mutating("events:PutRule", &name);
+        run.mutating("events:PutRule", &name)?;
         request
             .send()
             .await
@@ -107,7 +107,7 @@ pub async fn converge(run: &Run<'_>, function_arn: &str) -> Result<(), DeployErr
         _ => false,
     };
     if target_changed {
-        run.mutating("events:PutTargets", &name);
+        run.mutating("events:PutTargets", &name)?;
         run.aws
             .events
             .put_targets()
@@ -136,7 +136,7 @@ pub async fn remove(run: &Run<'_>) -> Result<(), DeployError> {
         .map(|t| t.id().to_string())
         .collect();
     if !ids.is_empty() {
-        run.mutating("events:RemoveTargets", &name);
+        run.mutating("events:RemoveTargets", &name)?;
         run.aws
             .events
             .remove_targets()
@@ -146,7 +146,7 @@ pub async fn remove(run: &Run<'_>) -> Result<(), DeployError> {
             .await
             .map_err(|e| DeployError::aws("events:RemoveTargets", &name, e))?;
     }
-    run.mutating("events:DeleteRule", &name);
+    run.mutating("events:DeleteRule", &name)?;
     run.aws
         .events
         .delete_rule()

@@ -87,7 +87,7 @@ pub async fn converge(run: &Run<'_>, spec: &RoleSpec) -> Result<(), DeployError>
             for (k, v) in run.tags() {
                 request = request.tags(aws_sdk_iam::types::Tag::builder().key(k).value(v).build()?);
             }
-            run.mutating("iam:CreateRole", &spec.name);
+            run.mutating("iam:CreateRole", &spec.name)?;
             request
                 .send()
                 .await
@@ -101,7 +101,7 @@ pub async fn converge(run: &Run<'_>, spec: &RoleSpec) -> Result<(), DeployError>
         Action::Unchanged | Action::Delete => (false, false),
     };
     if trust_changed {
-        run.mutating("iam:UpdateAssumeRolePolicy", &spec.name);
+        run.mutating("iam:UpdateAssumeRolePolicy", &spec.name)?;
         run.aws
             .iam
             .update_assume_role_policy()
@@ -112,7 +112,7 @@ pub async fn converge(run: &Run<'_>, spec: &RoleSpec) -> Result<(), DeployError>
             .map_err(|e| DeployError::aws("iam:UpdateAssumeRolePolicy", &spec.name, e))?;
     }
     if policy_changed {
-        run.mutating("iam:PutRolePolicy", &spec.name);
+        run.mutating("iam:PutRolePolicy", &spec.name)?;
         run.aws
             .iam
             .put_role_policy()
@@ -136,7 +136,7 @@ pub async fn remove(run: &Run<'_>, name: &str) -> Result<(), DeployError> {
         return Ok(());
     }
     if !observed.get("inline_policy").is_none_or(String::is_empty) {
-        run.mutating("iam:DeleteRolePolicy", name);
+        run.mutating("iam:DeleteRolePolicy", name)?;
         match run
             .aws
             .iam
@@ -154,7 +154,7 @@ pub async fn remove(run: &Run<'_>, name: &str) -> Result<(), DeployError> {
             Err(err) => return Err(DeployError::aws("iam:DeleteRolePolicy", name, err)),
         }
     }
-    run.mutating("iam:DeleteRole", name);
+    run.mutating("iam:DeleteRole", name)?;
     found(
         run.aws.iam.delete_role().role_name(name).send().await,
         |e| e.is_no_such_entity_exception(),

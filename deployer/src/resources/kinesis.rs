@@ -113,7 +113,7 @@ pub async fn converge(run: &Run<'_>) -> Result<(), DeployError> {
             if provisioned {
                 request = request.shard_count(shards);
             }
-            run.mutating("kinesis:CreateStream", &name);
+            run.mutating("kinesis:CreateStream", &name)?;
             request
                 .send()
                 .await
@@ -148,7 +148,7 @@ pub async fn converge(run: &Run<'_>) -> Result<(), DeployError> {
                     .is_some_and(|f| f.starts_with("provisioned"));
                 if current_is_provisioned != provisioned {
                     let arn = run_stream_arn(run, &name);
-                    run.mutating("kinesis:UpdateStreamMode", &name);
+                    run.mutating("kinesis:UpdateStreamMode", &name)?;
                     run.aws
                         .kinesis
                         .update_stream_mode()
@@ -162,7 +162,7 @@ pub async fn converge(run: &Run<'_>) -> Result<(), DeployError> {
                     wait_active(run, &name).await?;
                 }
                 if provisioned {
-                    run.mutating("kinesis:UpdateShardCount", &name);
+                    run.mutating("kinesis:UpdateShardCount", &name)?;
                     run.aws
                         .kinesis
                         .update_shard_count()
@@ -183,7 +183,7 @@ pub async fn converge(run: &Run<'_>) -> Result<(), DeployError> {
                     .unwrap_or(24);
                 let wanted = logging.retention_hours as i32;
                 if wanted > current {
-                    run.mutating("kinesis:IncreaseStreamRetentionPeriod", &name);
+                    run.mutating("kinesis:IncreaseStreamRetentionPeriod", &name)?;
                     run.aws
                         .kinesis
                         .increase_stream_retention_period()
@@ -195,7 +195,7 @@ pub async fn converge(run: &Run<'_>) -> Result<(), DeployError> {
                             DeployError::aws("kinesis:IncreaseStreamRetentionPeriod", &name, e)
                         })?;
                 } else {
-                    run.mutating("kinesis:DecreaseStreamRetentionPeriod", &name);
+                    run.mutating("kinesis:DecreaseStreamRetentionPeriod", &name)?;
                     run.aws
                         .kinesis
                         .decrease_stream_retention_period()
@@ -214,7 +214,7 @@ pub async fn converge(run: &Run<'_>) -> Result<(), DeployError> {
                 for (k, v) in run.tags() {
                     request = request.tags(k, v);
                 }
-                run.mutating("kinesis:AddTagsToStream", &name);
+                run.mutating("kinesis:AddTagsToStream", &name)?;
                 request
                     .send()
                     .await
@@ -267,7 +267,7 @@ pub async fn remove(run: &Run<'_>) -> Result<(), DeployError> {
     if !run.applying() {
         return Ok(());
     }
-    run.mutating("kinesis:DeleteStream", &name);
+    run.mutating("kinesis:DeleteStream", &name)?;
     found(
         run.aws
             .kinesis

@@ -57,7 +57,7 @@ pub async fn converge_log_group(run: &Run<'_>, function: Function) -> Result<(),
         return Ok(());
     }
     if action == Action::Create {
-        run.mutating("logs:CreateLogGroup", &name);
+        run.mutating("logs:CreateLogGroup", &name)?;
         let created = run
             .aws
             .logs
@@ -75,7 +75,7 @@ pub async fn converge_log_group(run: &Run<'_>, function: Function) -> Result<(),
             Err(err) => return Err(DeployError::aws("logs:CreateLogGroup", &name, err)),
         }
     }
-    run.mutating("logs:PutRetentionPolicy", &name);
+    run.mutating("logs:PutRetentionPolicy", &name)?;
     run.aws
         .logs
         .put_retention_policy()
@@ -97,7 +97,7 @@ pub async fn remove_log_group(run: &Run<'_>, function: Function) -> Result<(), D
     if !run.applying() {
         return Ok(());
     }
-    run.mutating("logs:DeleteLogGroup", &name);
+    run.mutating("logs:DeleteLogGroup", &name)?;
     found(
         run.aws
             .logs
@@ -266,7 +266,7 @@ pub async fn converge_function(run: &Run<'_>, spec: &FunctionSpec) -> Result<(),
         .iter()
         .any(|c| c.field != "code_sha256" && c.field != "architecture");
     if config_changed {
-        run.mutating("lambda:UpdateFunctionConfiguration", &name);
+        run.mutating("lambda:UpdateFunctionConfiguration", &name)?;
         run.aws
             .lambda
             .update_function_configuration()
@@ -283,7 +283,7 @@ pub async fn converge_function(run: &Run<'_>, spec: &FunctionSpec) -> Result<(),
         wait_ready(run, &name).await?;
     }
     if code_changed {
-        run.mutating("lambda:UpdateFunctionCode", &name);
+        run.mutating("lambda:UpdateFunctionCode", &name)?;
         run.aws
             .lambda
             .update_function_code()
@@ -360,7 +360,7 @@ pub async fn remove_function(run: &Run<'_>, function: Function) -> Result<(), De
     if !run.applying() {
         return Ok(());
     }
-    run.mutating("lambda:DeleteFunction", &name);
+    run.mutating("lambda:DeleteFunction", &name)?;
     found(
         run.aws
             .lambda
@@ -533,7 +533,7 @@ pub async fn converge_mapping(run: &Run<'_>, spec: &MappingSpec) -> Result<(), D
                 .maximum_record_age_in_seconds(*age)
                 .set_destination_config(destination);
         }
-        run.mutating("lambda:CreateEventSourceMapping", &label);
+        run.mutating("lambda:CreateEventSourceMapping", &label)?;
         request
             .send()
             .await
@@ -558,7 +558,7 @@ pub async fn converge_mapping(run: &Run<'_>, spec: &MappingSpec) -> Result<(), D
             .maximum_record_age_in_seconds(*age)
             .set_destination_config(destination);
     }
-    run.mutating("lambda:UpdateEventSourceMapping", &label);
+    run.mutating("lambda:UpdateEventSourceMapping", &label)?;
     request
         .send()
         .await
@@ -581,7 +581,7 @@ pub async fn remove_mapping(
     if !run.applying() {
         return Ok(());
     }
-    run.mutating("lambda:DeleteEventSourceMapping", &label);
+    run.mutating("lambda:DeleteEventSourceMapping", &label)?;
     found(
         run.aws
             .lambda
@@ -660,7 +660,7 @@ pub async fn converge_permission(
         return Ok(());
     }
     if action != Action::Create {
-        run.mutating("lambda:RemovePermission", &label);
+        run.mutating("lambda:RemovePermission", &label)?;
         run.aws
             .lambda
             .remove_permission()
@@ -670,7 +670,7 @@ pub async fn converge_permission(
             .await
             .map_err(|e| DeployError::aws("lambda:RemovePermission", &label, e))?;
     }
-    run.mutating("lambda:AddPermission", &label);
+    run.mutating("lambda:AddPermission", &label)?;
     run.aws
         .lambda
         .add_permission()

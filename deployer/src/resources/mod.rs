@@ -68,7 +68,7 @@ where
     let mut attempt = 0;
     loop {
         attempt += 1;
-        run.mutating(operation, name);
+        run.mutating(operation, name)?;
         match call().await {
             Ok(out) => return Ok(out),
             Err(err) => {

@@ -47,7 +47,7 @@ pub async fn converge_topic(run: &Run<'_>, arn: &str) -> Result<(), DeployError>
         for (k, v) in run.tags() {
             request = request.tags(aws_sdk_sns::types::Tag::builder().key(k).value(v).build()?);
         }
-        run.mutating("sns:CreateTopic", &name);
+        run.mutating("sns:CreateTopic", &name)?;
         request
             .send()
             .await
@@ -61,7 +61,7 @@ pub async fn converge_topic(run: &Run<'_>, arn: &str) -> Result<(), DeployError>
     let observed = subscribed.then(|| desired.clone());
     let action = run.decide(SUBSCRIPTION, &email, &desired, observed.as_ref());
     if run.applying() && action == Action::Create {
-        run.mutating("sns:Subscribe", &email);
+        run.mutating("sns:Subscribe", &email)?;
         run.aws
             .sns
             .subscribe()
@@ -92,7 +92,7 @@ pub async fn remove_topic(run: &Run<'_>, arn: &str) -> Result<(), DeployError> {
     if !run.applying() {
         return Ok(());
     }
-    run.mutating("sns:DeleteTopic", arn);
+    run.mutating("sns:DeleteTopic", arn)?;
     run.aws
         .sns
         .delete_topic()
@@ -218,7 +218,7 @@ async fn put_alarm(run: &Run<'_>, alarm: &AlarmSpec) -> Result<(), DeployError> 
     for (k, v) in run.tags() {
         request = request.tags(Tag::builder().key(k).value(v).build());
     }
-    run.mutating("cloudwatch:PutMetricAlarm", &alarm.name);
+    run.mutating("cloudwatch:PutMetricAlarm", &alarm.name)?;
     request
         .send()
         .await
@@ -228,7 +228,7 @@ async fn put_alarm(run: &Run<'_>, alarm: &AlarmSpec) -> Result<(), DeployError> 
 
 async fn delete_alarms(run: &Run<'_>, names: Vec<String>) -> Result<(), DeployError> {
     let label = names.join(",");
-    run.mutating("cloudwatch:DeleteAlarms", &label);
+    run.mutating("cloudwatch:DeleteAlarms", &label)?;
     run.aws
         .cloudwatch
         .delete_alarms()
@@ -298,7 +298,7 @@ pub async fn converge_dashboard(
     if !run.applying() || !action.is_change() {
         return Ok(());
     }
-    run.mutating("cloudwatch:PutDashboard", &name);
+    run.mutating("cloudwatch:PutDashboard", &name)?;
     run.aws
         .cloudwatch
         .put_dashboard()
@@ -316,7 +316,11 @@ pub async fn remove_dashboard(run: &Run<'_>) -> Result<(), DeployError> {
         return Ok(());
     }
     run.note(DASHBOARD, &name, Action::Delete);
-    run.mutating("cloudwatch:DeleteDashboards", &name);
+    // `plan` lists the deletion; only `up`/`down` carry it out.
+    if !run.applying() {
+        return Ok(());
+    }
+    run.mutating("cloudwatch:DeleteDashboards", &name)?;
     run.aws
         .cloudwatch
         .delete_dashboards()

@@ -57,7 +57,7 @@ pub async fn converge_bucket(run: &Run<'_>, bucket: &str) -> Result<(), DeployEr
                 .build(),
         );
     }
-    run.mutating("s3:CreateBucket", bucket);
+    run.mutating("s3:CreateBucket", bucket)?;
     request
         .send()
         .await
@@ -66,7 +66,7 @@ pub async fn converge_bucket(run: &Run<'_>, bucket: &str) -> Result<(), DeployEr
     for (k, v) in run.tags() {
         tagging = tagging.tag_set(Tag::builder().key(k).value(v).build()?);
     }
-    run.mutating("s3:PutBucketTagging", bucket);
+    run.mutating("s3:PutBucketTagging", bucket)?;
     run.aws
         .s3
         .put_bucket_tagging()
@@ -85,6 +85,10 @@ pub async fn remove_bucket(run: &Run<'_>, bucket: &str) -> Result<(), DeployErro
         return Ok(());
     }
     run.note(BUCKET, bucket, Action::Delete);
+    // `plan` lists the deletion; only `up`/`down` carry it out.
+    if !run.applying() {
+        return Ok(());
+    }
     loop {
         let listed = run
             .aws
@@ -110,7 +114,7 @@ pub async fn remove_bucket(run: &Run<'_>, bucket: &str) -> Result<(), DeployErro
                     .build()
             })
             .collect::<Result<Vec<_>, _>>()?;
-        run.mutating("s3:DeleteObjects", bucket);
+        run.mutating("s3:DeleteObjects", bucket)?;
         run.aws
             .s3
             .delete_objects()
@@ -124,7 +128,7 @@ pub async fn remove_bucket(run: &Run<'_>, bucket: &str) -> Result<(), DeployErro
             .await
             .map_err(|e| DeployError::aws("s3:DeleteObjects", bucket, e))?;
     }
-    run.mutating("s3:DeleteBucket", bucket);
+    run.mutating("s3:DeleteBucket", bucket)?;
     run.aws
         .s3
         .delete_bucket()
@@ -185,7 +189,7 @@ async fn put_notification(
     bucket: &str,
     config: NotificationConfiguration,
 ) -> Result<(), DeployError> {
-    run.mutating("s3:PutBucketNotificationConfiguration", bucket);
+    run.mutating("s3:PutBucketNotificationConfiguration", bucket)?;
     run.aws
         .s3
         .put_bucket_notification_configuration()

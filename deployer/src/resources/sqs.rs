@@ -83,7 +83,7 @@ pub async fn converge(run: &Run<'_>, spec: &QueueSpec) -> Result<(), DeployError
     }
     match (action, url) {
         (Action::Create, _) => {
-            run.mutating("sqs:CreateQueue", &spec.name);
+            run.mutating("sqs:CreateQueue", &spec.name)?;
             run.aws
                 .sqs
                 .create_queue()
@@ -101,7 +101,7 @@ pub async fn converge(run: &Run<'_>, spec: &QueueSpec) -> Result<(), DeployError
                 .filter(|(k, _)| changes.iter().any(|c| c.field == k.as_str()))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
-            run.mutating("sqs:SetQueueAttributes", &spec.name);
+            run.mutating("sqs:SetQueueAttributes", &spec.name)?;
             run.aws
                 .sqs
                 .set_queue_attributes()
@@ -125,7 +125,7 @@ pub async fn remove(run: &Run<'_>, name: &str) -> Result<(), DeployError> {
     if !run.applying() {
         return Ok(());
     }
-    run.mutating("sqs:DeleteQueue", name);
+    run.mutating("sqs:DeleteQueue", name)?;
     found(
         run.aws.sqs.delete_queue().queue_url(url).send().await,
         |e| e.is_queue_does_not_exist(),
