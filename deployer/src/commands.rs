@@ -133,10 +133,10 @@ async fn make_plan(
     packages: &package::Packages,
     profile: Option<&str>,
     output: Output,
-) -> Result<(Plan, stack::Deployed), CommandError> {
+) -> Result<(Plan, stack::Converged), CommandError> {
     let run = start(config, profile, Mode::Plan, output).await?;
     let converged = stack::converge(&run, packages, false).await?;
-    Ok((Plan::of(&run, Some(&converged.graph)), converged.deployed))
+    Ok((Plan::of(&run, Some(&converged.graph)), converged))
 }
 
 /// `plan`. Exit codes: 0 nothing to change, 2 changes pending.
@@ -148,11 +148,19 @@ pub async fn plan(
     out: &mut dyn Write,
 ) -> Result<i32, CommandError> {
     let (config, packages) = prepare(path, &args.up, output)?;
-    let (plan, deployed) = make_plan(&config, &packages, profile, output).await?;
+    let (plan, planned) = make_plan(&config, &packages, profile, output).await?;
     if let Some(file) = &args.out {
         plan.save(file)?;
     }
-    report(&plan, &Outcome::Planned, Some(&deployed), output, out)?;
+    let timing = [("plan", &planned.timing)];
+    report(
+        &plan,
+        &Outcome::Planned,
+        Some(&planned.deployed),
+        &timing,
+        output,
+        out,
+    )?;
     if let Some(file) = &args.out
         && output == Output::Text
     {
@@ -176,7 +184,7 @@ pub async fn up(
     out: &mut dyn Write,
 ) -> Result<i32, CommandError> {
     let (config, packages) = prepare(path, &args.up, output)?;
-    let (plan, deployed) = match make_plan(&config, &packages, profile, output).await {
+    let (plan, planned) = match make_plan(&config, &packages, profile, output).await {
         Ok(planned) => planned,
         Err(err) => {
             eprintln!(
@@ -200,27 +208,36 @@ pub async fn up(
         }
         None => plan,
     };
+    let deployed = &planned.deployed;
+    let planning = [("plan", &planned.timing)];
     if !approved.pending() && !args.up.wait {
         let nothing = Outcome::Applied {
             title: "Up to date",
             mutations: Vec::new(),
-            step_seconds: Vec::new(),
         };
-        report(&approved, &nothing, Some(&deployed), output, out)?;
+        report(&approved, &nothing, Some(deployed), &planning, output, out)?;
         return Ok(0);
     }
     if args.plan.is_none() && approved.pending() {
         // The plan is what the question is about: on stdout as text, or on stderr when stdout
         // carries the JSON report.
         if output == Output::Text {
-            report(&approved, &Outcome::Planned, Some(&deployed), output, out)?;
+            report(
+                &approved,
+                &Outcome::Planned,
+                Some(deployed),
+                &[],
+                output,
+                out,
+            )?;
             out.flush()?;
         } else if !args.yes {
             let mut text = Vec::new();
             report(
                 &approved,
                 &Outcome::Planned,
-                Some(&deployed),
+                Some(deployed),
+                &[],
                 Output::Text,
                 &mut text,
             )?;
@@ -252,9 +269,9 @@ pub async fn up(
         &Outcome::Applied {
             title: "Applied",
             mutations: run.mutations(),
-            step_seconds: converged.step_seconds,
         },
         Some(&converged.deployed),
+        &[("plan", &planned.timing), ("apply", &converged.timing)],
         output,
         out,
     )?;
@@ -274,18 +291,18 @@ pub async fn down(
     stack::remove(&plan_run).await?;
     let plan = Plan::of(&plan_run, None);
     if !plan.pending() {
-        report(&plan, &Outcome::Planned, None, output, out)?;
+        report(&plan, &Outcome::Planned, None, &[], output, out)?;
         if output == Output::Text {
             writeln!(out, "Nothing to remove.")?;
         }
         return Ok(0);
     }
     if output == Output::Text {
-        report(&plan, &Outcome::Planned, None, output, out)?;
+        report(&plan, &Outcome::Planned, None, &[], output, out)?;
         out.flush()?;
     } else if !args.yes {
         let mut text = Vec::new();
-        report(&plan, &Outcome::Planned, None, Output::Text, &mut text)?;
+        report(&plan, &Outcome::Planned, None, &[], Output::Text, &mut text)?;
         eprint!("{}", String::from_utf8_lossy(&text));
     }
     if !crate::prompt::confirm(args.yes, "Remove all of it?")? {
@@ -302,9 +319,9 @@ pub async fn down(
         &Outcome::Applied {
             title: "Removed",
             mutations: run.mutations(),
-            step_seconds: Vec::new(),
         },
         None,
+        &[],
         output,
         out,
     )?;
@@ -317,29 +334,35 @@ enum Outcome {
     Applied {
         title: &'static str,
         mutations: Vec<String>,
-        /// How long each step took, by step id.
-        step_seconds: Vec<f64>,
     },
 }
 
+/// The text and JSON views of a plan, or of what applying it did. `timing` names the phases
+/// (planning, applying) that ran the stack's graph, for the JSON view.
 fn report(
     plan: &Plan,
     outcome: &Outcome,
     deployed: Option<&stack::Deployed>,
+    timing: &[(&str, &stack::Timing)],
     output: Output,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     let summary = plan.summary();
     let applied = matches!(outcome, Outcome::Applied { .. });
     if output == Output::Json {
-        let (mutations, seconds) = match outcome {
-            Outcome::Planned => (Vec::new(), Vec::new()),
-            Outcome::Applied {
-                mutations,
-                step_seconds,
-                ..
-            } => (mutations.clone(), step_seconds.clone()),
+        let mutations = match outcome {
+            Outcome::Planned => Vec::new(),
+            Outcome::Applied { mutations, .. } => mutations.clone(),
         };
+        // Each step's seconds in the last phase that ran it.
+        let seconds = timing
+            .last()
+            .map(|(_, t)| t.step_seconds.clone())
+            .unwrap_or_default();
+        let timing: serde_json::Map<String, serde_json::Value> = timing
+            .iter()
+            .map(|(phase, t)| (phase.to_string(), json!(t)))
+            .collect();
         let steps: Vec<serde_json::Value> = plan
             .steps
             .iter()
@@ -363,6 +386,7 @@ fn report(
             "mutating_calls": mutations.len(),
             "mutations": mutations,
             "distribution": deployed,
+            "timing": timing,
         });
         return writeln!(out, "{value:#}");
     }

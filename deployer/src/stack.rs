@@ -303,12 +303,27 @@ pub fn graph(config: &cfrp_config::StackConfig, arns: &Arns, wait: bool) -> Stac
 
 /// `up` and `plan`: every step of the stack's graph, each as soon as what it depends on is
 /// done, [`CONCURRENCY`] at once. In plan mode the steps only read.
-/// What [`converge`] did: the distribution, the graph it ran and each step's duration.
+/// What [`converge`] did: the distribution, the graph it ran and how long it took.
 pub struct Converged {
     pub deployed: Deployed,
     pub graph: Graph,
+    pub timing: Timing,
+}
+
+/// How long one run of the graph took, step by step.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timing {
     /// Seconds per step, by step id.
     pub step_seconds: Vec<f64>,
+    /// The longest chain of dependent steps with these durations: no schedule of this graph
+    /// finishes sooner.
+    pub critical_path_seconds: f64,
+    /// That chain's steps, first to last.
+    pub critical_path: Vec<String>,
+}
+
+fn seconds(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0).round() / 1000.0
 }
 
 pub async fn converge(
@@ -329,11 +344,16 @@ pub async fn converge(
         })
     })
     .await;
-    let step_seconds = outcome
-        .durations()
-        .iter()
-        .map(|d| (d.as_secs_f64() * 1000.0).round() / 1000.0)
-        .collect();
+    let durations = outcome.durations();
+    let (critical, chain) = stack.graph.critical_path(&durations);
+    let timing = Timing {
+        step_seconds: durations.into_iter().map(seconds).collect(),
+        critical_path_seconds: seconds(critical),
+        critical_path: chain
+            .iter()
+            .map(|id| stack.graph.nodes()[id.0].name.clone())
+            .collect(),
+    };
     let mut errors = outcome.into_errors();
     if !errors.is_empty() {
         let (first_step, first) = errors.remove(0);
@@ -362,7 +382,7 @@ pub async fn converge(
     Ok(Converged {
         deployed,
         graph: stack.graph,
-        step_seconds,
+        timing,
     })
 }
 

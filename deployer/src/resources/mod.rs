@@ -64,7 +64,9 @@ where
     Fut: std::future::Future<Output = Result<T, aws_sdk_cloudfront::error::SdkError<E>>>,
     E: std::error::Error + aws_sdk_cloudfront::error::ProvideErrorMetadata + 'static,
 {
-    let mut delay = Duration::from_secs(2);
+    // Propagation usually takes a few seconds: the first retry comes after 1 s, then the
+    // delay doubles up to 15 s, about a minute in all (7 attempts).
+    let mut delay = Duration::from_secs(1);
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -83,7 +85,7 @@ where
                 let propagating =
                     matches!(code, "InvalidArgument" | "InvalidParameterValueException")
                         && message.to_ascii_lowercase().contains("role");
-                if !propagating || attempt > 6 {
+                if !propagating || attempt > 7 {
                     return Err(DeployError::aws(operation, name, err));
                 }
                 tokio::time::sleep(delay).await;

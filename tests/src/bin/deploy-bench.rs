@@ -1,8 +1,10 @@
 //! Deployment benchmark: `up` from nothing, a no-op `plan` and `down` of the example stack
 //! (`shared/examples/proxy.toml`) against an emulator of its own running the latency model
 //! (`--latency aws --scale S`, see `tests/emulator/cfrp_emulator/latency.py`). Prints, per
-//! command, the wall time, the AWS requests the emulator answered and the mutating calls the
-//! deployer reports.
+//! command, the wall time, the critical path of the plan's dependency graph (the longest chain
+//! of dependent steps, with each step's duration as the deployer measured it under the same
+//! model: the shortest time any schedule of that graph can take), the AWS requests the
+//! emulator answered and the mutating calls the deployer reports.
 //!
 //! `scripts/bench-deploy [--scale 0.1] [--output json]`
 
@@ -18,6 +20,9 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(1800);
 struct Measured {
     command: &'static str,
     seconds: f64,
+    /// Planning's critical path plus applying's (the two run one after the other); None for
+    /// a command that reports none.
+    critical_path: Option<f64>,
     requests: u64,
     mutating_calls: u64,
 }
@@ -53,9 +58,9 @@ fn main() -> anyhow::Result<()> {
     let packages = artifacts().to_string_lossy().to_string();
 
     let steps: [(&'static str, Vec<&str>, i32); 3] = [
-        ("up", vec!["up", "--artifacts", &packages], 0),
+        ("up", vec!["up", "--yes", "--artifacts", &packages], 0),
         ("plan (no-op)", vec!["plan", "--artifacts", &packages], 0),
-        ("down", vec!["down"], 0),
+        ("down", vec!["down", "--yes"], 0),
     ];
     let mut measured = Vec::new();
     for (command, rest, code) in steps {
@@ -74,9 +79,17 @@ fn main() -> anyhow::Result<()> {
             );
         }
         let report = run.json();
+        let phases = report["timing"].as_object();
+        let critical_path = phases.filter(|p| !p.is_empty()).map(|phases| {
+            phases
+                .values()
+                .filter_map(|p| p["critical_path_seconds"].as_f64())
+                .sum()
+        });
         measured.push(Measured {
             command,
             seconds,
+            critical_path,
             requests: cfrp_tests::requests_answered(endpoint)? - before,
             mutating_calls: report["mutating_calls"].as_u64().unwrap_or(0),
         });
@@ -89,6 +102,7 @@ fn main() -> anyhow::Result<()> {
                 serde_json::json!({
                     "command": m.command,
                     "seconds": (m.seconds * 100.0).round() / 100.0,
+                    "critical_path_seconds": m.critical_path,
                     "requests": m.requests,
                     "mutating_calls": m.mutating_calls,
                 })
@@ -101,11 +115,17 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     println!("Example stack under the AWS latency model at scale {scale}:");
-    println!("| command | wall time | AWS requests | mutating calls |");
-    println!("| --- | --- | --- | --- |");
+    println!(
+        "| command | wall time | critical path | wall / critical path | AWS requests | mutating calls |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- |");
     for m in &measured {
+        let (path, ratio) = match m.critical_path {
+            Some(p) if p > 0.0 => (format!("{p:.1} s"), format!("{:.2}", m.seconds / p)),
+            _ => ("-".to_string(), "-".to_string()),
+        };
         println!(
-            "| {} | {:.1} s | {} | {} |",
+            "| {} | {:.1} s | {path} | {ratio} | {} | {} |",
             m.command, m.seconds, m.requests, m.mutating_calls
         );
     }
