@@ -1,7 +1,7 @@
 //! One run of `up`, `plan`, `down` or `status`: the config, the AWS clients, where we are
 //! (account, region) and what the run decided and did.
 
-use std::sync::{Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig, retry::RetryConfig, timeout::TimeoutConfig};
@@ -12,6 +12,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::diff::{Action, Change, Fields, compare, digest, same_decision};
 use crate::error::DeployError;
+use crate::ports::Ports;
+use crate::ports::sdk::SdkQueues;
 
 /// CloudFront, and the metrics CloudFront publishes, live in us-east-1.
 pub const CLOUDFRONT_REGION: &str = "us-east-1";
@@ -137,6 +139,8 @@ pub struct Run<'a> {
     pub config: &'a StackConfig,
     pub names: Names,
     pub aws: Clients,
+    /// The services that sit behind a port (see [`crate::ports`]).
+    pub ports: Ports,
     pub account: String,
     pub region: String,
     pub mode: Mode,
@@ -166,10 +170,14 @@ impl<'a> Run<'a> {
             .await
             .map_err(|e| DeployError::aws("sts:GetCallerIdentity", "credentials", e))?;
         let account = identity.account().unwrap_or_default().to_string();
+        let ports = Ports {
+            queues: Arc::new(SdkQueues(aws.sqs.clone())),
+        };
         Ok(Run {
             config,
             names: config.names(),
             aws,
+            ports,
             account,
             region: config.region.clone(),
             mode,
@@ -179,6 +187,32 @@ impl<'a> Run<'a> {
             approved: None,
             moved: Mutex::new(BTreeMap::new()),
         })
+    }
+
+    /// A run against `ports` alone (an in-memory account), for unit tests: no credentials are
+    /// looked up and the SDK clients point nowhere, so a step that is not behind a port yet
+    /// fails instead of reaching a network.
+    #[cfg(test)]
+    pub fn offline(config: &'a StackConfig, ports: Ports, account: &str, mode: Mode) -> Run<'a> {
+        let shared = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(config.region.clone()))
+            .endpoint_url("http://127.0.0.1:9")
+            .build();
+        Run {
+            config,
+            names: config.names(),
+            aws: Clients::from_config(&shared),
+            ports,
+            account: account.to_string(),
+            region: config.region.clone(),
+            mode,
+            changes: Mutex::new(Vec::new()),
+            mutations: Mutex::new(Vec::new()),
+            progress: crate::progress::Progress::silent(),
+            approved: None,
+            moved: Mutex::new(BTreeMap::new()),
+        }
     }
 
     /// Applies only what `changes` (a plan someone saw) decided: a step that now decides

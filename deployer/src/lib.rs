@@ -12,6 +12,7 @@ pub mod monitor;
 pub mod ops;
 pub mod package;
 pub mod plan;
+pub mod ports;
 pub mod price;
 pub mod progress;
 pub mod prompt;

@@ -1,14 +1,13 @@
 //! SQS queues: the manuscripts queue with its dead-letter queue, and the analyser's
 //! on-failure destination.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use aws_sdk_sqs::types::QueueAttributeName;
 
 use crate::context::Run;
 use crate::diff::{Action, Fields};
 use crate::error::DeployError;
-use crate::resources::found;
 use crate::spec::policy::canonical;
 
 const KIND: &str = "SQS queue";
@@ -27,55 +26,34 @@ fn comparable(name: &QueueAttributeName, value: &str) -> String {
     }
 }
 
-async fn queue_url(run: &Run<'_>, name: &str) -> Result<Option<String>, DeployError> {
-    match run.aws.sqs.get_queue_url().queue_name(name).send().await {
-        Ok(out) => Ok(out.queue_url),
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_queue_does_not_exist()) =>
-        {
-            Ok(None)
-        }
-        Err(err) => Err(DeployError::aws("sqs:GetQueueUrl", name, err)),
-    }
+/// Attributes by their API names, comparable.
+fn comparable_fields(attributes: &BTreeMap<String, String>) -> Fields {
+    attributes
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                comparable(&QueueAttributeName::from(k.as_str()), v),
+            )
+        })
+        .collect()
 }
 
-/// The queue's attributes (`which` of them, or `All`).
-async fn attributes(
-    run: &Run<'_>,
-    name: &str,
-    url: &str,
-    which: QueueAttributeName,
-) -> Result<HashMap<QueueAttributeName, String>, DeployError> {
-    let out = run
-        .aws
-        .sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(which)
-        .send()
-        .await
-        .map_err(|e| DeployError::aws("sqs:GetQueueAttributes", name, e))?;
-    Ok(out.attributes.unwrap_or_default())
+fn by_name(attributes: &BTreeMap<QueueAttributeName, String>) -> BTreeMap<String, String> {
+    attributes
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.clone()))
+        .collect()
 }
 
 pub async fn converge(run: &Run<'_>, spec: &QueueSpec) -> Result<(), DeployError> {
-    let desired: Fields = spec
-        .attributes
-        .iter()
-        .map(|(k, v)| (k.as_str().to_string(), comparable(k, v)))
-        .collect();
-    let url = queue_url(run, &spec.name).await?;
+    let queues = &run.ports.queues;
+    let wanted = by_name(&spec.attributes);
+    let desired = comparable_fields(&wanted);
+    let url = queues.url(&spec.name).await?;
     let observed = match &url {
         None => None,
-        Some(url) => Some(
-            attributes(run, &spec.name, url, QueueAttributeName::All)
-                .await?
-                .iter()
-                .map(|(k, v)| (k.as_str().to_string(), comparable(k, v)))
-                .collect::<Fields>(),
-        ),
+        Some(url) => Some(comparable_fields(&queues.attributes(url).await?)),
     };
     let action = run.decide(KIND, &spec.name, &desired, observed.as_ref());
     if !run.applying() || !action.is_change() {
@@ -84,32 +62,15 @@ pub async fn converge(run: &Run<'_>, spec: &QueueSpec) -> Result<(), DeployError
     match (action, url) {
         (Action::Create, _) => {
             run.mutating("sqs:CreateQueue", &spec.name)?;
-            run.aws
-                .sqs
-                .create_queue()
-                .queue_name(&spec.name)
-                .set_attributes(Some(spec.attributes.clone().into_iter().collect()))
-                .set_tags(Some(run.tags().into_iter().collect()))
-                .send()
-                .await
-                .map_err(|e| DeployError::aws("sqs:CreateQueue", &spec.name, e))?;
+            queues.create(&spec.name, wanted, run.tags()).await?;
         }
         (Action::Update { changes }, Some(url)) => {
-            let changed: HashMap<QueueAttributeName, String> = spec
-                .attributes
-                .iter()
-                .filter(|(k, _)| changes.iter().any(|c| c.field == k.as_str()))
-                .map(|(k, v)| (k.clone(), v.clone()))
+            let changed: BTreeMap<String, String> = wanted
+                .into_iter()
+                .filter(|(k, _)| changes.iter().any(|c| &c.field == k))
                 .collect();
             run.mutating("sqs:SetQueueAttributes", &spec.name)?;
-            run.aws
-                .sqs
-                .set_queue_attributes()
-                .queue_url(url)
-                .set_attributes(Some(changed))
-                .send()
-                .await
-                .map_err(|e| DeployError::aws("sqs:SetQueueAttributes", &spec.name, e))?;
+            queues.set_attributes(&url, changed).await?;
         }
         _ => {}
     }
@@ -117,7 +78,7 @@ pub async fn converge(run: &Run<'_>, spec: &QueueSpec) -> Result<(), DeployError
 }
 
 pub async fn remove(run: &Run<'_>, name: &str) -> Result<(), DeployError> {
-    let Some(url) = queue_url(run, name).await? else {
+    let Some(url) = run.ports.queues.url(name).await? else {
         return Ok(());
     };
     run.note(KIND, name, Action::Delete);
@@ -126,25 +87,19 @@ pub async fn remove(run: &Run<'_>, name: &str) -> Result<(), DeployError> {
         return Ok(());
     }
     run.mutating("sqs:DeleteQueue", name)?;
-    found(
-        run.aws.sqs.delete_queue().queue_url(url).send().await,
-        |e| e.is_queue_does_not_exist(),
-        "sqs:DeleteQueue",
-        name,
-    )?;
-    Ok(())
+    run.ports.queues.delete(&url).await
 }
 
 /// The bucket a queue accepts S3 notifications from, read from the queue's policy (the
 /// `aws:SourceArn` condition `up` writes): how `up` finds the bucket to unhook when the
 /// manuscripts feature was turned off and the config no longer names it.
 pub async fn source_bucket(run: &Run<'_>, name: &str) -> Result<Option<String>, DeployError> {
-    let Some(url) = queue_url(run, name).await? else {
+    let Some(url) = run.ports.queues.url(name).await? else {
         return Ok(None);
     };
-    let attributes = attributes(run, name, &url, QueueAttributeName::Policy).await?;
+    let attributes = run.ports.queues.attributes(&url).await?;
     let policy = attributes
-        .get(&QueueAttributeName::Policy)
+        .get(QueueAttributeName::Policy.as_str())
         .map(String::as_str)
         .unwrap_or_default();
     Ok(bucket_in_policy(policy))
@@ -171,6 +126,167 @@ fn bucket_in_policy(policy: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::context::Mode;
+    use crate::diff::FieldChange;
+    use crate::ports::fake::FakeAccount;
+    use cfrp_config::StackConfig;
+
+    const ACCOUNT: &str = "123456789012";
+
+    fn config() -> StackConfig {
+        StackConfig::for_origin("shop", "eu-west-1", "app.example.com")
+    }
+
+    fn spec(visibility: &str) -> QueueSpec {
+        QueueSpec {
+            name: "cfrp-shop-manuscripts".into(),
+            attributes: BTreeMap::from([
+                (QueueAttributeName::VisibilityTimeout, visibility.to_string()),
+                (
+                    QueueAttributeName::RedrivePolicy,
+                    r#"{"maxReceiveCount": 5, "deadLetterTargetArn": "arn:aws:sqs:eu-west-1:123456789012:dlq"}"#
+                        .to_string(),
+                ),
+            ]),
+        }
+    }
+
+    /// Converges `spec` in `mode` against `account`; the decisions and the mutating calls.
+    async fn converge_with(
+        account: &FakeAccount,
+        mode: Mode,
+        spec: &QueueSpec,
+    ) -> (
+        Result<(), DeployError>,
+        Vec<crate::diff::Change>,
+        Vec<String>,
+    ) {
+        let config = config();
+        let run = Run::offline(&config, account.ports(), ACCOUNT, mode);
+        let result = converge(&run, spec).await;
+        (result, run.changes(), run.mutations())
+    }
+
+    #[tokio::test]
+    async fn from_nothing_a_plan_creates_nothing_and_up_creates_the_queue_tagged() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let (result, changes, calls) = converge_with(&account, Mode::Plan, &spec("390")).await;
+        assert!(result.is_ok());
+        assert_eq!(changes[0].action, Action::Create);
+        assert!(calls.is_empty() && account.mutating_calls().is_empty());
+
+        let (result, changes, calls) = converge_with(&account, Mode::Apply, &spec("390")).await;
+        assert!(result.is_ok());
+        assert_eq!(changes[0].action, Action::Create);
+        assert_eq!(calls, vec!["sqs:CreateQueue cfrp-shop-manuscripts"]);
+        let queue = account.queue("cfrp-shop-manuscripts").unwrap_or_default();
+        assert_eq!(queue.attributes["VisibilityTimeout"], "390");
+        assert!(
+            queue
+                .tags
+                .contains(&("cfrp:stack".to_string(), "shop".to_string()))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_converged_queue_is_unchanged_and_costs_no_call() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let _ = converge_with(&account, Mode::Apply, &spec("390")).await;
+        let before = account.mutating_calls().len();
+        let (result, changes, calls) = converge_with(&account, Mode::Apply, &spec("390")).await;
+        assert!(result.is_ok());
+        assert_eq!(changes[0].action, Action::Unchanged);
+        assert!(calls.is_empty());
+        assert_eq!(account.mutating_calls().len(), before);
+    }
+
+    #[tokio::test]
+    async fn one_attribute_changed_by_hand_is_one_field_and_one_set_call_of_only_it() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let _ = converge_with(&account, Mode::Apply, &spec("390")).await;
+        account.edit_queue("cfrp-shop-manuscripts", |q| {
+            q.attributes.insert("VisibilityTimeout".into(), "30".into());
+        });
+        let (result, changes, calls) = converge_with(&account, Mode::Apply, &spec("390")).await;
+        assert!(result.is_ok());
+        assert_eq!(
+            changes[0].action,
+            Action::Update {
+                changes: vec![FieldChange {
+                    field: "VisibilityTimeout".into(),
+                    from: Some("30".into()),
+                    to: Some("390".into()),
+                }]
+            }
+        );
+        assert_eq!(calls, vec!["sqs:SetQueueAttributes cfrp-shop-manuscripts"]);
+        let queue = account.queue("cfrp-shop-manuscripts").unwrap_or_default();
+        assert_eq!(queue.attributes["VisibilityTimeout"], "390");
+    }
+
+    #[tokio::test]
+    async fn remove_deletes_once_and_then_finds_nothing_to_do() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let _ = converge_with(&account, Mode::Apply, &spec("390")).await;
+        let config = config();
+        let plan = Run::offline(&config, account.ports(), ACCOUNT, Mode::Plan);
+        assert!(remove(&plan, "cfrp-shop-manuscripts").await.is_ok());
+        assert_eq!(plan.changes()[0].action, Action::Delete);
+        assert!(
+            account.queue("cfrp-shop-manuscripts").is_some(),
+            "a plan deletes nothing"
+        );
+
+        let run = Run::offline(&config, account.ports(), ACCOUNT, Mode::Apply);
+        assert!(remove(&run, "cfrp-shop-manuscripts").await.is_ok());
+        assert!(account.queue("cfrp-shop-manuscripts").is_none());
+        let again = Run::offline(&config, account.ports(), ACCOUNT, Mode::Apply);
+        assert!(remove(&again, "cfrp-shop-manuscripts").await.is_ok());
+        assert!(again.changes().is_empty() && again.mutations().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_create_that_fails_is_reported_with_the_call_and_the_next_run_creates_it() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        account.fail("sqs:CreateQueue", 1);
+        let (result, _, _) = converge_with(&account, Mode::Apply, &spec("390")).await;
+        let message = result.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            message.contains("sqs:CreateQueue for cfrp-shop-manuscripts failed"),
+            "{message}"
+        );
+        assert!(account.queue("cfrp-shop-manuscripts").is_none());
+        let (result, changes, _) = converge_with(&account, Mode::Apply, &spec("390")).await;
+        assert!(result.is_ok());
+        assert_eq!(changes[0].action, Action::Create);
+        assert!(account.queue("cfrp-shop-manuscripts").is_some());
+    }
+
+    #[tokio::test]
+    async fn the_bucket_is_found_again_through_the_queue_policy() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let policy = crate::spec::policy::queue_from_bucket(
+            "arn:aws:sqs:eu-west-1:123456789012:cfrp-shop-manuscripts",
+            "arn:aws:s3:::shop-manuscripts",
+            ACCOUNT,
+        );
+        let mut with_policy = spec("390");
+        with_policy
+            .attributes
+            .insert(QueueAttributeName::Policy, policy.to_string());
+        let _ = converge_with(&account, Mode::Apply, &with_policy).await;
+        let config = config();
+        let run = Run::offline(&config, account.ports(), ACCOUNT, Mode::Plan);
+        let found = source_bucket(&run, "cfrp-shop-manuscripts")
+            .await
+            .ok()
+            .flatten();
+        assert_eq!(found.as_deref(), Some("shop-manuscripts"));
+        assert_eq!(
+            source_bucket(&run, "cfrp-shop-other").await.ok().flatten(),
+            None
+        );
+    }
 
     #[test]
     fn the_source_bucket_comes_from_the_policy_up_writes() {
