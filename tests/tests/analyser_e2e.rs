@@ -188,3 +188,120 @@ async fn an_unreadable_event_fails_saying_where_and_the_next_one_is_served() {
         run.stdout
     );
 }
+
+/// App-header values come from viewers. Whatever they hold (non-ASCII, only a tab, 2,000
+/// characters, nothing), the records are counted, the invocation succeeds and CloudWatch (the
+/// emulator checks PutMetricData as the API reference states it) refuses no datum.
+#[tokio::test]
+async fn hostile_app_header_values_are_counted_and_refuse_no_datum() {
+    let deployed = deploy_example("an-hdr").await;
+    let kinesis = aws_sdk_kinesis::Client::new(&deployed.config);
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&deployed.config);
+    let env = deployed.function_env("log-analyser").await;
+    let settings = env
+        .iter()
+        .find(|(k, _)| k == "CFRP_SETTINGS")
+        .map(|(_, v)| AnalyserSettings::from_env_value(v).unwrap())
+        .unwrap();
+    let header = settings.app_headers[0].clone();
+    let column = settings
+        .fields
+        .iter()
+        .position(|f| *f == cfrp_config::Field::Headers)
+        .expect("the example logs cs-headers");
+
+    let start = now_secs() / 60 * 60 - 120;
+    let generated = generate_kinesis_event(&Generate {
+        max_event_bytes: 64 * 1024,
+        start_epoch: start,
+        minutes: 1,
+        distribution_domain: deployed.domain.clone(),
+        ..Generate::default()
+    });
+    // cs-headers is URL-encoded `Name:Value` pairs, as CloudFront writes it.
+    let long = "a".repeat(2000);
+    let values = ["%C3%A9", "%09", long.as_str(), ""];
+    let lines: Vec<String> = generated.lines[..values.len()]
+        .iter()
+        .zip(values)
+        .map(|(line, value)| {
+            let mut fields: Vec<String> = line.split('\t').map(str::to_string).collect();
+            fields[column] = format!("{header}:{value}");
+            fields.join("\t")
+        })
+        .collect();
+    let stream = deployed.resource("realtime-logs");
+    let payloads = kinesis_round_trip(&kinesis, &stream, &lines).await.unwrap();
+    let event = cfrp_events::kinesis_event_from_payloads(
+        payloads.iter().map(Vec::as_slice),
+        now_secs() as f64,
+    );
+    let run = run_bootstrap(
+        &function_binary("cfrp-log-analyser"),
+        &pairs(&env),
+        &[event],
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    match &run.outcomes[..] {
+        [Outcome::Response(response)] => {
+            assert_eq!(response["batchItemFailures"], serde_json::json!([]))
+        }
+        other => panic!("unexpected outcome {other:?}\n{}", run.stdout),
+    }
+    assert!(
+        run.stdout.contains("\"rejected_datums\":0"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("refused a datum"), "{}", run.stdout);
+
+    let dims = [(m::DIM_DISTRIBUTION, deployed.domain.as_str())];
+    let data = cloudwatch
+        .get_metric_data()
+        .metric_data_queries(stat_query(
+            "requests",
+            &settings.namespace,
+            m::REQUESTS,
+            &dims,
+            "Sum",
+            3600,
+        ))
+        .start_time(DateTime::from_secs((start - 3600) as i64))
+        .end_time(DateTime::from_secs((start + 3600) as i64))
+        .send()
+        .await
+        .unwrap();
+    let requests: f64 = data
+        .metric_data_results()
+        .iter()
+        .flat_map(|r| r.values().to_vec())
+        .sum();
+    assert_eq!(requests, values.len() as f64);
+    // The four values are published as dimensions CloudWatch took: é and the tab escaped, the
+    // long one cut, the empty one as "(blank)".
+    let listed = cloudwatch
+        .list_metrics()
+        .namespace(&settings.namespace)
+        .metric_name(m::REQUESTS_BY_APP_HEADER)
+        .send()
+        .await
+        .unwrap();
+    let published: std::collections::BTreeSet<String> = listed
+        .metrics()
+        .iter()
+        .flat_map(|metric| metric.dimensions().to_vec())
+        .filter(|d| d.name() == Some(m::DIM_HEADER_VALUE))
+        .filter_map(|d| d.value().map(str::to_string))
+        .collect();
+    for expected in ["%C3%A9", "%09", "(blank)"] {
+        assert!(published.contains(expected), "{published:?}");
+    }
+    assert!(
+        published
+            .iter()
+            .any(|v| v.len() == 255 && v.starts_with("aaa")),
+        "{published:?}"
+    );
+}

@@ -13,7 +13,7 @@ type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 use cfrp_config::AnalyserSettings;
 use cfrp_config::metrics as m;
-use percent_encoding::percent_decode_str;
+use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
 use serde::Serialize;
 
 use crate::anomaly::{self, ClientActivity, Offender, ThreatLevel};
@@ -27,6 +27,8 @@ const MAX_AHEAD_MS: i64 = 2 * 3600 * 1000;
 /// Dimension values longer than this are cut (CloudWatch allows 1,024 characters; dashboards
 /// stay readable).
 const MAX_DIMENSION_VALUE: usize = 255;
+/// The dimension value of a value that is empty or only spaces.
+pub const BLANK: &str = "(blank)";
 /// Distribution dimension value for records without `x-host-header`.
 const UNKNOWN_DISTRIBUTION: &str = "unknown";
 /// How many of the batch's highest-scoring clients the summary logs.
@@ -60,7 +62,7 @@ impl Breakdown {
         let mut out: Vec<(String, u64)> = entries
             .iter()
             .take(n)
-            .map(|(k, c)| (truncate(k), **c))
+            .map(|(k, c)| (dimension_value(k), **c))
             .collect();
         let other: u64 = entries.iter().skip(n).map(|(_, c)| **c).sum();
         if other > 0 {
@@ -70,8 +72,30 @@ impl Breakdown {
     }
 }
 
-fn truncate(value: &str) -> String {
-    value.chars().take(MAX_DIMENSION_VALUE).collect()
+/// Bytes a dimension value cannot carry as they are: CloudWatch takes ASCII only, and control
+/// characters make values unreadable; `%` too, so the mapping is unambiguous.
+const DIMENSION_ESCAPES: &AsciiSet = &CONTROLS.add(b'%');
+
+/// What a value from a log record (a viewer's header, the Host it sent) becomes as a CloudWatch
+/// dimension value, which must be ASCII, hold a non-whitespace character and be at most 1,024
+/// characters, or PutMetricData refuses the whole request. The mapping: control characters,
+/// `%` and every non-ASCII byte percent-encoded (`é` → `%C3%A9`, a tab → `%09`); the result cut
+/// to [`MAX_DIMENSION_VALUE`] characters, never inside an escape; a value with nothing but
+/// spaces (or nothing) is [`BLANK`].
+pub fn dimension_value(value: &str) -> String {
+    let mut mapped: String = utf8_percent_encode(value, DIMENSION_ESCAPES).collect();
+    if mapped.len() > MAX_DIMENSION_VALUE {
+        // ASCII now, so bytes are characters; an escape is `%` and two hex digits.
+        let mut cut = MAX_DIMENSION_VALUE;
+        if let Some(percent) = mapped.get(cut - 2..cut).and_then(|w| w.find('%')) {
+            cut = cut - 2 + percent;
+        }
+        mapped.truncate(cut);
+    }
+    if mapped.trim().is_empty() {
+        return BLANK.to_string();
+    }
+    mapped
 }
 
 #[derive(Debug, Default)]
@@ -272,7 +296,7 @@ pub fn analyse_payloads<'a>(
         let clients = state.clients.iter().map(|(ip, client)| (*ip, client));
         let scores = anomaly::summarise_clients(clients, TOP_OFFENDERS);
         let timestamp_ms = state.latest_minute;
-        let dims = || vec![(m::DIM_DISTRIBUTION, truncate(distribution))];
+        let dims = || vec![(m::DIM_DISTRIBUTION, dimension_value(distribution))];
         let mut high = 0;
         for level in ThreatLevel::ALL {
             let count = scores.by_level[level as usize];
@@ -486,7 +510,7 @@ fn minute_datums(
     top_n: usize,
     app_headers: &[String],
 ) {
-    let dims = || vec![(m::DIM_DISTRIBUTION, truncate(distribution))];
+    let dims = || vec![(m::DIM_DISTRIBUTION, dimension_value(distribution))];
     out.push(single(
         m::REQUESTS,
         dims(),
@@ -641,6 +665,42 @@ mod tests {
         // `%0A` separates pairs; `%0a` does not, though a name compares case-insensitively.
         assert_eq!(header_value("A%0A:x", "a%0a"), None);
         assert_eq!(header_value("A%0a:x", "a%0A").as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn dimension_values_are_ascii_non_blank_and_bounded() {
+        assert_eq!(dimension_value("caf\u{e9}"), "caf%C3%A9");
+        assert_eq!(dimension_value("\t"), "%09");
+        assert_eq!(dimension_value(""), BLANK);
+        assert_eq!(dimension_value("   "), BLANK);
+        assert_eq!(dimension_value("100%"), "100%25");
+        assert_eq!(dimension_value("checkout-v2"), "checkout-v2");
+        let long = dimension_value(&"x".repeat(2000));
+        assert_eq!(long.len(), MAX_DIMENSION_VALUE);
+        // A cut never leaves half an escape.
+        let escaped = dimension_value(&format!(
+            "{}\u{e9}\u{e9}",
+            "x".repeat(MAX_DIMENSION_VALUE - 4)
+        ));
+        assert!(
+            escaped.ends_with('x') || escaped.ends_with("%C3") || escaped.ends_with("%A9"),
+            "{escaped}"
+        );
+        assert!(
+            !escaped.ends_with('%') && escaped.rfind('%').is_none_or(|i| i + 3 <= escaped.len())
+        );
+    }
+
+    proptest::proptest! {
+        /// Whatever a viewer sends, the value is one CloudWatch accepts (the API reference's
+        /// Dimension rules), so no header can fail a batch.
+        #[test]
+        fn any_text_becomes_a_dimension_value_cloudwatch_accepts(value in "\\PC*|[\\x00-\\x20]*|.{1000,1100}") {
+            let mapped = dimension_value(&value);
+            proptest::prop_assert!(mapped.is_ascii());
+            proptest::prop_assert!(!mapped.trim().is_empty());
+            proptest::prop_assert!(!mapped.is_empty() && mapped.len() <= MAX_DIMENSION_VALUE);
+        }
     }
 
     proptest::proptest! {

@@ -33,6 +33,38 @@ impl<S: MetricsSink> Analyser<S> {
         analyse_payloads(&self.settings, &self.layout, event.payloads(), now_ms)
     }
 
+    /// Publishes one call's datums. When CloudWatch refuses the request's content, the call is
+    /// halved until the datums it refuses stand alone; those are dropped, each logged with the
+    /// reason, and counted (the return value), the rest published: one bad datum never fails
+    /// the batch. Any other failure is returned.
+    async fn publish(&self, datums: Vec<crate::datum::Datum>) -> Result<usize, Error> {
+        let mut pending = vec![datums];
+        let mut rejected = 0;
+        while let Some(mut chunk) = pending.pop() {
+            match self.sink.put(&self.settings.namespace, &chunk).await {
+                Ok(()) => {}
+                Err(err) if err.rejected && chunk.len() > 1 => {
+                    let second = chunk.split_off(chunk.len() / 2);
+                    pending.push(second);
+                    pending.push(chunk);
+                }
+                Err(err) if err.rejected => {
+                    rejected += chunk.len();
+                    for datum in &chunk {
+                        tracing::warn!(
+                            metric = datum.name,
+                            dimensions = ?datum.dimensions,
+                            reason = %err.message,
+                            "CloudWatch refused a datum; dropped"
+                        );
+                    }
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Ok(rejected)
+    }
+
     /// Malformed records are counted, never fail the batch. A failed PutMetricData fails the
     /// invocation so Lambda retries the batch (at-least-once): datums already published by
     /// that invocation are then published again. The double count is bounded to the batch's
@@ -46,8 +78,9 @@ impl<S: MetricsSink> Analyser<S> {
         let analysis = self.analyse(&event.payload, now_ms);
         let calls = into_calls(analysis.datums);
         let call_count = calls.len();
+        let mut rejected = 0;
         for call in calls {
-            self.sink.put(&self.settings.namespace, call).await?;
+            rejected += self.publish(call).await?;
         }
         let summary = &analysis.summary;
         tracing::info!(
@@ -60,6 +93,7 @@ impl<S: MetricsSink> Analyser<S> {
             minutes = summary.minutes,
             datums = summary.datums,
             put_metric_data_calls = call_count,
+            rejected_datums = rejected,
             malformed_sample = serde_json::to_string(&summary.malformed_sample).unwrap_or_default(),
             clients_by_level = serde_json::to_string(&summary.clients_by_level).unwrap_or_default(),
             "batch analysed"

@@ -13,6 +13,9 @@ use crate::datum::{Datum, DatumValue, Unit};
 pub struct SinkError {
     pub namespace: String,
     pub message: String,
+    /// CloudWatch refused the request's content (InvalidParameterValue and the like): sending
+    /// it again cannot succeed, though a part of it may.
+    pub rejected: bool,
 }
 
 /// One PutMetricData call's worth of datums at a time.
@@ -20,9 +23,17 @@ pub trait MetricsSink {
     fn put(
         &self,
         namespace: &str,
-        datums: Vec<Datum>,
+        datums: &[Datum],
     ) -> impl std::future::Future<Output = Result<(), SinkError>> + Send;
 }
+
+/// CloudWatch's codes for a request whose content it refuses (PutMetricData's errors in the
+/// API reference), as opposed to throttling or a failure on its side.
+const REJECTED: [&str; 3] = [
+    "InvalidParameterValue",
+    "InvalidParameterCombination",
+    "MissingParameter",
+];
 
 /// CloudWatch through the AWS SDK.
 #[derive(Debug, Clone)]
@@ -67,26 +78,36 @@ pub fn to_sdk(datum: Datum) -> MetricDatum {
 }
 
 impl MetricsSink for CloudWatchSink {
-    async fn put(&self, namespace: &str, datums: Vec<Datum>) -> Result<(), SinkError> {
+    async fn put(&self, namespace: &str, datums: &[Datum]) -> Result<(), SinkError> {
         self.client
             .put_metric_data()
             .namespace(namespace)
-            .set_metric_data(Some(datums.into_iter().map(to_sdk).collect()))
+            .set_metric_data(Some(datums.iter().cloned().map(to_sdk).collect()))
             .send()
             .await
             .map(|_| ())
-            .map_err(|err| SinkError {
-                namespace: namespace.to_string(),
-                message: aws_sdk_cloudwatch::error::DisplayErrorContext(err).to_string(),
+            .map_err(|err| {
+                use aws_sdk_cloudwatch::error::ProvideErrorMetadata;
+                let rejected = err
+                    .as_service_error()
+                    .and_then(|e| e.code())
+                    .is_some_and(|code| REJECTED.contains(&code));
+                SinkError {
+                    namespace: namespace.to_string(),
+                    message: aws_sdk_cloudwatch::error::DisplayErrorContext(err).to_string(),
+                    rejected,
+                }
             })
     }
 }
 
-/// Keeps every call in memory; can be told to fail.
+/// Keeps every call in memory; can be told to fail, or to refuse (as CloudWatch refuses a
+/// request with an invalid datum) every call holding a datum `reject` matches.
 #[derive(Debug, Default)]
 pub struct MemorySink {
     pub calls: Mutex<Vec<(String, Vec<Datum>)>>,
     pub fail: bool,
+    pub reject: Option<fn(&Datum) -> bool>,
 }
 
 impl MemorySink {
@@ -99,15 +120,25 @@ impl MemorySink {
 }
 
 impl MetricsSink for MemorySink {
-    async fn put(&self, namespace: &str, datums: Vec<Datum>) -> Result<(), SinkError> {
+    async fn put(&self, namespace: &str, datums: &[Datum]) -> Result<(), SinkError> {
         if self.fail {
             return Err(SinkError {
                 namespace: namespace.to_string(),
                 message: "the sink was told to fail".to_string(),
+                rejected: false,
+            });
+        }
+        if let Some(reject) = self.reject
+            && datums.iter().any(reject)
+        {
+            return Err(SinkError {
+                namespace: namespace.to_string(),
+                message: "InvalidParameterValue: the sink refused a datum".to_string(),
+                rejected: true,
             });
         }
         if let Ok(mut calls) = self.calls.lock() {
-            calls.push((namespace.to_string(), datums));
+            calls.push((namespace.to_string(), datums.to_vec()));
         }
         Ok(())
     }

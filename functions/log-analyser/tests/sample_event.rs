@@ -299,6 +299,38 @@ async fn a_failed_publish_fails_the_invocation_so_lambda_retries() {
 /// The event type the runtime deserialises (`KinesisBatch`): a record whose data is not base64
 /// is one malformed record, and the rest of the batch is analysed and published.
 #[tokio::test]
+async fn a_datum_cloudwatch_refuses_is_dropped_alone_and_the_rest_are_published() {
+    fn by_country(datum: &Datum) -> bool {
+        datum.name == m::REQUESTS_BY_COUNTRY
+    }
+    let all = Analyser::new(settings(), MemorySink::default());
+    let event: KinesisEvent = serde_json::from_str(&sample_event_now()).unwrap();
+    let _ = all
+        .handle(LambdaEvent::new(event.clone(), Context::default()))
+        .await
+        .unwrap();
+    let published = all.sink.datums();
+    let refused = published.iter().filter(|d| by_country(d)).count();
+    assert!(refused > 0 && refused < published.len());
+
+    let picky = Analyser::new(
+        settings(),
+        MemorySink {
+            reject: Some(by_country),
+            ..MemorySink::default()
+        },
+    );
+    let response = picky
+        .handle(LambdaEvent::new(event, Context::default()))
+        .await
+        .unwrap();
+    assert!(response.batch_item_failures.is_empty());
+    let kept = picky.sink.datums();
+    assert_eq!(kept.len(), published.len() - refused);
+    assert!(!kept.iter().any(by_country));
+}
+
+#[tokio::test]
 async fn a_record_that_is_not_base64_is_counted_and_the_batch_still_succeeds() {
     let analyser = Analyser::new(settings(), MemorySink::default());
     let json = sample_event_now();

@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 import cbor2
 
+from . import metric_limits
 from .shapes import cbor_ready, json_ready, service_model
 
 TARGET_PREFIX = "GraniteServiceVersion20100801"
@@ -43,6 +44,11 @@ def handle(operation: str, environ: dict[str, Any], body: bytes, moto_app: Calla
         document = cbor2.loads(body) if body else {}
     except Exception as err:  # cbor2 raises several decoder error types
         return _error(400, "SerializationException", f"request body is not CBOR: {err}")
+
+    if operation == "PutMetricData":
+        refused = metric_limits.check(document, len(body))
+        if refused is not None:
+            return _error(400, "InvalidParameterValue", refused, _error_shape(op_model, "InvalidParameterValue"))
 
     json_body = json.dumps(json_ready(document)).encode()
     inner = dict(environ)

@@ -26,7 +26,7 @@ from moto.cloudfront.models import cloudfront_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from . import cbor_bridge, faults, latency, moto_patches
+from . import cbor_bridge, faults, latency, metric_limits, moto_patches
 from .cloudfront_ext import ACCOUNT, CloudFrontExtension
 
 MAX_BODY = 16 * 1024 * 1024
@@ -151,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     moto_patches.apply()
+    metric_limits.apply()
     latency.configure(args.latency, args.scale)
     app = ExtendedApp(DomainDispatcherApplication(create_backend_app))
     server = make_server("127.0.0.1", args.port, app, threaded=True, request_handler=MotoRequestHandler)
