@@ -157,6 +157,17 @@ pub struct Summary {
     pub clients_by_level: HashMap<&'static str, usize>,
 }
 
+/// What one record was, for the summary: every record is exactly one of analysed, malformed
+/// or stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RecordClass {
+    /// No log line seen yet (a record that stays so held only newlines or blanks).
+    Empty,
+    Analysed,
+    Stale,
+    Malformed,
+}
+
 /// The batch's datums and summary.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Analysis {
@@ -193,6 +204,7 @@ pub fn analyse_payloads<'a>(
     for (index, payload) in payloads.into_iter().enumerate() {
         summary.records += 1;
         let Some(payload) = payload else {
+            summary.malformed += 1;
             note_malformed(&mut summary, index, &ParseError::NotBase64, "");
             continue;
         };
@@ -201,6 +213,7 @@ pub fn analyse_payloads<'a>(
         let text = match simdutf8::basic::from_utf8(payload) {
             Ok(text) => text,
             Err(_) => {
+                summary.malformed += 1;
                 note_malformed(
                     &mut summary,
                     index,
@@ -210,23 +223,31 @@ pub fn analyse_payloads<'a>(
                 continue;
             }
         };
-        // A record normally holds one line; several newline-separated lines are accepted.
+        // A record normally holds one line; several newline-separated lines are accepted, each
+        // a request. The record itself is counted once: malformed when it holds no line or a
+        // line that does not parse, stale when every line is, analysed otherwise.
+        let mut class = RecordClass::Empty;
         for line in lines(text) {
             let line = line.strip_suffix('\r').unwrap_or(line);
             let record = match parse_line(layout, line) {
                 Ok(record) => record,
                 Err(err) => {
                     note_malformed(&mut summary, index, &err, line);
+                    class = RecordClass::Malformed;
                     continue;
                 }
             };
             if record.timestamp_ms < now_ms - MAX_AGE_MS
                 || record.timestamp_ms > now_ms + MAX_AHEAD_MS
             {
-                summary.stale += 1;
+                if class == RecordClass::Empty {
+                    class = RecordClass::Stale;
+                }
                 continue;
             }
-            summary.analysed += 1;
+            if class != RecordClass::Malformed {
+                class = RecordClass::Analysed;
+            }
             let distribution = record.distribution.unwrap_or(UNKNOWN_DISTRIBUTION);
             let minute_ms = record.timestamp_ms - record.timestamp_ms.rem_euclid(60_000);
             // One string-keyed lookup per record; the minute and the client hang below it.
@@ -263,6 +284,16 @@ pub fn analyse_payloads<'a>(
                 client.errors += u64::from(record.status.is_some_and(|s| s >= 400));
                 client.country = client.country.or(record.country);
                 client.asn = client.asn.or(record.asn);
+            }
+        }
+        match class {
+            RecordClass::Analysed => summary.analysed += 1,
+            RecordClass::Stale => summary.stale += 1,
+            RecordClass::Malformed => summary.malformed += 1,
+            RecordClass::Empty => {
+                // Only newlines or blanks: no log line at all.
+                summary.malformed += 1;
+                note_malformed(&mut summary, index, &ParseError::Empty, text);
             }
         }
     }
@@ -345,8 +376,8 @@ pub fn analyse_payloads<'a>(
     Analysis { datums, summary }
 }
 
+/// Keeps the batch's first malformed record as its sample (the caller counts it).
 fn note_malformed(summary: &mut Summary, index: usize, err: &ParseError, line: &str) {
-    summary.malformed += 1;
     if summary.malformed_sample.is_none() {
         summary.malformed_sample = Some(MalformedSample {
             record: index,

@@ -138,6 +138,8 @@ pub enum ParseError {
     NotUtf8,
     #[error("the record's data is not base64")]
     NotBase64,
+    #[error("the record holds no log line (only newlines or blanks)")]
+    Empty,
 }
 
 /// Parses one line in the layout's field order.
