@@ -156,6 +156,103 @@ async fn datapoints_become_rule_states_in_cloudwatch() {
     assert_eq!(outcomes[0]["previous"], "ALARM", "{outcomes}");
 }
 
+/// CloudFront publishes its metrics in us-east-1 only. An evaluator in eu-west-1 with a rule on
+/// `CloudFront:5xxErrorRate` must read them there: with datapoints in us-east-1 and none in its
+/// own region, the rule goes to ALARM (it saw no data before the fix).
+#[tokio::test]
+async fn a_rule_on_cloudfront_metrics_reads_them_in_us_east_1_from_another_region() {
+    let us_east_1 = aws_sdk_cloudwatch::Client::new(&sdk_config().await);
+    let eu_west_1 = aws_sdk_cloudwatch::Client::new(
+        &sdk_config()
+            .await
+            .to_builder()
+            .region(aws_config::Region::new("eu-west-1"))
+            .build(),
+    );
+    let distribution_id = unique("E").replace('-', "");
+    let namespace = format!("E2E/{}", unique("eval-cf"));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        / 60
+        * 60;
+    for minutes_ago in [3, 2, 1] {
+        us_east_1
+            .put_metric_data()
+            .namespace(m::CLOUDFRONT_NAMESPACE)
+            .metric_data(
+                MetricDatum::builder()
+                    .metric_name("5xxErrorRate")
+                    .dimensions(
+                        Dimension::builder()
+                            .name("DistributionId")
+                            .value(&distribution_id)
+                            .build(),
+                    )
+                    .dimensions(Dimension::builder().name("Region").value("Global").build())
+                    .timestamp(DateTime::from_secs(now - 60 * minutes_ago))
+                    .value(8.0)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let settings = EvaluatorSettings {
+        stack: "shop".to_string(),
+        namespace: namespace.clone(),
+        distribution_id: Some(distribution_id),
+        distribution_domain: Some("d1.cloudfront.net".to_string()),
+        rules: vec![Rule {
+            metric: Some("CloudFront:5xxErrorRate".to_string()),
+            statistic: "Average".to_string(),
+            threshold: 5.0,
+            ..rule("EdgeErrors")
+        }],
+    };
+    let mut env = env_for(&settings);
+    for (key, value) in &mut env {
+        if key == "AWS_REGION" {
+            *value = "eu-west-1".to_string();
+        }
+    }
+    let run = run_bootstrap(
+        &function_binary("cfrp-alarm-evaluator"),
+        &pairs(&env),
+        &[scheduled_event(now + 5)],
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    let Outcome::Response(outcomes) = &run.outcomes[0] else {
+        panic!("{:?}\n{}", run.outcomes, run.stdout)
+    };
+    assert_eq!(outcomes[0]["state"], "ALARM", "{outcomes}\n{}", run.stdout);
+    // The rule's state is published in the function's own region, where its alarm is.
+    let data = eu_west_1
+        .get_metric_data()
+        .metric_data_queries(stat_query(
+            "state",
+            &namespace,
+            m::RULE_STATE,
+            &[(m::DIM_RULE, "EdgeErrors")],
+            "Maximum",
+            60,
+        ))
+        .start_time(DateTime::from_secs(now - 300))
+        .end_time(DateTime::from_secs(now + 60))
+        .send()
+        .await
+        .unwrap();
+    let states: Vec<f64> = data
+        .metric_data_results()
+        .iter()
+        .flat_map(|r| r.values().to_vec())
+        .collect();
+    assert_eq!(states, vec![1.0]);
+}
+
 #[tokio::test]
 async fn an_unreachable_cloudwatch_fails_the_invocation_with_a_reason() {
     let settings = EvaluatorSettings {

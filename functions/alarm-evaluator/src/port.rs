@@ -38,23 +38,44 @@ pub trait MetricsPort {
 
 #[derive(Debug, Clone)]
 pub struct CloudWatchPort {
+    /// The function's region: the stack's metrics, and where rule states are published.
     client: aws_sdk_cloudwatch::Client,
+    /// us-east-1, where CloudFront's own metrics are (see
+    /// [`cfrp_metric_data::only_in_global_region`]).
+    us_east_1: aws_sdk_cloudwatch::Client,
 }
 
 impl CloudWatchPort {
+    /// `client` in the function's region; CloudFront's metrics are read with a copy of it in
+    /// us-east-1.
     pub fn new(client: aws_sdk_cloudwatch::Client) -> Self {
-        CloudWatchPort { client }
+        let us_east_1 = aws_sdk_cloudwatch::Client::from_conf(
+            client
+                .config()
+                .to_builder()
+                .region(aws_sdk_cloudwatch::config::Region::new(
+                    cfrp_metric_data::GLOBAL_REGION,
+                ))
+                .build(),
+        );
+        CloudWatchPort { client, us_east_1 }
     }
 }
 
 impl MetricsPort for CloudWatchPort {
     async fn fetch(&self, plan: &QueryPlan) -> Result<Results, PortError> {
-        cfrp_metric_data::fetch(&self.client, &plan.queries, plan.start_ms, plan.end_ms)
-            .await
-            .map_err(|err| PortError {
-                operation: "GetMetricData",
-                message: aws_sdk_cloudwatch::error::DisplayErrorContext(err).to_string(),
-            })
+        cfrp_metric_data::fetch_by_region(
+            &self.client,
+            &self.us_east_1,
+            &plan.queries,
+            plan.start_ms,
+            plan.end_ms,
+        )
+        .await
+        .map_err(|err| PortError {
+            operation: "GetMetricData",
+            message: aws_sdk_cloudwatch::error::DisplayErrorContext(err).to_string(),
+        })
     }
 
     async fn publish(&self, namespace: &str, states: &[RuleStateDatum]) -> Result<(), PortError> {

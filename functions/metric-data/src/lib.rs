@@ -74,6 +74,41 @@ pub async fn fetch(
     .await
 }
 
+/// The region that publishes the metrics of every namespace: CloudFront's own metrics
+/// (`AWS/CloudFront`, `Region=Global`) and those of CLOUDFRONT-scope web ACLs (`AWS/WAFV2`)
+/// exist only in us-east-1, whatever region the reader runs in (CloudFront developer guide,
+/// "Monitoring CloudFront metrics with Amazon CloudWatch").
+pub const GLOBAL_REGION: &str = "us-east-1";
+
+/// Whether `namespace`'s metrics live only in [`GLOBAL_REGION`].
+pub fn only_in_global_region(namespace: &str) -> bool {
+    matches!(namespace, "AWS/CloudFront" | "AWS/WAFV2")
+}
+
+/// [`fetch`] for queries of any namespace: those that live only in us-east-1 are read with
+/// `us_east_1`, the rest with `regional` (both the same client when the stack is in us-east-1).
+pub async fn fetch_by_region(
+    regional: &Client,
+    us_east_1: &Client,
+    queries: &[Query],
+    start_ms: i64,
+    end_ms: i64,
+) -> Result<Results, SdkError<GetMetricDataError>> {
+    let (global, local): (Vec<Query>, Vec<Query>) = queries
+        .iter()
+        .cloned()
+        .partition(|q| only_in_global_region(&q.namespace));
+    let mut results = Results::new();
+    for (client, queries) in [(regional, local), (us_east_1, global)] {
+        if !queries.is_empty() {
+            // Boxed: the nested paging futures otherwise make a type deeper than rustc's
+            // default layout limit in the functions' async mains.
+            results.extend(Box::pin(fetch(client, &queries, start_ms, end_ms)).await?);
+        }
+    }
+    Ok(results)
+}
+
 /// [`fetch`] with the request made by `call` (one chunk of queries, one page's token): the
 /// chunking, paging and merging, unit-tested without AWS. (Not with the SDK's mock client:
 /// its test utilities change features of crates the shipped binaries share, serde_json's
@@ -169,6 +204,14 @@ pub fn dimension_value<'m>(metric: &'m Metric, name: &str) -> Option<&'m str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cloudfront_and_waf_metrics_are_read_in_us_east_1_only() {
+        assert!(only_in_global_region("AWS/CloudFront"));
+        assert!(only_in_global_region("AWS/WAFV2"));
+        assert!(!only_in_global_region("CloudFrontProxy/shop"));
+        assert!(!only_in_global_region("AWS/Lambda"));
+    }
     use aws_sdk_cloudwatch::types::MetricDataResult;
     use std::convert::Infallible;
     use std::future::ready;
