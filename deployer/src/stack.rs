@@ -519,6 +519,7 @@ async fn step(
                         mappings::KINESIS_MAX_RECORD_AGE,
                         found_arns.analyser_failures.clone(),
                     )),
+                    max_concurrency: None,
                 },
             )
             .await
@@ -547,6 +548,7 @@ async fn step(
                     batch_size: mappings::SQS_BATCH_SIZE,
                     batching_window,
                     stream: None,
+                    max_concurrency: Some(mappings::SQS_MAX_CONCURRENCY),
                 },
             )
             .await

@@ -460,6 +460,11 @@ async fn up_from_nothing_converges_plans_one_change_and_down_removes_everything(
         .unwrap();
     let m = &sqs_mapping.event_source_mappings()[0];
     assert_eq!(m.maximum_batching_window_in_seconds(), Some(30));
+    // Bounded, so a burst of uploads cannot fan out into TooManyInvalidationsInProgress.
+    assert_eq!(
+        m.scaling_config().and_then(|c| c.maximum_concurrency()),
+        Some(2)
+    );
     assert_eq!(
         m.function_response_types()[0].as_str(),
         "ReportBatchItemFailures"

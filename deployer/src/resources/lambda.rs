@@ -5,7 +5,7 @@ use std::time::Duration;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
     Architecture, DestinationConfig, Environment, EventSourcePosition, FunctionResponseType,
-    LastUpdateStatus, OnFailure, Runtime, State,
+    LastUpdateStatus, OnFailure, Runtime, ScalingConfig, State,
 };
 use base64::Engine as _;
 use cfrp_config::Function;
@@ -388,6 +388,8 @@ pub struct MappingSpec {
     pub batching_window: i32,
     /// Kinesis only: (parallelization, retries, max record age, on-failure destination).
     pub stream: Option<(i32, i32, i32, String)>,
+    /// SQS only: at most this many concurrent invocations (ScalingConfig.MaximumConcurrency).
+    pub max_concurrency: Option<i32>,
 }
 
 impl MappingSpec {
@@ -404,6 +406,9 @@ impl MappingSpec {
             f.insert("max_retries".into(), retries.to_string());
             f.insert("max_record_age_seconds".into(), age.to_string());
             f.insert("on_failure".into(), destination.clone());
+        }
+        if let Some(most) = self.max_concurrency {
+            f.insert("max_concurrency".into(), most.to_string());
         }
         f
     }
@@ -463,6 +468,14 @@ pub async fn observe_mapping(
             (!matches!(state.as_str(), "Disabled" | "Disabling")).to_string(),
         ),
     ]);
+    if source_arn.starts_with("arn:aws:sqs:") {
+        f.insert(
+            "max_concurrency".into(),
+            m.scaling_config()
+                .and_then(|c| c.maximum_concurrency())
+                .map_or("unbounded".to_string(), |n| n.to_string()),
+        );
+    }
     if source_arn.starts_with("arn:aws:kinesis:") {
         f.insert(
             "parallelization_factor".into(),
@@ -533,6 +546,10 @@ pub async fn converge_mapping(run: &Run<'_>, spec: &MappingSpec) -> Result<(), D
                 .maximum_record_age_in_seconds(*age)
                 .set_destination_config(destination);
         }
+        if let Some(most) = spec.max_concurrency {
+            request =
+                request.scaling_config(ScalingConfig::builder().maximum_concurrency(most).build());
+        }
         run.mutating("lambda:CreateEventSourceMapping", &label)?;
         request
             .send()
@@ -557,6 +574,10 @@ pub async fn converge_mapping(run: &Run<'_>, spec: &MappingSpec) -> Result<(), D
             .maximum_retry_attempts(*retries)
             .maximum_record_age_in_seconds(*age)
             .set_destination_config(destination);
+    }
+    if let Some(most) = spec.max_concurrency {
+        request =
+            request.scaling_config(ScalingConfig::builder().maximum_concurrency(most).build());
     }
     run.mutating("lambda:UpdateEventSourceMapping", &label)?;
     request

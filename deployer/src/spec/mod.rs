@@ -132,4 +132,11 @@ pub mod mappings {
     pub const KINESIS_MAX_RECORD_AGE: i32 = 3600;
     /// SQS → invalidator: a burst of uploads within the batching window becomes one batch.
     pub const SQS_BATCH_SIZE: i32 = 100;
+    /// SQS → invalidator: at most 2 invocations at once, the least Lambda allows
+    /// (ScalingConfig.MaximumConcurrency, 2–1000). Each invocation creates one invalidation,
+    /// and CloudFront refuses more than 15 wildcard paths (3,000 file paths) in progress per
+    /// distribution (TooManyInvalidationsInProgress): unbounded, a burst of uploads fans out
+    /// into that refusal; bounded, the batches queue and the invalidator's retries wait out
+    /// the ones in progress.
+    pub const SQS_MAX_CONCURRENCY: i32 = 2;
 }

@@ -94,6 +94,10 @@ impl InvalidationApi for CloudFrontApi {
 pub struct MemoryApi {
     pub created: Mutex<Vec<(String, String, Vec<String>)>>,
     pub fail_with: Option<InvalidationFailure>,
+    /// Fail only the first N calls with `fail_with` (0: every call).
+    pub fail_times: Mutex<u32>,
+    /// How many calls were made.
+    pub calls: Mutex<u32>,
 }
 
 impl InvalidationApi for MemoryApi {
@@ -103,8 +107,16 @@ impl InvalidationApi for MemoryApi {
         caller_reference: &str,
         paths: &[String],
     ) -> Result<String, InvalidationFailure> {
+        let call = {
+            let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+            *calls += 1;
+            *calls
+        };
         if let Some(failure) = &self.fail_with {
-            return Err(failure.clone());
+            let times = *self.fail_times.lock().unwrap_or_else(|p| p.into_inner());
+            if times == 0 || call <= times {
+                return Err(failure.clone());
+            }
         }
         let mut created = self.created.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(index) = created

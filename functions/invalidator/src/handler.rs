@@ -3,6 +3,8 @@
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use cfrp_config::InvalidatorSettings;
 use lambda_runtime::{Error, LambdaEvent};
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
 use crate::api::InvalidationApi;
@@ -66,6 +68,8 @@ pub struct Summary {
     pub invalidation_id: Option<String>,
     pub caller_reference: Option<String>,
     pub failed_messages: usize,
+    /// How often CreateInvalidation was retried because CloudFront was busy.
+    pub retries: usize,
 }
 
 /// Why a message cannot be processed at all (it goes to the dead-letter queue after the
@@ -80,9 +84,42 @@ enum Poison {
     BadKey { key: String, source: KeyError },
 }
 
+/// How throttled invalidations are retried: after `first_delay`, doubling up to
+/// [`MAX_RETRY_DELAY`], while the next attempt still starts within `budget`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    pub first_delay: Duration,
+    pub budget: Duration,
+}
+
+/// The longest wait between two attempts.
+pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(8);
+/// Time kept back from the invocation's deadline for reporting the batch.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(5);
+
+impl Retry {
+    /// No retry: one attempt.
+    pub const NONE: Retry = Retry {
+        first_delay: Duration::ZERO,
+        budget: Duration::ZERO,
+    };
+
+    /// Retries within what is left of an invocation whose deadline is `deadline_ms` (epoch
+    /// milliseconds, as the Lambda context gives it), less [`DEADLINE_MARGIN`].
+    pub fn within(deadline_ms: u64, now_ms: u64) -> Retry {
+        let left = Duration::from_millis(deadline_ms.saturating_sub(now_ms));
+        Retry {
+            first_delay: Duration::from_secs(1),
+            budget: left.saturating_sub(DEADLINE_MARGIN),
+        }
+    }
+}
+
 impl<A: InvalidationApi> Invalidator<A> {
     pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
-        let (response, summary) = self.process(event.payload).await;
+        let now_ms = u64::try_from(cfrp_function_support::now_ms()).unwrap_or_default();
+        let retry = Retry::within(event.context.deadline, now_ms);
+        let (response, summary) = self.process_with(event.payload, retry).await;
         tracing::info!(
             target: "summary",
             messages = summary.messages,
@@ -91,13 +128,53 @@ impl<A: InvalidationApi> Invalidator<A> {
             wildcards = summary.wildcards,
             invalidation_id = summary.invalidation_id.as_deref().unwrap_or(""),
             failed_messages = summary.failed_messages,
+            retries = summary.retries,
             "manuscript changes processed"
         );
         Ok(response)
     }
 
-    /// The whole invocation without logging: the response and what happened.
+    /// The whole invocation without logging and without retries: the response and what
+    /// happened.
     pub async fn process(&self, event: SqsEvent) -> (SqsBatchResponse, Summary) {
+        self.process_with(event, Retry::NONE).await
+    }
+
+    /// CreateInvalidation, retried with backoff while CloudFront answers that too many
+    /// invalidations are in progress (or throttles), as long as `retry` allows: bursts of
+    /// uploads then wait for earlier invalidations instead of landing in the dead-letter queue.
+    async fn create_retrying(
+        &self,
+        reference: &str,
+        paths: &[String],
+        retry: Retry,
+        summary: &mut Summary,
+    ) -> Result<String, crate::api::InvalidationFailure> {
+        let started = std::time::Instant::now();
+        let mut delay = retry.first_delay;
+        loop {
+            match self
+                .api
+                .create(&self.settings.distribution_id, reference, paths)
+                .await
+            {
+                Err(failure)
+                    if failure.retriable
+                        && !delay.is_zero()
+                        && started.elapsed() + delay <= retry.budget =>
+                {
+                    summary.retries += 1;
+                    tracing::info!(code = %failure.code, wait_ms = delay.as_millis() as u64, "CloudFront is busy; retrying the invalidation");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(MAX_RETRY_DELAY);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// [`Invalidator::process`] with throttled invalidations retried as `retry` allows.
+    pub async fn process_with(&self, event: SqsEvent, retry: Retry) -> (SqsBatchResponse, Summary) {
         let manuscripts = &self.settings.manuscripts;
         let mut summary = Summary {
             messages: event.records.len(),
@@ -132,8 +209,7 @@ impl<A: InvalidationApi> Invalidator<A> {
             let planned = plan(paths, &manuscripts.path_prefix);
             let reference = caller_reference(&changes, &planned.paths);
             match self
-                .api
-                .create(&self.settings.distribution_id, &reference, &planned.paths)
+                .create_retrying(&reference, &planned.paths, retry, &mut summary)
                 .await
             {
                 Ok(invalidation) => {

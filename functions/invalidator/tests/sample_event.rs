@@ -6,6 +6,7 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use cfrp_config::{InvalidatorSettings, Manuscripts};
 use cfrp_invalidator::Invalidator;
 use cfrp_invalidator::api::{InvalidationFailure, MemoryApi};
+use cfrp_invalidator::handler::Retry;
 
 fn settings() -> InvalidatorSettings {
     InvalidatorSettings {
@@ -96,6 +97,61 @@ async fn too_many_invalidations_in_progress_returns_the_messages_to_the_queue() 
     let (response, summary) = invalidator.process(event).await;
     assert_eq!(ids(&response), with_keys);
     assert_eq!(summary.invalidation_id, None);
+}
+
+fn busy() -> InvalidationFailure {
+    InvalidationFailure {
+        code: "TooManyInvalidationsInProgress".to_string(),
+        message: "too many invalidations in progress".to_string(),
+        retriable: true,
+    }
+}
+
+#[tokio::test]
+async fn a_busy_distribution_is_retried_with_backoff_within_the_budget() {
+    let invalidator = Invalidator {
+        settings: settings(),
+        api: MemoryApi {
+            fail_with: Some(busy()),
+            fail_times: std::sync::Mutex::new(2),
+            ..MemoryApi::default()
+        },
+    };
+    let retry = Retry {
+        first_delay: std::time::Duration::from_millis(10),
+        budget: std::time::Duration::from_secs(5),
+    };
+    let (response, summary) = invalidator.process_with(event(), retry).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    assert_eq!(summary.retries, 2);
+    assert!(summary.invalidation_id.is_some());
+    assert_eq!(*invalidator.api.calls.lock().unwrap(), 3);
+}
+
+#[tokio::test]
+async fn still_busy_when_the_budget_runs_out_reports_the_messages_as_failures() {
+    let invalidator = Invalidator {
+        settings: settings(),
+        api: MemoryApi {
+            fail_with: Some(busy()),
+            ..MemoryApi::default()
+        },
+    };
+    let retry = Retry {
+        first_delay: std::time::Duration::from_millis(20),
+        budget: std::time::Duration::from_millis(100),
+    };
+    let started = std::time::Instant::now();
+    let (response, summary) = invalidator.process_with(event(), retry).await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    assert!(!response.batch_item_failures.is_empty());
+    assert!(summary.retries >= 1 && summary.retries <= 3, "{summary:?}");
+    assert_eq!(summary.invalidation_id, None);
+    // An invocation with no time left makes one attempt.
+    assert_eq!(
+        Retry::within(1_000, 2_000).budget,
+        std::time::Duration::ZERO
+    );
 }
 
 #[tokio::test]
