@@ -25,6 +25,15 @@ pub struct AnalyserSettings {
     pub fields: Vec<Field>,
     pub top_n: u32,
     pub app_headers: Vec<String>,
+    /// The real-time log config's sampling rate (1–100 %): the analyser publishes counts as
+    /// estimates of all requests, each logged one standing for 100 / rate.
+    #[serde(default = "all_requests")]
+    pub sampling_rate: u8,
+}
+
+/// Settings written before the sampling rate was one of them logged every request.
+fn all_requests() -> u8 {
+    100
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -157,6 +166,7 @@ impl StackConfig {
             fields: self.logging.fields.clone(),
             top_n: self.metrics.top_n,
             app_headers: self.metrics.app_headers.clone(),
+            sampling_rate: self.logging.sampling_rate,
         }
     }
 

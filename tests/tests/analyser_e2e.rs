@@ -157,6 +157,7 @@ async fn an_unreadable_event_fails_saying_where_and_the_next_one_is_served() {
         fields: cfrp_config::Field::default_set(),
         top_n: 5,
         app_headers: Vec::new(),
+        sampling_rate: 100,
     };
     let env = [(
         cfrp_config::settings::SETTINGS_VARIABLE.to_string(),
@@ -304,4 +305,129 @@ async fn hostile_app_header_values_are_counted_and_refuse_no_datum() {
             .any(|v| v.len() == 255 && v.starts_with("aaa")),
         "{published:?}"
     );
+}
+
+/// A stack logging 10 % of requests. 1,000 logged records a minute for five minutes stand for
+/// 10,000 requests a minute: the analyser publishes Requests 10,000 per minute, the built-in
+/// ThroughputDegradation rule (baseline 100 requests/s) stays OK at the true rate (167/s; the
+/// logged rate, 17/s, would breach it), and `price --from-metrics` prices 50,000 requests, not
+/// 500,000 (no second scaling).
+#[tokio::test]
+async fn sampled_logs_publish_estimates_the_rules_and_price_agree_with() {
+    let name: String = cfrp_tests::unique("an-sample").chars().take(32).collect();
+    let stack = cfrp_tests::deploy::stack_file(&name, |t| {
+        t.replace("sampling_rate = 100", "sampling_rate = 10")
+            .replace("[alarms]\n", "[alarms]\nthroughput_baseline_rps = 100.0\n")
+    });
+    let report = cfrp_tests::deploy::up(&stack);
+    let deployed = cfrp_tests::deploy::deployed(stack, &report).await;
+    let env = deployed.function_env("log-analyser").await;
+    let settings = env
+        .iter()
+        .find(|(k, _)| k == "CFRP_SETTINGS")
+        .map(|(_, v)| AnalyserSettings::from_env_value(v).unwrap())
+        .unwrap();
+    assert_eq!(settings.sampling_rate, 10);
+
+    let minute = now_secs() / 60 * 60;
+    let events: Vec<String> = (1..=5)
+        .map(|ago| {
+            let generated = generate_kinesis_event(&Generate {
+                max_event_bytes: 2 * 1024 * 1024,
+                start_epoch: minute - 60 * ago,
+                minutes: 1,
+                distribution_domain: deployed.domain.clone(),
+                ..Generate::default()
+            });
+            assert!(generated.lines.len() >= 1000, "{}", generated.lines.len());
+            cfrp_events::kinesis_event_from_payloads(
+                generated.lines[..1000].iter().map(|l| l.as_bytes()),
+                now_secs() as f64,
+            )
+        })
+        .collect();
+    let run = run_bootstrap(
+        &function_binary("cfrp-log-analyser"),
+        &pairs(&env),
+        &events,
+        Duration::from_secs(120),
+    )
+    .await
+    .unwrap();
+    assert_eq!(run.outcomes.len(), 5, "{}", run.stdout);
+
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&deployed.config);
+    let dims = [(m::DIM_DISTRIBUTION, deployed.domain.as_str())];
+    let data = cloudwatch
+        .get_metric_data()
+        .metric_data_queries(stat_query(
+            "requests",
+            &settings.namespace,
+            m::REQUESTS,
+            &dims,
+            "Sum",
+            60,
+        ))
+        .start_time(DateTime::from_secs((minute - 600) as i64))
+        .end_time(DateTime::from_secs(minute as i64))
+        .send()
+        .await
+        .unwrap();
+    let per_minute: Vec<f64> = data
+        .metric_data_results()
+        .iter()
+        .flat_map(|r| r.values().to_vec())
+        .collect();
+    assert_eq!(per_minute, vec![10_000.0; 5]);
+
+    // The evaluator with the environment `up` gave it.
+    let evaluator_env = deployed.function_env("alarm-evaluator").await;
+    let scheduled = serde_json::json!({
+        "version": "0", "id": "e2e", "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": "123456789012",
+        "time": DateTime::from_secs(minute as i64 + 5)
+            .fmt(aws_sdk_cloudwatch::primitives::DateTimeFormat::DateTime)
+            .unwrap(),
+        "region": deployed.region, "resources": [], "detail": {}
+    })
+    .to_string();
+    let evaluated = run_bootstrap(
+        &function_binary("cfrp-alarm-evaluator"),
+        &pairs(&evaluator_env),
+        &[scheduled],
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    let Outcome::Response(outcomes) = &evaluated.outcomes[0] else {
+        panic!("{:?}\n{}", evaluated.outcomes, evaluated.stdout)
+    };
+    let throughput = outcomes
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["rule"] == "ThroughputDegradation")
+        .unwrap_or_else(|| panic!("no throughput rule in {outcomes}"));
+    assert_eq!(throughput["state"], "OK", "{outcomes}");
+
+    let config = deployed.stack.path.to_string_lossy().to_string();
+    let priced = cfrp_tests::deploy::deployer(&[
+        "--config",
+        &config,
+        "--output",
+        "json",
+        "price",
+        "--from-metrics",
+        "--days",
+        "1",
+    ])
+    .expect_code(0)
+    .json();
+    // 50,000 requests in the day, × 730 / 24 to a month.
+    let monthly = priced["traffic"]["requests"].as_f64().unwrap();
+    assert!(
+        (monthly - 50_000.0 * 730.0 / 24.0).abs() < 1.0,
+        "{priced:#}"
+    );
+    cfrp_tests::deploy::down(&deployed.stack);
 }

@@ -262,23 +262,20 @@ fn check_https_share(share: f64) -> Result<(), PriceError> {
     }
 }
 
-/// Scales what the analyser saw over `observed.days` days to a 730-hour month and from the
-/// logged sample to all requests (× 100 / sampling rate). Countries the price table cannot
+/// Scales what the analyser published over `observed.days` days to a 730-hour month. The
+/// analyser's counts already estimate all requests (it scales what a sampled log config logs by
+/// 100 / rate), so nothing is scaled for sampling here. Countries the price table cannot
 /// place (`Other` beyond the analyser's top N, `-`) are spread over the known ones in
 /// proportion; bytes per country are not published, so each country's GB is its share of
 /// requests times the total.
 pub fn traffic_from_metrics(
     observed: &metrics::Observed,
-    sampling_rate: u8,
     https_share: f64,
     invalidation_paths: u64,
     notes: &mut Vec<String>,
 ) -> Result<Traffic, PriceError> {
     check_https_share(https_share)?;
-    let scale = |x: f64| {
-        x * table::HOURS_PER_MONTH * 100.0
-            / (f64::from(observed.days) * 24.0 * f64::from(sampling_rate.max(1)))
-    };
+    let scale = |x: f64| x * table::HOURS_PER_MONTH / (f64::from(observed.days) * 24.0);
     let known: Vec<(&String, geo::Mapping, f64)> = observed
         .countries
         .iter()
@@ -317,13 +314,12 @@ pub fn traffic_from_metrics(
         }]
     };
     notes.push(format!(
-        "From CloudWatch: {} requests and {} bytes over {} day(s), scaled × {} h / ({} × 24 h) to a month and × 100 / {}% sampling to all requests. Bytes by country are not published; each country's GB is its share of requests times the total (assumes equal average response sizes).",
+        "From CloudWatch: {} requests and {} bytes over {} day(s) (the analyser's estimates of all requests, whatever the log sampling), scaled × {} h / ({} × 24 h) to a month. Bytes by country are not published; each country's GB is its share of requests times the total (assumes equal average response sizes).",
         report::count(observed.requests),
         report::count(observed.bytes),
         observed.days,
         table::HOURS_PER_MONTH,
         observed.days,
-        sampling_rate
     ));
     Ok(Traffic {
         requests: scale(requests),
@@ -828,7 +824,6 @@ pub async fn run(
         .await?;
         traffic_from_metrics(
             &observed,
-            config.logging.sampling_rate,
             args.https_share,
             args.invalidation_paths,
             &mut notes,

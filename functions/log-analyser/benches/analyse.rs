@@ -44,6 +44,7 @@ fn settings() -> AnalyserSettings {
         fields: Field::ALL.to_vec(),
         top_n: 10,
         app_headers: vec!["x-operation-type".to_string()],
+        sampling_rate: 100,
     }
 }
 

@@ -47,6 +47,7 @@ fn main() {
         fields: Field::ALL.to_vec(),
         top_n: 10,
         app_headers: vec!["x-operation-type".to_string()],
+        sampling_rate: 100,
     };
     let analysis =
         Analyser::new(settings, MemorySink::default()).analyse(&event, 1_700_000_400_000);

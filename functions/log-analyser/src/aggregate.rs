@@ -302,6 +302,10 @@ pub fn analyse_payloads<'a>(
     let mut names: Vec<&&str> = distributions.keys().collect();
     names.sort();
     let top_n = settings.top_n as usize;
+    // Sampled logs: each logged request stands for 100 / rate of them. Counts and bytes are
+    // published as estimates of the whole traffic; ratios, latency distributions and client
+    // scores describe the sample as it is (scaling would not change them).
+    let scale = 100.0 / f64::from(settings.sampling_rate.clamp(1, 100));
     for distribution in &names {
         let state = &distributions[**distribution];
         let mut minute_keys: Vec<&i64> = state.minutes.keys().collect();
@@ -314,6 +318,7 @@ pub fn analyse_payloads<'a>(
                 &state.minutes[minute_ms],
                 top_n,
                 &settings.app_headers,
+                scale,
             );
         }
     }
@@ -540,6 +545,7 @@ fn minute_datums(
     stats: &Minute,
     top_n: usize,
     app_headers: &[String],
+    scale: f64,
 ) {
     let dims = || vec![(m::DIM_DISTRIBUTION, dimension_value(distribution))];
     out.push(single(
@@ -547,27 +553,33 @@ fn minute_datums(
         dims(),
         minute_ms,
         Unit::Count,
-        stats.requests as f64,
+        stats.requests as f64 * scale,
     ));
     out.push(single(
         m::BYTES_SENT,
         dims(),
         minute_ms,
         Unit::Bytes,
-        stats.bytes_sent as f64,
+        stats.bytes_sent as f64 * scale,
     ));
     out.push(single(
         m::BYTES_RECEIVED,
         dims(),
         minute_ms,
         Unit::Bytes,
-        stats.bytes_received as f64,
+        stats.bytes_received as f64 * scale,
     ));
     for (name, count) in [m::STATUS_2XX, m::STATUS_3XX, m::STATUS_4XX, m::STATUS_5XX]
         .into_iter()
         .zip(stats.status)
     {
-        out.push(single(name, dims(), minute_ms, Unit::Count, count as f64));
+        out.push(single(
+            name,
+            dims(),
+            minute_ms,
+            Unit::Count,
+            count as f64 * scale,
+        ));
     }
     out.push(ratio(
         m::ERROR_RATE_4XX,
@@ -590,7 +602,7 @@ fn minute_datums(
         dims(),
         minute_ms,
         Unit::Count,
-        stats.hits as f64,
+        stats.hits as f64 * scale,
     ));
     out.push(ratio(
         m::CACHE_HIT_RATIO,
@@ -644,7 +656,7 @@ fn minute_datums(
                 dimensions,
                 minute_ms,
                 Unit::Count,
-                count as f64,
+                count as f64 * scale,
             ));
         }
     }
@@ -658,7 +670,7 @@ fn minute_datums(
                 dimensions,
                 minute_ms,
                 Unit::Count,
-                count as f64,
+                count as f64 * scale,
             ));
         }
     }

@@ -15,6 +15,7 @@ fn settings() -> AnalyserSettings {
         fields: Field::default_set(),
         top_n: 3,
         app_headers: vec!["x-op".to_string()],
+        sampling_rate: 100,
     }
 }
 

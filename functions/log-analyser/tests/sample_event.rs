@@ -24,6 +24,7 @@ fn settings() -> AnalyserSettings {
         fields: Field::default_set(),
         top_n: 2,
         app_headers: vec!["x-operation-type".to_string()],
+        sampling_rate: 100,
     }
 }
 
@@ -298,6 +299,39 @@ async fn a_failed_publish_fails_the_invocation_so_lambda_retries() {
 
 /// The event type the runtime deserialises (`KinesisBatch`): a record whose data is not base64
 /// is one malformed record, and the rest of the batch is analysed and published.
+#[test]
+fn sampled_logs_publish_counts_as_estimates_and_ratios_as_they_are() {
+    let full = Analyser::new(settings(), MemorySink::default()).analyse(&event(), NOW);
+    let tenth = Analyser::new(
+        AnalyserSettings {
+            sampling_rate: 10,
+            ..settings()
+        },
+        MemorySink::default(),
+    )
+    .analyse(&event(), NOW);
+    for name in [m::REQUESTS, m::BYTES_SENT, m::STATUS_2XX, m::CACHE_HITS] {
+        assert_eq!(
+            value(&tenth.datums, name, MINUTE_A, &[]),
+            10.0 * value(&full.datums, name, MINUTE_A, &[]),
+            "{name}"
+        );
+    }
+    let ratio = |datums: &[Datum]| {
+        let found = find(datums, m::CACHE_HIT_RATIO, MINUTE_A, &[]);
+        match &found[0].value {
+            DatumValue::Distribution(pairs) => {
+                let total: f64 = pairs.iter().map(|(_, c)| c).sum();
+                pairs.iter().map(|(v, c)| v * c).sum::<f64>() / total
+            }
+            DatumValue::Single(v) => *v,
+        }
+    };
+    assert_eq!(ratio(&tenth.datums), ratio(&full.datums));
+    // The summary counts the records the batch held, not estimates.
+    assert_eq!(tenth.summary.analysed, full.summary.analysed);
+}
+
 #[tokio::test]
 async fn a_datum_cloudwatch_refuses_is_dropped_alone_and_the_rest_are_published() {
     fn by_country(datum: &Datum) -> bool {
