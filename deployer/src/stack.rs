@@ -354,19 +354,7 @@ pub async fn converge(
             .map(|id| stack.graph.nodes()[id.0].name.clone())
             .collect(),
     };
-    let mut errors = outcome.into_errors();
-    if !errors.is_empty() {
-        let (first_step, first) = errors.remove(0);
-        if errors.is_empty() {
-            return Err(first);
-        }
-        let name = |id: StepId| stack.graph.nodes()[id.0].name.clone();
-        return Err(DeployError::Steps {
-            failed: std::iter::once((name(first_step), first.to_string()))
-                .chain(errors.into_iter().map(|(id, e)| (name(id), e.to_string())))
-                .collect(),
-        });
-    }
+    failures(&stack.graph, outcome.into_errors())?;
     let converged = handed(&handoff.distribution, "distribution")?;
     let distribution = converged.found.clone();
     let mut status = distribution.as_ref().map(|d| d.status.clone());
@@ -652,36 +640,152 @@ fn cache_policies_in_use(run: &Run<'_>, known: &[(String, String)]) -> Vec<(Stri
         .collect()
 }
 
-/// Removes everything the stack created, in reverse dependency order. Each step finds its
-/// resource again by name, so a `down` interrupted anywhere resumes where it stopped.
+/// One step of [`remove`].
+#[derive(Debug, Clone, Copy)]
+enum Removal {
+    Dashboard,
+    Alarms,
+    Topic,
+    BucketNotification,
+    Schedule,
+    StreamMapping,
+    QueueMapping,
+    Function(Function),
+    LogGroup(Function),
+    FunctionRole(Function),
+    ManuscriptsQueue,
+    ManuscriptsDeadLetterQueue,
+    AnalyserFailureQueue,
+    Distribution,
+    CachePolicies,
+    ViewerFunction,
+    LogConfig,
+    LogsRole,
+    LogStream,
+    Bucket,
+}
+
+/// What `down` removes and what must go first: a resource goes once nothing that uses it is
+/// left (a function after its mappings, a queue after its mapping and the bucket's
+/// notification, the log config after the distribution that carries it, the stream after the
+/// log config and the mapping that read it).
+fn removal_graph(config: &cfrp_config::StackConfig) -> (Graph, Vec<Removal>) {
+    let mut graph = Graph::new();
+    let mut steps = Vec::new();
+    let mut add = |step: Removal, deps: &[StepId]| {
+        steps.push(step);
+        graph.add(format!("remove {step:?}"), deps)
+    };
+    add(Removal::Dashboard, &[]);
+    let alarms = add(Removal::Alarms, &[]);
+    add(Removal::Topic, &[alarms]);
+    let notification = config
+        .manuscripts
+        .as_ref()
+        .map(|_| add(Removal::BucketNotification, &[]));
+    let schedule = add(Removal::Schedule, &[]);
+    let stream_mapping = add(Removal::StreamMapping, &[]);
+    let queue_mapping = add(Removal::QueueMapping, &[]);
+    for function in Function::ALL {
+        let before: &[StepId] = match function {
+            Function::LogAnalyser => &[stream_mapping],
+            Function::AlarmEvaluator => &[schedule],
+            Function::Invalidator => &[queue_mapping],
+        };
+        let gone = add(Removal::Function(function), before);
+        add(Removal::LogGroup(function), &[gone]);
+        add(Removal::FunctionRole(function), &[gone]);
+    }
+    let mut unused_queue = vec![queue_mapping];
+    unused_queue.extend(notification);
+    let queue = add(Removal::ManuscriptsQueue, &unused_queue);
+    add(Removal::ManuscriptsDeadLetterQueue, &[queue]);
+    add(Removal::AnalyserFailureQueue, &[stream_mapping]);
+    let distribution = add(Removal::Distribution, &[]);
+    add(Removal::CachePolicies, &[distribution]);
+    add(Removal::ViewerFunction, &[distribution]);
+    let log_config = add(Removal::LogConfig, &[distribution]);
+    add(Removal::LogsRole, &[log_config]);
+    add(Removal::LogStream, &[log_config, stream_mapping]);
+    if config.manuscripts.is_some() {
+        add(
+            Removal::Bucket,
+            &notification.into_iter().collect::<Vec<_>>(),
+        );
+    }
+    (graph, steps)
+}
+
+/// Removes everything the stack created, each step once what depends on its resource is gone,
+/// [`CONCURRENCY`] at once. Each step finds its resource again by name, so a `down`
+/// interrupted anywhere resumes where it stopped.
 pub async fn remove(run: &Run<'_>) -> Result<(), DeployError> {
     let config = run.config;
-    let names = run.names.clone();
+    let (graph, steps) = removal_graph(config);
     let arns = Arns::new(config, &run.account, None);
+    let outcome = engine::run(&graph, CONCURRENCY, |id| {
+        let step = steps[id.0];
+        let arns = &arns;
+        context::in_step(id.0, async move { removal(run, step, arns).await })
+    })
+    .await;
+    failures(&graph, outcome.into_errors())
+}
 
-    monitoring::remove_dashboard(run).await?;
-    monitoring::remove_alarms(run).await?;
-    monitoring::remove_topic(run, &arns.alarm_topic).await?;
-    if let Some(manuscripts) = &config.manuscripts {
-        s3::remove_notification(run, &manuscripts.bucket).await?;
+/// One step of [`remove`].
+async fn removal(run: &Run<'_>, step: Removal, arns: &Arns) -> Result<(), DeployError> {
+    let names = &run.names;
+    let bucket = run.config.manuscripts.as_ref().map(|m| m.bucket.as_str());
+    match step {
+        Removal::Dashboard => monitoring::remove_dashboard(run).await,
+        Removal::Alarms => monitoring::remove_alarms(run).await,
+        Removal::Topic => monitoring::remove_topic(run, &arns.alarm_topic).await,
+        Removal::BucketNotification => match bucket {
+            Some(bucket) => s3::remove_notification(run, bucket).await,
+            None => Ok(()),
+        },
+        Removal::Schedule => events::remove(run).await,
+        Removal::StreamMapping => {
+            lambda::remove_mapping(run, Function::LogAnalyser, &arns.stream).await
+        }
+        Removal::QueueMapping => {
+            lambda::remove_mapping(run, Function::Invalidator, &arns.manuscripts_queue).await
+        }
+        Removal::Function(function) => lambda::remove_function(run, function).await,
+        Removal::LogGroup(function) => lambda::remove_log_group(run, function).await,
+        Removal::FunctionRole(function) => iam::remove(run, &names.lambda_role(function)).await,
+        Removal::ManuscriptsQueue => sqs::remove(run, &names.manuscripts_queue()).await,
+        Removal::ManuscriptsDeadLetterQueue => {
+            sqs::remove(run, &names.manuscripts_dead_letter_queue()).await
+        }
+        Removal::AnalyserFailureQueue => sqs::remove(run, &names.analyser_failure_queue()).await,
+        Removal::Distribution => cloudfront::remove_distribution(run).await,
+        Removal::CachePolicies => cloudfront::remove_cache_policies(run, &[]).await,
+        Removal::ViewerFunction => cloudfront::remove_function(run).await,
+        Removal::LogConfig => cloudfront::remove_log_config(run).await,
+        Removal::LogsRole => iam::remove(run, &names.cloudfront_logs_role()).await,
+        Removal::LogStream => kinesis::remove(run).await,
+        Removal::Bucket => match bucket {
+            Some(bucket) => s3::remove_bucket(run, bucket).await,
+            None => Ok(()),
+        },
     }
-    events::remove(run).await?;
-    lambda::remove_mapping(run, Function::LogAnalyser, &arns.stream).await?;
-    lambda::remove_mapping(run, Function::Invalidator, &arns.manuscripts_queue).await?;
-    for function in Function::ALL {
-        remove_function_and_role(run, function).await?;
+}
+
+/// The failed steps of a run as one error: the error itself when one step failed, each
+/// step's name and error when several did.
+fn failures(graph: &Graph, mut errors: Vec<(StepId, DeployError)>) -> Result<(), DeployError> {
+    if errors.is_empty() {
+        return Ok(());
     }
-    sqs::remove(run, &names.manuscripts_queue()).await?;
-    sqs::remove(run, &names.manuscripts_dead_letter_queue()).await?;
-    sqs::remove(run, &names.analyser_failure_queue()).await?;
-    cloudfront::remove_distribution(run).await?;
-    cloudfront::remove_cache_policies(run, &[]).await?;
-    cloudfront::remove_function(run).await?;
-    cloudfront::remove_log_config(run).await?;
-    iam::remove(run, &names.cloudfront_logs_role()).await?;
-    kinesis::remove(run).await?;
-    if let Some(manuscripts) = &config.manuscripts {
-        s3::remove_bucket(run, &manuscripts.bucket).await?;
+    let (first_step, first) = errors.remove(0);
+    if errors.is_empty() {
+        return Err(first);
     }
-    Ok(())
+    let name = |id: StepId| graph.nodes()[id.0].name.clone();
+    Err(DeployError::Steps {
+        failed: std::iter::once((name(first_step), first.to_string()))
+            .chain(errors.into_iter().map(|(id, e)| (name(id), e.to_string())))
+            .collect(),
+    })
 }
