@@ -501,12 +501,12 @@ async fn step(
                     source_arn: found_arns.stream.clone(),
                     batch_size: mappings::KINESIS_BATCH_SIZE,
                     batching_window: mappings::KINESIS_BATCHING_WINDOW,
-                    stream: Some((
-                        mappings::KINESIS_PARALLELIZATION,
-                        mappings::KINESIS_MAX_RETRIES,
-                        mappings::KINESIS_MAX_RECORD_AGE,
-                        found_arns.analyser_failures.clone(),
-                    )),
+                    stream: Some(lambda::StreamMapping {
+                        parallelization_factor: mappings::KINESIS_PARALLELIZATION,
+                        max_retries: mappings::KINESIS_MAX_RETRIES,
+                        max_record_age_seconds: mappings::KINESIS_MAX_RECORD_AGE,
+                        on_failure: found_arns.analyser_failures.clone(),
+                    }),
                     max_concurrency: None,
                 },
             )

@@ -380,14 +380,24 @@ pub async fn remove_function(run: &Run<'_>, function: Function) -> Result<(), De
 const MAPPING: &str = "event source mapping";
 
 /// One event source mapping's settings.
+/// The settings only a stream's mapping has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamMapping {
+    pub parallelization_factor: i32,
+    pub max_retries: i32,
+    pub max_record_age_seconds: i32,
+    /// Where batches that still fail go (an SQS queue ARN).
+    pub on_failure: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct MappingSpec {
     pub function: Function,
     pub source_arn: String,
     pub batch_size: i32,
     pub batching_window: i32,
-    /// Kinesis only: (parallelization, retries, max record age, on-failure destination).
-    pub stream: Option<(i32, i32, i32, String)>,
+    /// Kinesis only.
+    pub stream: Option<StreamMapping>,
     /// SQS only: at most this many concurrent invocations (ScalingConfig.MaximumConcurrency).
     pub max_concurrency: Option<i32>,
 }
@@ -400,12 +410,18 @@ impl MappingSpec {
             ("report_batch_item_failures", "true".to_string()),
             ("enabled", "true".to_string()),
         ]);
-        if let Some((parallel, retries, age, destination)) = &self.stream {
-            f.insert("parallelization_factor".into(), parallel.to_string());
+        if let Some(stream) = &self.stream {
+            f.insert(
+                "parallelization_factor".into(),
+                stream.parallelization_factor.to_string(),
+            );
             f.insert("bisect_on_error".into(), "true".into());
-            f.insert("max_retries".into(), retries.to_string());
-            f.insert("max_record_age_seconds".into(), age.to_string());
-            f.insert("on_failure".into(), destination.clone());
+            f.insert("max_retries".into(), stream.max_retries.to_string());
+            f.insert(
+                "max_record_age_seconds".into(),
+                stream.max_record_age_seconds.to_string(),
+            );
+            f.insert("on_failure".into(), stream.on_failure.clone());
         }
         if let Some(most) = self.max_concurrency {
             f.insert("max_concurrency".into(), most.to_string());
@@ -521,9 +537,9 @@ pub async fn converge_mapping(run: &Run<'_>, spec: &MappingSpec) -> Result<(), D
     if !run.applying() || !action.is_change() {
         return Ok(());
     }
-    let destination = spec.stream.as_ref().map(|(_, _, _, d)| {
+    let destination = spec.stream.as_ref().map(|stream| {
         DestinationConfig::builder()
-            .on_failure(OnFailure::builder().destination(d).build())
+            .on_failure(OnFailure::builder().destination(&stream.on_failure).build())
             .build()
     });
     if action == Action::Create {
@@ -537,13 +553,13 @@ pub async fn converge_mapping(run: &Run<'_>, spec: &MappingSpec) -> Result<(), D
             .maximum_batching_window_in_seconds(spec.batching_window)
             .function_response_types(FunctionResponseType::ReportBatchItemFailures)
             .enabled(true);
-        if let Some((parallel, retries, age, _)) = &spec.stream {
+        if let Some(stream) = &spec.stream {
             request = request
                 .starting_position(EventSourcePosition::Latest)
-                .parallelization_factor(*parallel)
+                .parallelization_factor(stream.parallelization_factor)
                 .bisect_batch_on_function_error(true)
-                .maximum_retry_attempts(*retries)
-                .maximum_record_age_in_seconds(*age)
+                .maximum_retry_attempts(stream.max_retries)
+                .maximum_record_age_in_seconds(stream.max_record_age_seconds)
                 .set_destination_config(destination);
         }
         if let Some(most) = spec.max_concurrency {
@@ -567,12 +583,12 @@ pub async fn converge_mapping(run: &Run<'_>, spec: &MappingSpec) -> Result<(), D
         .maximum_batching_window_in_seconds(spec.batching_window)
         .function_response_types(FunctionResponseType::ReportBatchItemFailures)
         .enabled(true);
-    if let Some((parallel, retries, age, _)) = &spec.stream {
+    if let Some(stream) = &spec.stream {
         request = request
-            .parallelization_factor(*parallel)
+            .parallelization_factor(stream.parallelization_factor)
             .bisect_batch_on_function_error(true)
-            .maximum_retry_attempts(*retries)
-            .maximum_record_age_in_seconds(*age)
+            .maximum_retry_attempts(stream.max_retries)
+            .maximum_record_age_in_seconds(stream.max_record_age_seconds)
             .set_destination_config(destination);
     }
     if let Some(most) = spec.max_concurrency {
