@@ -219,34 +219,12 @@ pub async fn up(
         return Ok(0);
     }
     if args.plan.is_none() && approved.pending() {
-        // The plan is what the question is about: on stdout as text, or on stderr when stdout
-        // carries the JSON report.
-        if output == Output::Text {
-            report(
-                &approved,
-                &Outcome::Planned,
-                Some(deployed),
-                &[],
-                output,
-                out,
-            )?;
-            out.flush()?;
-        } else if !args.yes {
-            let mut text = Vec::new();
-            report(
-                &approved,
-                &Outcome::Planned,
-                Some(deployed),
-                &[],
-                Output::Text,
-                &mut text,
-            )?;
-            eprint!("{}", String::from_utf8_lossy(&text));
-        }
-        if !crate::prompt::confirm(args.yes, "Apply?")? {
-            if output == Output::Text {
-                writeln!(out, "Nothing applied.")?;
-            }
+        let question = Question {
+            yes: args.yes,
+            prompt: "Apply?",
+            declined: "Nothing applied.",
+        };
+        if !show_and_confirm(&approved, Some(deployed), &question, output, out)? {
             return Ok(crate::ops::exit::DECLINED);
         }
     }
@@ -297,18 +275,12 @@ pub async fn down(
         }
         return Ok(0);
     }
-    if output == Output::Text {
-        report(&plan, &Outcome::Planned, None, &[], output, out)?;
-        out.flush()?;
-    } else if !args.yes {
-        let mut text = Vec::new();
-        report(&plan, &Outcome::Planned, None, &[], Output::Text, &mut text)?;
-        eprint!("{}", String::from_utf8_lossy(&text));
-    }
-    if !crate::prompt::confirm(args.yes, "Remove all of it?")? {
-        if output == Output::Text {
-            writeln!(out, "Nothing removed.")?;
-        }
+    let question = Question {
+        yes: args.yes,
+        prompt: "Remove all of it?",
+        declined: "Nothing removed.",
+    };
+    if !show_and_confirm(&plan, None, &question, output, out)? {
         return Ok(crate::ops::exit::DECLINED);
     }
     let mut run = start(&config, profile, Mode::Apply, output).await?;
@@ -326,6 +298,46 @@ pub async fn down(
         out,
     )?;
     Ok(0)
+}
+
+/// What `up` and `down` ask before applying.
+struct Question {
+    /// `--yes`: the answer is given.
+    yes: bool,
+    prompt: &'static str,
+    /// Said on stdout (text output) when the answer is no.
+    declined: &'static str,
+}
+
+/// Shows the plan the question is about (on stdout as text, or on stderr when stdout carries
+/// the JSON report and someone is asked), then asks it. Whether to apply.
+fn show_and_confirm(
+    plan: &Plan,
+    deployed: Option<&stack::Deployed>,
+    question: &Question,
+    output: Output,
+    out: &mut dyn Write,
+) -> Result<bool, CommandError> {
+    if output == Output::Text {
+        report(plan, &Outcome::Planned, deployed, &[], output, out)?;
+        out.flush()?;
+    } else if !question.yes {
+        let mut text = Vec::new();
+        report(
+            plan,
+            &Outcome::Planned,
+            deployed,
+            &[],
+            Output::Text,
+            &mut text,
+        )?;
+        eprint!("{}", String::from_utf8_lossy(&text));
+    }
+    let yes = crate::prompt::confirm(question.yes, question.prompt)?;
+    if !yes && output == Output::Text {
+        writeln!(out, "{}", question.declined)?;
+    }
+    Ok(yes)
 }
 
 /// Whether a report shows a plan or what was done.

@@ -15,6 +15,47 @@ use cfrp_tests::fixtures::{kinesis_round_trip, pairs, stat_query};
 use cfrp_tests::function_binary;
 use cfrp_tests::runtime_api::{Outcome, RuntimeApiError, run_bootstrap};
 
+/// The deployed analyser's environment, as `up` set it, and its settings.
+async fn analyser_env(
+    deployed: &cfrp_tests::deploy::Deployed,
+) -> (Vec<(String, String)>, AnalyserSettings) {
+    let env = deployed.function_env("log-analyser").await;
+    let settings = env
+        .iter()
+        .find(|(k, _)| k == "CFRP_SETTINGS")
+        .map(|(_, v)| AnalyserSettings::from_env_value(v).unwrap())
+        .unwrap();
+    (env, settings)
+}
+
+/// The built analyser on `events`, one invocation each; every one must succeed with no failed
+/// item.
+async fn run_analyser(env: &[(String, String)], events: &[String]) -> cfrp_tests::runtime_api::Run {
+    let run = run_bootstrap(
+        &function_binary("cfrp-log-analyser"),
+        &pairs(env),
+        events,
+        Duration::from_secs(120),
+    )
+    .await
+    .unwrap();
+    assert_eq!(run.outcomes.len(), events.len(), "{}", run.stdout);
+    for outcome in &run.outcomes {
+        match outcome {
+            Outcome::Response(response) => {
+                assert_eq!(
+                    response["batchItemFailures"],
+                    serde_json::json!([]),
+                    "{}",
+                    run.stdout
+                )
+            }
+            other => panic!("unexpected outcome {other:?}\n{}", run.stdout),
+        }
+    }
+    run
+}
+
 fn now_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -48,31 +89,13 @@ async fn records_through_kinesis_become_the_expected_cloudwatch_metrics() {
         now_secs() as f64,
     );
 
-    let env = deployed.function_env("log-analyser").await;
-    let settings = env
-        .iter()
-        .find(|(k, _)| k == "CFRP_SETTINGS")
-        .map(|(_, v)| AnalyserSettings::from_env_value(v).unwrap())
-        .unwrap();
+    let (env, settings) = analyser_env(&deployed).await;
     let namespace = settings.namespace.clone();
     assert_eq!(
         namespace,
         format!("CloudFrontProxy/{}", deployed.stack.name)
     );
-    let run = run_bootstrap(
-        &function_binary("cfrp-log-analyser"),
-        &pairs(&env),
-        &[event],
-        Duration::from_secs(60),
-    )
-    .await
-    .unwrap();
-    match &run.outcomes[..] {
-        [Outcome::Response(response)] => {
-            assert_eq!(response["batchItemFailures"], serde_json::json!([]))
-        }
-        other => panic!("unexpected outcome {other:?}\n{}", run.stdout),
-    }
+    let run = run_analyser(&env, &[event]).await;
     assert!(
         run.stdout.contains("\"message\":\"batch analysed\""),
         "{}",
@@ -198,12 +221,7 @@ async fn hostile_app_header_values_are_counted_and_refuse_no_datum() {
     let deployed = deploy_example("an-hdr").await;
     let kinesis = aws_sdk_kinesis::Client::new(&deployed.config);
     let cloudwatch = aws_sdk_cloudwatch::Client::new(&deployed.config);
-    let env = deployed.function_env("log-analyser").await;
-    let settings = env
-        .iter()
-        .find(|(k, _)| k == "CFRP_SETTINGS")
-        .map(|(_, v)| AnalyserSettings::from_env_value(v).unwrap())
-        .unwrap();
+    let (env, settings) = analyser_env(&deployed).await;
     let header = settings.app_headers[0].clone();
     let column = settings
         .fields
@@ -237,20 +255,7 @@ async fn hostile_app_header_values_are_counted_and_refuse_no_datum() {
         payloads.iter().map(Vec::as_slice),
         now_secs() as f64,
     );
-    let run = run_bootstrap(
-        &function_binary("cfrp-log-analyser"),
-        &pairs(&env),
-        &[event],
-        Duration::from_secs(60),
-    )
-    .await
-    .unwrap();
-    match &run.outcomes[..] {
-        [Outcome::Response(response)] => {
-            assert_eq!(response["batchItemFailures"], serde_json::json!([]))
-        }
-        other => panic!("unexpected outcome {other:?}\n{}", run.stdout),
-    }
+    let run = run_analyser(&env, &[event]).await;
     assert!(
         run.stdout.contains("\"rejected_datums\":0"),
         "{}",
@@ -321,12 +326,7 @@ async fn sampled_logs_publish_estimates_the_rules_and_price_agree_with() {
     });
     let report = cfrp_tests::deploy::up(&stack);
     let deployed = cfrp_tests::deploy::deployed(stack, &report).await;
-    let env = deployed.function_env("log-analyser").await;
-    let settings = env
-        .iter()
-        .find(|(k, _)| k == "CFRP_SETTINGS")
-        .map(|(_, v)| AnalyserSettings::from_env_value(v).unwrap())
-        .unwrap();
+    let (env, settings) = analyser_env(&deployed).await;
     assert_eq!(settings.sampling_rate, 10);
 
     let minute = now_secs() / 60 * 60;
@@ -346,15 +346,7 @@ async fn sampled_logs_publish_estimates_the_rules_and_price_agree_with() {
             )
         })
         .collect();
-    let run = run_bootstrap(
-        &function_binary("cfrp-log-analyser"),
-        &pairs(&env),
-        &events,
-        Duration::from_secs(120),
-    )
-    .await
-    .unwrap();
-    assert_eq!(run.outcomes.len(), 5, "{}", run.stdout);
+    run_analyser(&env, &events).await;
 
     let cloudwatch = aws_sdk_cloudwatch::Client::new(&deployed.config);
     let dims = [(m::DIM_DISTRIBUTION, deployed.domain.as_str())];
