@@ -136,7 +136,7 @@ async fn make_plan(
 ) -> Result<(Plan, stack::Converged), CommandError> {
     let run = start(config, profile, Mode::Plan, output).await?;
     let converged = stack::converge(&run, packages, false).await?;
-    Ok((Plan::of(&run, Some(&converged.graph)), converged))
+    Ok((Plan::of(&run, &converged.graph), converged))
 }
 
 /// `plan`. Exit codes: 0 nothing to change, 2 changes pending.
@@ -241,7 +241,7 @@ pub async fn up(
             return Err(err.into());
         }
     };
-    let applied = Plan::of(&run, Some(&converged.graph));
+    let applied = Plan::of(&run, &converged.graph);
     report(
         &applied,
         &Outcome::Applied {
@@ -266,8 +266,8 @@ pub async fn down(
 ) -> Result<i32, CommandError> {
     let config = load_config(path, &args.stack)?;
     let plan_run = start(&config, profile, Mode::Plan, output).await?;
-    stack::remove(&plan_run).await?;
-    let plan = Plan::of(&plan_run, None);
+    let (graph, planning) = stack::remove(&plan_run).await?;
+    let plan = Plan::of(&plan_run, &graph);
     if !plan.pending() {
         report(&plan, &Outcome::Planned, None, &[], output, out)?;
         if output == Output::Text {
@@ -285,15 +285,15 @@ pub async fn down(
     }
     let mut run = start(&config, profile, Mode::Apply, output).await?;
     run.approve(&plan.changes);
-    stack::remove(&run).await?;
+    let (graph, applying) = stack::remove(&run).await?;
     report(
-        &Plan::of(&run, None),
+        &Plan::of(&run, &graph),
         &Outcome::Applied {
             title: "Removed",
             mutations: run.mutations(),
         },
         None,
-        &[],
+        &[("plan", &planning), ("apply", &applying)],
         output,
         out,
     )?;

@@ -60,26 +60,19 @@ pub enum PlanFileError {
 }
 
 impl Plan {
-    /// The plan a run in plan mode decided, over the stack's `graph` (None: one step).
-    pub fn of(run: &Run<'_>, graph: Option<&Graph>) -> Plan {
+    /// The plan a run decided, over the `graph` of steps it ran.
+    pub fn of(run: &Run<'_>, graph: &Graph) -> Plan {
         let config = flatten_config(run.config);
-        let steps = match graph {
-            Some(graph) => graph
-                .nodes()
-                .iter()
-                .enumerate()
-                .map(|(id, node)| Step {
-                    id,
-                    name: node.name.clone(),
-                    depends_on: node.depends_on.iter().map(|d| d.0).collect(),
-                })
-                .collect(),
-            None => vec![Step {
-                id: 0,
-                name: format!("stack {}", run.names.stack()),
-                depends_on: Vec::new(),
-            }],
-        };
+        let steps = graph
+            .nodes()
+            .iter()
+            .enumerate()
+            .map(|(id, node)| Step {
+                id,
+                name: node.name.clone(),
+                depends_on: node.depends_on.iter().map(|d| d.0).collect(),
+            })
+            .collect();
         Plan {
             format: FORMAT,
             stack: run.names.stack().to_string(),

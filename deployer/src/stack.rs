@@ -344,16 +344,7 @@ pub async fn converge(
         })
     })
     .await;
-    let durations = outcome.durations();
-    let (critical, chain) = stack.graph.critical_path(&durations);
-    let timing = Timing {
-        step_seconds: durations.into_iter().map(seconds).collect(),
-        critical_path_seconds: seconds(critical),
-        critical_path: chain
-            .iter()
-            .map(|id| stack.graph.nodes()[id.0].name.clone())
-            .collect(),
-    };
+    let timing = timing(&stack.graph, &outcome.durations());
     failures(&stack.graph, outcome.into_errors())?;
     let converged = handed(&handoff.distribution, "distribution")?;
     let distribution = converged.found.clone();
@@ -719,7 +710,7 @@ fn removal_graph(config: &cfrp_config::StackConfig) -> (Graph, Vec<Removal>) {
 /// Removes everything the stack created, each step once what depends on its resource is gone,
 /// [`CONCURRENCY`] at once. Each step finds its resource again by name, so a `down`
 /// interrupted anywhere resumes where it stopped.
-pub async fn remove(run: &Run<'_>) -> Result<(), DeployError> {
+pub async fn remove(run: &Run<'_>) -> Result<(Graph, Timing), DeployError> {
     let config = run.config;
     let (graph, steps) = removal_graph(config);
     let arns = Arns::new(config, &run.account, None);
@@ -729,7 +720,22 @@ pub async fn remove(run: &Run<'_>) -> Result<(), DeployError> {
         context::in_step(id.0, async move { removal(run, step, arns).await })
     })
     .await;
-    failures(&graph, outcome.into_errors())
+    let timing = timing(&graph, &outcome.durations());
+    failures(&graph, outcome.into_errors())?;
+    Ok((graph, timing))
+}
+
+/// Each step's duration and the graph's critical path with them.
+fn timing(graph: &Graph, durations: &[std::time::Duration]) -> Timing {
+    let (critical, chain) = graph.critical_path(durations);
+    Timing {
+        step_seconds: durations.iter().copied().map(seconds).collect(),
+        critical_path_seconds: seconds(critical),
+        critical_path: chain
+            .iter()
+            .map(|id| graph.nodes()[id.0].name.clone())
+            .collect(),
+    }
 }
 
 /// One step of [`remove`].
