@@ -94,9 +94,12 @@ async fn start<'a>(
     output: Output,
 ) -> Result<Run<'a>, CommandError> {
     let clients = Clients::load(&config.region, profile).await;
-    let progress =
-        Progress::new(output == Output::Text || std::env::var_os("CFRP_PROGRESS").is_some());
-    Ok(Run::new(config, clients, mode, progress).await?)
+    Ok(Run::new(config, clients, mode, progress(output)).await?)
+}
+
+/// Progress lines on stderr for text output, or when `CFRP_PROGRESS` asks for them.
+fn progress(output: Output) -> Progress {
+    Progress::new(output == Output::Text || std::env::var_os("CFRP_PROGRESS").is_some())
 }
 
 /// The config and the function packages of `plan` and `up`.
@@ -115,13 +118,11 @@ fn prepare(
             workspace: args.workspace.clone(),
         },
     };
-    let progress =
-        Progress::new(output == Output::Text || std::env::var_os("CFRP_PROGRESS").is_some());
     let packages = package::load(
         &source,
         &spec::functions(&config),
         config.functions.architecture,
-        &progress,
+        &progress(output),
     )?;
     Ok((config, packages))
 }

@@ -71,7 +71,7 @@ pub struct StackGraph {
 /// Values one step hands to the steps that depend on it.
 #[derive(Default)]
 struct Handoff {
-    log_config_arn: OnceLock<Option<String>>,
+    log_config_arn: OnceLock<String>,
     function_arn: OnceLock<String>,
     cache_policies: OnceLock<Vec<(String, String)>>,
     distribution: OnceLock<cloudfront::Converged>,
@@ -399,7 +399,7 @@ async fn step(
         }
         Task::LogConfig => {
             let arn = cloudfront::converge_log_config(run, found_arns).await?;
-            let _ = handoff.log_config_arn.set(Some(arn));
+            let _ = handoff.log_config_arn.set(arn);
             Ok(())
         }
         Task::ViewerFunction => {
@@ -413,7 +413,8 @@ async fn step(
             Ok(())
         }
         Task::Distribution => {
-            let log_config = handoff.log_config_arn.get().cloned().flatten();
+            // Unset when logging is off: the distribution carries no log config then.
+            let log_config = handoff.log_config_arn.get().cloned();
             let converged = cloudfront::converge_distribution(
                 run,
                 log_config.as_deref(),

@@ -31,10 +31,16 @@ MAX_AGE = dt.timedelta(weeks=2)
 MAX_AHEAD = dt.timedelta(hours=2)
 
 
-def check(document: dict[str, Any], body_bytes: int) -> str | None:
-    """Why CloudWatch would refuse this PutMetricData request, or None."""
+def check_size(body_bytes: int) -> str | None:
+    """Why CloudWatch would refuse a PutMetricData request of this size, or None (only the
+    CBOR bridge sees the request's bytes)."""
     if body_bytes > MAX_REQUEST_BYTES:
         return f"The request is {body_bytes} bytes; PutMetricData requests are limited to {MAX_REQUEST_BYTES} bytes."
+    return None
+
+
+def check(document: dict[str, Any]) -> str | None:
+    """Why CloudWatch would refuse this PutMetricData request's datums, or None."""
     datums = document.get("MetricData") or []
     if len(datums) > MAX_DATUMS:
         return f"The collection MetricData must not have a size greater than {MAX_DATUMS}."
@@ -95,15 +101,15 @@ def _number(value: Any) -> float:
 
 
 def apply() -> None:
-    """Checks every PutMetricData, whatever protocol it came in (the CBOR bridge checks the
-    request size too, which only it sees)."""
+    """Checks every PutMetricData's datums, whatever protocol it came in (the CBOR bridge
+    checks the request size, which only it sees)."""
     from moto.cloudwatch import models
     from moto.cloudwatch.exceptions import InvalidParameterValue
 
     put = models.CloudWatchBackend.put_metric_data
 
     def put_checked(self: Any, namespace: str, metric_data: list[dict[str, Any]]) -> None:
-        refused = check({"MetricData": metric_data}, 0)
+        refused = check({"MetricData": metric_data})
         if refused is not None:
             raise InvalidParameterValue(refused)
         put(self, namespace, metric_data)
