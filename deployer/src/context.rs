@@ -1,7 +1,7 @@
 //! One run of `up`, `plan`, `down` or `status`: the config, the AWS clients, where we are
 //! (account, region) and what the run decided and did.
 
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig, retry::RetryConfig, timeout::TimeoutConfig};
@@ -13,7 +13,6 @@ use std::collections::{BTreeMap, HashMap};
 use crate::diff::{Action, Change, Fields, compare, digest, same_decision};
 use crate::error::DeployError;
 use crate::ports::Ports;
-use crate::ports::sdk::SdkQueues;
 
 /// CloudFront, and the metrics CloudFront publishes, live in us-east-1.
 pub const CLOUDFRONT_REGION: &str = "us-east-1";
@@ -170,9 +169,7 @@ impl<'a> Run<'a> {
             .await
             .map_err(|e| DeployError::aws("sts:GetCallerIdentity", "credentials", e))?;
         let account = identity.account().unwrap_or_default().to_string();
-        let ports = Ports {
-            queues: Arc::new(SdkQueues(aws.sqs.clone())),
-        };
+        let ports = Ports::sdk(&aws);
         Ok(Run {
             config,
             names: config.names(),
