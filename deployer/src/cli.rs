@@ -2,16 +2,11 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 
-#[derive(Debug, Parser)]
-#[command(
-    name = "deployer",
-    version,
-    about = "Put a CloudFront distribution in front of a web app or API, with real-time log metrics, alarms and cache invalidation",
-    after_help = "Examples:\n  deployer validate --config proxy.toml\n  deployer plan --out plan.json\n  deployer up --plan plan.json\n  deployer up --yes --wait\n  deployer up --origin-domain myapp.example.com --price-class PriceClass_100\n  deployer status --output json\n  deployer price --requests 50000000 --gb 2000 --geo US=0.6,DE=0.3,JP=0.1 --compare\n  deployer down --yes\n  deployer demo                # everything above against a local emulator\n\nAWS credentials, region and endpoint come from the standard chain (AWS_PROFILE or --profile,\nAWS_REGION, AWS_ENDPOINT_URL for a local emulator)."
-)]
-pub struct Cli {
+/// The flags every subcommand takes.
+#[derive(Debug, Clone, Args)]
+pub struct Globals {
     /// The stack's config file.
     #[arg(long, global = true, default_value = "proxy.toml", env = "CFRP_CONFIG")]
     pub config: PathBuf,
@@ -23,10 +18,10 @@ pub struct Cli {
     /// The AWS profile to use (default: AWS_PROFILE or the default profile).
     #[arg(long, global = true, env = "AWS_PROFILE")]
     pub profile: Option<String>,
-
-    #[command(subcommand)]
-    pub command: Command,
 }
+
+/// The deployer's top-level help: its examples and where AWS settings come from.
+pub const AFTER_HELP: &str = "Examples:\n  deployer validate --config proxy.toml\n  deployer plan --out plan.json\n  deployer up --plan plan.json\n  deployer up --yes --wait\n  deployer up --origin-domain myapp.example.com --price-class PriceClass_100\n  deployer status --output json\n  deployer price --requests 50000000 --gb 2000 --geo US=0.6,DE=0.3,JP=0.1 --compare\n  deployer down --yes\n  deployer demo                # everything above against a local emulator\n\nAWS credentials, region and endpoint come from the standard chain (AWS_PROFILE or --profile,\nAWS_REGION, AWS_ENDPOINT_URL for a local emulator).";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Output {
@@ -34,6 +29,7 @@ pub enum Output {
     Json,
 }
 
+/// The deployer's subcommands (the binary adds `demo`).
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check a config file and print every problem (exit 1 when there is one).
@@ -72,10 +68,6 @@ pub enum Command {
     /// Monthly cost of a traffic profile (flags or the analyser's metrics) under each price
     /// class, from CloudFront's published on-demand prices.
     Price(crate::price::PriceArgs),
-    /// The whole job end to end against a local AWS emulator: up, generated traffic through
-    /// the real function binaries, an invalidation, status, a monitor snapshot, alarm states,
-    /// then down; nothing is left behind (`scripts/demo` builds and runs it).
-    Demo(crate::demo::DemoArgs),
     /// A live view of the stack's traffic: rates, error rates, cache hits, latency
     /// percentiles with sparklines, top countries and POPs, rule states and CloudFront's own
     /// metrics; `--output json` streams one object per refresh.

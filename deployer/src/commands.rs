@@ -3,19 +3,15 @@
 use std::io::Write;
 use std::path::Path;
 
-use cfrp_config::{Function, OriginProtocol, PriceClass, StackConfig};
-use serde_json::json;
+use cfrp_config::{OriginProtocol, PriceClass, StackConfig};
 
 use crate::cli::{ApplyArgs, DownArgs, Output, PlanArgs, StackArgs, UpArgs};
-use crate::context::{Clients, Mode, Run};
-use crate::diff::Action;
 use crate::error::DeployError;
 use crate::package::{self, Source};
 use crate::plan::{Plan, PlanFileError};
-use crate::progress::Progress;
-use crate::resources::{cloudfront, lambda};
-use crate::spec::{self, Arns, distribution::ORIGIN_VERIFY_HEADER};
-use crate::stack;
+use crate::session::Session;
+use crate::spec;
+use crate::workflow::{self, Outcome, Report};
 
 /// Errors of a command: a config the user must fix, or a deployment failure.
 #[derive(Debug, thiserror::Error)]
@@ -33,15 +29,15 @@ pub enum CommandError {
 }
 
 /// The stack config from the file, or from the one-command flags.
-pub fn load_config(path: &Path, args: &StackArgs) -> Result<StackConfig, CommandError> {
+pub fn load_config(
+    path: &Path,
+    args: &StackArgs,
+    session: &Session,
+) -> Result<StackConfig, CommandError> {
     let mut config = match &args.origin_domain {
         None => StackConfig::load(path)?,
         Some(domain) => {
-            let region = args
-                .region
-                .clone()
-                .or_else(|| std::env::var("AWS_REGION").ok())
-                .unwrap_or_else(|| "us-east-1".to_string());
+            let region = session.region(args.region.as_deref());
             let mut config = StackConfig::for_origin(&args.name, &region, domain);
             let origin = &mut config.origins[0];
             if let Some(path) = &args.origin_path {
@@ -87,28 +83,13 @@ pub fn load_config(path: &Path, args: &StackArgs) -> Result<StackConfig, Command
     Ok(config)
 }
 
-async fn start<'a>(
-    config: &'a StackConfig,
-    profile: Option<&str>,
-    mode: Mode,
-    output: Output,
-) -> Result<Run<'a>, CommandError> {
-    let clients = Clients::load(&config.region, profile).await;
-    Ok(Run::new(config, clients, mode, progress(output)).await?)
-}
-
-/// Progress lines on stderr for text output, or when `CFRP_PROGRESS` asks for them.
-fn progress(output: Output) -> Progress {
-    Progress::new(output == Output::Text || std::env::var_os("CFRP_PROGRESS").is_some())
-}
-
 /// The config and the function packages of `plan` and `up`.
 fn prepare(
     path: &Path,
     args: &UpArgs,
-    output: Output,
+    session: &Session,
 ) -> Result<(StackConfig, package::Packages), CommandError> {
-    let mut config = load_config(path, &args.stack)?;
+    let mut config = load_config(path, &args.stack, session)?;
     if args.x86_64 {
         config.functions.architecture = cfrp_config::Architecture::X86_64;
     }
@@ -122,48 +103,34 @@ fn prepare(
         &source,
         &spec::functions(&config),
         config.functions.architecture,
-        &progress(output),
+        &session.progress(),
     )?;
     Ok((config, packages))
 }
 
-/// Reads everything and decides, changing nothing: the plan and what is known of the
-/// distribution.
-async fn make_plan(
-    config: &StackConfig,
-    packages: &package::Packages,
-    profile: Option<&str>,
-    output: Output,
-) -> Result<(Plan, stack::Converged), CommandError> {
-    let run = start(config, profile, Mode::Plan, output).await?;
-    let converged = stack::converge(&run, packages, false).await?;
-    Ok((Plan::of(&run, &converged.graph), converged))
+/// Prints `report` in the session's format.
+fn print(report: &Report, session: &Session, out: &mut dyn Write) -> std::io::Result<()> {
+    match session.output {
+        Output::Json => writeln!(out, "{:#}", report.json()),
+        Output::Text => report.write_text(out),
+    }
 }
 
 /// `plan`. Exit codes: 0 nothing to change, 2 changes pending.
 pub async fn plan(
     path: &Path,
     args: &PlanArgs,
-    profile: Option<&str>,
-    output: Output,
+    session: &Session,
     out: &mut dyn Write,
 ) -> Result<i32, CommandError> {
-    let (config, packages) = prepare(path, &args.up, output)?;
-    let (plan, planned) = make_plan(&config, &packages, profile, output).await?;
+    let (config, packages) = prepare(path, &args.up, session)?;
+    let planned = workflow::plan_up(session, &config, &packages).await?;
     if let Some(file) = &args.out {
-        plan.save(file)?;
+        planned.plan.save(file)?;
     }
-    let timing = [("plan", &planned.timing)];
-    report(
-        &plan,
-        &Outcome::Planned,
-        Some(&planned.deployed),
-        &timing,
-        output,
-        out,
-    )?;
+    print(&planned, session, out)?;
     if let Some(file) = &args.out
-        && output == Output::Text
+        && session.output == Output::Text
     {
         writeln!(
             out,
@@ -172,7 +139,7 @@ pub async fn plan(
             file.display()
         )?;
     }
-    Ok(if plan.pending() { 2 } else { 0 })
+    Ok(if planned.plan.pending() { 2 } else { 0 })
 }
 
 /// `up`: the plan, shown and confirmed (or a saved plan, checked against the cloud), then
@@ -180,24 +147,23 @@ pub async fn plan(
 pub async fn up(
     path: &Path,
     args: &ApplyArgs,
-    profile: Option<&str>,
-    output: Output,
+    session: &Session,
     out: &mut dyn Write,
 ) -> Result<i32, CommandError> {
-    let (config, packages) = prepare(path, &args.up, output)?;
-    let (plan, planned) = match make_plan(&config, &packages, profile, output).await {
+    let (config, packages) = prepare(path, &args.up, session)?;
+    let planned = match workflow::plan_up(session, &config, &packages).await {
         Ok(planned) => planned,
         Err(err) => {
             eprintln!(
                 "up stopped while planning, before any change (0 mutating calls); run `deployer up` again to resume"
             );
-            return Err(err);
+            return Err(err.into());
         }
     };
     let approved = match &args.plan {
         Some(file) => {
             let saved = Plan::load(file)?;
-            let moved = saved.moved_since(&plan);
+            let moved = saved.moved_since(&planned.plan);
             if !moved.is_empty() {
                 return Err(PlanFileError::Moved {
                     path: file.clone(),
@@ -207,16 +173,18 @@ pub async fn up(
             }
             saved
         }
-        None => plan,
+        None => planned.plan.clone(),
     };
-    let deployed = &planned.deployed;
-    let planning = [("plan", &planned.timing)];
     if !approved.pending() && !args.up.wait {
-        let nothing = Outcome::Applied {
-            title: "Up to date",
-            mutations: Vec::new(),
+        let nothing = Report {
+            plan: approved,
+            outcome: Outcome::Applied {
+                title: "Up to date",
+                mutations: Vec::new(),
+            },
+            ..planned
         };
-        report(&approved, &nothing, Some(deployed), &planning, output, out)?;
+        print(&nothing, session, out)?;
         return Ok(0);
     }
     if args.plan.is_none() && approved.pending() {
@@ -225,35 +193,31 @@ pub async fn up(
             prompt: "Apply?",
             declined: "Nothing applied.",
         };
-        if !show_and_confirm(&approved, Some(deployed), &question, output, out)? {
+        let shown = Report::planned(approved.clone(), planned.deployed.clone());
+        if !show_and_confirm(&shown, &question, session, out)? {
             return Ok(crate::ops::exit::DECLINED);
         }
     }
-    let mut run = start(&config, profile, Mode::Apply, output).await?;
-    run.approve(&approved.changes);
-    let converged = match stack::converge(&run, &packages, args.up.wait).await {
-        Ok(converged) => converged,
-        Err(err) => {
+    let applied = workflow::apply_up(
+        session,
+        &config,
+        &packages,
+        &approved,
+        &planned,
+        args.up.wait,
+    )
+    .await;
+    match applied {
+        Ok(applied) => print(&applied, session, out)?,
+        Err(stopped) => {
             // Say how far it got: the next `up` resumes from here.
             eprintln!(
                 "up stopped after {} mutating call(s); run `deployer up` again to resume",
-                run.mutations().len()
+                stopped.mutations.len()
             );
-            return Err(err.into());
+            return Err(stopped.error.into());
         }
-    };
-    let applied = Plan::of(&run, &converged.graph);
-    report(
-        &applied,
-        &Outcome::Applied {
-            title: "Applied",
-            mutations: run.mutations(),
-        },
-        Some(&converged.deployed),
-        &[("plan", &planned.timing), ("apply", &converged.timing)],
-        output,
-        out,
-    )?;
+    }
     Ok(0)
 }
 
@@ -261,17 +225,14 @@ pub async fn up(
 pub async fn down(
     path: &Path,
     args: &DownArgs,
-    profile: Option<&str>,
-    output: Output,
+    session: &Session,
     out: &mut dyn Write,
 ) -> Result<i32, CommandError> {
-    let config = load_config(path, &args.stack)?;
-    let plan_run = start(&config, profile, Mode::Plan, output).await?;
-    let (graph, planning) = stack::remove(&plan_run).await?;
-    let plan = Plan::of(&plan_run, &graph);
-    if !plan.pending() {
-        report(&plan, &Outcome::Planned, None, &[], output, out)?;
-        if output == Output::Text {
+    let config = load_config(path, &args.stack, session)?;
+    let planned = workflow::plan_down(session, &config).await?;
+    if !planned.plan.pending() {
+        print(&Report::planned(planned.plan, None), session, out)?;
+        if session.output == Output::Text {
             writeln!(out, "Nothing to remove.")?;
         }
         return Ok(0);
@@ -281,23 +242,12 @@ pub async fn down(
         prompt: "Remove all of it?",
         declined: "Nothing removed.",
     };
-    if !show_and_confirm(&plan, None, &question, output, out)? {
+    let shown = Report::planned(planned.plan.clone(), None);
+    if !show_and_confirm(&shown, &question, session, out)? {
         return Ok(crate::ops::exit::DECLINED);
     }
-    let mut run = start(&config, profile, Mode::Apply, output).await?;
-    run.approve(&plan.changes);
-    let (graph, applying) = stack::remove(&run).await?;
-    report(
-        &Plan::of(&run, &graph),
-        &Outcome::Applied {
-            title: "Removed",
-            mutations: run.mutations(),
-        },
-        None,
-        &[("plan", &planning), ("apply", &applying)],
-        output,
-        out,
-    )?;
+    let removed = workflow::apply_down(session, &config, &planned).await?;
+    print(&removed, session, out)?;
     Ok(0)
 }
 
@@ -313,323 +263,38 @@ struct Question {
 /// Shows the plan the question is about (on stdout as text, or on stderr when stdout carries
 /// the JSON report and someone is asked), then asks it. Whether to apply.
 fn show_and_confirm(
-    plan: &Plan,
-    deployed: Option<&stack::Deployed>,
+    shown: &Report,
     question: &Question,
-    output: Output,
+    session: &Session,
     out: &mut dyn Write,
 ) -> Result<bool, CommandError> {
-    if output == Output::Text {
-        report(plan, &Outcome::Planned, deployed, &[], output, out)?;
+    if session.output == Output::Text {
+        shown.write_text(out)?;
         out.flush()?;
     } else if !question.yes {
         let mut text = Vec::new();
-        report(
-            plan,
-            &Outcome::Planned,
-            deployed,
-            &[],
-            Output::Text,
-            &mut text,
-        )?;
+        shown.write_text(&mut text)?;
         eprint!("{}", String::from_utf8_lossy(&text));
     }
     let yes = crate::prompt::confirm(question.yes, question.prompt)?;
-    if !yes && output == Output::Text {
+    if !yes && session.output == Output::Text {
         writeln!(out, "{}", question.declined)?;
     }
     Ok(yes)
-}
-
-/// Whether a report shows a plan or what was done.
-enum Outcome {
-    Planned,
-    Applied {
-        title: &'static str,
-        mutations: Vec<String>,
-    },
-}
-
-/// The text and JSON views of a plan, or of what applying it did. `timing` names the phases
-/// (planning, applying) that ran the stack's graph, for the JSON view.
-fn report(
-    plan: &Plan,
-    outcome: &Outcome,
-    deployed: Option<&stack::Deployed>,
-    timing: &[(&str, &stack::Timing)],
-    output: Output,
-    out: &mut dyn Write,
-) -> std::io::Result<()> {
-    let summary = plan.summary();
-    let applied = matches!(outcome, Outcome::Applied { .. });
-    if output == Output::Json {
-        let mutations = match outcome {
-            Outcome::Planned => Vec::new(),
-            Outcome::Applied { mutations, .. } => mutations.clone(),
-        };
-        // Each step's seconds in the last phase that ran it.
-        let seconds = timing
-            .last()
-            .map(|(_, t)| t.step_seconds.clone())
-            .unwrap_or_default();
-        let timing: serde_json::Map<String, serde_json::Value> = timing
-            .iter()
-            .map(|(phase, t)| (phase.to_string(), json!(t)))
-            .collect();
-        let steps: Vec<serde_json::Value> = plan
-            .steps
-            .iter()
-            .map(|s| {
-                let mut step = json!({"id": s.id, "name": s.name, "depends_on": s.depends_on});
-                if let Some(seconds) = seconds.get(s.id) {
-                    step["seconds"] = json!(seconds);
-                }
-                step
-            })
-            .collect();
-        let value = json!({
-            "stack": plan.stack,
-            "region": plan.region,
-            "account": plan.account,
-            "mode": if applied { "apply" } else { "plan" },
-            "config_sha256": plan.config_sha256,
-            "steps": steps,
-            "changes": plan.changes,
-            "summary": summary,
-            "mutating_calls": mutations.len(),
-            "mutations": mutations,
-            "distribution": deployed,
-            "timing": timing,
-        });
-        return writeln!(out, "{value:#}");
-    }
-    let title = match outcome {
-        Outcome::Planned => "Plan",
-        Outcome::Applied { title, .. } => title,
-    };
-    writeln!(
-        out,
-        "{title} for stack \"{}\" (region {}, account {}):",
-        plan.stack, plan.region, plan.account
-    )?;
-    for change in &plan.changes {
-        let mark = match change.action {
-            Action::Create => "+",
-            Action::Update { .. } => "~",
-            Action::Delete => "-",
-            Action::Unchanged => continue,
-        };
-        writeln!(out, "  {mark} {} {}", change.kind, change.name)?;
-        if let Action::Update { changes } = &change.action {
-            for field in changes {
-                writeln!(
-                    out,
-                    "      {}: {} → {}",
-                    field.field,
-                    shorten(field.from.as_deref()),
-                    shorten(field.to.as_deref())
-                )?;
-            }
-        }
-    }
-    writeln!(
-        out,
-        "{} to create, {} to update, {} to delete, {} unchanged.",
-        summary.create, summary.update, summary.delete, summary.unchanged
-    )?;
-    if let Outcome::Applied { mutations, .. } = outcome {
-        writeln!(out, "{} mutating call(s) made.", mutations.len())?;
-    }
-    if let Some(d) = deployed
-        && let (Some(id), Some(domain)) = (&d.distribution_id, &d.domain_name)
-    {
-        writeln!(
-            out,
-            "Distribution {id}: https://{domain} ({})",
-            d.status.as_deref().unwrap_or("unknown")
-        )?;
-        if applied {
-            writeln!(
-                out,
-                "Origins receive `{ORIGIN_VERIFY_HEADER}: {}`; reject requests without it, e.g. nginx:\n  if ($http_x_origin_verify != \"{}\") {{ return 403; }}",
-                d.origin_secret, d.origin_secret
-            )?;
-            writeln!(
-                out,
-                "Dashboard: {}",
-                spec::dashboard::console_url(
-                    &plan.region,
-                    &cfrp_config::Names::new(&plan.stack).dashboard(),
-                )
-            )?;
-        }
-    }
-    Ok(())
-}
-
-/// Long values (policies, dashboard bodies) cut to one readable line.
-fn shorten(value: Option<&str>) -> String {
-    match value {
-        None => "(none)".to_string(),
-        Some(v) if v.chars().count() > 100 => {
-            let head: String = v.chars().take(97).collect();
-            format!("\"{head}…\"")
-        }
-        Some(v) => format!("\"{v}\""),
-    }
 }
 
 /// `status`.
 pub async fn status(
     path: &Path,
     args: &StackArgs,
-    profile: Option<&str>,
-    output: Output,
+    session: &Session,
     out: &mut dyn Write,
 ) -> Result<i32, CommandError> {
-    let config = load_config(path, args)?;
-    let run = start(&config, profile, Mode::Plan, output).await?;
-    let found = cloudfront::find_distribution(&run).await?;
-    let arns = Arns::new(&config, &run.account, found.as_ref().map(|f| f.id.as_str()));
-    let mut distribution = serde_json::Value::Null;
-    if let Some(f) = &found {
-        let got = run
-            .aws
-            .cloudfront
-            .get_distribution()
-            .id(&f.id)
-            .send()
-            .await
-            .map_err(|e| DeployError::aws("cloudfront:GetDistribution", &f.id, e))?;
-        let d = got.distribution();
-        let dc = d.and_then(|d| d.distribution_config());
-        let origins: Vec<serde_json::Value> = dc
-            .and_then(|c| c.origins())
-            .map(|o| o.items())
-            .unwrap_or_default()
-            .iter()
-            .map(|o| json!({"id": o.id(), "domain": o.domain_name(), "path": o.origin_path().unwrap_or_default()}))
-            .collect();
-        distribution = json!({
-            "id": f.id,
-            "domain_name": f.domain,
-            "status": d.map(|d| d.status()).unwrap_or_default(),
-            "enabled": dc.map(|c| c.enabled()),
-            "aliases": dc.and_then(|c| c.aliases()).map(|a| a.items().to_vec()).unwrap_or_default(),
-            "origins": origins,
-        });
-    }
-    let mut functions = Vec::new();
-    for function in spec::functions(&config) {
-        let name = run.names.lambda(function);
-        let observed = lambda::observe_function(&run, &name).await?;
-        let source = match function {
-            Function::LogAnalyser => Some(arns.stream.clone()),
-            Function::Invalidator => Some(arns.manuscripts_queue.clone()),
-            Function::AlarmEvaluator => None,
-        };
-        let mapping = match (&observed, source) {
-            (Some(_), Some(source)) => lambda::observe_mapping(&run, &name, &source)
-                .await?
-                .map(|(_, _, state)| json!({"source": source, "state": state})),
-            _ => None,
-        };
-        functions.push(json!({
-            "function": name,
-            "deployed": observed.is_some(),
-            "last_modified": observed.map(|(_, modified)| modified),
-            "event_source_mapping": mapping,
-        }));
-    }
-    let alarms = run
-        .aws
-        .cloudwatch
-        .describe_alarms()
-        .alarm_name_prefix(run.names.alarm(""))
-        .send()
-        .await
-        .map_err(|e| DeployError::aws("cloudwatch:DescribeAlarms", &run.names.alarm(""), e))?;
-    let alarms: Vec<serde_json::Value> = alarms
-        .metric_alarms()
-        .iter()
-        .map(|a| json!({"alarm": a.alarm_name(), "state": a.state_value().map(|s| s.as_str())}))
-        .collect();
-    let value = json!({
-        "stack": run.names.stack(),
-        "region": run.region,
-        "distribution": distribution,
-        "functions": functions,
-        "alarms": alarms,
-    });
-    if output == Output::Json {
-        writeln!(out, "{value:#}")?;
-        return Ok(0);
-    }
-    writeln!(
-        out,
-        "Stack \"{}\" (region {})",
-        run.names.stack(),
-        run.region
-    )?;
-    match &found {
-        None => writeln!(out, "  distribution: not deployed")?,
-        Some(_) => {
-            writeln!(
-                out,
-                "  distribution {} https://{} — {}{}",
-                value["distribution"]["id"].as_str().unwrap_or_default(),
-                value["distribution"]["domain_name"]
-                    .as_str()
-                    .unwrap_or_default(),
-                value["distribution"]["status"].as_str().unwrap_or_default(),
-                if value["distribution"]["enabled"] == json!(false) {
-                    " (disabled)"
-                } else {
-                    ""
-                }
-            )?;
-            for alias in value["distribution"]["aliases"]
-                .as_array()
-                .into_iter()
-                .flatten()
-            {
-                writeln!(out, "    alias {}", alias.as_str().unwrap_or_default())?;
-            }
-            for origin in value["distribution"]["origins"]
-                .as_array()
-                .into_iter()
-                .flatten()
-            {
-                writeln!(
-                    out,
-                    "    origin {} → {}{}",
-                    origin["id"].as_str().unwrap_or_default(),
-                    origin["domain"].as_str().unwrap_or_default(),
-                    origin["path"].as_str().unwrap_or_default()
-                )?;
-            }
-        }
-    }
-    for f in value["functions"].as_array().into_iter().flatten() {
-        writeln!(
-            out,
-            "  function {}: {}{}",
-            f["function"].as_str().unwrap_or_default(),
-            f["last_modified"]
-                .as_str()
-                .map_or("not deployed".to_string(), |m| format!("last modified {m}")),
-            f["event_source_mapping"]["state"]
-                .as_str()
-                .map_or(String::new(), |s| format!(", event source mapping {s}"))
-        )?;
-    }
-    for a in value["alarms"].as_array().into_iter().flatten() {
-        writeln!(
-            out,
-            "  alarm {}: {}",
-            a["alarm"].as_str().unwrap_or_default(),
-            a["state"].as_str().unwrap_or_default()
-        )?;
+    let config = load_config(path, args, session)?;
+    let status = workflow::status(session, &config).await?;
+    match session.output {
+        Output::Json => writeln!(out, "{:#}", serde_json::json!(status))?,
+        Output::Text => status.write_text(out)?,
     }
     Ok(0)
 }

@@ -1,7 +1,7 @@
 //! One run of `up`, `plan`, `down` or `status`: the config, the AWS clients, where we are
 //! (account, region) and what the run decided and did.
 
-use std::sync::{Mutex, MutexGuard, RwLock};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig, retry::RetryConfig, timeout::TimeoutConfig};
@@ -13,30 +13,10 @@ use std::collections::{BTreeMap, HashMap};
 use crate::diff::{Action, Change, Fields, compare, digest, same_decision};
 use crate::error::DeployError;
 use crate::ports::Ports;
+use crate::session::Target;
 
 /// CloudFront, and the metrics CloudFront publishes, live in us-east-1.
 pub const CLOUDFRONT_REGION: &str = "us-east-1";
-
-/// An endpoint every client of this process uses instead of the standard chain, with dummy
-/// credentials: set by `deployer demo` to its local emulator, so the commands it runs
-/// in-process (`up`, `status`, `down`, ...) cannot reach a real account.
-static LOCAL_ENDPOINT: RwLock<Option<String>> = RwLock::new(None);
-
-/// Points every client built after this call at `endpoint` (None: the standard chain again).
-pub fn set_local_endpoint(endpoint: Option<&str>) {
-    let mut slot = LOCAL_ENDPOINT
-        .write()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    *slot = endpoint.map(str::to_string);
-}
-
-/// The endpoint set by [`set_local_endpoint`], if any.
-pub fn local_endpoint() -> Option<String> {
-    LOCAL_ENDPOINT
-        .read()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .clone()
-}
 
 /// SDK clients, built once from one shared config (credential chain, profile,
 /// `AWS_ENDPOINT_URL`, retries with backoff for throttling).
@@ -56,9 +36,9 @@ pub struct Clients {
 }
 
 impl Clients {
-    /// Loads the standard AWS configuration for `region` (profile from `--profile` or
-    /// `AWS_PROFILE`).
-    pub async fn load(region: &str, profile: Option<&str>) -> Clients {
+    /// Loads the AWS configuration for `region` aimed at `target`: the standard chain
+    /// (profile from `--profile` or `AWS_PROFILE`), or a local emulator.
+    pub async fn load(region: &str, target: &Target) -> Clients {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region.to_string()))
             // Standard retry mode backs off on throttling; 6 attempts ride out a burst.
@@ -69,34 +49,39 @@ impl Clients {
                     .operation_attempt_timeout(Duration::from_secs(60))
                     .build(),
             );
-        if let Some(endpoint) = local_endpoint() {
+        let local = matches!(target, Target::Local { .. });
+        match target {
             // A local emulator: its endpoint and dummy credentials, never the user's profile.
-            loader = loader.endpoint_url(endpoint).credentials_provider(
-                aws_sdk_sts::config::Credentials::new(
-                    "test",
-                    "test",
-                    None,
-                    None,
-                    "cfrp-local-endpoint",
-                ),
-            );
-        } else if let Some(profile) = profile {
-            loader = loader.profile_name(profile);
+            Target::Local { endpoint } => {
+                loader = loader.endpoint_url(endpoint).credentials_provider(
+                    aws_sdk_sts::config::Credentials::new(
+                        "test",
+                        "test",
+                        None,
+                        None,
+                        "cfrp-local-endpoint",
+                    ),
+                );
+            }
+            Target::Account {
+                profile: Some(profile),
+            } => loader = loader.profile_name(profile),
+            Target::Account { profile: None } => {}
         }
         let shared = loader.load().await;
-        Clients::from_config(&shared)
+        let path_style = local || std::env::var_os("AWS_ENDPOINT_URL").is_some();
+        Clients::from_config(&shared, path_style)
     }
 
-    pub fn from_config(shared: &SdkConfig) -> Clients {
+    /// Clients from `shared`; `path_style` S3 addressing for endpoints other than AWS's.
+    pub fn from_config(shared: &SdkConfig, path_style: bool) -> Clients {
         let global = shared
             .to_builder()
             .region(Region::new(CLOUDFRONT_REGION))
             .build();
         let s3 = aws_sdk_s3::config::Builder::from(shared)
             // Path-style works with every endpoint, including a local emulator.
-            .force_path_style(
-                std::env::var_os("AWS_ENDPOINT_URL").is_some() || local_endpoint().is_some(),
-            )
+            .force_path_style(path_style)
             .build();
         Clients {
             cloudfront: aws_sdk_cloudfront::Client::new(&global),
@@ -199,7 +184,7 @@ impl<'a> Run<'a> {
         Run {
             config,
             names: config.names(),
-            aws: Clients::from_config(&shared),
+            aws: Clients::from_config(&shared, true),
             ports,
             account: account.to_string(),
             region: config.region.clone(),

@@ -4,7 +4,6 @@
 pub mod cli;
 pub mod commands;
 pub mod context;
-pub mod demo;
 pub mod diff;
 pub mod error;
 pub mod init;
@@ -17,6 +16,8 @@ pub mod price;
 pub mod progress;
 pub mod prompt;
 pub mod resources;
+pub mod session;
 pub mod spec;
 pub mod stack;
 pub mod validate;
+pub mod workflow;

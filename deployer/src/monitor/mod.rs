@@ -28,10 +28,12 @@ pub use snapshot::Snapshot;
 
 use crate::cli::{Output, StackArgs};
 use crate::commands::{CommandError, load_config};
+use crate::context::Mode;
 use crate::context::{CLOUDFRONT_REGION, Clients, Run};
 use crate::error::DeployError;
-use crate::ops::{exit, exit_codes_help, parse_duration, start};
+use crate::ops::{exit, exit_codes_help, parse_duration};
 use crate::resources::cloudfront;
+use crate::session::Session;
 use render::Style;
 
 /// The longest `--duration`.
@@ -255,26 +257,21 @@ impl Drop for Screen<'_> {
     }
 }
 
-fn colours_wanted() -> bool {
-    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-}
-
 /// `deployer monitor`.
 pub async fn run(
     path: &Path,
     args: &MonitorArgs,
-    profile: Option<&str>,
-    output: Output,
+    session: &Session,
     out: &mut dyn Write,
 ) -> Result<i32, CommandError> {
-    let config = load_config(path, &args.stack)?;
-    let run = start(&config, profile, output).await?;
+    let config = load_config(path, &args.stack, session)?;
+    let run = session.run(&config, Mode::Apply).await?;
     let target = locate(&run).await?;
     let window_minutes = u32::try_from(args.window.as_secs() / 60).unwrap_or(15);
     let terminal = std::io::stdout().is_terminal();
-    let live = output == Output::Text && terminal && !args.once;
+    let live = session.output == Output::Text && terminal && !args.once;
     let style = Style {
-        color: output == Output::Text && terminal && colours_wanted(),
+        color: session.color,
         spark_width: spark_width(),
     };
     let deadline = Instant::now() + args.duration;
@@ -287,7 +284,7 @@ pub async fn run(
             taken = snapshot(&config, &run.aws, &target, window_minutes) => taken?,
             _ = &mut ctrl_c => break,
         };
-        if output == Output::Json {
+        if session.output == Output::Json {
             screen.json(&taken)?;
         } else {
             let mut lines = render::render(&taken, style);

@@ -3,11 +3,9 @@
 
 use std::io::Write;
 
-use clap::CommandFactory;
 use clap_complete::Shell;
 
 use super::exit_codes_help;
-use crate::cli::Cli;
 
 /// `--help` text of `deployer completions`.
 pub const HELP: &str = concat!(
@@ -20,10 +18,10 @@ pub const HELP: &str = concat!(
     exit_codes_help!()
 );
 
-pub fn run(shell: Shell, out: &mut dyn Write) -> i32 {
-    let mut command = Cli::command();
+/// Writes the completion script of `command` (the binary's whole definition) for `shell`.
+pub fn run(shell: Shell, command: &mut clap::Command, out: &mut dyn Write) -> i32 {
     let mut buffer = Vec::new();
-    clap_complete::generate(shell, &mut command, "deployer", &mut buffer);
+    clap_complete::generate(shell, command, "deployer", &mut buffer);
     match out.write_all(&buffer).and_then(|()| out.flush()) {
         Ok(()) => super::exit::OK,
         Err(err) => {

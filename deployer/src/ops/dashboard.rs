@@ -6,12 +6,14 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::{Paint, exit, exit_codes_help, start};
+use super::{exit, exit_codes_help};
 use crate::cli::{Output, StackArgs};
 use crate::commands::{CommandError, load_config};
+use crate::context::Mode;
 use crate::diff::Action;
 use crate::error::DeployError;
 use crate::resources::{cloudfront, monitoring};
+use crate::session::Session;
 use crate::spec;
 
 /// `--help` text of `deployer dashboard` (its flags are the stack flags `status` takes).
@@ -29,12 +31,11 @@ pub const HELP: &str = concat!(
 pub async fn run(
     path: &Path,
     args: &StackArgs,
-    profile: Option<&str>,
-    output: Output,
+    session: &Session,
     out: &mut dyn Write,
 ) -> Result<i32, CommandError> {
-    let config = load_config(path, args)?;
-    let run = start(&config, profile, output).await?;
+    let config = load_config(path, args, session)?;
+    let run = session.run(&config, Mode::Apply).await?;
     let found = cloudfront::find_distribution(&run).await?.ok_or_else(|| {
         DeployError::state(
             &format!("stack \"{}\"", run.names.stack()),
@@ -50,7 +51,7 @@ pub async fn run(
         .map(|c| c.action.clone())
         .unwrap_or(Action::Unchanged);
     let url = spec::dashboard::console_url(&run.region, &name);
-    if output == Output::Json {
+    if session.output == Output::Json {
         let value = json!({
             "name": name,
             "url": url,
@@ -62,7 +63,7 @@ pub async fn run(
         writeln!(out, "{value:#}")?;
         return Ok(exit::OK);
     }
-    let paint = Paint::for_stdout(output);
+    let paint = session.paint();
     let what = match action {
         Action::Create => paint.green("created"),
         Action::Update { .. } => paint.green("updated"),

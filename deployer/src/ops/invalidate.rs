@@ -11,13 +11,13 @@ use cfrp_config::invalidation::{
 use clap::Args;
 use serde_json::json;
 
-use super::{
-    Paint, exit, exit_codes_help, operator_config, parse_distribution_id, parse_duration, start,
-};
+use super::{exit, exit_codes_help, operator_config, parse_distribution_id, parse_duration};
 use crate::cli::{Output, StackArgs};
 use crate::commands::{CommandError, load_config};
+use crate::context::Mode;
 use crate::error::DeployError;
 use crate::resources::{cloudfront, poll};
+use crate::session::Session;
 
 #[derive(Debug, Clone, Args)]
 #[command(after_help = HELP)]
@@ -105,16 +105,15 @@ fn caller_reference() -> Result<String, DeployError> {
 pub async fn run(
     path: &Path,
     args: &InvalidateArgs,
-    profile: Option<&str>,
-    output: Output,
+    session: &Session,
     out: &mut dyn Write,
 ) -> Result<i32, CommandError> {
     let paths = prepare_paths(&args.paths)?;
     let config = match &args.id {
-        Some(_) => operator_config("operator", args.stack.region.as_deref()),
-        None => load_config(path, &args.stack)?,
+        Some(_) => operator_config("operator", &session.region(args.stack.region.as_deref())),
+        None => load_config(path, &args.stack, session)?,
     };
-    let run = start(&config, profile, output).await?;
+    let run = session.run(&config, Mode::Apply).await?;
     let distribution_id = match &args.id {
         Some(id) => id.clone(),
         None => {
@@ -132,8 +131,8 @@ pub async fn run(
     let reference = caller_reference()?;
     let created =
         cloudfront::create_invalidation(&run, &distribution_id, &paths, &reference).await?;
-    let paint = Paint::for_stdout(output);
-    if output == Output::Text {
+    let paint = session.paint();
+    if session.output == Output::Text {
         writeln!(
             out,
             "Invalidation {} of distribution {distribution_id}: {} ({} path(s): {})",
@@ -174,7 +173,7 @@ pub async fn run(
             Err(err) => return Err(err.into()),
         }
     }
-    if output == Output::Json {
+    if session.output == Output::Json {
         let value = json!({
             "distribution_id": distribution_id,
             "invalidation_id": created.id,

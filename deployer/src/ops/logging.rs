@@ -16,12 +16,14 @@ use cfrp_config::{Field, checks};
 use clap::Args;
 use serde_json::json;
 
-use super::{Paint, exit, exit_codes_help, operator_config, parse_distribution_id, start};
+use super::{Paint, exit, exit_codes_help, operator_config, parse_distribution_id};
 use crate::cli::Output;
 use crate::commands::CommandError;
+use crate::context::Mode;
 use crate::diff::Action;
 use crate::error::DeployError;
 use crate::resources::{cloudfront, iam, kinesis};
+use crate::session::Session;
 use crate::spec::{Arns, policy};
 
 const HELP: &str = concat!(
@@ -155,12 +157,11 @@ pub fn detach(config: &mut DistributionConfig, log_config_name: &str) -> bool {
 
 pub async fn run(
     args: &LoggingArgs,
-    profile: Option<&str>,
-    output: Output,
+    session: &Session,
     out: &mut dyn Write,
 ) -> Result<i32, CommandError> {
     if args.detach {
-        return run_detach(args, profile, output, out).await;
+        return run_detach(args, session, out).await;
     }
     let fields = parse_fields(&args.fields)?;
     if let Some(arn) = &args.stream_arn {
@@ -178,11 +179,11 @@ pub async fn run(
     let id = &args.id;
     let mut config = operator_config(
         &format!("dist-{}", id.to_ascii_lowercase()),
-        args.region.as_deref(),
+        &session.region(args.region.as_deref()),
     );
     config.logging.fields = fields;
     config.logging.sampling_rate = args.sampling_rate;
-    let run = start(&config, profile, output).await?;
+    let run = session.run(&config, Mode::Apply).await?;
     let Some((existing, _)) = cloudfront::read_distribution_config(&run, id).await? else {
         return Err(DeployError::state(
             &format!("distribution {id}"),
@@ -228,7 +229,7 @@ pub async fn run(
     } else {
         run.note("CloudFront distribution", id, Action::Unchanged);
     }
-    if output == Output::Json {
+    if session.output == Output::Json {
         let value = json!({
             "distribution_id": id,
             "realtime_log_config_arn": log_config_arn,
@@ -245,7 +246,7 @@ pub async fn run(
         writeln!(out, "{value:#}")?;
         return Ok(exit::OK);
     }
-    print_changes(out, &run.changes(), Paint::for_stdout(output))?;
+    print_changes(out, &run.changes(), session.paint())?;
     writeln!(
         out,
         "Distribution {id}: real-time logging {} on {behaviours} cache behaviour(s), {}% sampled, {} field(s)\n  log config {log_config_arn}\n  stream {}\n{} mutating call(s) made.",
@@ -282,8 +283,7 @@ fn print_changes(
 
 async fn run_detach(
     args: &LoggingArgs,
-    profile: Option<&str>,
-    output: Output,
+    session: &Session,
     out: &mut dyn Write,
 ) -> Result<i32, CommandError> {
     if let Some(region) = &args.region {
@@ -295,9 +295,9 @@ async fn run_detach(
     let id = &args.id;
     let config = operator_config(
         &format!("dist-{}", id.to_ascii_lowercase()),
-        args.region.as_deref(),
+        &session.region(args.region.as_deref()),
     );
-    let run = start(&config, profile, output).await?;
+    let run = session.run(&config, Mode::Apply).await?;
     let log_config = run.names.realtime_log_config();
     // A distribution deleted meanwhile has nothing to detach; what `logging` created for it
     // is still removed.
@@ -324,7 +324,7 @@ async fn run_detach(
     let role = run.names.cloudfront_logs_role();
     iam::remove(&run, &role).await?;
     kinesis::remove(&run).await?;
-    if output == Output::Json {
+    if session.output == Output::Json {
         let value = json!({
             "distribution_id": id,
             "distribution_exists": distribution_exists,
@@ -336,7 +336,7 @@ async fn run_detach(
         writeln!(out, "{value:#}")?;
         return Ok(exit::OK);
     }
-    print_changes(out, &run.changes(), Paint::for_stdout(output))?;
+    print_changes(out, &run.changes(), session.paint())?;
     let state = if !distribution_exists {
         "not found; removed what logging had created for it"
     } else if detached {

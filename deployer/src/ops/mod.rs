@@ -8,15 +8,9 @@ pub mod invalidate;
 pub mod logging;
 pub mod update;
 
-use std::io::IsTerminal;
 use std::time::Duration;
 
 use cfrp_config::StackConfig;
-
-use crate::cli::Output;
-use crate::commands::CommandError;
-use crate::context::{Clients, Mode, Run};
-use crate::progress::Progress;
 
 /// Exit codes scripts can rely on, shared by every operator command.
 pub mod exit {
@@ -38,25 +32,8 @@ pub(crate) use exit_codes_help;
 
 /// A config for commands aimed at a distribution by id rather than at a stack: the stack
 /// name only names the resources such a command creates.
-pub fn operator_config(name: &str, region: Option<&str>) -> StackConfig {
-    let region = region
-        .map(str::to_string)
-        .or_else(|| std::env::var("AWS_REGION").ok())
-        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
-        .unwrap_or_else(|| "us-east-1".to_string());
-    StackConfig::for_origin(name, &region, "origin.invalid")
-}
-
-/// Loads clients, resolves the account and starts a run; progress on stderr in text mode.
-pub async fn start<'a>(
-    config: &'a StackConfig,
-    profile: Option<&str>,
-    output: Output,
-) -> Result<Run<'a>, CommandError> {
-    let clients = Clients::load(&config.region, profile).await;
-    let progress =
-        Progress::new(output == Output::Text || std::env::var_os("CFRP_PROGRESS").is_some());
-    Ok(Run::new(config, clients, Mode::Apply, progress).await?)
+pub fn operator_config(name: &str, region: &str) -> StackConfig {
+    StackConfig::for_origin(name, region, "origin.invalid")
 }
 
 /// ANSI colours for text output, only when stdout is a terminal and `NO_COLOR` is unset.
@@ -66,12 +43,9 @@ pub struct Paint {
 }
 
 impl Paint {
-    pub fn for_stdout(output: Output) -> Paint {
-        Paint {
-            enabled: output == Output::Text
-                && std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-        }
+    /// Colours on or off (see [`Session::color`](crate::session::Session::color)).
+    pub fn new(enabled: bool) -> Paint {
+        Paint { enabled }
     }
 
     fn wrap(self, code: &str, text: &str) -> String {
@@ -157,8 +131,8 @@ mod tests {
     }
 
     #[test]
-    fn paint_is_plain_for_json() {
-        let paint = Paint::for_stdout(Output::Json);
-        assert_eq!(paint.red("x"), "x");
+    fn paint_is_plain_when_off() {
+        assert_eq!(Paint::new(false).red("x"), "x");
+        assert_eq!(Paint::new(true).red("x"), "\u{1b}[31mx\u{1b}[0m");
     }
 }

@@ -10,12 +10,14 @@ use cfrp_config::checks;
 use clap::Args;
 use serde_json::json;
 
-use super::{Paint, exit, exit_codes_help, operator_config, parse_distribution_id, start};
+use super::{exit, exit_codes_help, operator_config, parse_distribution_id};
 use crate::cli::Output;
 use crate::commands::CommandError;
+use crate::context::Mode;
 use crate::diff::FieldChange;
 use crate::error::DeployError;
 use crate::resources::cloudfront;
+use crate::session::Session;
 
 const HELP: &str = concat!(
     "Examples:\n",
@@ -50,8 +52,7 @@ pub struct UpdateArgs {
 
 pub async fn run(
     args: &UpdateArgs,
-    profile: Option<&str>,
-    output: Output,
+    session: &Session,
     out: &mut dyn Write,
 ) -> Result<i32, CommandError> {
     checks::domain_name(&args.origin_domain).map_err(|rule| CommandError::Flag {
@@ -59,8 +60,8 @@ pub async fn run(
         message: format!("\"{}\" is not {rule}", args.origin_domain),
     })?;
     let id = &args.id;
-    let config = operator_config("operator", None);
-    let run = start(&config, profile, output).await?;
+    let config = operator_config("operator", &session.region(None));
+    let run = session.run(&config, Mode::Apply).await?;
     let Some((current, _)) = cloudfront::read_distribution_config(&run, id).await? else {
         return Err(DeployError::state(
             &format!("distribution {id}"),
@@ -100,14 +101,14 @@ pub async fn run(
         from: Some(old_domain.clone()),
         to: Some(args.origin_domain.clone()),
     };
-    let paint = Paint::for_stdout(output);
+    let paint = session.paint();
     let report = |out: &mut dyn Write,
                   run: &crate::context::Run<'_>,
                   changes: &[&FieldChange],
                   applied: bool,
                   declined: bool|
      -> std::io::Result<()> {
-        if output != Output::Json {
+        if session.output != Output::Json {
             return Ok(());
         }
         let value = json!({
@@ -122,7 +123,7 @@ pub async fn run(
         writeln!(out, "{value:#}")
     };
     if *old_domain == args.origin_domain {
-        if output == Output::Text {
+        if session.output == Output::Text {
             writeln!(
                 out,
                 "Distribution {id}: origin {origin_id} already points at {old_domain}; nothing to change."
@@ -138,14 +139,14 @@ pub async fn run(
         paint.red(&format!("\"{old_domain}\"")),
         paint.green(&format!("\"{}\"", args.origin_domain))
     );
-    if output == Output::Text {
+    if session.output == Output::Text {
         writeln!(out, "{diff}")?;
         out.flush()?;
     } else if !args.yes {
         eprintln!("{diff}");
     }
     if !crate::prompt::confirm(args.yes, "Apply?")? {
-        if output == Output::Text {
+        if session.output == Output::Text {
             writeln!(out, "Nothing applied.")?;
         }
         report(out, &run, &[&change], false, true)?;
@@ -180,7 +181,7 @@ pub async fn run(
     if applied && args.wait {
         cloudfront::wait_deployed(&run, id).await?;
     }
-    if output == Output::Text {
+    if session.output == Output::Text {
         writeln!(
             out,
             "{} {} mutating call(s) made.",

@@ -13,7 +13,7 @@ pub mod report;
 pub mod table;
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::Path;
 
 use cfrp_config::{Architecture, PriceClass, StackConfig, StreamMode};
@@ -23,6 +23,7 @@ use serde::Serialize;
 use crate::cli::Output;
 use crate::commands::CommandError;
 use crate::error::DeployError;
+use crate::session::Session;
 use crate::spec::mappings;
 use table::RegionGroup;
 
@@ -794,8 +795,7 @@ fn load_config(
 pub async fn run(
     path: &Path,
     args: &PriceArgs,
-    profile: Option<&str>,
-    output: Output,
+    session: &Session,
     out: &mut dyn Write,
 ) -> Result<i32, PriceError> {
     let mut notes = Vec::new();
@@ -808,7 +808,7 @@ pub async fn run(
     };
     let traffic = if args.from_metrics {
         check_https_share(args.https_share)?;
-        let clients = crate::context::Clients::load(&config.region, profile).await;
+        let clients = session.clients(&config.region).await;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
@@ -832,11 +832,10 @@ pub async fn run(
         traffic_from_flags(args)?
     };
     let estimate = estimate(traffic, &config, price_class, notes);
-    match output {
+    match session.output {
         Output::Json => report::json(&estimate, out)?,
         Output::Text => {
-            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            report::text(&estimate, args.compare, color, out)?;
+            report::text(&estimate, args.compare, session.color, out)?;
         }
     }
     Ok(0)

@@ -7,8 +7,8 @@ use cfrp_config::StackConfig;
 use cfrp_events::{Generate, generate_kinesis_event, kinesis_event_from_payloads};
 
 use super::StepError;
-use crate::context::Clients;
-use crate::error::DeployError;
+use cfrp_deployer::context::Clients;
+use cfrp_deployer::error::DeployError;
 
 /// PutRecords takes at most 500 records a call.
 const PUT_BATCH: usize = 500;

@@ -5,8 +5,8 @@ use cfrp_config::StackConfig;
 use cfrp_events::{SqsMessage, sqs_event_from_messages};
 
 use super::StepError;
-use crate::context::Clients;
-use crate::error::DeployError;
+use cfrp_deployer::context::Clients;
+use cfrp_deployer::error::DeployError;
 
 /// The keys the demo uploads under the manuscripts prefix: a space (S3 encodes it as `+`)
 /// and a directory index (which also invalidates the directory).

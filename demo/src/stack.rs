@@ -1,5 +1,5 @@
 //! The demo's stack: the example config under a unique name, stand-in deployment packages,
-//! and `up` / `status` / `down` run in-process through the deployer's own commands.
+//! and `up` / `status` / `down` run in-process through the deployer's workflows.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -7,14 +7,16 @@ use std::path::{Path, PathBuf};
 use cfrp_config::{Function, StackConfig};
 
 use super::StepError;
-use crate::cli::{ApplyArgs, DownArgs, Output, StackArgs, UpArgs};
-use crate::commands;
-use crate::context::Clients;
-use crate::spec::package;
+use cfrp_deployer::context::Clients;
+use cfrp_deployer::package::Source;
+use cfrp_deployer::progress::Progress;
+use cfrp_deployer::session::Session;
+use cfrp_deployer::spec::{self, package};
+use cfrp_deployer::workflow::{self, Report, Status};
 
 /// The example every section of the config is shown in (`shared/examples/proxy.toml`),
 /// embedded so the demo runs from any directory.
-pub const EXAMPLE: &str = include_str!("../../../shared/examples/proxy.toml");
+pub const EXAMPLE: &str = include_str!("../../shared/examples/proxy.toml");
 pub const EXAMPLE_PATH: &str = "shared/examples/proxy.toml";
 
 /// A scratch directory removed when dropped: the demo's config and packages.
@@ -101,80 +103,40 @@ fn write_zip(path: &Path, bootstrap: &[u8]) -> Result<(), zip::result::ZipError>
     Ok(())
 }
 
-/// The file form of the config: no one-command flags.
-fn from_file() -> StackArgs {
-    StackArgs {
-        origin_domain: None,
-        name: "proxy".to_string(),
-        origin_path: None,
-        origin_protocol: None,
-        http_port: None,
-        https_port: None,
-        price_class: None,
-        comment: None,
-        cname: Vec::new(),
-        certificate_arn: None,
-        region: None,
-    }
+/// `up` of the demo's own scratch stack from the packages in `packages`: planned, then
+/// applied without asking (the stack is the demo's, made a moment ago).
+pub async fn up(
+    session: &Session,
+    config: &StackConfig,
+    packages: &Path,
+) -> Result<Report, StepError> {
+    let packages = cfrp_deployer::package::load(
+        &Source::Artifacts(packages.to_path_buf()),
+        &spec::functions(config),
+        config.functions.architecture,
+        &Progress::silent(),
+    )?;
+    let planned = workflow::plan_up(session, config, &packages).await?;
+    let applied =
+        workflow::apply_up(session, config, &packages, &planned.plan, &planned, false).await;
+    applied.map_err(|stopped| StepError::Deploy(stopped.error))
 }
 
-/// Runs one of the deployer's commands with `--output json` into a buffer and parses it.
-async fn json_of<F>(run: F) -> Result<serde_json::Value, StepError>
-where
-    F: AsyncFnOnce(&mut Vec<u8>) -> Result<i32, commands::CommandError>,
-{
-    let mut buffer = Vec::new();
-    let code = run(&mut buffer).await?;
-    let value = serde_json::from_slice(&buffer).map_err(|e| {
-        StepError::Failed(format!(
-            "unreadable report ({e}): {}",
-            String::from_utf8_lossy(&buffer)
-        ))
-    })?;
-    if code != 0 {
-        return Err(StepError::Failed(format!("exited with {code}: {value}")));
-    }
-    Ok(value)
-}
-
-/// `deployer up --artifacts PACKAGES` for the config file; its JSON report.
-pub async fn up(config: &Path, packages: &Path) -> Result<serde_json::Value, StepError> {
-    // The demo's own scratch stack: it applies what it planned without asking.
-    let args = ApplyArgs {
-        up: UpArgs {
-            stack: from_file(),
-            wait: false,
-            artifacts: Some(packages.to_path_buf()),
-            workspace: PathBuf::from("."),
-            x86_64: false,
-        },
-        yes: true,
-        plan: None,
-    };
-    json_of(async |out: &mut Vec<u8>| commands::up(config, &args, None, Output::Json, out).await)
-        .await
-}
-
-/// `deployer status`: the JSON report and the text a user sees.
-pub async fn status(config: &Path) -> Result<(serde_json::Value, String), StepError> {
-    let args = from_file();
-    let value = json_of(async |out: &mut Vec<u8>| {
-        commands::status(config, &args, None, Output::Json, out).await
-    })
-    .await?;
+/// `status`: the value and the text a user sees.
+pub async fn status(
+    session: &Session,
+    config: &StackConfig,
+) -> Result<(Status, String), StepError> {
+    let status = workflow::status(session, config).await?;
     let mut text = Vec::new();
-    commands::status(config, &args, None, Output::Text, &mut text).await?;
-    Ok((value, String::from_utf8_lossy(&text).into_owned()))
+    status.write_text(&mut text)?;
+    Ok((status, String::from_utf8_lossy(&text).into_owned()))
 }
 
-/// `deployer down`; its JSON report.
-pub async fn down(config: &Path) -> Result<serde_json::Value, StepError> {
-    let args = DownArgs {
-        stack: from_file(),
-        yes: true,
-    };
-    json_of(async |out: &mut Vec<u8>| commands::down(config, &args, None, Output::Json, out).await)
-        .await
+/// `down`: everything the stack has, removed without asking.
+pub async fn down(session: &Session, config: &StackConfig) -> Result<Report, StepError> {
+    let planned = workflow::plan_down(session, config).await?;
+    Ok(workflow::apply_down(session, config, &planned).await?)
 }
 
 /// The environment Lambda would give the deployed function: the variables `up` set on it,
@@ -192,7 +154,9 @@ pub async fn function_env(
         .function_name(&name)
         .send()
         .await
-        .map_err(|e| crate::error::DeployError::aws("lambda:GetFunctionConfiguration", &name, e))?;
+        .map_err(|e| {
+            cfrp_deployer::error::DeployError::aws("lambda:GetFunctionConfiguration", &name, e)
+        })?;
     let mut env: Vec<(String, String)> = configuration
         .environment()
         .and_then(|e| e.variables())
@@ -252,7 +216,7 @@ mod tests {
         let scratch = Scratch::create("demo-unit-test-packages").unwrap_or_else(|e| panic!("{e}"));
         let root = write_stand_ins(&scratch.dir).unwrap_or_else(|e| panic!("{e}"));
         for function in Function::ALL {
-            let zip = std::fs::read(crate::package::zip_path(&root, function))
+            let zip = std::fs::read(cfrp_deployer::package::zip_path(&root, function))
                 .unwrap_or_else(|e| panic!("{e}"));
             assert!(zip.starts_with(b"PK"), "{function:?}");
         }

@@ -8,7 +8,7 @@ use cfrp_config::Function;
 use cfrp_runtime_api::{Outcome, Run, run_bootstrap};
 
 use super::StepError;
-use crate::spec::package;
+use cfrp_deployer::spec::package;
 
 /// No invocation in the demo may take longer (the debug analyser needs about a second).
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(90);

@@ -1,7 +1,5 @@
 //! The steps themselves: each does its part against the emulator and returns what it did.
 
-use std::io::IsTerminal;
-
 use aws_sdk_cloudwatch::primitives::{DateTime, DateTimeFormat};
 use cfrp_config::{Function, StackConfig, metrics as m};
 use serde_json::{Value, json};
@@ -11,16 +9,24 @@ use super::functions::{self, Binaries};
 use super::stack::{self, Scratch};
 use super::traffic;
 use super::{Demo, Done, StepError, manuscripts};
-use crate::cli::Output;
-use crate::context::{self, Clients};
-use crate::error::DeployError;
-use crate::monitor;
+use cfrp_deployer::cli::Output;
+use cfrp_deployer::context::Clients;
+use cfrp_deployer::error::DeployError;
+use cfrp_deployer::monitor;
+use cfrp_deployer::session::Session;
 
 impl Demo<'_> {
     pub(super) fn aws(&self) -> Result<&Clients, StepError> {
         self.aws
             .as_ref()
             .ok_or_else(|| StepError::Failed("no AWS clients yet".to_string()))
+    }
+
+    /// The session aimed at the emulator (set by the `emulator` step).
+    pub(super) fn local(&self) -> Result<&Session, StepError> {
+        self.local
+            .as_ref()
+            .ok_or_else(|| StepError::Failed("no emulator yet".to_string()))
     }
 
     pub(super) fn config(&self) -> Result<&StackConfig, StepError> {
@@ -111,11 +117,15 @@ impl Demo<'_> {
             "started": emulator.started(),
             "pid": emulator.pid(),
         });
-        // Every client built from here on, in-process commands included, talks to it.
-        context::set_local_endpoint(Some(&emulator.endpoint));
+        // Every client from here on, the in-process workflows' included, talks to it.
+        let local = self
+            .session
+            .local(&emulator.endpoint)
+            .with_output(Output::Json);
         let region = self.config()?.region.clone();
+        self.aws = Some(local.clients(&region).await);
+        self.local = Some(local);
         self.emulator = Some(emulator);
-        self.aws = Some(Clients::load(&region, None).await);
         Ok(Done::new(message, details))
     }
 
@@ -123,34 +133,30 @@ impl Demo<'_> {
         self.deployed = true;
         let report = {
             let _wait = self.progress.wait("deployer up: provisioning the stack");
-            stack::up(&self.config_path, &self.packages).await?
+            stack::up(self.local()?, self.config()?, &self.packages).await?
         };
-        let distribution = &report["distribution"];
-        self.distribution_id = distribution["distribution_id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        self.domain = distribution["domain_name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        if self.distribution_id.is_empty() || self.domain.is_empty() {
+        let deployed = report.deployed.as_ref();
+        let (Some(id), Some(domain)) = (
+            deployed.and_then(|d| d.distribution_id.clone()),
+            deployed.and_then(|d| d.domain_name.clone()),
+        ) else {
             return Err(StepError::Failed(format!(
-                "up reported no distribution: {report}"
+                "up reported no distribution: {}",
+                report.json()
             )));
-        }
-        let created = report["summary"]["create"].as_u64().unwrap_or(0);
-        let calls = report["mutating_calls"].as_u64().unwrap_or(0);
+        };
+        self.distribution_id = id;
+        self.domain = domain;
+        let created = report.plan.summary().create;
+        let calls = report.mutations().len();
         Ok(Done::new(
             format!(
                 "deployer up created {created} resources in {} with {calls} mutating calls; distribution {} at https://{}",
-                report["region"].as_str().unwrap_or_default(),
-                self.distribution_id,
-                self.domain
+                report.plan.region, self.distribution_id, self.domain
             ),
             json!({
-                "stack": report["stack"],
-                "region": report["region"],
+                "stack": report.plan.stack,
+                "region": report.plan.region,
                 "created": created,
                 "mutating_calls": calls,
                 "distribution_id": self.distribution_id,
@@ -399,26 +405,27 @@ impl Demo<'_> {
     }
 
     pub(super) async fn status(&mut self) -> Result<Done, StepError> {
-        let (value, text) = stack::status(&self.config_path).await?;
-        let functions = value["functions"].as_array().cloned().unwrap_or_default();
-        let deployed = functions.iter().filter(|f| f["deployed"] == true).count();
-        let mappings = functions
+        let (status, text) = stack::status(self.local()?, self.config()?).await?;
+        let deployed = status.functions.iter().filter(|f| f.deployed).count();
+        let mappings = status
+            .functions
             .iter()
-            .filter(|f| f["event_source_mapping"].is_object())
+            .filter(|f| f.event_source_mapping.is_some())
             .count();
-        let alarms = value["alarms"].as_array().map_or(0, Vec::len);
+        let alarms = status.alarms.len();
+        let distribution = status.distribution.as_ref();
         Ok(Done::new(
             format!(
                 "deployer status: distribution {} {}, {deployed} functions, {mappings} event source mappings, {alarms} alarms",
-                value["distribution"]["id"].as_str().unwrap_or("?"),
-                value["distribution"]["status"].as_str().unwrap_or("?"),
+                distribution.map_or("?", |d| d.id.as_str()),
+                distribution.map_or("?", |d| d.status.as_str()),
             ),
-            json!({"status": value}),
+            json!({"status": status}),
         )
         .with_lines(text.lines().map(str::to_string).collect()))
     }
 
-    pub(super) async fn monitor(&mut self, output: Output) -> Result<Done, StepError> {
+    pub(super) async fn monitor(&mut self) -> Result<Done, StepError> {
         let config = self.config()?;
         let target = monitor::Target {
             id: self.distribution_id.clone(),
@@ -438,9 +445,7 @@ impl Demo<'_> {
             s.now.map_or("-".to_string(), |v| format!("{v:.1}{unit}"))
         };
         let style = monitor::render::Style {
-            color: output == Output::Text
-                && std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            color: self.session.color,
             spark_width: 60,
         };
         let lines = monitor::render::render(&snapshot, style);
@@ -534,30 +539,24 @@ impl Demo<'_> {
     pub(super) async fn down(&mut self) -> Result<Done, StepError> {
         let report = {
             let _wait = self.progress.wait("deployer down: removing the stack");
-            stack::down(&self.config_path).await?
+            stack::down(self.local()?, self.config()?).await?
         };
         self.deployed = false;
-        let removed = report["summary"]["delete"].as_u64().unwrap_or(0);
-        let calls = report["mutating_calls"].as_u64().unwrap_or(0);
-        let (left, _) = stack::status(&self.config_path).await?;
-        let functions_left = left["functions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|f| f["deployed"] == true)
-            .count();
-        let alarms_left = left["alarms"].as_array().map_or(0, Vec::len);
-        if !left["distribution"].is_null() || functions_left > 0 || alarms_left > 0 {
+        let removed = report.plan.summary().delete;
+        let calls = report.mutations().len();
+        let (left, _) = stack::status(self.local()?, self.config()?).await?;
+        if !left.is_empty() {
             return Err(StepError::Failed(format!(
-                "the stack is still there after down: {left}"
+                "the stack is still there after down: {}",
+                json!(left)
             )));
         }
         Ok(Done::new(
             format!(
                 "deployer down removed {removed} resources with {calls} mutating calls; nothing of stack \"{}\" is left",
-                report["stack"].as_str().unwrap_or_default()
+                report.plan.stack
             ),
-            json!({"removed": removed, "mutating_calls": calls, "stack": report["stack"]}),
+            json!({"removed": removed, "mutating_calls": calls, "stack": report.plan.stack}),
         ))
     }
 
@@ -565,7 +564,6 @@ impl Demo<'_> {
         let Some(mut emulator) = self.emulator.take() else {
             return Done::new("no emulator to stop".to_string(), json!({}));
         };
-        context::set_local_endpoint(None);
         let endpoint = emulator.endpoint.clone();
         match emulator.stop() {
             Some(pid) => Done::new(

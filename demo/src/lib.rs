@@ -31,13 +31,14 @@ use cfrp_config::StackConfig;
 use clap::Args;
 use serde_json::Value;
 
-use crate::cli::Output;
-use crate::commands::CommandError;
-use crate::context::{self, Clients};
-use crate::error::DeployError;
-use crate::monitor;
-use crate::ops::Paint;
-use crate::progress::Progress;
+use cfrp_deployer::cli::Output;
+use cfrp_deployer::commands::CommandError;
+use cfrp_deployer::context::Clients;
+use cfrp_deployer::error::DeployError;
+use cfrp_deployer::monitor;
+use cfrp_deployer::ops::Paint;
+use cfrp_deployer::progress::Progress;
+use cfrp_deployer::session::Session;
 
 use emulator::Emulator;
 use functions::Binaries;
@@ -101,6 +102,8 @@ pub enum StepError {
     Config(#[from] cfrp_config::ConfigError),
     #[error("{0}")]
     Function(#[from] cfrp_runtime_api::RuntimeApiError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
     #[error("{0}")]
     Failed(String),
 }
@@ -230,6 +233,11 @@ struct Demo<'a> {
     config_path: PathBuf,
     packages: PathBuf,
     emulator: Option<Emulator>,
+    /// The session the demo was started in (its output and colour).
+    session: Session,
+    /// That session aimed at the emulator, reporting JSON: what every in-process workflow
+    /// runs in, so nothing of the demo can reach a real account.
+    local: Option<Session>,
     aws: Option<Clients>,
     /// `up` was started, so the clean-up must run `down`.
     deployed: bool,
@@ -242,12 +250,17 @@ struct Demo<'a> {
 
 /// `deployer demo`. Ok(0) when every step succeeded, Ok(130) when interrupted (after the
 /// clean-up); a failed step is an error naming it.
-pub async fn run(args: &DemoArgs, output: Output, out: &mut dyn Write) -> Result<i32, DemoError> {
+pub async fn run(
+    args: &DemoArgs,
+    session: &Session,
+    out: &mut dyn Write,
+) -> Result<i32, DemoError> {
+    let output = session.output;
     let animated = output == Output::Text && std::io::stderr().is_terminal();
     let mut reporter = Reporter {
         output,
         out,
-        paint: Paint::for_stdout(output),
+        paint: session.paint(),
     };
     let mut demo = Demo {
         args,
@@ -264,6 +277,8 @@ pub async fn run(args: &DemoArgs, output: Output, out: &mut dyn Write) -> Result
         config_path: PathBuf::new(),
         packages: PathBuf::new(),
         emulator: None,
+        session: session.clone(),
+        local: None,
         aws: None,
         deployed: false,
         distribution_id: String::new(),
@@ -296,11 +311,9 @@ pub async fn run(args: &DemoArgs, output: Output, out: &mut dyn Write) -> Result
         }
     };
     let Some(failure) = failure else {
-        context::set_local_endpoint(None);
         return Ok(0);
     };
     let cleanup = demo.clean_up(&mut reporter).await?;
-    context::set_local_endpoint(None);
     if interrupted {
         eprintln!(
             "demo interrupted during step \"{}\"{}",
@@ -375,7 +388,7 @@ impl Demo<'_> {
         let done = self.status().await;
         self.finish(r, done)?;
         self.begin("monitor");
-        let done = self.monitor(r.output).await;
+        let done = self.monitor().await;
         self.finish(r, done)?;
         self.begin("alarms");
         let done = self.alarms().await;
