@@ -6,6 +6,7 @@
 //! [`Clients`](crate::context::Clients) directly.
 
 pub mod fake;
+pub mod s3;
 pub mod sqs;
 
 use std::future::Future;
@@ -22,6 +23,7 @@ pub type PortFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, DeployError>>
 #[derive(Clone)]
 pub struct Ports {
     pub queues: Arc<dyn sqs::Queues>,
+    pub buckets: Arc<dyn s3::Buckets>,
 }
 
 impl Ports {
@@ -29,6 +31,7 @@ impl Ports {
     pub fn sdk(aws: &Clients) -> Ports {
         Ports {
             queues: Arc::new(sqs::SdkQueues(aws.sqs.clone())),
+            buckets: Arc::new(s3::SdkBuckets(aws.s3.clone())),
         }
     }
 }

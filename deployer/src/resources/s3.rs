@@ -3,39 +3,28 @@
 //! removed. Our notification entry is merged into the bucket's configuration, leaving every
 //! other entry as it was.
 
-use aws_sdk_s3::types::{
-    BucketLocationConstraint, CreateBucketConfiguration, Event, FilterRule, FilterRuleName,
-    NotificationConfiguration, NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter,
-    Tag, Tagging,
-};
-
 use crate::context::Run;
 use crate::diff::{Action, Fields, fields};
 use crate::error::DeployError;
+use crate::ports::s3::{KeyFilterRule, NotificationEntry, Notifications};
 
 const BUCKET: &str = "S3 bucket";
 const NOTIFICATION: &str = "bucket notification";
 
 /// Whether the bucket exists, and whether this stack created it.
 async fn observe_bucket(run: &Run<'_>, bucket: &str) -> Result<Option<bool>, DeployError> {
-    match run.aws.s3.head_bucket().bucket(bucket).send().await {
-        Ok(_) => {}
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => return Ok(None),
-        Err(err)
-            if err
-                .raw_response()
-                .is_some_and(|r| r.status().as_u16() == 404) =>
-        {
-            return Ok(None);
-        }
-        Err(err) => return Err(DeployError::aws("s3:HeadBucket", bucket, err)),
+    let buckets = &run.ports.buckets;
+    if !buckets.exists(bucket).await? {
+        return Ok(None);
     }
-    let ours = match run.aws.s3.get_bucket_tagging().bucket(bucket).send().await {
-        Ok(out) => out
-            .tag_set()
+    let ours = match buckets.tags(bucket).await {
+        // No tag set: a bucket without tags is not ours.
+        Ok(tags) => tags
+            .unwrap_or_default()
             .iter()
-            .any(|t| t.key() == cfrp_config::naming::STACK_TAG && t.value() == run.names.stack()),
-        // NoSuchTagSet: a bucket without tags is not ours.
+            .any(|(k, v)| k == cfrp_config::naming::STACK_TAG && v.as_str() == run.names.stack()),
+        // Tags we cannot read do not prove the bucket ours, and only a bucket proved ours
+        // is ever removed.
         Err(_) => false,
     };
     Ok(Some(ours))
@@ -48,34 +37,12 @@ pub async fn converge_bucket(run: &Run<'_>, bucket: &str) -> Result<(), DeployEr
     if !run.applying() || action != Action::Create {
         return Ok(());
     }
-    let mut request = run.aws.s3.create_bucket().bucket(bucket);
     // us-east-1 is the one region that takes no location constraint.
-    if run.region != "us-east-1" {
-        request = request.create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::from(run.region.as_str()))
-                .build(),
-        );
-    }
+    let location = (run.region != "us-east-1").then_some(run.region.as_str());
     run.mutating("s3:CreateBucket", bucket)?;
-    request
-        .send()
-        .await
-        .map_err(|e| DeployError::aws("s3:CreateBucket", bucket, e))?;
-    let mut tagging = Tagging::builder();
-    for (k, v) in run.tags() {
-        tagging = tagging.tag_set(Tag::builder().key(k).value(v).build()?);
-    }
+    run.ports.buckets.create(bucket, location).await?;
     run.mutating("s3:PutBucketTagging", bucket)?;
-    run.aws
-        .s3
-        .put_bucket_tagging()
-        .bucket(bucket)
-        .tagging(tagging.build()?)
-        .send()
-        .await
-        .map_err(|e| DeployError::aws("s3:PutBucketTagging", bucket, e))?;
-    Ok(())
+    run.ports.buckets.put_tags(bucket, run.tags()).await
 }
 
 /// Removes the bucket only when this stack created it, with its objects (they were
@@ -89,116 +56,50 @@ pub async fn remove_bucket(run: &Run<'_>, bucket: &str) -> Result<(), DeployErro
     if !run.applying() {
         return Ok(());
     }
+    let buckets = &run.ports.buckets;
+    // A listing answers at most 1,000 keys: list and delete until none is left.
     loop {
-        let listed = run
-            .aws
-            .s3
-            .list_objects_v2()
-            .bucket(bucket)
-            .send()
-            .await
-            .map_err(|e| DeployError::aws("s3:ListObjectsV2", bucket, e))?;
-        let keys: Vec<String> = listed
-            .contents()
-            .iter()
-            .filter_map(|o| o.key().map(str::to_string))
-            .collect();
+        let keys = buckets.object_keys(bucket).await?;
         if keys.is_empty() {
             break;
         }
-        let objects = keys
-            .iter()
-            .map(|k| {
-                aws_sdk_s3::types::ObjectIdentifier::builder()
-                    .key(k)
-                    .build()
-            })
-            .collect::<Result<Vec<_>, _>>()?;
         run.mutating("s3:DeleteObjects", bucket)?;
-        run.aws
-            .s3
-            .delete_objects()
-            .bucket(bucket)
-            .delete(
-                aws_sdk_s3::types::Delete::builder()
-                    .set_objects(Some(objects))
-                    .build()?,
-            )
-            .send()
-            .await
-            .map_err(|e| DeployError::aws("s3:DeleteObjects", bucket, e))?;
+        buckets.delete_objects(bucket, keys).await?;
     }
     run.mutating("s3:DeleteBucket", bucket)?;
-    run.aws
-        .s3
-        .delete_bucket()
-        .bucket(bucket)
-        .send()
-        .await
-        .map_err(|e| DeployError::aws("s3:DeleteBucket", bucket, e))?;
-    Ok(())
+    buckets.delete(bucket).await
 }
 
-fn entry_fields(q: &QueueConfiguration) -> Fields {
-    let mut events: Vec<&str> = q.events().iter().map(Event::as_str).collect();
+fn entry_fields(entry: &NotificationEntry) -> Fields {
+    let mut events: Vec<&str> = entry.events.iter().map(String::as_str).collect();
     events.sort_unstable();
-    let prefix = q
-        .filter()
-        .and_then(|f| f.key())
-        .map(|k| {
-            k.filter_rules()
-                .iter()
-                .filter(|r| {
-                    r.name()
-                        .is_some_and(|n| n.as_str().eq_ignore_ascii_case("prefix"))
-                })
-                .filter_map(|r| r.value())
-                .collect::<Vec<_>>()
-                .join(",")
+    let prefix = entry
+        .key_filter
+        .iter()
+        .flatten()
+        .filter(|r| {
+            r.name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case("prefix"))
         })
-        .unwrap_or_default();
+        .filter_map(|r| r.value.as_deref())
+        .collect::<Vec<_>>()
+        .join(",");
     fields([
-        ("queue", q.queue_arn().to_string()),
+        ("queue", entry.arn.clone()),
         ("events", events.join(",")),
         ("prefix", prefix),
     ])
 }
 
-async fn notification(
-    run: &Run<'_>,
-    bucket: &str,
-) -> Result<NotificationConfiguration, DeployError> {
-    let out = run
-        .aws
-        .s3
-        .get_bucket_notification_configuration()
-        .bucket(bucket)
-        .send()
-        .await
-        .map_err(|e| DeployError::aws("s3:GetBucketNotificationConfiguration", bucket, e))?;
-    Ok(NotificationConfiguration::builder()
-        .set_queue_configurations(Some(out.queue_configurations().to_vec()))
-        .set_topic_configurations(Some(out.topic_configurations().to_vec()))
-        .set_lambda_function_configurations(Some(out.lambda_function_configurations().to_vec()))
-        .set_event_bridge_configuration(out.event_bridge_configuration().cloned())
-        .build())
-}
-
-async fn put_notification(
-    run: &Run<'_>,
-    bucket: &str,
-    config: NotificationConfiguration,
-) -> Result<(), DeployError> {
-    run.mutating("s3:PutBucketNotificationConfiguration", bucket)?;
-    run.aws
-        .s3
-        .put_bucket_notification_configuration()
-        .bucket(bucket)
-        .notification_configuration(config)
-        .send()
-        .await
-        .map_err(|e| DeployError::aws("s3:PutBucketNotificationConfiguration", bucket, e))?;
-    Ok(())
+/// The bucket's configuration with every queue entry but the one named `id`.
+fn without_entry(current: Notifications, id: &str) -> Notifications {
+    let queues = current
+        .queues
+        .into_iter()
+        .filter(|q| q.id.as_deref() != Some(id))
+        .collect();
+    Notifications { queues, ..current }
 }
 
 pub async fn converge_notification(
@@ -208,35 +109,24 @@ pub async fn converge_notification(
     queue_arn: &str,
 ) -> Result<(), DeployError> {
     let id = run.names.manuscripts_queue();
-    let ours = QueueConfiguration::builder()
-        .id(&id)
-        .queue_arn(queue_arn)
-        .events(Event::from("s3:ObjectCreated:*"))
-        .events(Event::from("s3:ObjectRemoved:*"))
-        .filter(
-            NotificationConfigurationFilter::builder()
-                .key(
-                    S3KeyFilter::builder()
-                        .filter_rules(
-                            FilterRule::builder()
-                                .name(FilterRuleName::Prefix)
-                                .value(prefix)
-                                .build(),
-                        )
-                        .build(),
-                )
-                .build(),
-        )
-        .build()?;
+    let ours = NotificationEntry {
+        id: Some(id.clone()),
+        arn: queue_arn.to_string(),
+        events: vec!["s3:ObjectCreated:*".into(), "s3:ObjectRemoved:*".into()],
+        key_filter: Some(vec![KeyFilterRule {
+            name: Some("prefix".into()),
+            value: Some(prefix.to_string()),
+        }]),
+    };
     let label = format!("{bucket} → {id}");
     let current = match observe_bucket(run, bucket).await? {
-        Some(_) => Some(notification(run, bucket).await?),
+        Some(_) => Some(run.ports.buckets.notifications(bucket).await?),
         None => None,
     };
     let observed = current.as_ref().and_then(|c| {
-        c.queue_configurations()
+        c.queues
             .iter()
-            .find(|q| q.id() == Some(id.as_str()))
+            .find(|q| q.id.as_deref() == Some(id.as_str()))
             .map(entry_fields)
     });
     let action = run.decide(
@@ -248,16 +138,11 @@ pub async fn converge_notification(
     if !run.applying() || !action.is_change() {
         return Ok(());
     }
-    let current = current.unwrap_or_else(|| NotificationConfiguration::builder().build());
-    let mut queues: Vec<QueueConfiguration> = current
-        .queue_configurations()
-        .iter()
-        .filter(|q| q.id() != Some(id.as_str()))
-        .cloned()
-        .collect();
-    queues.push(ours);
-    let merged = current.to_builder_with_queues(queues);
-    put_notification(run, bucket, merged).await
+    // Our entry replaces its earlier self; every other entry stays as it was.
+    let mut merged = without_entry(current.unwrap_or_default(), &id);
+    merged.queues.push(ours);
+    run.mutating("s3:PutBucketNotificationConfiguration", bucket)?;
+    run.ports.buckets.put_notifications(bucket, merged).await
 }
 
 pub async fn remove_notification(run: &Run<'_>, bucket: &str) -> Result<(), DeployError> {
@@ -265,11 +150,11 @@ pub async fn remove_notification(run: &Run<'_>, bucket: &str) -> Result<(), Depl
     if observe_bucket(run, bucket).await?.is_none() {
         return Ok(());
     }
-    let current = notification(run, bucket).await?;
+    let current = run.ports.buckets.notifications(bucket).await?;
     if !current
-        .queue_configurations()
+        .queues
         .iter()
-        .any(|q| q.id() == Some(id.as_str()))
+        .any(|q| q.id.as_deref() == Some(id.as_str()))
     {
         return Ok(());
     }
@@ -278,30 +163,582 @@ pub async fn remove_notification(run: &Run<'_>, bucket: &str) -> Result<(), Depl
     if !run.applying() {
         return Ok(());
     }
-    let queues: Vec<QueueConfiguration> = current
-        .queue_configurations()
-        .iter()
-        .filter(|q| q.id() != Some(id.as_str()))
-        .cloned()
-        .collect();
-    let rest = current.to_builder_with_queues(queues);
-    put_notification(run, bucket, rest).await
+    let rest = without_entry(current, &id);
+    run.mutating("s3:PutBucketNotificationConfiguration", bucket)?;
+    run.ports.buckets.put_notifications(bucket, rest).await
 }
 
-trait WithQueues {
-    fn to_builder_with_queues(&self, queues: Vec<QueueConfiguration>) -> NotificationConfiguration;
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::Mode;
+    use crate::diff::{Change, FieldChange};
+    use crate::ports::fake::FakeAccount;
+    use crate::ports::s3::FakeBucket;
+    use cfrp_config::StackConfig;
 
-impl WithQueues for NotificationConfiguration {
-    /// The same configuration (topics, functions, EventBridge kept) with other queues.
-    fn to_builder_with_queues(&self, queues: Vec<QueueConfiguration>) -> NotificationConfiguration {
-        NotificationConfiguration::builder()
-            .set_queue_configurations(Some(queues))
-            .set_topic_configurations(Some(self.topic_configurations().to_vec()))
-            .set_lambda_function_configurations(Some(
-                self.lambda_function_configurations().to_vec(),
-            ))
-            .set_event_bridge_configuration(self.event_bridge_configuration().cloned())
-            .build()
+    const ACCOUNT: &str = "123456789012";
+    const BUCKET_NAME: &str = "shop-manuscripts";
+    const QUEUE_ARN: &str = "arn:aws:sqs:eu-west-1:123456789012:cfrp-shop-manuscripts";
+    const OUR_ID: &str = "cfrp-shop-manuscripts";
+
+    fn config(region: &str) -> StackConfig {
+        StackConfig::for_origin("shop", region, "app.example.com")
+    }
+
+    /// What a step's run decided and which mutating calls it counted.
+    struct Outcome {
+        result: Result<(), DeployError>,
+        changes: Vec<Change>,
+        mutations: Vec<String>,
+    }
+
+    impl Outcome {
+        fn error(&self) -> String {
+            self.result
+                .as_ref()
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        }
+    }
+
+    #[derive(Clone, Copy)]
+    enum Step<'a> {
+        Bucket,
+        RemoveBucket,
+        Notification { prefix: &'a str },
+        RemoveNotification,
+    }
+
+    /// Runs `step` in `mode` for the stack in eu-west-1.
+    async fn run_step(account: &FakeAccount, mode: Mode, step: Step<'_>) -> Outcome {
+        run_step_in("eu-west-1", account, mode, step).await
+    }
+
+    async fn run_step_in(
+        region: &str,
+        account: &FakeAccount,
+        mode: Mode,
+        step: Step<'_>,
+    ) -> Outcome {
+        let config = config(region);
+        let run = Run::offline(&config, account.ports(), ACCOUNT, mode);
+        let result = match step {
+            Step::Bucket => converge_bucket(&run, BUCKET_NAME).await,
+            Step::RemoveBucket => remove_bucket(&run, BUCKET_NAME).await,
+            Step::Notification { prefix } => {
+                converge_notification(&run, BUCKET_NAME, prefix, QUEUE_ARN).await
+            }
+            Step::RemoveNotification => remove_notification(&run, BUCKET_NAME).await,
+        };
+        Outcome {
+            result,
+            changes: run.changes(),
+            mutations: run.mutations(),
+        }
+    }
+
+    fn account() -> FakeAccount {
+        FakeAccount::new("eu-west-1", ACCOUNT)
+    }
+
+    /// The calls that reached the fake and change something (HeadBucket is a read too).
+    fn changes_sent(account: &FakeAccount) -> Vec<String> {
+        account
+            .mutating_calls()
+            .into_iter()
+            .filter(|c| !c.starts_with("s3:HeadBucket "))
+            .collect()
+    }
+
+    fn tagged_ours(bucket: &FakeBucket) -> bool {
+        bucket
+            .tags
+            .contains(&("cfrp:stack".to_string(), "shop".to_string()))
+    }
+
+    /// The bucket's owner's own notifications, made before the stack existed.
+    fn theirs() -> Notifications {
+        Notifications {
+            queues: vec![NotificationEntry {
+                id: Some("someone-elses".into()),
+                arn: "arn:aws:sqs:eu-west-1:123456789012:theirs".into(),
+                events: vec!["s3:ObjectCreated:Put".into()],
+                key_filter: Some(vec![KeyFilterRule {
+                    name: Some("Suffix".into()),
+                    value: Some(".jpg".into()),
+                }]),
+            }],
+            topics: vec![NotificationEntry {
+                id: None,
+                arn: "arn:aws:sns:eu-west-1:123456789012:uploads".into(),
+                events: vec!["s3:ObjectRemoved:Delete".into()],
+                key_filter: None,
+            }],
+            functions: vec![NotificationEntry {
+                id: Some("thumbnails".into()),
+                arn: "arn:aws:lambda:eu-west-1:123456789012:function:thumbs".into(),
+                events: vec!["s3:ObjectCreated:Post".into()],
+                key_filter: None,
+            }],
+            event_bridge: true,
+        }
+    }
+
+    /// A bucket of the user's, with an object and notifications of their own.
+    fn users_bucket(account: &FakeAccount) {
+        account.add_bucket(
+            BUCKET_NAME,
+            FakeBucket {
+                location: Some("eu-west-1".into()),
+                objects: ["keep/me.txt".to_string()].into(),
+                notifications: theirs(),
+                ..FakeBucket::default()
+            },
+        );
+    }
+
+    fn our_entry(account: &FakeAccount) -> Option<NotificationEntry> {
+        account.bucket(BUCKET_NAME).and_then(|b| {
+            b.notifications
+                .queues
+                .into_iter()
+                .find(|q| q.id.as_deref() == Some(OUR_ID))
+        })
+    }
+
+    /// The bucket's notifications but ours.
+    fn others(account: &FakeAccount) -> Option<Notifications> {
+        account
+            .bucket(BUCKET_NAME)
+            .map(|b| without_entry(b.notifications, OUR_ID))
+    }
+
+    #[tokio::test]
+    async fn from_nothing_a_plan_creates_no_bucket_and_up_creates_it_in_the_region_tagged() {
+        let account = account();
+        let plan = run_step(&account, Mode::Plan, Step::Bucket).await;
+        assert!(plan.result.is_ok(), "{}", plan.error());
+        assert_eq!(plan.changes[0].action, Action::Create);
+        assert!(plan.mutations.is_empty() && changes_sent(&account).is_empty());
+        assert_eq!(account.bucket(BUCKET_NAME), None);
+
+        let up = run_step(&account, Mode::Apply, Step::Bucket).await;
+        assert!(up.result.is_ok(), "{}", up.error());
+        assert_eq!(up.changes[0].action, Action::Create);
+        assert_eq!(
+            up.mutations,
+            vec![
+                "s3:CreateBucket shop-manuscripts",
+                "s3:PutBucketTagging shop-manuscripts"
+            ]
+        );
+        assert_eq!(changes_sent(&account), up.mutations);
+        let bucket = account.bucket(BUCKET_NAME).unwrap_or_default();
+        assert_eq!(bucket.location.as_deref(), Some("eu-west-1"));
+        assert!(tagged_ours(&bucket), "{:?}", bucket.tags);
+    }
+
+    #[tokio::test]
+    async fn in_us_east_1_the_bucket_is_created_without_a_location_constraint() {
+        let account = FakeAccount::new("us-east-1", ACCOUNT);
+        let up = run_step_in("us-east-1", &account, Mode::Apply, Step::Bucket).await;
+        assert!(up.result.is_ok(), "{}", up.error());
+        let bucket = account.bucket(BUCKET_NAME).unwrap_or_default();
+        assert_eq!(bucket.location, None);
+        assert!(tagged_ours(&bucket));
+    }
+
+    #[tokio::test]
+    async fn a_bucket_that_exists_is_unchanged_and_costs_no_call() {
+        let account = account();
+        let _ = run_step(&account, Mode::Apply, Step::Bucket).await;
+        let before = changes_sent(&account);
+        let again = run_step(&account, Mode::Apply, Step::Bucket).await;
+        assert!(again.result.is_ok(), "{}", again.error());
+        assert_eq!(again.changes[0].action, Action::Unchanged);
+        assert!(again.mutations.is_empty());
+        assert_eq!(changes_sent(&account), before);
+    }
+
+    #[tokio::test]
+    async fn a_bucket_deleted_by_hand_is_created_again() {
+        let account = account();
+        let _ = run_step(&account, Mode::Apply, Step::Bucket).await;
+        let _ = run_step(&account, Mode::Apply, Step::RemoveBucket).await;
+        assert_eq!(account.bucket(BUCKET_NAME), None);
+        let up = run_step(&account, Mode::Apply, Step::Bucket).await;
+        assert_eq!(up.changes[0].action, Action::Create);
+        assert!(account.bucket(BUCKET_NAME).is_some_and(|b| tagged_ours(&b)));
+    }
+
+    #[tokio::test]
+    async fn the_users_bucket_is_used_as_it_is_and_never_removed() {
+        let account = account();
+        users_bucket(&account);
+        let before = account.bucket(BUCKET_NAME);
+        let up = run_step(&account, Mode::Apply, Step::Bucket).await;
+        assert!(up.result.is_ok(), "{}", up.error());
+        assert_eq!(up.changes[0].action, Action::Unchanged);
+        assert!(up.mutations.is_empty());
+
+        let down = run_step(&account, Mode::Apply, Step::RemoveBucket).await;
+        assert!(down.result.is_ok(), "{}", down.error());
+        assert!(down.changes.is_empty() && down.mutations.is_empty());
+        assert_eq!(
+            account.bucket(BUCKET_NAME),
+            before,
+            "not tagged, not touched"
+        );
+
+        // Tagged by another stack: still not ours.
+        account.edit_bucket(BUCKET_NAME, |b| {
+            b.tags = vec![("cfrp:stack".into(), "other".into())];
+        });
+        let down = run_step(&account, Mode::Apply, Step::RemoveBucket).await;
+        assert!(down.changes.is_empty() && down.mutations.is_empty());
+        assert!(account.bucket(BUCKET_NAME).is_some());
+    }
+
+    #[tokio::test]
+    async fn a_bucket_whose_tags_cannot_be_read_is_not_removed() {
+        let account = account();
+        let _ = run_step(&account, Mode::Apply, Step::Bucket).await;
+        account.fail("s3:GetBucketTagging", 1);
+        let down = run_step(&account, Mode::Apply, Step::RemoveBucket).await;
+        assert!(down.result.is_ok(), "{}", down.error());
+        assert!(down.changes.is_empty() && down.mutations.is_empty());
+        assert!(account.bucket(BUCKET_NAME).is_some());
+        // Once they can be read again, it is ours and goes.
+        let down = run_step(&account, Mode::Apply, Step::RemoveBucket).await;
+        assert_eq!(down.mutations, vec!["s3:DeleteBucket shop-manuscripts"]);
+        assert_eq!(account.bucket(BUCKET_NAME), None);
+    }
+
+    #[tokio::test]
+    async fn remove_empties_the_bucket_a_page_at_a_time_deletes_it_once_then_finds_nothing() {
+        let account = account();
+        let _ = run_step(&account, Mode::Apply, Step::Bucket).await;
+        // More than one listing's worth (S3 lists and deletes at most 1,000 at a time).
+        account.edit_bucket(BUCKET_NAME, |b| {
+            b.objects = (0..1500)
+                .map(|n| format!("manuscripts/{n:04}.txt"))
+                .collect();
+        });
+        let before = changes_sent(&account);
+
+        let plan = run_step(&account, Mode::Plan, Step::RemoveBucket).await;
+        assert!(plan.result.is_ok(), "{}", plan.error());
+        assert_eq!(plan.changes[0].action, Action::Delete);
+        assert!(plan.mutations.is_empty());
+        assert_eq!(changes_sent(&account), before, "a plan deletes nothing");
+        assert_eq!(
+            account.bucket(BUCKET_NAME).map(|b| b.objects.len()),
+            Some(1500)
+        );
+
+        let down = run_step(&account, Mode::Apply, Step::RemoveBucket).await;
+        assert!(down.result.is_ok(), "{}", down.error());
+        assert_eq!(down.changes[0].action, Action::Delete);
+        assert_eq!(
+            down.mutations,
+            vec![
+                "s3:DeleteObjects shop-manuscripts",
+                "s3:DeleteObjects shop-manuscripts",
+                "s3:DeleteBucket shop-manuscripts"
+            ]
+        );
+        assert_eq!(account.bucket(BUCKET_NAME), None);
+
+        let again = run_step(&account, Mode::Apply, Step::RemoveBucket).await;
+        assert!(again.result.is_ok(), "{}", again.error());
+        assert!(again.changes.is_empty() && again.mutations.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_create_that_fails_is_reported_and_the_next_run_creates_and_tags_it() {
+        let account = account();
+        account.fail("s3:CreateBucket", 1);
+        let failed = run_step(&account, Mode::Apply, Step::Bucket).await;
+        assert!(
+            failed
+                .error()
+                .contains("s3:CreateBucket for shop-manuscripts failed"),
+            "{}",
+            failed.error()
+        );
+        assert_eq!(account.bucket(BUCKET_NAME), None);
+        let resumed = run_step(&account, Mode::Apply, Step::Bucket).await;
+        assert!(resumed.result.is_ok(), "{}", resumed.error());
+        assert_eq!(resumed.changes[0].action, Action::Create);
+        assert!(account.bucket(BUCKET_NAME).is_some_and(|b| tagged_ours(&b)));
+    }
+
+    /// A known gap, pinned so it is not forgotten: the tag is the only record that this stack
+    /// made the bucket, so a run cut between CreateBucket and PutBucketTagging leaves a
+    /// bucket the next `up` takes for the user's (unchanged) and `down` leaves behind.
+    #[tokio::test]
+    async fn a_run_cut_before_tagging_leaves_a_bucket_no_run_claims() {
+        let account = account();
+        account.fail("s3:PutBucketTagging", 1);
+        let failed = run_step(&account, Mode::Apply, Step::Bucket).await;
+        assert!(
+            failed.error().contains("s3:PutBucketTagging"),
+            "{}",
+            failed.error()
+        );
+        let resumed = run_step(&account, Mode::Apply, Step::Bucket).await;
+        assert_eq!(resumed.changes[0].action, Action::Unchanged);
+        let down = run_step(&account, Mode::Apply, Step::RemoveBucket).await;
+        assert!(down.changes.is_empty());
+        assert!(
+            account
+                .bucket(BUCKET_NAME)
+                .is_some_and(|b| !tagged_ours(&b))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_removal_cut_midway_resumes_and_deletes_the_bucket() {
+        let account = account();
+        let _ = run_step(&account, Mode::Apply, Step::Bucket).await;
+        account.edit_bucket(BUCKET_NAME, |b| {
+            b.objects = ["a.txt".to_string(), "b.txt".to_string()].into();
+        });
+        account.fail("s3:DeleteBucket", 1);
+        let failed = run_step(&account, Mode::Apply, Step::RemoveBucket).await;
+        assert!(
+            failed
+                .error()
+                .contains("s3:DeleteBucket for shop-manuscripts failed"),
+            "{}",
+            failed.error()
+        );
+        let left = account.bucket(BUCKET_NAME).unwrap_or_default();
+        assert!(left.objects.is_empty() && tagged_ours(&left));
+
+        let resumed = run_step(&account, Mode::Apply, Step::RemoveBucket).await;
+        assert!(resumed.result.is_ok(), "{}", resumed.error());
+        assert_eq!(resumed.mutations, vec!["s3:DeleteBucket shop-manuscripts"]);
+        assert_eq!(account.bucket(BUCKET_NAME), None);
+    }
+
+    #[tokio::test]
+    async fn an_object_s3_will_not_delete_fails_the_removal_instead_of_looping() {
+        let account = account();
+        let _ = run_step(&account, Mode::Apply, Step::Bucket).await;
+        account.edit_bucket(BUCKET_NAME, |b| {
+            b.objects = ["held.txt".to_string(), "free.txt".to_string()].into();
+            b.undeletable = ["held.txt".to_string()].into();
+        });
+        let down = run_step(&account, Mode::Apply, Step::RemoveBucket).await;
+        let message = down.error();
+        assert!(
+            message.contains("s3:DeleteObjects for shop-manuscripts failed")
+                && message.contains("AccessDenied")
+                && message.contains("held.txt"),
+            "{message}"
+        );
+        assert_eq!(down.mutations, vec!["s3:DeleteObjects shop-manuscripts"]);
+        let left = account.bucket(BUCKET_NAME).unwrap_or_default();
+        assert_eq!(left.objects, ["held.txt".to_string()].into());
+    }
+
+    #[tokio::test]
+    async fn a_plan_before_the_bucket_exists_creates_the_notification_reading_nothing_else() {
+        let account = account();
+        let plan = run_step(
+            &account,
+            Mode::Plan,
+            Step::Notification {
+                prefix: "manuscripts/",
+            },
+        )
+        .await;
+        assert!(plan.result.is_ok(), "{}", plan.error());
+        assert_eq!(
+            plan.changes[0].name,
+            "shop-manuscripts → cfrp-shop-manuscripts"
+        );
+        assert_eq!(plan.changes[0].action, Action::Create);
+        assert_eq!(account.calls(), vec!["s3:HeadBucket shop-manuscripts"]);
+    }
+
+    #[tokio::test]
+    async fn from_nothing_a_plan_sends_nothing_and_up_adds_our_entry_beside_the_users() {
+        let account = account();
+        users_bucket(&account);
+        let before = account.bucket(BUCKET_NAME);
+        let step = Step::Notification {
+            prefix: "manuscripts/",
+        };
+        let plan = run_step(&account, Mode::Plan, step).await;
+        assert!(plan.result.is_ok(), "{}", plan.error());
+        assert_eq!(plan.changes[0].action, Action::Create);
+        assert!(plan.mutations.is_empty() && changes_sent(&account).is_empty());
+        assert_eq!(account.bucket(BUCKET_NAME), before);
+
+        let up = run_step(&account, Mode::Apply, step).await;
+        assert!(up.result.is_ok(), "{}", up.error());
+        assert_eq!(up.changes[0].action, Action::Create);
+        assert_eq!(
+            up.mutations,
+            vec!["s3:PutBucketNotificationConfiguration shop-manuscripts"]
+        );
+        assert_eq!(changes_sent(&account), up.mutations);
+        assert_eq!(
+            our_entry(&account),
+            Some(NotificationEntry {
+                id: Some(OUR_ID.into()),
+                arn: QUEUE_ARN.into(),
+                events: vec!["s3:ObjectCreated:*".into(), "s3:ObjectRemoved:*".into()],
+                key_filter: Some(vec![KeyFilterRule {
+                    name: Some("prefix".into()),
+                    value: Some("manuscripts/".into()),
+                }]),
+            })
+        );
+        assert_eq!(others(&account), Some(theirs()), "the user's entries stay");
+    }
+
+    #[tokio::test]
+    async fn a_converged_notification_is_unchanged_and_costs_no_call() {
+        let account = account();
+        users_bucket(&account);
+        let step = Step::Notification {
+            prefix: "manuscripts/",
+        };
+        let _ = run_step(&account, Mode::Apply, step).await;
+        let before = changes_sent(&account);
+        let again = run_step(&account, Mode::Apply, step).await;
+        assert!(again.result.is_ok(), "{}", again.error());
+        assert_eq!(again.changes[0].action, Action::Unchanged);
+        assert!(again.mutations.is_empty());
+        assert_eq!(changes_sent(&account), before);
+    }
+
+    #[tokio::test]
+    async fn a_prefix_changed_by_hand_is_one_field_and_one_put_that_keeps_the_rest() {
+        let account = account();
+        users_bucket(&account);
+        let step = Step::Notification {
+            prefix: "manuscripts/",
+        };
+        let _ = run_step(&account, Mode::Apply, step).await;
+        account.edit_bucket(BUCKET_NAME, |b| {
+            for entry in &mut b.notifications.queues {
+                if entry.id.as_deref() == Some(OUR_ID) {
+                    // S3 answers rule names capitalised.
+                    entry.key_filter = Some(vec![KeyFilterRule {
+                        name: Some("Prefix".into()),
+                        value: Some("other/".into()),
+                    }]);
+                }
+            }
+        });
+        let plan = run_step(&account, Mode::Plan, step).await;
+        let expected = Action::Update {
+            changes: vec![FieldChange {
+                field: "prefix".into(),
+                from: Some("other/".into()),
+                to: Some("manuscripts/".into()),
+            }],
+        };
+        assert_eq!(plan.changes[0].action, expected);
+        assert!(plan.mutations.is_empty());
+
+        let up = run_step(&account, Mode::Apply, step).await;
+        assert!(up.result.is_ok(), "{}", up.error());
+        assert_eq!(up.changes[0].action, expected);
+        assert_eq!(
+            up.mutations,
+            vec!["s3:PutBucketNotificationConfiguration shop-manuscripts"]
+        );
+        let queues = account
+            .bucket(BUCKET_NAME)
+            .unwrap_or_default()
+            .notifications
+            .queues;
+        assert_eq!(
+            queues
+                .iter()
+                .filter(|q| q.id.as_deref() == Some(OUR_ID))
+                .count(),
+            1,
+            "our entry replaced, not added again"
+        );
+        assert_eq!(
+            our_entry(&account).map(|e| entry_fields(&e)["prefix"].clone()),
+            Some("manuscripts/".to_string())
+        );
+        assert_eq!(others(&account), Some(theirs()));
+    }
+
+    #[tokio::test]
+    async fn remove_takes_only_our_entry_once_and_then_finds_nothing_to_do() {
+        let account = account();
+        users_bucket(&account);
+        let _ = run_step(&account, Mode::Apply, Step::Notification { prefix: "m/" }).await;
+        let before = account.bucket(BUCKET_NAME);
+
+        let plan = run_step(&account, Mode::Plan, Step::RemoveNotification).await;
+        assert!(plan.result.is_ok(), "{}", plan.error());
+        assert_eq!(plan.changes[0].action, Action::Delete);
+        assert!(plan.mutations.is_empty());
+        assert_eq!(
+            account.bucket(BUCKET_NAME),
+            before,
+            "a plan removes nothing"
+        );
+
+        let down = run_step(&account, Mode::Apply, Step::RemoveNotification).await;
+        assert!(down.result.is_ok(), "{}", down.error());
+        assert_eq!(
+            down.mutations,
+            vec!["s3:PutBucketNotificationConfiguration shop-manuscripts"]
+        );
+        assert_eq!(our_entry(&account), None);
+        assert_eq!(
+            account.bucket(BUCKET_NAME).map(|b| b.notifications),
+            Some(theirs()),
+            "the user's entries stay"
+        );
+
+        let again = run_step(&account, Mode::Apply, Step::RemoveNotification).await;
+        assert!(again.result.is_ok(), "{}", again.error());
+        assert!(again.changes.is_empty() && again.mutations.is_empty());
+
+        // And with the bucket gone, nothing to unhook either.
+        account.edit_bucket(BUCKET_NAME, |b| b.objects.clear());
+        let _ = crate::ports::s3::Buckets::delete(&account, BUCKET_NAME).await;
+        let gone = run_step(&account, Mode::Apply, Step::RemoveNotification).await;
+        assert!(gone.result.is_ok() && gone.changes.is_empty() && gone.mutations.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_put_that_fails_changes_nothing_and_the_next_run_adds_the_entry() {
+        let account = account();
+        users_bucket(&account);
+        account.fail("s3:PutBucketNotificationConfiguration", 1);
+        let step = Step::Notification {
+            prefix: "manuscripts/",
+        };
+        let failed = run_step(&account, Mode::Apply, step).await;
+        assert!(
+            failed
+                .error()
+                .contains("s3:PutBucketNotificationConfiguration for shop-manuscripts failed"),
+            "{}",
+            failed.error()
+        );
+        assert_eq!(our_entry(&account), None);
+        let resumed = run_step(&account, Mode::Apply, step).await;
+        assert!(resumed.result.is_ok(), "{}", resumed.error());
+        assert_eq!(resumed.changes[0].action, Action::Create);
+        assert!(our_entry(&account).is_some());
+        assert_eq!(others(&account), Some(theirs()));
+        let settled = run_step(&account, Mode::Apply, step).await;
+        assert_eq!(settled.changes[0].action, Action::Unchanged);
     }
 }

@@ -1,0 +1,703 @@
+//! S3 buckets: the port, its SDK adapter and the fake account's buckets.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, CreateBucketConfiguration, Delete, Event, EventBridgeConfiguration,
+    FilterRule, FilterRuleName, LambdaFunctionConfiguration, NotificationConfiguration,
+    NotificationConfigurationFilter, ObjectIdentifier, QueueConfiguration, S3KeyFilter, Tag,
+    Tagging, TopicConfiguration,
+};
+
+use aws_sdk_s3::error::ProvideErrorMetadata;
+
+use super::PortFuture;
+use super::fake::{FakeAccount, refused};
+use crate::error::DeployError;
+
+/// One rule of a notification's key filter, as S3 spells it (`prefix` or `suffix`; S3 answers
+/// `Prefix`, so compare names ignoring case).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyFilterRule {
+    pub name: Option<String>,
+    pub value: Option<String>,
+}
+
+/// One entry of a bucket's notification configuration: which events go where.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotificationEntry {
+    pub id: Option<String>,
+    /// The queue's, topic's or function's ARN.
+    pub arn: String,
+    /// Event types as S3 names them (`s3:ObjectCreated:*`, ...).
+    pub events: Vec<String>,
+    /// The key filter's rules; None when the entry has no filter.
+    pub key_filter: Option<Vec<KeyFilterRule>>,
+}
+
+/// A bucket's whole notification configuration: S3 replaces it as one document, so what the
+/// deployer does not manage (topics, functions, EventBridge, other queues) is carried along.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Notifications {
+    pub queues: Vec<NotificationEntry>,
+    pub topics: Vec<NotificationEntry>,
+    pub functions: Vec<NotificationEntry>,
+    /// Whether every event also goes to EventBridge.
+    pub event_bridge: bool,
+}
+
+/// S3 buckets, by name.
+pub trait Buckets: Send + Sync {
+    /// Whether the bucket exists (and this account may see it).
+    fn exists<'a>(&'a self, bucket: &'a str) -> PortFuture<'a, bool>;
+    /// The bucket's tags, or None when it has no tag set.
+    fn tags<'a>(&'a self, bucket: &'a str) -> PortFuture<'a, Option<Vec<(String, String)>>>;
+    /// Creates the bucket with `location` as its location constraint (None: no
+    /// constraint, which only us-east-1 takes).
+    fn create<'a>(&'a self, bucket: &'a str, location: Option<&'a str>) -> PortFuture<'a, ()>;
+    /// Replaces the bucket's tag set.
+    fn put_tags<'a>(&'a self, bucket: &'a str, tags: Vec<(String, String)>) -> PortFuture<'a, ()>;
+    /// The first page (up to 1,000) of the bucket's object keys.
+    fn object_keys<'a>(&'a self, bucket: &'a str) -> PortFuture<'a, Vec<String>>;
+    /// Deletes these objects (at most 1,000); an object that could not be deleted is an error.
+    fn delete_objects<'a>(&'a self, bucket: &'a str, keys: Vec<String>) -> PortFuture<'a, ()>;
+    /// Deletes the (empty) bucket; a bucket already gone is not an error.
+    fn delete<'a>(&'a self, bucket: &'a str) -> PortFuture<'a, ()>;
+    fn notifications<'a>(&'a self, bucket: &'a str) -> PortFuture<'a, Notifications>;
+    /// Replaces the bucket's whole notification configuration.
+    fn put_notifications<'a>(
+        &'a self,
+        bucket: &'a str,
+        notifications: Notifications,
+    ) -> PortFuture<'a, ()>;
+}
+
+/// S3 through `aws-sdk-s3`.
+pub struct SdkBuckets(pub aws_sdk_s3::Client);
+
+impl Buckets for SdkBuckets {
+    fn exists<'a>(&'a self, bucket: &'a str) -> PortFuture<'a, bool> {
+        Box::pin(async move {
+            match self.0.head_bucket().bucket(bucket).send().await {
+                Ok(_) => Ok(true),
+                Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(false),
+                // HEAD answers carry no body, so a 404 may come back unparsed.
+                Err(err)
+                    if err
+                        .raw_response()
+                        .is_some_and(|r| r.status().as_u16() == 404) =>
+                {
+                    Ok(false)
+                }
+                Err(err) => Err(DeployError::aws("s3:HeadBucket", bucket, err)),
+            }
+        })
+    }
+
+    fn tags<'a>(&'a self, bucket: &'a str) -> PortFuture<'a, Option<Vec<(String, String)>>> {
+        Box::pin(async move {
+            match self.0.get_bucket_tagging().bucket(bucket).send().await {
+                Ok(out) => Ok(Some(
+                    out.tag_set()
+                        .iter()
+                        .map(|t| (t.key().to_string(), t.value().to_string()))
+                        .collect(),
+                )),
+                // S3 answers a bucket without tags with this error (it has no modelled variant).
+                Err(err)
+                    if err.as_service_error().and_then(|e| e.code()) == Some("NoSuchTagSet") =>
+                {
+                    Ok(None)
+                }
+                Err(err) => Err(DeployError::aws("s3:GetBucketTagging", bucket, err)),
+            }
+        })
+    }
+
+    fn create<'a>(&'a self, bucket: &'a str, location: Option<&'a str>) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            let mut request = self.0.create_bucket().bucket(bucket);
+            if let Some(location) = location {
+                request = request.create_bucket_configuration(
+                    CreateBucketConfiguration::builder()
+                        .location_constraint(BucketLocationConstraint::from(location))
+                        .build(),
+                );
+            }
+            request
+                .send()
+                .await
+                .map_err(|e| DeployError::aws("s3:CreateBucket", bucket, e))?;
+            Ok(())
+        })
+    }
+
+    fn put_tags<'a>(&'a self, bucket: &'a str, tags: Vec<(String, String)>) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            let mut tagging = Tagging::builder();
+            for (k, v) in tags {
+                tagging = tagging.tag_set(Tag::builder().key(k).value(v).build()?);
+            }
+            self.0
+                .put_bucket_tagging()
+                .bucket(bucket)
+                .tagging(tagging.build()?)
+                .send()
+                .await
+                .map_err(|e| DeployError::aws("s3:PutBucketTagging", bucket, e))?;
+            Ok(())
+        })
+    }
+
+    fn object_keys<'a>(&'a self, bucket: &'a str) -> PortFuture<'a, Vec<String>> {
+        Box::pin(async move {
+            let listed = self
+                .0
+                .list_objects_v2()
+                .bucket(bucket)
+                .send()
+                .await
+                .map_err(|e| DeployError::aws("s3:ListObjectsV2", bucket, e))?;
+            Ok(listed
+                .contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_string))
+                .collect())
+        })
+    }
+
+    fn delete_objects<'a>(&'a self, bucket: &'a str, keys: Vec<String>) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            let objects = keys
+                .iter()
+                .map(|k| ObjectIdentifier::builder().key(k).build())
+                .collect::<Result<Vec<_>, _>>()?;
+            let out = self
+                .0
+                .delete_objects()
+                .bucket(bucket)
+                .delete(Delete::builder().set_objects(Some(objects)).build()?)
+                .send()
+                .await
+                .map_err(|e| DeployError::aws("s3:DeleteObjects", bucket, e))?;
+            // S3 answers 200 even when some objects were not deleted, naming them in `Errors`:
+            // those keys would be listed and sent again forever, so they fail the call.
+            match out.errors().first() {
+                None => Ok(()),
+                Some(first) => Err(DeployError::Aws {
+                    call: "s3:DeleteObjects".to_string(),
+                    resource: bucket.to_string(),
+                    message: undeleted_message(
+                        first.code().unwrap_or_default(),
+                        first.message().unwrap_or_default(),
+                        first.key().unwrap_or_default(),
+                        out.errors().len(),
+                    ),
+                }),
+            }
+        })
+    }
+
+    fn delete<'a>(&'a self, bucket: &'a str) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            match self.0.delete_bucket().bucket(bucket).send().await {
+                Ok(_) => Ok(()),
+                // DeleteBucket has no modelled "no such bucket" error: its code tells.
+                Err(err)
+                    if err.as_service_error().and_then(|e| e.code()) == Some("NoSuchBucket") =>
+                {
+                    Ok(())
+                }
+                Err(err) => Err(DeployError::aws("s3:DeleteBucket", bucket, err)),
+            }
+        })
+    }
+
+    fn notifications<'a>(&'a self, bucket: &'a str) -> PortFuture<'a, Notifications> {
+        Box::pin(async move {
+            let out = self
+                .0
+                .get_bucket_notification_configuration()
+                .bucket(bucket)
+                .send()
+                .await
+                .map_err(|e| {
+                    DeployError::aws("s3:GetBucketNotificationConfiguration", bucket, e)
+                })?;
+            Ok(port_notifications(
+                out.queue_configurations(),
+                out.topic_configurations(),
+                out.lambda_function_configurations(),
+                out.event_bridge_configuration().is_some(),
+            ))
+        })
+    }
+
+    fn put_notifications<'a>(
+        &'a self,
+        bucket: &'a str,
+        notifications: Notifications,
+    ) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            self.0
+                .put_bucket_notification_configuration()
+                .bucket(bucket)
+                .notification_configuration(sdk_notifications(notifications)?)
+                .send()
+                .await
+                .map_err(|e| {
+                    DeployError::aws("s3:PutBucketNotificationConfiguration", bucket, e)
+                })?;
+            Ok(())
+        })
+    }
+}
+
+/// A bucket's notification configuration as S3 answered it, in the port's terms.
+fn port_notifications(
+    queues: &[QueueConfiguration],
+    topics: &[TopicConfiguration],
+    functions: &[LambdaFunctionConfiguration],
+    event_bridge: bool,
+) -> Notifications {
+    Notifications {
+        queues: queues
+            .iter()
+            .map(|q| entry(q.id(), q.queue_arn(), q.events(), q.filter()))
+            .collect(),
+        topics: topics
+            .iter()
+            .map(|t| entry(t.id(), t.topic_arn(), t.events(), t.filter()))
+            .collect(),
+        functions: functions
+            .iter()
+            .map(|f| entry(f.id(), f.lambda_function_arn(), f.events(), f.filter()))
+            .collect(),
+        event_bridge,
+    }
+}
+
+/// The configuration to send: every entry as read (or made), in the same order.
+fn sdk_notifications(
+    notifications: Notifications,
+) -> Result<NotificationConfiguration, DeployError> {
+    let queues = notifications
+        .queues
+        .into_iter()
+        .map(|q| {
+            QueueConfiguration::builder()
+                .set_id(q.id)
+                .queue_arn(q.arn)
+                .set_events(Some(sdk_events(&q.events)))
+                .set_filter(q.key_filter.map(sdk_filter))
+                .build()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let topics = notifications
+        .topics
+        .into_iter()
+        .map(|t| {
+            TopicConfiguration::builder()
+                .set_id(t.id)
+                .topic_arn(t.arn)
+                .set_events(Some(sdk_events(&t.events)))
+                .set_filter(t.key_filter.map(sdk_filter))
+                .build()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let functions = notifications
+        .functions
+        .into_iter()
+        .map(|f| {
+            LambdaFunctionConfiguration::builder()
+                .set_id(f.id)
+                .lambda_function_arn(f.arn)
+                .set_events(Some(sdk_events(&f.events)))
+                .set_filter(f.key_filter.map(sdk_filter))
+                .build()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(NotificationConfiguration::builder()
+        .set_queue_configurations(Some(queues))
+        .set_topic_configurations(Some(topics))
+        .set_lambda_function_configurations(Some(functions))
+        .set_event_bridge_configuration(
+            notifications
+                .event_bridge
+                .then(|| EventBridgeConfiguration::builder().build()),
+        )
+        .build())
+}
+
+fn sdk_events(events: &[String]) -> Vec<Event> {
+    events.iter().map(|e| Event::from(e.as_str())).collect()
+}
+
+/// The message of a DeleteObjects that left `count` objects, the first being `key`.
+fn undeleted_message(code: &str, message: &str, key: &str, count: usize) -> String {
+    format!("{code}: {message} ({count} object(s) not deleted, the first {key})")
+}
+
+/// An SDK notification entry (queue, topic or function) in the port's terms.
+fn entry(
+    id: Option<&str>,
+    arn: &str,
+    events: &[Event],
+    filter: Option<&NotificationConfigurationFilter>,
+) -> NotificationEntry {
+    NotificationEntry {
+        id: id.map(str::to_string),
+        arn: arn.to_string(),
+        events: events.iter().map(|e| e.as_str().to_string()).collect(),
+        // A filter without a key filter (S3 never answers one) reads as one without rules.
+        key_filter: filter.map(|f| {
+            f.key()
+                .map(|k| {
+                    k.filter_rules()
+                        .iter()
+                        .map(|r| KeyFilterRule {
+                            name: r.name().map(|n| n.as_str().to_string()),
+                            value: r.value().map(str::to_string),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        }),
+    }
+}
+
+fn sdk_filter(rules: Vec<KeyFilterRule>) -> NotificationConfigurationFilter {
+    NotificationConfigurationFilter::builder()
+        .key(
+            S3KeyFilter::builder()
+                .set_filter_rules(Some(
+                    rules
+                        .into_iter()
+                        .map(|r| {
+                            FilterRule::builder()
+                                .set_name(r.name.as_deref().map(FilterRuleName::from))
+                                .set_value(r.value)
+                                .build()
+                        })
+                        .collect(),
+                ))
+                .build(),
+        )
+        .build()
+}
+
+/// The fake account's buckets, by name.
+pub type FakeBuckets = BTreeMap<String, FakeBucket>;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FakeBucket {
+    /// The location constraint it was created with (None: us-east-1's none).
+    pub location: Option<String>,
+    /// Empty: no tag set (S3 then answers GetBucketTagging with NoSuchTagSet).
+    pub tags: Vec<(String, String)>,
+    pub objects: BTreeSet<String>,
+    /// Keys a bucket policy denies deleting: DeleteObjects reports each as AccessDenied.
+    pub undeletable: BTreeSet<String>,
+    pub notifications: Notifications,
+}
+
+/// What ListObjectsV2 answers at most, and DeleteObjects takes at most.
+const PAGE: usize = 1000;
+
+impl FakeAccount {
+    pub fn bucket(&self, name: &str) -> Option<FakeBucket> {
+        self.state().buckets.get(name).cloned()
+    }
+
+    /// Makes a bucket outside the deployer, as its owner would before the stack exists.
+    pub fn add_bucket(&self, name: &str, bucket: FakeBucket) {
+        self.state().buckets.insert(name.to_string(), bucket);
+    }
+
+    /// Changes a bucket behind the deployer's back, as someone in the console would.
+    pub fn edit_bucket(&self, name: &str, edit: impl FnOnce(&mut FakeBucket)) {
+        if let Some(bucket) = self.state().buckets.get_mut(name) {
+            edit(bucket);
+        }
+    }
+
+    /// The bucket as `edit` leaves it, or S3's NoSuchBucket answer to `operation`.
+    fn with_bucket<T>(
+        &self,
+        operation: &str,
+        name: &str,
+        edit: impl FnOnce(&mut FakeBucket) -> Result<T, DeployError>,
+    ) -> Result<T, DeployError> {
+        match self.state().buckets.get_mut(name) {
+            Some(bucket) => edit(bucket),
+            None => Err(refused(
+                operation,
+                name,
+                "NoSuchBucket: The specified bucket does not exist",
+            )),
+        }
+    }
+}
+
+impl Buckets for FakeAccount {
+    fn exists<'a>(&'a self, bucket: &'a str) -> PortFuture<'a, bool> {
+        Box::pin(async move {
+            self.call("s3:HeadBucket", bucket)?;
+            Ok(self.state().buckets.contains_key(bucket))
+        })
+    }
+
+    fn tags<'a>(&'a self, bucket: &'a str) -> PortFuture<'a, Option<Vec<(String, String)>>> {
+        Box::pin(async move {
+            self.call("s3:GetBucketTagging", bucket)?;
+            self.with_bucket("s3:GetBucketTagging", bucket, |b| {
+                Ok((!b.tags.is_empty()).then(|| b.tags.clone()))
+            })
+        })
+    }
+
+    fn create<'a>(&'a self, bucket: &'a str, location: Option<&'a str>) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            self.call("s3:CreateBucket", bucket)?;
+            // Outside us-east-1 the constraint must name the endpoint's region; us-east-1
+            // takes none (and refuses its own name as one).
+            let in_us_east_1 = self.region == "us-east-1";
+            match location {
+                None if !in_us_east_1 => {
+                    return Err(refused(
+                        "s3:CreateBucket",
+                        bucket,
+                        "IllegalLocationConstraintException: The unspecified location constraint is incompatible for the region specific endpoint this request was sent to.",
+                    ));
+                }
+                Some("us-east-1") if in_us_east_1 => {
+                    return Err(refused(
+                        "s3:CreateBucket",
+                        bucket,
+                        "InvalidLocationConstraint: The specified location-constraint is not valid",
+                    ));
+                }
+                Some(other) if !in_us_east_1 && other != self.region => {
+                    return Err(refused(
+                        "s3:CreateBucket",
+                        bucket,
+                        &format!(
+                            "IllegalLocationConstraintException: The {other} location constraint is incompatible for the region specific endpoint this request was sent to."
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+            let mut state = self.state();
+            if state.buckets.contains_key(bucket) {
+                // us-east-1 answers success for a bucket the caller already owns (and
+                // leaves it as it is); every other region refuses.
+                if in_us_east_1 {
+                    return Ok(());
+                }
+                return Err(refused(
+                    "s3:CreateBucket",
+                    bucket,
+                    "BucketAlreadyOwnedByYou: Your previous request to create the named bucket succeeded and you already own it.",
+                ));
+            }
+            state.buckets.insert(
+                bucket.to_string(),
+                FakeBucket {
+                    location: location.map(str::to_string),
+                    ..FakeBucket::default()
+                },
+            );
+            Ok(())
+        })
+    }
+
+    fn put_tags<'a>(&'a self, bucket: &'a str, tags: Vec<(String, String)>) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            self.call("s3:PutBucketTagging", bucket)?;
+            self.with_bucket("s3:PutBucketTagging", bucket, |b| {
+                b.tags = tags;
+                Ok(())
+            })
+        })
+    }
+
+    fn object_keys<'a>(&'a self, bucket: &'a str) -> PortFuture<'a, Vec<String>> {
+        Box::pin(async move {
+            self.call("s3:ListObjectsV2", bucket)?;
+            self.with_bucket("s3:ListObjectsV2", bucket, |b| {
+                Ok(b.objects.iter().take(PAGE).cloned().collect())
+            })
+        })
+    }
+
+    fn delete_objects<'a>(&'a self, bucket: &'a str, keys: Vec<String>) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            self.call("s3:DeleteObjects", bucket)?;
+            if keys.len() > PAGE {
+                return Err(refused(
+                    "s3:DeleteObjects",
+                    bucket,
+                    "MalformedXML: The XML you provided was not well-formed or did not validate against our published schema",
+                ));
+            }
+            self.with_bucket("s3:DeleteObjects", bucket, |b| {
+                let (kept, deleted): (Vec<String>, Vec<String>) =
+                    keys.into_iter().partition(|k| b.undeletable.contains(k));
+                for key in deleted {
+                    b.objects.remove(&key);
+                }
+                match kept.first() {
+                    None => Ok(()),
+                    Some(first) => Err(refused(
+                        "s3:DeleteObjects",
+                        bucket,
+                        &undeleted_message("AccessDenied", "Access Denied", first, kept.len()),
+                    )),
+                }
+            })
+        })
+    }
+
+    fn delete<'a>(&'a self, bucket: &'a str) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            self.call("s3:DeleteBucket", bucket)?;
+            let mut state = self.state();
+            if state
+                .buckets
+                .get(bucket)
+                .is_some_and(|b| !b.objects.is_empty())
+            {
+                return Err(refused(
+                    "s3:DeleteBucket",
+                    bucket,
+                    "BucketNotEmpty: The bucket you tried to delete is not empty",
+                ));
+            }
+            state.buckets.remove(bucket);
+            Ok(())
+        })
+    }
+
+    fn notifications<'a>(&'a self, bucket: &'a str) -> PortFuture<'a, Notifications> {
+        Box::pin(async move {
+            self.call("s3:GetBucketNotificationConfiguration", bucket)?;
+            self.with_bucket("s3:GetBucketNotificationConfiguration", bucket, |b| {
+                Ok(b.notifications.clone())
+            })
+        })
+    }
+
+    fn put_notifications<'a>(
+        &'a self,
+        bucket: &'a str,
+        notifications: Notifications,
+    ) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            self.call("s3:PutBucketNotificationConfiguration", bucket)?;
+            self.with_bucket("s3:PutBucketNotificationConfiguration", bucket, |b| {
+                b.notifications = notifications;
+                Ok(())
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(name: Option<FilterRuleName>, value: Option<&str>) -> FilterRule {
+        FilterRule::builder()
+            .set_name(name)
+            .set_value(value.map(str::to_string))
+            .build()
+    }
+
+    fn key_filter(rules: Vec<FilterRule>) -> NotificationConfigurationFilter {
+        NotificationConfigurationFilter::builder()
+            .key(S3KeyFilter::builder().set_filter_rules(Some(rules)).build())
+            .build()
+    }
+
+    /// What a bucket read back sends again unchanged: the adapter's part of "every other
+    /// entry stays as it was" (S3 answers rule names capitalised, which the SDK keeps as
+    /// unknown names).
+    #[test]
+    fn a_configuration_read_is_sent_back_as_it_was() -> Result<(), DeployError> {
+        let queue = QueueConfiguration::builder()
+            .id("someone-elses")
+            .queue_arn("arn:aws:sqs:eu-west-1:123456789012:theirs")
+            .events(Event::S3ObjectCreatedPut)
+            .events(Event::from("s3:ObjectRemoved:*"))
+            .filter(key_filter(vec![
+                rule(Some(FilterRuleName::from("Prefix")), Some("in/")),
+                rule(Some(FilterRuleName::Suffix), Some(".jpg")),
+                rule(None, None),
+            ]))
+            .build()?;
+        let topic = TopicConfiguration::builder()
+            .topic_arn("arn:aws:sns:eu-west-1:123456789012:uploads")
+            .events(Event::from("s3:ObjectRemoved:Delete"))
+            .build()?;
+        let function = LambdaFunctionConfiguration::builder()
+            .id("thumbnails")
+            .lambda_function_arn("arn:aws:lambda:eu-west-1:123456789012:function:thumbs")
+            .events(Event::from("s3:ObjectCreated:Post"))
+            .filter(key_filter(vec![]))
+            .build()?;
+        for event_bridge in [false, true] {
+            let read = NotificationConfiguration::builder()
+                .set_queue_configurations(Some(vec![queue.clone()]))
+                .set_topic_configurations(Some(vec![topic.clone()]))
+                .set_lambda_function_configurations(Some(vec![function.clone()]))
+                .set_event_bridge_configuration(
+                    event_bridge.then(|| EventBridgeConfiguration::builder().build()),
+                )
+                .build();
+            let port = port_notifications(
+                read.queue_configurations(),
+                read.topic_configurations(),
+                read.lambda_function_configurations(),
+                read.event_bridge_configuration().is_some(),
+            );
+            assert_eq!(port.queues[0].key_filter.as_ref().map(Vec::len), Some(3));
+            assert_eq!(port.event_bridge, event_bridge);
+            assert_eq!(sdk_notifications(port)?, read);
+        }
+        Ok(())
+    }
+
+    /// Our entry goes out as the resource module built it before the port (prefix rule
+    /// by the modelled name).
+    #[test]
+    fn our_entry_is_sent_with_the_modelled_prefix_rule() -> Result<(), DeployError> {
+        let sent = sdk_notifications(Notifications {
+            queues: vec![NotificationEntry {
+                id: Some("cfrp-shop-manuscripts".into()),
+                arn: "arn:aws:sqs:eu-west-1:123456789012:cfrp-shop-manuscripts".into(),
+                events: vec!["s3:ObjectCreated:*".into(), "s3:ObjectRemoved:*".into()],
+                key_filter: Some(vec![KeyFilterRule {
+                    name: Some("prefix".into()),
+                    value: Some("manuscripts/".into()),
+                }]),
+            }],
+            ..Notifications::default()
+        })?;
+        let expected = QueueConfiguration::builder()
+            .id("cfrp-shop-manuscripts")
+            .queue_arn("arn:aws:sqs:eu-west-1:123456789012:cfrp-shop-manuscripts")
+            .events(Event::from("s3:ObjectCreated:*"))
+            .events(Event::from("s3:ObjectRemoved:*"))
+            .filter(key_filter(vec![
+                FilterRule::builder()
+                    .name(FilterRuleName::Prefix)
+                    .value("manuscripts/")
+                    .build(),
+            ]))
+            .build()?;
+        assert_eq!(sent.queue_configurations(), [expected]);
+        assert_eq!(sent.event_bridge_configuration(), None);
+        Ok(())
+    }
+}
