@@ -6,6 +6,7 @@
 //! [`Clients`](crate::context::Clients) directly.
 
 pub mod fake;
+pub mod iam;
 pub mod sqs;
 
 use std::future::Future;
@@ -22,6 +23,7 @@ pub type PortFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, DeployError>>
 #[derive(Clone)]
 pub struct Ports {
     pub queues: Arc<dyn sqs::Queues>,
+    pub roles: Arc<dyn iam::Roles>,
 }
 
 impl Ports {
@@ -29,6 +31,7 @@ impl Ports {
     pub fn sdk(aws: &Clients) -> Ports {
         Ports {
             queues: Arc::new(sqs::SdkQueues(aws.sqs.clone())),
+            roles: Arc::new(iam::SdkRoles(aws.iam.clone())),
         }
     }
 }
