@@ -15,6 +15,7 @@ use crate::error::DeployError;
 pub(super) struct State {
     pub(super) queues: super::sqs::FakeQueues,
     pub(super) roles: super::iam::FakeRoles,
+    pub(super) rules: super::events::FakeRules,
     /// Operation (e.g. `sqs:CreateQueue`) → how many more calls of it fail.
     failing: BTreeMap<String, u32>,
     /// Every call, as `operation target`.
@@ -43,6 +44,7 @@ impl FakeAccount {
         Ports {
             queues: Arc::new(self.clone()),
             roles: Arc::new(self.clone()),
+            rules: Arc::new(self.clone()),
         }
     }
 

@@ -5,6 +5,7 @@
 //! Services move behind a port one at a time; the others are still called through
 //! [`Clients`](crate::context::Clients) directly.
 
+pub mod events;
 pub mod fake;
 pub mod iam;
 pub mod sqs;
@@ -24,6 +25,7 @@ pub type PortFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, DeployError>>
 pub struct Ports {
     pub queues: Arc<dyn sqs::Queues>,
     pub roles: Arc<dyn iam::Roles>,
+    pub rules: Arc<dyn events::Rules>,
 }
 
 impl Ports {
@@ -32,6 +34,7 @@ impl Ports {
         Ports {
             queues: Arc::new(sqs::SdkQueues(aws.sqs.clone())),
             roles: Arc::new(iam::SdkRoles(aws.iam.clone())),
+            rules: Arc::new(events::SdkRules(aws.events.clone())),
         }
     }
 }
