@@ -57,6 +57,29 @@ pub trait Rules: Send + Sync {
 /// EventBridge through `aws-sdk-eventbridge`.
 pub struct SdkRules(pub aws_sdk_eventbridge::Client);
 
+/// PutTargets and RemoveTargets answer success even when EventBridge could not apply an
+/// entry, listing it in FailedEntries: the first such entry, as an error of `operation` (else
+/// the step would report success and the next plan show the same change again).
+fn failed_entry(
+    operation: &str,
+    rule: &str,
+    first_failed: Option<(Option<&str>, Option<&str>, Option<&str>)>,
+) -> Result<(), DeployError> {
+    match first_failed {
+        None => Ok(()),
+        Some((target, code, message)) => Err(refused(
+            operation,
+            rule,
+            &format!(
+                "{}: {} (target {})",
+                code.unwrap_or("FailedEntry"),
+                message.unwrap_or_default(),
+                target.unwrap_or_default()
+            ),
+        )),
+    }
+}
+
 impl Rules for SdkRules {
     fn rule<'a>(&'a self, name: &'a str) -> PortFuture<'a, Option<Rule>> {
         Box::pin(async move {
@@ -127,27 +150,41 @@ impl Rules for SdkRules {
 
     fn put_target<'a>(&'a self, rule: &'a str, target: RuleTarget) -> PortFuture<'a, ()> {
         Box::pin(async move {
-            self.0
+            let out = self
+                .0
                 .put_targets()
                 .rule(rule)
                 .targets(Target::builder().id(target.id).arn(target.arn).build()?)
                 .send()
                 .await
                 .map_err(|e| DeployError::aws("events:PutTargets", rule, e))?;
-            Ok(())
+            failed_entry(
+                "events:PutTargets",
+                rule,
+                out.failed_entries()
+                    .first()
+                    .map(|f| (f.target_id(), f.error_code(), f.error_message())),
+            )
         })
     }
 
     fn remove_targets<'a>(&'a self, rule: &'a str, ids: Vec<String>) -> PortFuture<'a, ()> {
         Box::pin(async move {
-            self.0
+            let out = self
+                .0
                 .remove_targets()
                 .rule(rule)
                 .set_ids(Some(ids))
                 .send()
                 .await
                 .map_err(|e| DeployError::aws("events:RemoveTargets", rule, e))?;
-            Ok(())
+            failed_entry(
+                "events:RemoveTargets",
+                rule,
+                out.failed_entries()
+                    .first()
+                    .map(|f| (f.target_id(), f.error_code(), f.error_message())),
+            )
         })
     }
 
@@ -304,5 +341,39 @@ impl Rules for FakeAccount {
             state.rules.remove(name);
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_eventbridge::operation::put_targets::PutTargetsOutput;
+    use aws_sdk_eventbridge::types::PutTargetsResultEntry;
+
+    #[test]
+    fn a_target_eventbridge_could_not_put_is_an_error_naming_it() {
+        let out = PutTargetsOutput::builder()
+            .failed_entry_count(1)
+            .failed_entries(
+                PutTargetsResultEntry::builder()
+                    .target_id("alarm-evaluator")
+                    .error_code("ConcurrentModificationException")
+                    .error_message("Rule is being modified")
+                    .build(),
+            )
+            .build();
+        let first = out
+            .failed_entries()
+            .first()
+            .map(|f| (f.target_id(), f.error_code(), f.error_message()));
+        let message = failed_entry("events:PutTargets", "cfrp-shop-evaluate", first)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert_eq!(
+            message,
+            "events:PutTargets for cfrp-shop-evaluate failed: ConcurrentModificationException: Rule is being modified (target alarm-evaluator)"
+        );
+        assert!(failed_entry("events:PutTargets", "cfrp-shop-evaluate", None).is_ok());
     }
 }
