@@ -15,6 +15,8 @@ use crate::error::DeployError;
 pub(super) struct State {
     pub(super) queues: super::sqs::FakeQueues,
     pub(super) buckets: super::s3::FakeBuckets,
+    pub(super) roles: super::iam::FakeRoles,
+    pub(super) rules: super::events::FakeRules,
     /// Operation (e.g. `sqs:CreateQueue`) → how many more calls of it fail.
     failing: BTreeMap<String, u32>,
     /// Every call, as `operation target`.
@@ -43,6 +45,8 @@ impl FakeAccount {
         Ports {
             queues: Arc::new(self.clone()),
             buckets: Arc::new(self.clone()),
+            roles: Arc::new(self.clone()),
+            rules: Arc::new(self.clone()),
         }
     }
 
@@ -62,14 +66,14 @@ impl FakeAccount {
         self.state().calls.clone()
     }
 
-    /// The calls so far that change something (not Get/List/Describe).
+    /// The calls so far that change something (not Get/List/Describe/Head).
     pub fn mutating_calls(&self) -> Vec<String> {
         self.calls()
             .into_iter()
             .filter(|c| {
                 let operation = c.split(' ').next().unwrap_or_default();
                 let verb = operation.split(':').nth(1).unwrap_or_default();
-                !["Get", "List", "Describe"]
+                !["Get", "List", "Describe", "Head"]
                     .iter()
                     .any(|read| verb.starts_with(read))
             })

@@ -5,7 +5,9 @@
 //! Services move behind a port one at a time; the others are still called through
 //! [`Clients`](crate::context::Clients) directly.
 
+pub mod events;
 pub mod fake;
+pub mod iam;
 pub mod s3;
 pub mod sqs;
 
@@ -24,6 +26,8 @@ pub type PortFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, DeployError>>
 pub struct Ports {
     pub queues: Arc<dyn sqs::Queues>,
     pub buckets: Arc<dyn s3::Buckets>,
+    pub roles: Arc<dyn iam::Roles>,
+    pub rules: Arc<dyn events::Rules>,
 }
 
 impl Ports {
@@ -32,6 +36,8 @@ impl Ports {
         Ports {
             queues: Arc::new(sqs::SdkQueues(aws.sqs.clone())),
             buckets: Arc::new(s3::SdkBuckets(aws.s3.clone())),
+            roles: Arc::new(iam::SdkRoles(aws.iam.clone())),
+            rules: Arc::new(events::SdkRules(aws.events.clone())),
         }
     }
 }

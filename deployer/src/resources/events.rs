@@ -1,44 +1,16 @@
 //! The EventBridge schedule that runs the alarm evaluator.
 
-use aws_sdk_eventbridge::types::{RuleState, Tag, Target};
-
 use crate::context::Run;
 use crate::diff::{Action, fields};
 use crate::error::DeployError;
-use crate::resources::found;
+use crate::ports::events::{RuleTarget, ScheduledRule};
 
 const KIND: &str = "EventBridge schedule";
 /// The id of the evaluator target on the schedule rule.
 pub const TARGET_ID: &str = "alarm-evaluator";
 
-/// The rule, if it exists.
-async fn describe(
-    run: &Run<'_>,
-    name: &str,
-) -> Result<Option<aws_sdk_eventbridge::operation::describe_rule::DescribeRuleOutput>, DeployError>
-{
-    found(
-        run.aws.events.describe_rule().name(name).send().await,
-        |e| e.is_resource_not_found_exception(),
-        "events:DescribeRule",
-        name,
-    )
-}
-
-/// The rule's targets.
-async fn targets(run: &Run<'_>, name: &str) -> Result<Vec<Target>, DeployError> {
-    let out = run
-        .aws
-        .events
-        .list_targets_by_rule()
-        .rule(name)
-        .send()
-        .await
-        .map_err(|e| DeployError::aws("events:ListTargetsByRule", name, e))?;
-    Ok(out.targets().to_vec())
-}
-
 pub async fn converge(run: &Run<'_>, function_arn: &str) -> Result<(), DeployError> {
+    let rules = &run.ports.rules;
     let name = run.names.schedule_rule();
     let schedule = run.config.alarms.schedule.clone();
     let desired = fields([
@@ -46,26 +18,19 @@ pub async fn converge(run: &Run<'_>, function_arn: &str) -> Result<(), DeployErr
         ("state", "ENABLED".to_string()),
         ("target", function_arn.to_string()),
     ]);
-    let observed = match describe(run, &name).await? {
+    let observed = match rules.rule(&name).await? {
         Some(rule) => {
-            let target = targets(run, &name)
+            // Only our target counts: others on the rule are someone else's.
+            let target = rules
+                .targets(&name)
                 .await?
                 .into_iter()
-                .find(|t| t.id() == TARGET_ID)
-                .map(|t| t.arn().to_string())
+                .find(|t| t.id == TARGET_ID)
+                .map(|t| t.arn)
                 .unwrap_or_default();
             Some(fields([
-                (
-                    "schedule",
-                    rule.schedule_expression().unwrap_or_default().to_string(),
-                ),
-                (
-                    "state",
-                    rule.state()
-                        .map(|s| s.as_str())
-                        .unwrap_or_default()
-                        .to_string(),
-                ),
+                ("schedule", rule.schedule_expression),
+                ("state", rule.state),
                 ("target", target),
             ]))
         }
@@ -81,25 +46,18 @@ pub async fn converge(run: &Run<'_>, function_arn: &str) -> Result<(), DeployErr
         _ => false,
     };
     if rule_changed {
-        let mut request = run
-            .aws
-            .events
-            .put_rule()
-            .name(&name)
-            .schedule_expression(&schedule)
-            .state(RuleState::Enabled)
-            .description(format!(
-                "Runs the alarm evaluator of stack {}",
-                run.names.stack()
-            ));
-        for (k, v) in run.tags() {
-            request = request.tags(Tag::builder().key(k).value(v).build()?);
-        }
         run.mutating("events:PutRule", &name)?;
-        request
-            .send()
-            .await
-            .map_err(|e| DeployError::aws("events:PutRule", &name, e))?;
+        rules
+            .put_rule(
+                ScheduledRule {
+                    name: name.clone(),
+                    schedule_expression: schedule,
+                    state: "ENABLED".to_string(),
+                    description: format!("Runs the alarm evaluator of stack {}", run.names.stack()),
+                },
+                run.tags(),
+            )
+            .await?;
     }
     let target_changed = match &action {
         Action::Create => true,
@@ -108,21 +66,23 @@ pub async fn converge(run: &Run<'_>, function_arn: &str) -> Result<(), DeployErr
     };
     if target_changed {
         run.mutating("events:PutTargets", &name)?;
-        run.aws
-            .events
-            .put_targets()
-            .rule(&name)
-            .targets(Target::builder().id(TARGET_ID).arn(function_arn).build()?)
-            .send()
-            .await
-            .map_err(|e| DeployError::aws("events:PutTargets", &name, e))?;
+        rules
+            .put_target(
+                &name,
+                RuleTarget {
+                    id: TARGET_ID.to_string(),
+                    arn: function_arn.to_string(),
+                },
+            )
+            .await?;
     }
     Ok(())
 }
 
 pub async fn remove(run: &Run<'_>) -> Result<(), DeployError> {
+    let rules = &run.ports.rules;
     let name = run.names.schedule_rule();
-    if describe(run, &name).await?.is_none() {
+    if rules.rule(&name).await?.is_none() {
         return Ok(());
     }
     run.note(KIND, &name, Action::Delete);
@@ -130,29 +90,250 @@ pub async fn remove(run: &Run<'_>) -> Result<(), DeployError> {
     if !run.applying() {
         return Ok(());
     }
-    let ids: Vec<String> = targets(run, &name)
+    // EventBridge refuses to delete a rule that still has targets: every one goes first.
+    let ids: Vec<String> = rules
+        .targets(&name)
         .await?
-        .iter()
-        .map(|t| t.id().to_string())
+        .into_iter()
+        .map(|t| t.id)
         .collect();
     if !ids.is_empty() {
         run.mutating("events:RemoveTargets", &name)?;
-        run.aws
-            .events
-            .remove_targets()
-            .rule(&name)
-            .set_ids(Some(ids))
-            .send()
-            .await
-            .map_err(|e| DeployError::aws("events:RemoveTargets", &name, e))?;
+        rules.remove_targets(&name, ids).await?;
     }
     run.mutating("events:DeleteRule", &name)?;
-    run.aws
-        .events
-        .delete_rule()
-        .name(&name)
-        .send()
-        .await
-        .map_err(|e| DeployError::aws("events:DeleteRule", &name, e))?;
-    Ok(())
+    rules.delete_rule(&name).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::Mode;
+    use crate::diff::{Change, FieldChange};
+    use crate::ports::fake::FakeAccount;
+    use cfrp_config::StackConfig;
+
+    const ACCOUNT: &str = "123456789012";
+    const RULE: &str = "cfrp-shop-evaluate";
+    const EVALUATOR: &str = "arn:aws:lambda:eu-west-1:123456789012:function:cfrp-shop-evaluator";
+
+    fn config() -> StackConfig {
+        StackConfig::for_origin("shop", "eu-west-1", "app.example.com")
+    }
+
+    /// Converges the schedule in `mode` against `account`; the decisions and the mutating
+    /// calls.
+    async fn converge_with(
+        account: &FakeAccount,
+        mode: Mode,
+        function_arn: &str,
+    ) -> (Result<(), DeployError>, Vec<Change>, Vec<String>) {
+        let config = config();
+        let run = Run::offline(&config, account.ports(), ACCOUNT, mode);
+        let result = converge(&run, function_arn).await;
+        (result, run.changes(), run.mutations())
+    }
+
+    async fn remove_with(
+        account: &FakeAccount,
+        mode: Mode,
+    ) -> (Result<(), DeployError>, Vec<Change>, Vec<String>) {
+        let config = config();
+        let run = Run::offline(&config, account.ports(), ACCOUNT, mode);
+        let result = remove(&run).await;
+        (result, run.changes(), run.mutations())
+    }
+
+    #[test]
+    fn the_rule_is_the_stacks_schedule_rule() {
+        assert_eq!(config().names().schedule_rule(), RULE);
+    }
+
+    #[tokio::test]
+    async fn from_nothing_a_plan_creates_nothing_and_up_creates_the_rule_tagged_with_its_target() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let (result, changes, calls) = converge_with(&account, Mode::Plan, EVALUATOR).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(changes[0].action, Action::Create);
+        assert!(calls.is_empty() && account.mutating_calls().is_empty());
+        assert!(account.rule(RULE).is_none());
+
+        let (result, changes, calls) = converge_with(&account, Mode::Apply, EVALUATOR).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(changes[0].action, Action::Create);
+        assert_eq!(
+            calls,
+            vec![
+                format!("events:PutRule {RULE}"),
+                format!("events:PutTargets {RULE}")
+            ]
+        );
+        assert_eq!(account.mutating_calls(), calls);
+        let rule = account.rule(RULE).unwrap_or_default();
+        assert_eq!(rule.schedule_expression, config().alarms.schedule);
+        assert_eq!(rule.state, "ENABLED");
+        assert_eq!(rule.description, "Runs the alarm evaluator of stack shop");
+        assert_eq!(
+            rule.targets,
+            [(TARGET_ID.to_string(), EVALUATOR.to_string())].into()
+        );
+        assert!(
+            rule.tags
+                .contains(&("cfrp:stack".to_string(), "shop".to_string()))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_converged_rule_is_unchanged_and_costs_no_call() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let _ = converge_with(&account, Mode::Apply, EVALUATOR).await;
+        let before = account.mutating_calls().len();
+        let (result, changes, calls) = converge_with(&account, Mode::Apply, EVALUATOR).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(changes[0].action, Action::Unchanged);
+        assert!(calls.is_empty());
+        assert_eq!(account.mutating_calls().len(), before);
+    }
+
+    #[tokio::test]
+    async fn a_rule_disabled_by_hand_is_one_field_and_only_the_rule_is_put_again() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let _ = converge_with(&account, Mode::Apply, EVALUATOR).await;
+        account.edit_rule(RULE, |r| r.state = "DISABLED".into());
+        let expected = Action::Update {
+            changes: vec![FieldChange {
+                field: "state".into(),
+                from: Some("DISABLED".into()),
+                to: Some("ENABLED".into()),
+            }],
+        };
+
+        let before = account.mutating_calls().len();
+        let (result, changes, calls) = converge_with(&account, Mode::Plan, EVALUATOR).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(changes[0].action, expected);
+        assert!(calls.is_empty());
+        assert_eq!(account.mutating_calls().len(), before);
+
+        let (result, changes, calls) = converge_with(&account, Mode::Apply, EVALUATOR).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(changes[0].action, expected);
+        assert_eq!(calls, vec![format!("events:PutRule {RULE}")]);
+        assert_eq!(account.mutating_calls()[before..], calls);
+        let rule = account.rule(RULE).unwrap_or_default();
+        assert_eq!(rule.state, "ENABLED");
+        assert_eq!(
+            rule.targets[TARGET_ID], EVALUATOR,
+            "PutRule keeps the targets"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_target_pointed_elsewhere_by_hand_is_put_back_alone() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let _ = converge_with(&account, Mode::Apply, EVALUATOR).await;
+        let elsewhere = "arn:aws:lambda:eu-west-1:123456789012:function:other";
+        account.edit_rule(RULE, |r| {
+            r.targets.insert(TARGET_ID.into(), elsewhere.into());
+            // Someone else's target on the same rule is left alone.
+            r.targets.insert("theirs".into(), elsewhere.into());
+        });
+        let (result, changes, calls) = converge_with(&account, Mode::Apply, EVALUATOR).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(
+            changes[0].action,
+            Action::Update {
+                changes: vec![FieldChange {
+                    field: "target".into(),
+                    from: Some(elsewhere.into()),
+                    to: Some(EVALUATOR.into()),
+                }]
+            }
+        );
+        assert_eq!(calls, vec![format!("events:PutTargets {RULE}")]);
+        let rule = account.rule(RULE).unwrap_or_default();
+        assert_eq!(rule.targets[TARGET_ID], EVALUATOR);
+        assert_eq!(rule.targets["theirs"], elsewhere);
+    }
+
+    #[tokio::test]
+    async fn remove_takes_the_targets_off_then_deletes_the_rule_once() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let _ = converge_with(&account, Mode::Apply, EVALUATOR).await;
+        let before = account.mutating_calls().len();
+        let (result, changes, calls) = remove_with(&account, Mode::Plan).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(changes[0].action, Action::Delete);
+        assert!(calls.is_empty());
+        assert_eq!(account.mutating_calls().len(), before);
+        assert!(account.rule(RULE).is_some(), "a plan deletes nothing");
+
+        let (result, changes, calls) = remove_with(&account, Mode::Apply).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(changes[0].action, Action::Delete);
+        // EventBridge refuses to delete a rule that still has targets.
+        assert_eq!(
+            calls,
+            vec![
+                format!("events:RemoveTargets {RULE}"),
+                format!("events:DeleteRule {RULE}")
+            ]
+        );
+        assert!(account.rule(RULE).is_none());
+
+        let (result, changes, calls) = remove_with(&account, Mode::Apply).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert!(changes.is_empty() && calls.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_target_put_that_fails_after_the_rule_is_resumed_by_the_next_run() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        account.fail("events:PutTargets", 1);
+        let (result, _, _) = converge_with(&account, Mode::Apply, EVALUATOR).await;
+        let message = result.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            message.contains(&format!("events:PutTargets for {RULE} failed")),
+            "{message}"
+        );
+        let half = account.rule(RULE).unwrap_or_default();
+        assert!(half.targets.is_empty(), "the rule was made, not its target");
+
+        let (result, changes, calls) = converge_with(&account, Mode::Apply, EVALUATOR).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(
+            changes[0].action,
+            Action::Update {
+                changes: vec![FieldChange {
+                    field: "target".into(),
+                    from: Some(String::new()),
+                    to: Some(EVALUATOR.into()),
+                }]
+            }
+        );
+        assert_eq!(calls, vec![format!("events:PutTargets {RULE}")]);
+        let (_, changes, calls) = converge_with(&account, Mode::Apply, EVALUATOR).await;
+        assert_eq!(changes[0].action, Action::Unchanged);
+        assert!(calls.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_rule_delete_that_fails_after_its_targets_went_is_resumed_by_the_next_run() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let _ = converge_with(&account, Mode::Apply, EVALUATOR).await;
+        account.fail("events:DeleteRule", 1);
+        let (result, _, _) = remove_with(&account, Mode::Apply).await;
+        let message = result.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            message.contains(&format!("events:DeleteRule for {RULE} failed")),
+            "{message}"
+        );
+        assert!(account.rule(RULE).is_some_and(|r| r.targets.is_empty()));
+
+        let (result, changes, calls) = remove_with(&account, Mode::Apply).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(changes[0].action, Action::Delete);
+        assert_eq!(calls, vec![format!("events:DeleteRule {RULE}")]);
+        assert!(account.rule(RULE).is_none());
+    }
 }
