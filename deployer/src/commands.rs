@@ -251,18 +251,18 @@ pub async fn down(
     Ok(0)
 }
 
-/// What `up` and `down` ask before applying.
-struct Question {
+/// What `up`, `down` and the operator commands ask before applying.
+pub struct Question {
     /// `--yes`: the answer is given.
-    yes: bool,
-    prompt: &'static str,
+    pub yes: bool,
+    pub prompt: &'static str,
     /// Said on stdout (text output) when the answer is no.
-    declined: &'static str,
+    pub declined: &'static str,
 }
 
 /// Shows the plan the question is about (on stdout as text, or on stderr when stdout carries
 /// the JSON report and someone is asked), then asks it. Whether to apply.
-fn show_and_confirm(
+pub fn show_and_confirm(
     shown: &Report,
     question: &Question,
     session: &Session,

@@ -16,10 +16,11 @@ use cfrp_config::{Field, checks};
 use clap::Args;
 use serde_json::json;
 
-use super::{Paint, exit, exit_codes_help, operator_config, parse_distribution_id};
+use super::{
+    Operated, Paint, exit, exit_codes_help, operator_config, parse_distribution_id, plan_and_apply,
+};
 use crate::cli::Output;
-use crate::commands::CommandError;
-use crate::context::Mode;
+use crate::commands::{CommandError, Question};
 use crate::diff::Action;
 use crate::error::DeployError;
 use crate::resources::{cloudfront, iam, kinesis};
@@ -28,13 +29,16 @@ use crate::spec::{Arns, policy};
 
 const HELP: &str = concat!(
     "Examples:\n",
-    "  deployer logging --id E2EXAMPLE1ABC\n",
+    "  deployer logging --id E2EXAMPLE1ABC                # shows the plan and asks\n",
+    "  deployer logging --id E2EXAMPLE1ABC --yes          # for scripts\n",
     "  deployer logging --id E2EXAMPLE1ABC --sampling-rate 10 --fields timestamp,c-ip,sc-status,time-taken\n",
     "  deployer logging --id E2EXAMPLE1ABC --stream-arn arn:aws:kinesis:us-east-1:123456789012:stream/logs\n",
     "\n",
     "Resources it creates are named cfrp-dist-<id>-…: the Kinesis stream (on-demand, 24 h) and\n",
     "the real-time log config cfrp-dist-<id>-realtime-logs, and the IAM role\n",
     "cfrp-dist-<id>-cloudfront-logs. Run it again to converge; a second run changes nothing.\n",
+    "Like `up`, it shows what it will change and asks first; --yes answers for scripts, and\n",
+    "without --yes and without a terminal it refuses (exit 1) and changes nothing.\n",
     "\n",
     "  deployer logging --id E2EXAMPLE1ABC --detach\n",
     "takes the log config off the distribution's cache behaviours and deletes those three\n",
@@ -69,6 +73,10 @@ pub struct LoggingArgs {
     /// behaviours, and the log config, role and stream it created are deleted.
     #[arg(long, conflicts_with_all = ["stream_arn", "role_arn", "fields", "sampling_rate"])]
     pub detach: bool,
+    /// Apply without asking (for scripts and CI); without it, and without a terminal to
+    /// ask on, nothing is changed.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 /// The fields by CloudFront name; an unknown name is an error that names it.
@@ -155,6 +163,16 @@ pub fn detach(config: &mut DistributionConfig, log_config_name: &str) -> bool {
     changed
 }
 
+/// What attaching found and did.
+struct Attaching {
+    arns: Arns,
+    log_config_arn: String,
+    /// Cache behaviours of the distribution, the default one included.
+    behaviours: usize,
+    /// This run put the log config on the behaviours.
+    attached: bool,
+}
+
 pub async fn run(
     args: &LoggingArgs,
     session: &Session,
@@ -183,84 +201,113 @@ pub async fn run(
     );
     config.logging.fields = fields;
     config.logging.sampling_rate = args.sampling_rate;
-    let run = session.run(&config, Mode::Apply).await?;
-    let Some((existing, _)) = cloudfront::read_distribution_config(&run, id).await? else {
-        return Err(DeployError::state(
-            &format!("distribution {id}"),
-            "no such distribution in this account",
-        )
-        .into());
+    let question = Question {
+        yes: args.yes,
+        prompt: "Apply?",
+        declined: "Nothing applied.",
     };
-    let mut arns = Arns::new(&config, &run.account, Some(id));
-    match &args.stream_arn {
-        Some(arn) => arns.stream.clone_from(arn),
-        None => kinesis::converge(&run).await?,
-    }
-    match &args.role_arn {
-        Some(arn) => arns.cloudfront_logs_role.clone_from(arn),
-        None => {
-            let role = iam::RoleSpec {
-                name: run.names.cloudfront_logs_role(),
-                description: format!("CloudFront writes real-time logs of distribution {id}"),
-                trust: policy::trust("cloudfront.amazonaws.com", &run.account),
-                policy: policy::cloudfront_logs(&arns),
-            };
-            iam::converge(&run, &role).await?;
+    let step = format!("attach real-time logging to {id}");
+    let operated = plan_and_apply(session, &config, &step, &question, out, async |run| {
+        let Some((existing, _)) = cloudfront::read_distribution_config(run, id).await? else {
+            return Err(no_such_distribution(id));
+        };
+        let mut arns = Arns::new(run.config, &run.account, Some(id));
+        match &args.stream_arn {
+            Some(arn) => arns.stream.clone_from(arn),
+            None => kinesis::converge(run).await?,
         }
-    }
-    let log_config_arn = cloudfront::converge_log_config(&run, &arns).await?;
-    let behaviours = 1 + existing
-        .cache_behaviors()
-        .map(|b| b.items().len())
-        .unwrap_or_default();
-    let attached = cloudfront::edit_distribution(&run, id, |c| attach(c, &log_config_arn)).await?;
-    if attached {
-        run.note(
-            "CloudFront distribution",
-            id,
+        match &args.role_arn {
+            Some(arn) => arns.cloudfront_logs_role.clone_from(arn),
+            None => {
+                let role = iam::RoleSpec {
+                    name: run.names.cloudfront_logs_role(),
+                    description: format!("CloudFront writes real-time logs of distribution {id}"),
+                    trust: policy::trust("cloudfront.amazonaws.com", &run.account),
+                    policy: policy::cloudfront_logs(&arns),
+                };
+                iam::converge(run, &role).await?;
+            }
+        }
+        let log_config_arn = cloudfront::converge_log_config(run, &arns).await?;
+        let behaviours = 1 + existing
+            .cache_behaviors()
+            .map(|b| b.items().len())
+            .unwrap_or_default();
+        // Decided on the config just read, before any call, as every step decides.
+        let needed = attach(&mut existing.clone(), &log_config_arn);
+        let action = if needed {
             Action::Update {
                 changes: vec![crate::diff::FieldChange {
                     field: "cache_behaviors[*].realtime_log_config_arn".to_string(),
                     from: None,
                     to: Some(log_config_arn.clone()),
                 }],
-            },
-        );
-    } else {
-        run.note("CloudFront distribution", id, Action::Unchanged);
-    }
+            }
+        } else {
+            Action::Unchanged
+        };
+        run.note(DISTRIBUTION, id, action);
+        let attached = needed
+            && run.applying()
+            && cloudfront::edit_distribution(run, id, |c| attach(c, &log_config_arn)).await?;
+        Ok(Attaching {
+            arns,
+            log_config_arn,
+            behaviours,
+            attached,
+        })
+    })
+    .await?;
+    let report = operated.report();
+    let done = operated.value();
     if session.output == Output::Json {
         let value = json!({
             "distribution_id": id,
-            "realtime_log_config_arn": log_config_arn,
-            "stream_arn": arns.stream,
-            "role_arn": arns.cloudfront_logs_role,
+            "realtime_log_config_arn": done.log_config_arn,
+            "stream_arn": done.arns.stream,
+            "role_arn": done.arns.cloudfront_logs_role,
             "sampling_rate": args.sampling_rate,
             "fields": config.logging.fields,
-            "behaviors": behaviours,
-            "attached": attached,
-            "changes": run.changes(),
-            "mutating_calls": run.mutations().len(),
-            "mutations": run.mutations(),
+            "behaviors": done.behaviours,
+            "attached": done.attached,
+            "declined": matches!(operated, Operated::Declined { .. }),
+            "changes": report.plan.changes,
+            "mutating_calls": report.mutations().len(),
+            "mutations": report.mutations(),
         });
         writeln!(out, "{value:#}")?;
-        return Ok(exit::OK);
     }
-    print_changes(out, &run.changes(), session.paint())?;
+    match operated {
+        Operated::Declined { .. } => return Ok(exit::DECLINED),
+        _ if session.output == Output::Json => return Ok(exit::OK),
+        _ => {}
+    }
+    print_changes(out, &report.plan.changes, session.paint())?;
     writeln!(
         out,
-        "Distribution {id}: real-time logging {} on {behaviours} cache behaviour(s), {}% sampled, {} field(s)\n  log config {log_config_arn}\n  stream {}\n{} mutating call(s) made.",
-        if attached {
+        "Distribution {id}: real-time logging {} on {} cache behaviour(s), {}% sampled, {} field(s)\n  log config {}\n  stream {}\n{} mutating call(s) made.",
+        if done.attached {
             "attached"
         } else {
             "already attached"
         },
+        done.behaviours,
         args.sampling_rate,
         config.logging.fields.len(),
-        arns.stream,
-        run.mutations().len()
+        done.log_config_arn,
+        done.arns.stream,
+        report.mutations().len()
     )?;
     Ok(exit::OK)
+}
+
+const DISTRIBUTION: &str = "CloudFront distribution";
+
+fn no_such_distribution(id: &str) -> DeployError {
+    DeployError::state(
+        &format!("distribution {id}"),
+        "no such distribution in this account",
+    )
 }
 
 /// One line per change made (created, updated, deleted), in the order made.
@@ -281,6 +328,13 @@ fn print_changes(
     Ok(())
 }
 
+/// What detaching found and did.
+struct Detaching {
+    distribution_exists: bool,
+    /// This run took the log config off the behaviours.
+    detached: bool,
+}
+
 async fn run_detach(
     args: &LoggingArgs,
     session: &Session,
@@ -297,49 +351,69 @@ async fn run_detach(
         &format!("dist-{}", id.to_ascii_lowercase()),
         &session.region(args.region.as_deref()),
     );
-    let run = session.run(&config, Mode::Apply).await?;
-    let log_config = run.names.realtime_log_config();
-    // A distribution deleted meanwhile has nothing to detach; what `logging` created for it
-    // is still removed.
-    let distribution_exists = cloudfront::read_distribution_config(&run, id)
-        .await?
-        .is_some();
-    let detached = distribution_exists
-        && cloudfront::edit_distribution(&run, id, |c| detach(c, &log_config)).await?;
-    if detached {
-        run.note(
-            "CloudFront distribution",
-            id,
-            Action::Update {
-                changes: vec![crate::diff::FieldChange {
-                    field: "cache_behaviors[*].realtime_log_config_arn".to_string(),
-                    from: Some(log_config.clone()),
-                    to: None,
-                }],
-            },
-        );
-    }
-    // The order `down` uses: the log config only once no behaviour refers to it.
-    cloudfront::remove_log_config(&run).await?;
-    let role = run.names.cloudfront_logs_role();
-    iam::remove(&run, &role).await?;
-    kinesis::remove(&run).await?;
+    let question = Question {
+        yes: args.yes,
+        prompt: "Detach and delete?",
+        declined: "Nothing removed.",
+    };
+    let step = format!("detach real-time logging from {id}");
+    let operated = plan_and_apply(session, &config, &step, &question, out, async |run| {
+        let log_config = run.names.realtime_log_config();
+        // A distribution deleted meanwhile has nothing to detach; what `logging` created for
+        // it is still removed.
+        let existing = cloudfront::read_distribution_config(run, id).await?;
+        let distribution_exists = existing.is_some();
+        let needed = existing.is_some_and(|(mut c, _)| detach(&mut c, &log_config));
+        if needed {
+            run.note(
+                DISTRIBUTION,
+                id,
+                Action::Update {
+                    changes: vec![crate::diff::FieldChange {
+                        field: "cache_behaviors[*].realtime_log_config_arn".to_string(),
+                        from: Some(log_config.clone()),
+                        to: None,
+                    }],
+                },
+            );
+        }
+        let detached = needed
+            && run.applying()
+            && cloudfront::edit_distribution(run, id, |c| detach(c, &log_config)).await?;
+        // The order `down` uses: the log config only once no behaviour refers to it.
+        cloudfront::remove_log_config(run).await?;
+        let role = run.names.cloudfront_logs_role();
+        iam::remove(run, &role).await?;
+        kinesis::remove(run).await?;
+        Ok(Detaching {
+            distribution_exists,
+            detached,
+        })
+    })
+    .await?;
+    let report = operated.report();
+    let done = operated.value();
     if session.output == Output::Json {
         let value = json!({
             "distribution_id": id,
-            "distribution_exists": distribution_exists,
-            "detached": detached,
-            "changes": run.changes(),
-            "mutating_calls": run.mutations().len(),
-            "mutations": run.mutations(),
+            "distribution_exists": done.distribution_exists,
+            "detached": done.detached,
+            "declined": matches!(operated, Operated::Declined { .. }),
+            "changes": report.plan.changes,
+            "mutating_calls": report.mutations().len(),
+            "mutations": report.mutations(),
         });
         writeln!(out, "{value:#}")?;
-        return Ok(exit::OK);
     }
-    print_changes(out, &run.changes(), session.paint())?;
-    let state = if !distribution_exists {
+    match operated {
+        Operated::Declined { .. } => return Ok(exit::DECLINED),
+        _ if session.output == Output::Json => return Ok(exit::OK),
+        _ => {}
+    }
+    print_changes(out, &report.plan.changes, session.paint())?;
+    let state = if !done.distribution_exists {
         "not found; removed what logging had created for it"
-    } else if detached {
+    } else if done.detached {
         "real-time logging detached"
     } else {
         "no behaviour carried this tool's log config"
@@ -347,7 +421,7 @@ async fn run_detach(
     writeln!(
         out,
         "Distribution {id}: {state}.\n{} mutating call(s) made.",
-        run.mutations().len()
+        report.mutations().len()
     )?;
     Ok(exit::OK)
 }

@@ -8,9 +8,18 @@ pub mod invalidate;
 pub mod logging;
 pub mod update;
 
+use std::io::Write;
 use std::time::Duration;
 
 use cfrp_config::StackConfig;
+use cfrp_engine::Graph;
+
+use crate::commands::{CommandError, Question, show_and_confirm};
+use crate::context::{Mode, Run};
+use crate::error::DeployError;
+use crate::plan::Plan;
+use crate::session::Session;
+use crate::workflow::{Outcome, Report};
 
 /// Exit codes scripts can rely on, shared by every operator command.
 pub mod exit {
@@ -34,6 +43,83 @@ pub(crate) use exit_codes_help;
 /// name only names the resources such a command creates.
 pub fn operator_config(name: &str, region: &str) -> StackConfig {
     StackConfig::for_origin(name, region, "origin.invalid")
+}
+
+/// How an operator command's plan ended.
+#[derive(Debug)]
+pub enum Operated<T> {
+    /// Nothing to change; the plan's reads and what the work returned.
+    UpToDate { report: Report, value: T },
+    /// Changes were shown and the answer was no.
+    Declined { report: Report, value: T },
+    /// The shown changes were applied.
+    Applied { report: Report, value: T },
+}
+
+impl<T> Operated<T> {
+    pub fn report(&self) -> &Report {
+        match self {
+            Operated::UpToDate { report, .. }
+            | Operated::Declined { report, .. }
+            | Operated::Applied { report, .. } => report,
+        }
+    }
+
+    pub fn value(&self) -> &T {
+        match self {
+            Operated::UpToDate { value, .. }
+            | Operated::Declined { value, .. }
+            | Operated::Applied { value, .. } => value,
+        }
+    }
+}
+
+/// An operator command (`logging`, `update`) through the machinery `up` uses: `work` runs
+/// once planning (reads and decisions; a mutating call is refused), the plan is shown and
+/// the question asked (`yes` answers it; without a terminal it is refused), then `work` runs
+/// again applying, approved to do only what was shown: a decision that moved meanwhile stops
+/// it before its first call. `step` names the one step of the plan.
+pub async fn plan_and_apply<T>(
+    session: &Session,
+    config: &StackConfig,
+    step: &str,
+    question: &Question,
+    out: &mut dyn Write,
+    work: impl AsyncFn(&Run<'_>) -> Result<T, DeployError>,
+) -> Result<Operated<T>, CommandError> {
+    let mut graph = Graph::new();
+    graph.add(step, &[]);
+    let planning = session.run(config, Mode::Plan).await?;
+    let planned = work(&planning).await?;
+    let plan = Plan::of(&planning, &graph);
+    if !plan.pending() {
+        return Ok(Operated::UpToDate {
+            report: Report::planned(plan, None),
+            value: planned,
+        });
+    }
+    let shown = Report::planned(plan, None);
+    if !show_and_confirm(&shown, question, session, out)? {
+        return Ok(Operated::Declined {
+            report: shown,
+            value: planned,
+        });
+    }
+    let mut run = session.run(config, Mode::Apply).await?;
+    run.approve(&shown.plan.changes);
+    let applied = work(&run).await?;
+    Ok(Operated::Applied {
+        report: Report {
+            plan: Plan::of(&run, &graph),
+            outcome: Outcome::Applied {
+                title: "Applied",
+                mutations: run.mutations(),
+            },
+            deployed: None,
+            timing: Vec::new(),
+        },
+        value: applied,
+    })
 }
 
 /// ANSI colours for text output, only when stdout is a terminal and `NO_COLOR` is unset.

@@ -1,7 +1,7 @@
-//! `deployer update`: points one origin of an existing distribution at a new domain. Shows
-//! the change first and asks before applying it (unless `--yes`); the update carries the
-//! ETag it was read with and is re-read and re-applied when someone changed the distribution
-//! in between.
+//! `deployer update`: points one origin of an existing distribution at a new domain. A plan
+//! like `up`'s: the change is shown first and asked about (unless `--yes`), then applied only
+//! if the distribution still needs exactly it; the update carries the ETag it was read with
+//! and is re-read and re-applied when someone changed the distribution in between.
 
 use std::cell::Cell;
 use std::io::Write;
@@ -10,11 +10,12 @@ use cfrp_config::checks;
 use clap::Args;
 use serde_json::json;
 
-use super::{exit, exit_codes_help, operator_config, parse_distribution_id};
+use super::{
+    Operated, exit, exit_codes_help, operator_config, parse_distribution_id, plan_and_apply,
+};
 use crate::cli::Output;
-use crate::commands::CommandError;
-use crate::context::Mode;
-use crate::diff::FieldChange;
+use crate::commands::{CommandError, Question};
+use crate::diff::{Action, FieldChange};
 use crate::error::DeployError;
 use crate::resources::cloudfront;
 use crate::session::Session;
@@ -50,6 +51,14 @@ pub struct UpdateArgs {
     pub wait: bool,
 }
 
+/// What updating found and did.
+struct Updating {
+    origin_id: String,
+    old_domain: String,
+    /// This run changed the origin.
+    applied: bool,
+}
+
 pub async fn run(
     args: &UpdateArgs,
     session: &Session,
@@ -61,138 +70,143 @@ pub async fn run(
     })?;
     let id = &args.id;
     let config = operator_config("operator", &session.region(None));
-    let run = session.run(&config, Mode::Apply).await?;
-    let Some((current, _)) = cloudfront::read_distribution_config(&run, id).await? else {
-        return Err(DeployError::state(
-            &format!("distribution {id}"),
-            "no such distribution in this account",
-        )
-        .into());
+    let question = Question {
+        yes: args.yes,
+        prompt: "Apply?",
+        declined: "Nothing applied.",
     };
-    let origins: Vec<(String, String)> = current
-        .origins()
-        .map(|o| o.items())
-        .unwrap_or_default()
-        .iter()
-        .map(|o| (o.id().to_string(), o.domain_name().to_string()))
-        .collect();
-    let origin_id = match &args.origin_id {
-        Some(wanted) => wanted.clone(),
-        None => current
-            .default_cache_behavior()
-            .map(|b| b.target_origin_id().to_string())
-            .unwrap_or_default(),
-    };
-    let Some((_, old_domain)) = origins.iter().find(|(o, _)| *o == origin_id) else {
-        return Err(CommandError::Flag {
-            flag: "--origin-id",
-            message: format!(
-                "distribution {id} has no origin \"{origin_id}\"; its origins are {}",
-                origins
-                    .iter()
-                    .map(|(o, d)| format!("{o} ({d})"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        });
-    };
-    let change = FieldChange {
-        field: format!("origins[{origin_id}].domain"),
-        from: Some(old_domain.clone()),
-        to: Some(args.origin_domain.clone()),
-    };
-    let paint = session.paint();
-    let report = |out: &mut dyn Write,
-                  run: &crate::context::Run<'_>,
-                  changes: &[&FieldChange],
-                  applied: bool,
-                  declined: bool|
-     -> std::io::Result<()> {
-        if session.output != Output::Json {
-            return Ok(());
-        }
-        let value = json!({
-            "distribution_id": id,
-            "origin_id": origin_id,
-            "changes": changes,
-            "applied": applied,
-            "declined": declined,
-            "mutating_calls": run.mutations().len(),
-            "mutations": run.mutations(),
-        });
-        writeln!(out, "{value:#}")
-    };
-    if *old_domain == args.origin_domain {
-        if session.output == Output::Text {
-            writeln!(
-                out,
-                "Distribution {id}: origin {origin_id} already points at {old_domain}; nothing to change."
-            )?;
-        }
-        report(out, &run, &[], false, false)?;
-        return Ok(exit::OK);
-    }
-    // The diff goes to stdout in text mode and to stderr beside the prompt in JSON mode.
-    let diff = format!(
-        "  ~ CloudFront distribution {id}\n      {}: {} → {}",
-        change.field,
-        paint.red(&format!("\"{old_domain}\"")),
-        paint.green(&format!("\"{}\"", args.origin_domain))
-    );
-    if session.output == Output::Text {
-        writeln!(out, "{diff}")?;
-        out.flush()?;
-    } else if !args.yes {
-        eprintln!("{diff}");
-    }
-    if !crate::prompt::confirm(args.yes, "Apply?")? {
-        if session.output == Output::Text {
-            writeln!(out, "Nothing applied.")?;
-        }
-        report(out, &run, &[&change], false, true)?;
-        return Ok(exit::DECLINED);
-    }
-    let missing = Cell::new(false);
-    let applied = cloudfront::edit_distribution(&run, id, |c| {
-        let origin = c
-            .origins
-            .as_mut()
-            .and_then(|o| o.items.iter_mut().find(|o| o.id == origin_id));
-        match origin {
-            None => {
-                missing.set(true);
-                false
+    let step = format!("update distribution {id}");
+    let operated = plan_and_apply(session, &config, &step, &question, out, async |run| {
+        let Some((current, _)) = cloudfront::read_distribution_config(run, id).await? else {
+            return Err(DeployError::state(
+                &format!("distribution {id}"),
+                "no such distribution in this account",
+            ));
+        };
+        let origins: Vec<(String, String)> = current
+            .origins()
+            .map(|o| o.items())
+            .unwrap_or_default()
+            .iter()
+            .map(|o| (o.id().to_string(), o.domain_name().to_string()))
+            .collect();
+        let origin_id = match &args.origin_id {
+            Some(wanted) => wanted.clone(),
+            None => current
+                .default_cache_behavior()
+                .map(|b| b.target_origin_id().to_string())
+                .unwrap_or_default(),
+        };
+        let Some((_, old_domain)) = origins.iter().find(|(o, _)| *o == origin_id) else {
+            return Err(DeployError::state(
+                "--origin-id",
+                format!(
+                    "distribution {id} has no origin \"{origin_id}\"; its origins are {}",
+                    origins
+                        .iter()
+                        .map(|(o, d)| format!("{o} ({d})"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        };
+        let action = if *old_domain == args.origin_domain {
+            Action::Unchanged
+        } else {
+            Action::Update {
+                changes: vec![FieldChange {
+                    field: format!("origins[{origin_id}].domain"),
+                    from: Some(old_domain.clone()),
+                    to: Some(args.origin_domain.clone()),
+                }],
             }
-            Some(o) if o.domain_name == args.origin_domain => false,
-            Some(o) => {
-                o.domain_name.clone_from(&args.origin_domain);
-                true
-            }
+        };
+        let needed = action.is_change();
+        run.note("CloudFront distribution", id, action);
+        if !needed || !run.applying() {
+            return Ok(Updating {
+                origin_id,
+                old_domain: old_domain.clone(),
+                applied: false,
+            });
         }
+        let missing = Cell::new(false);
+        let applied = cloudfront::edit_distribution(run, id, |c| {
+            let origin = c
+                .origins
+                .as_mut()
+                .and_then(|o| o.items.iter_mut().find(|o| o.id == origin_id));
+            match origin {
+                None => {
+                    missing.set(true);
+                    false
+                }
+                Some(o) if o.domain_name == args.origin_domain => false,
+                Some(o) => {
+                    o.domain_name.clone_from(&args.origin_domain);
+                    true
+                }
+            }
+        })
+        .await?;
+        if missing.get() {
+            return Err(DeployError::state(
+                &format!("distribution {id}"),
+                format!("origin \"{origin_id}\" was removed while we were asking; nothing applied"),
+            ));
+        }
+        if applied && args.wait {
+            cloudfront::wait_deployed(run, id).await?;
+        }
+        Ok(Updating {
+            origin_id,
+            old_domain: old_domain.clone(),
+            applied,
+        })
     })
     .await?;
-    if missing.get() {
-        return Err(DeployError::state(
-            &format!("distribution {id}"),
-            format!("origin \"{origin_id}\" was removed while we were asking; nothing applied"),
-        )
-        .into());
+    let report = operated.report();
+    let done = operated.value();
+    if session.output == Output::Json {
+        let changes: Vec<&FieldChange> = report
+            .plan
+            .changes
+            .iter()
+            .flat_map(|c| match &c.action {
+                Action::Update { changes } => changes.iter().collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        let value = json!({
+            "distribution_id": id,
+            "origin_id": done.origin_id,
+            "changes": changes,
+            "applied": done.applied,
+            "declined": matches!(operated, Operated::Declined { .. }),
+            "mutating_calls": report.mutations().len(),
+            "mutations": report.mutations(),
+        });
+        writeln!(out, "{value:#}")?;
     }
-    if applied && args.wait {
-        cloudfront::wait_deployed(&run, id).await?;
-    }
-    if session.output == Output::Text {
-        writeln!(
+    let paint = session.paint();
+    match &operated {
+        Operated::Declined { .. } => return Ok(exit::DECLINED),
+        _ if session.output == Output::Json => {}
+        Operated::UpToDate { .. } => writeln!(
+            out,
+            "Distribution {id}: origin {} already points at {}; nothing to change.",
+            done.origin_id, done.old_domain
+        )?,
+        Operated::Applied { .. } => writeln!(
             out,
             "{} {} mutating call(s) made.",
-            if applied {
+            if done.applied {
                 paint.green("Applied.")
             } else {
                 "Someone else made the same change meanwhile; nothing to apply.".to_string()
             },
-            run.mutations().len()
-        )?;
+            report.mutations().len()
+        )?,
     }
-    report(out, &run, &[&change], applied, false)?;
     Ok(exit::OK)
 }

@@ -243,7 +243,6 @@ mod tests {
         FakeAccount::new("eu-west-1", ACCOUNT)
     }
 
-
     fn tagged_ours(bucket: &FakeBucket) -> bool {
         bucket
             .tags
