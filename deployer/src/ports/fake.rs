@@ -14,6 +14,7 @@ use crate::error::DeployError;
 #[derive(Default)]
 pub(super) struct State {
     pub(super) queues: super::sqs::FakeQueues,
+    pub(super) streams: super::kinesis::FakeStreams,
     /// Operation (e.g. `sqs:CreateQueue`) → how many more calls of it fail.
     failing: BTreeMap<String, u32>,
     /// Every call, as `operation target`.
@@ -41,6 +42,7 @@ impl FakeAccount {
     pub fn ports(&self) -> Ports {
         Ports {
             queues: Arc::new(self.clone()),
+            streams: Arc::new(self.clone()),
         }
     }
 

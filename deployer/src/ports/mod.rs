@@ -6,6 +6,7 @@
 //! [`Clients`](crate::context::Clients) directly.
 
 pub mod fake;
+pub mod kinesis;
 pub mod sqs;
 
 use std::future::Future;
@@ -22,6 +23,7 @@ pub type PortFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, DeployError>>
 #[derive(Clone)]
 pub struct Ports {
     pub queues: Arc<dyn sqs::Queues>,
+    pub streams: Arc<dyn kinesis::Streams>,
 }
 
 impl Ports {
@@ -29,6 +31,7 @@ impl Ports {
     pub fn sdk(aws: &Clients) -> Ports {
         Ports {
             queues: Arc::new(sqs::SdkQueues(aws.sqs.clone())),
+            streams: Arc::new(kinesis::SdkStreams(aws.kinesis.clone())),
         }
     }
 }
