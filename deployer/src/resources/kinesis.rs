@@ -60,9 +60,12 @@ pub async fn converge(run: &Run<'_>) -> Result<(), DeployError> {
     let logging = run.config.logging.clone();
     let provisioned = logging.stream_mode == ConfigMode::Provisioned;
     let shards = logging.shards.unwrap_or(1) as i32;
+    // Kinesis refuses every change to a stream that is not ACTIVE: one a stopped run left
+    // CREATING (right after CreateStream) or UPDATING (mid-scaling) is waited for first.
+    let settling = observed.as_ref().is_some_and(|(_, active)| !active);
     let changes = match action {
         Action::Unchanged => {
-            if observed.is_some_and(|(_, active)| !active) {
+            if settling {
                 wait_active(run, &name).await?;
             }
             return Ok(());
@@ -88,7 +91,12 @@ pub async fn converge(run: &Run<'_>) -> Result<(), DeployError> {
                 _ => return Ok(()),
             }
         }
-        Action::Update { changes } => changes,
+        Action::Update { changes } => {
+            if settling {
+                wait_active(run, &name).await?;
+            }
+            changes
+        }
         Action::Delete => return Ok(()),
     };
     for change in changes {
@@ -110,9 +118,7 @@ pub async fn converge(run: &Run<'_>) -> Result<(), DeployError> {
                     wait_active(run, &name).await?;
                 }
                 if provisioned {
-                    run.mutating("kinesis:UpdateShardCount", &name)?;
-                    streams.update_shard_count(&name, shards).await?;
-                    wait_active(run, &name).await?;
+                    scale(run, &name, shards).await?;
                 }
             }
             "retention_hours" => {
@@ -137,6 +143,34 @@ pub async fn converge(run: &Run<'_>) -> Result<(), DeployError> {
             }
             _ => {}
         }
+    }
+    Ok(())
+}
+
+/// Scales the provisioned stream to `target` shards. UpdateShardCount goes at most to double,
+/// or down to half, the open shards per call, so a bigger change (on-demand's 4 shards to 1,
+/// or 1 shard to 8) is made in steps, each waited for; no call when the count is right.
+async fn scale(run: &Run<'_>, name: &str, target: i32) -> Result<(), DeployError> {
+    if target < 1 {
+        return Err(DeployError::state(
+            name,
+            format!("a stream cannot have {target} shards"),
+        ));
+    }
+    // Read, not taken from the plan: after a switch from on-demand the plan knew no count.
+    let Some(summary) = run.ports.streams.summary(name).await? else {
+        return Err(DeployError::state(
+            name,
+            "the stream vanished before it could be scaled",
+        ));
+    };
+    let mut open = summary.open_shards.max(1);
+    while open != target {
+        let step = target.clamp((open + 1) / 2, open.saturating_mul(2));
+        run.mutating("kinesis:UpdateShardCount", name)?;
+        run.ports.streams.update_shard_count(name, step).await?;
+        wait_active(run, name).await?;
+        open = step;
     }
     Ok(())
 }
@@ -189,7 +223,7 @@ mod tests {
     use crate::context::Mode;
     use crate::diff::{Change, FieldChange};
     use crate::ports::fake::FakeAccount;
-    use crate::ports::kinesis::FakeStream;
+    use crate::ports::kinesis::{FakeStream, Streams};
     use cfrp_config::Logging;
     use cfrp_config::StackConfig;
 
@@ -445,6 +479,94 @@ mod tests {
             "the run read the stream, then waited for it"
         );
         assert_eq!(stream_of(&account).status, "ACTIVE");
+    }
+
+    #[tokio::test]
+    async fn on_demand_to_one_provisioned_shard_switches_mode_then_halves_the_shards() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let _ = converge_with(&account, Mode::Apply, &config(on_demand)).await;
+        assert_eq!(stream_of(&account).open_shards, 4);
+        let (result, changes, mutations) =
+            converge_with(&account, Mode::Apply, &config(provisioned(1))).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(
+            changes[0].action,
+            Action::Update {
+                changes: vec![FieldChange {
+                    field: "capacity".into(),
+                    from: Some("on-demand".into()),
+                    to: Some("provisioned, 1 shards".into()),
+                }]
+            }
+        );
+        // 4 → 1 in one call is below half: AWS refuses it, so 4 → 2 → 1.
+        assert_eq!(
+            mutations,
+            calls(&[
+                "kinesis:UpdateStreamMode",
+                "kinesis:UpdateShardCount",
+                "kinesis:UpdateShardCount",
+            ])
+        );
+        let stream = stream_of(&account);
+        assert_eq!(
+            (stream.mode, stream.open_shards, stream.status.as_str()),
+            (CapacityMode::Provisioned, 1, "ACTIVE")
+        );
+        let (_, changes, _) = converge_with(&account, Mode::Apply, &config(provisioned(1))).await;
+        assert_eq!(changes[0].action, Action::Unchanged);
+    }
+
+    #[tokio::test]
+    async fn on_demand_to_as_many_provisioned_shards_only_switches_mode() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let _ = converge_with(&account, Mode::Apply, &config(on_demand)).await;
+        let (result, _, mutations) =
+            converge_with(&account, Mode::Apply, &config(provisioned(4))).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(mutations, calls(&["kinesis:UpdateStreamMode"]));
+        let stream = stream_of(&account);
+        assert_eq!(
+            (stream.mode, stream.open_shards),
+            (CapacityMode::Provisioned, 4)
+        );
+    }
+
+    #[tokio::test]
+    async fn one_shard_to_five_doubles_then_makes_the_rest() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let _ = converge_with(&account, Mode::Apply, &config(provisioned(1))).await;
+        let (result, _, mutations) =
+            converge_with(&account, Mode::Apply, &config(provisioned(5))).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(
+            mutations,
+            calls(&[
+                "kinesis:UpdateShardCount",
+                "kinesis:UpdateShardCount",
+                "kinesis:UpdateShardCount",
+            ])
+        );
+        assert_eq!(stream_of(&account).open_shards, 5);
+    }
+
+    #[tokio::test]
+    async fn a_stream_a_stopped_run_left_creating_is_waited_for_before_it_is_tagged() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        // The earlier run stopped right after CreateStream: the stream is still CREATING
+        // when this run reads it, and ACTIVE at the next read.
+        account.streams_settle_after(1);
+        let created = Streams::create(&account, STREAM, Capacity::OnDemand).await;
+        assert!(created.is_ok(), "{created:?}");
+        let config = config(on_demand);
+        let (result, changes, mutations) = converge_with(&account, Mode::Apply, &config).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert!(
+            matches!(&changes[0].action, Action::Update { changes } if changes.len() == 1 && changes[0].field == "tags"),
+            "{changes:?}"
+        );
+        assert_eq!(mutations, calls(&["kinesis:AddTagsToStream"]));
+        assert_eq!(stream_of(&account).tags, managed_tags());
     }
 
     #[tokio::test]
