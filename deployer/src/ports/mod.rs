@@ -8,6 +8,7 @@
 pub mod events;
 pub mod fake;
 pub mod iam;
+pub mod kinesis;
 pub mod s3;
 pub mod sqs;
 
@@ -28,6 +29,7 @@ pub struct Ports {
     pub buckets: Arc<dyn s3::Buckets>,
     pub roles: Arc<dyn iam::Roles>,
     pub rules: Arc<dyn events::Rules>,
+    pub streams: Arc<dyn kinesis::Streams>,
 }
 
 impl Ports {
@@ -38,6 +40,7 @@ impl Ports {
             buckets: Arc::new(s3::SdkBuckets(aws.s3.clone())),
             roles: Arc::new(iam::SdkRoles(aws.iam.clone())),
             rules: Arc::new(events::SdkRules(aws.events.clone())),
+            streams: Arc::new(kinesis::SdkStreams(aws.kinesis.clone())),
         }
     }
 }

@@ -2,13 +2,13 @@
 
 use std::time::Duration;
 
-use aws_sdk_kinesis::types::{ScalingType, StreamMode, StreamModeDetails, StreamStatus};
 use cfrp_config::StreamMode as ConfigMode;
 
 use crate::context::Run;
 use crate::diff::{Action, Fields, fields};
 use crate::error::DeployError;
-use crate::resources::{found, poll, tag_text};
+use crate::ports::kinesis::{Capacity, CapacityMode};
+use crate::resources::{poll, tag_text};
 
 const KIND: &str = "Kinesis stream";
 
@@ -27,60 +27,29 @@ fn desired(run: &Run<'_>) -> Fields {
 }
 
 async fn observe(run: &Run<'_>, name: &str) -> Result<Option<(Fields, bool)>, DeployError> {
-    let Some(out) = found(
-        run.aws
-            .kinesis
-            .describe_stream_summary()
-            .stream_name(name)
-            .send()
-            .await,
-        |e| e.is_resource_not_found_exception(),
-        "kinesis:DescribeStreamSummary",
-        name,
-    )?
-    else {
+    let streams = &run.ports.streams;
+    let Some(summary) = streams.summary(name).await? else {
         return Ok(None);
     };
-    let summary = out.stream_description_summary;
-    let Some(s) = summary else {
-        return Ok(None);
-    };
-    let capacity = match s.stream_mode_details().map(|d| d.stream_mode()) {
-        Some(StreamMode::Provisioned) => {
-            format!("provisioned, {} shards", s.open_shard_count())
+    let capacity = match summary.mode {
+        CapacityMode::Provisioned => {
+            format!("provisioned, {} shards", summary.open_shards)
         }
-        _ => "on-demand".to_string(),
+        CapacityMode::OnDemand => "on-demand".to_string(),
     };
-    let tags = run
-        .aws
-        .kinesis
-        .list_tags_for_stream()
-        .stream_name(name)
-        .send()
-        .await
-        .map_err(|e| DeployError::aws("kinesis:ListTagsForStream", name, e))?;
-    let tags: Vec<(String, String)> = tags
-        .tags()
-        .iter()
-        .map(|t| {
-            (
-                t.key().to_string(),
-                t.value().unwrap_or_default().to_string(),
-            )
-        })
-        .collect();
-    let active = *s.stream_status() == StreamStatus::Active;
+    let tags = streams.tags(name).await?;
     Ok(Some((
         fields([
             ("capacity", capacity),
-            ("retention_hours", s.retention_period_hours().to_string()),
+            ("retention_hours", summary.retention_hours.to_string()),
             ("tags", tag_text(&tags)),
         ]),
-        active,
+        summary.is_active(),
     )))
 }
 
 pub async fn converge(run: &Run<'_>) -> Result<(), DeployError> {
+    let streams = &run.ports.streams;
     let name = run.names.log_stream();
     let desired = desired(run);
     let observed = observe(run, &name).await?;
@@ -91,33 +60,24 @@ pub async fn converge(run: &Run<'_>) -> Result<(), DeployError> {
     let logging = run.config.logging.clone();
     let provisioned = logging.stream_mode == ConfigMode::Provisioned;
     let shards = logging.shards.unwrap_or(1) as i32;
+    // Kinesis refuses every change to a stream that is not ACTIVE: one a stopped run left
+    // CREATING (right after CreateStream) or UPDATING (mid-scaling) is waited for first.
+    let settling = observed.as_ref().is_some_and(|(_, active)| !active);
     let changes = match action {
         Action::Unchanged => {
-            if observed.is_some_and(|(_, active)| !active) {
+            if settling {
                 wait_active(run, &name).await?;
             }
             return Ok(());
         }
         Action::Create => {
-            let mode = if provisioned {
-                StreamMode::Provisioned
+            let capacity = if provisioned {
+                Capacity::Provisioned { shards }
             } else {
-                StreamMode::OnDemand
+                Capacity::OnDemand
             };
-            let mut request = run
-                .aws
-                .kinesis
-                .create_stream()
-                .stream_name(&name)
-                .stream_mode_details(StreamModeDetails::builder().stream_mode(mode).build()?);
-            if provisioned {
-                request = request.shard_count(shards);
-            }
             run.mutating("kinesis:CreateStream", &name)?;
-            request
-                .send()
-                .await
-                .map_err(|e| DeployError::aws("kinesis:CreateStream", &name, e))?;
+            streams.create(&name, capacity).await?;
             wait_active(run, &name).await?;
             // Re-read: an interrupted run resumes from whatever the stream has now.
             let Some((now, _)) = observe(run, &name).await? else {
@@ -131,16 +91,21 @@ pub async fn converge(run: &Run<'_>) -> Result<(), DeployError> {
                 _ => return Ok(()),
             }
         }
-        Action::Update { changes } => changes,
+        Action::Update { changes } => {
+            if settling {
+                wait_active(run, &name).await?;
+            }
+            changes
+        }
         Action::Delete => return Ok(()),
     };
     for change in changes {
         match change.field.as_str() {
             "capacity" => {
                 let mode = if provisioned {
-                    StreamMode::Provisioned
+                    CapacityMode::Provisioned
                 } else {
-                    StreamMode::OnDemand
+                    CapacityMode::OnDemand
                 };
                 let current_is_provisioned = change
                     .from
@@ -149,30 +114,11 @@ pub async fn converge(run: &Run<'_>) -> Result<(), DeployError> {
                 if current_is_provisioned != provisioned {
                     let arn = run_stream_arn(run, &name);
                     run.mutating("kinesis:UpdateStreamMode", &name)?;
-                    run.aws
-                        .kinesis
-                        .update_stream_mode()
-                        .stream_arn(arn)
-                        .stream_mode_details(
-                            StreamModeDetails::builder().stream_mode(mode).build()?,
-                        )
-                        .send()
-                        .await
-                        .map_err(|e| DeployError::aws("kinesis:UpdateStreamMode", &name, e))?;
+                    streams.update_mode(&name, &arn, mode).await?;
                     wait_active(run, &name).await?;
                 }
                 if provisioned {
-                    run.mutating("kinesis:UpdateShardCount", &name)?;
-                    run.aws
-                        .kinesis
-                        .update_shard_count()
-                        .stream_name(&name)
-                        .target_shard_count(shards)
-                        .scaling_type(ScalingType::UniformScaling)
-                        .send()
-                        .await
-                        .map_err(|e| DeployError::aws("kinesis:UpdateShardCount", &name, e))?;
-                    wait_active(run, &name).await?;
+                    scale(run, &name, shards).await?;
                 }
             }
             "retention_hours" => {
@@ -184,44 +130,47 @@ pub async fn converge(run: &Run<'_>) -> Result<(), DeployError> {
                 let wanted = logging.retention_hours as i32;
                 if wanted > current {
                     run.mutating("kinesis:IncreaseStreamRetentionPeriod", &name)?;
-                    run.aws
-                        .kinesis
-                        .increase_stream_retention_period()
-                        .stream_name(&name)
-                        .retention_period_hours(wanted)
-                        .send()
-                        .await
-                        .map_err(|e| {
-                            DeployError::aws("kinesis:IncreaseStreamRetentionPeriod", &name, e)
-                        })?;
+                    streams.increase_retention(&name, wanted).await?;
                 } else {
                     run.mutating("kinesis:DecreaseStreamRetentionPeriod", &name)?;
-                    run.aws
-                        .kinesis
-                        .decrease_stream_retention_period()
-                        .stream_name(&name)
-                        .retention_period_hours(wanted)
-                        .send()
-                        .await
-                        .map_err(|e| {
-                            DeployError::aws("kinesis:DecreaseStreamRetentionPeriod", &name, e)
-                        })?;
+                    streams.decrease_retention(&name, wanted).await?;
                 }
                 wait_active(run, &name).await?;
             }
             "tags" => {
-                let mut request = run.aws.kinesis.add_tags_to_stream().stream_name(&name);
-                for (k, v) in run.tags() {
-                    request = request.tags(k, v);
-                }
                 run.mutating("kinesis:AddTagsToStream", &name)?;
-                request
-                    .send()
-                    .await
-                    .map_err(|e| DeployError::aws("kinesis:AddTagsToStream", &name, e))?;
+                streams.add_tags(&name, run.tags()).await?;
             }
             _ => {}
         }
+    }
+    Ok(())
+}
+
+/// Scales the provisioned stream to `target` shards. UpdateShardCount goes at most to double,
+/// or down to half, the open shards per call, so a bigger change (on-demand's 4 shards to 1,
+/// or 1 shard to 8) is made in steps, each waited for; no call when the count is right.
+async fn scale(run: &Run<'_>, name: &str, target: i32) -> Result<(), DeployError> {
+    if target < 1 {
+        return Err(DeployError::state(
+            name,
+            format!("a stream cannot have {target} shards"),
+        ));
+    }
+    // Read, not taken from the plan: after a switch from on-demand the plan knew no count.
+    let Some(summary) = run.ports.streams.summary(name).await? else {
+        return Err(DeployError::state(
+            name,
+            "the stream vanished before it could be scaled",
+        ));
+    };
+    let mut open = summary.open_shards.max(1);
+    while open != target {
+        let step = target.clamp((open + 1) / 2, open.saturating_mul(2));
+        run.mutating("kinesis:UpdateShardCount", name)?;
+        run.ports.streams.update_shard_count(name, step).await?;
+        wait_active(run, name).await?;
+        open = step;
     }
     Ok(())
 }
@@ -238,20 +187,15 @@ async fn wait_active(run: &Run<'_>, name: &str) -> Result<(), DeployError> {
         &format!("stream {name} to become ACTIVE"),
         Duration::from_secs(300),
         || async {
-            let out = run
-                .aws
-                .kinesis
-                .describe_stream_summary()
-                .stream_name(name)
-                .send()
-                .await
-                .map_err(|e| DeployError::aws("kinesis:DescribeStreamSummary", name, e))?;
-            let status = out
-                .stream_description_summary()
-                .map(|s| s.stream_status().clone())
-                .unwrap_or(StreamStatus::Creating);
-            wait.set(&format!("stream {name}: {}", status.as_str()));
-            Ok(status == StreamStatus::Active)
+            // A stream that is gone will not become ACTIVE: failing now says so.
+            let Some(summary) = run.ports.streams.summary(name).await? else {
+                return Err(DeployError::state(
+                    name,
+                    "the stream vanished while waiting for it to become ACTIVE",
+                ));
+            };
+            wait.set(&format!("stream {name}: {}", summary.status));
+            Ok(summary.is_active())
         },
     )
     .await
@@ -268,17 +212,435 @@ pub async fn remove(run: &Run<'_>) -> Result<(), DeployError> {
         return Ok(());
     }
     run.mutating("kinesis:DeleteStream", &name)?;
-    found(
-        run.aws
-            .kinesis
-            .delete_stream()
-            .stream_name(&name)
-            .enforce_consumer_deletion(true)
-            .send()
-            .await,
-        |e| e.is_resource_not_found_exception(),
-        "kinesis:DeleteStream",
-        &name,
-    )?;
-    Ok(())
+    run.ports.streams.delete(&name).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::context::Mode;
+    use crate::diff::{Change, FieldChange};
+    use crate::ports::fake::FakeAccount;
+    use crate::ports::kinesis::{FakeStream, Streams};
+    use cfrp_config::Logging;
+    use cfrp_config::StackConfig;
+
+    const ACCOUNT: &str = "123456789012";
+    const STREAM: &str = "cfrp-shop-realtime-logs";
+    const ARN: &str = "arn:aws:kinesis:eu-west-1:123456789012:stream/cfrp-shop-realtime-logs";
+
+    /// The example stack with its logging settings edited by `edit`.
+    fn config(edit: impl FnOnce(&mut Logging)) -> StackConfig {
+        let mut config = StackConfig::for_origin("shop", "eu-west-1", "app.example.com");
+        edit(&mut config.logging);
+        config
+    }
+
+    fn on_demand(_: &mut Logging) {}
+
+    fn provisioned(shards: u32) -> impl FnOnce(&mut Logging) {
+        move |logging| {
+            logging.stream_mode = ConfigMode::Provisioned;
+            logging.shards = Some(shards);
+        }
+    }
+
+    /// Converges the stream of `config` in `mode` against `account`; the decisions and the
+    /// mutating calls.
+    async fn converge_with(
+        account: &FakeAccount,
+        mode: Mode,
+        config: &StackConfig,
+    ) -> (Result<(), DeployError>, Vec<Change>, Vec<String>) {
+        let run = Run::offline(config, account.ports(), ACCOUNT, mode);
+        let result = converge(&run).await;
+        (result, run.changes(), run.mutations())
+    }
+
+    fn calls(operations: &[&str]) -> Vec<String> {
+        operations
+            .iter()
+            .map(|operation| format!("{operation} {STREAM}"))
+            .collect()
+    }
+
+    fn stream_of(account: &FakeAccount) -> FakeStream {
+        account.stream(STREAM).expect("the stream exists")
+    }
+
+    /// How many times the stream's status was read so far.
+    fn status_reads(account: &FakeAccount) -> usize {
+        account
+            .calls()
+            .iter()
+            .filter(|c| c.starts_with("kinesis:DescribeStreamSummary "))
+            .count()
+    }
+
+    fn managed_tags() -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (
+                "cfrp:managed-by".to_string(),
+                "cloudfront-reverse-proxy".to_string(),
+            ),
+            ("cfrp:stack".to_string(), "shop".to_string()),
+        ])
+    }
+
+    #[tokio::test]
+    async fn from_nothing_a_plan_creates_nothing_and_up_creates_the_stream_and_tags_it() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let config = config(on_demand);
+        let (result, changes, mutations) = converge_with(&account, Mode::Plan, &config).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(changes.len(), 1);
+        assert_eq!(
+            (changes[0].kind.as_str(), changes[0].name.as_str()),
+            (KIND, STREAM)
+        );
+        assert_eq!(changes[0].action, Action::Create);
+        assert!(mutations.is_empty() && account.mutating_calls().is_empty());
+        assert!(account.stream(STREAM).is_none());
+
+        let (result, changes, mutations) = converge_with(&account, Mode::Apply, &config).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(changes[0].action, Action::Create);
+        // CreateStream takes no tags here: they follow once the stream is ACTIVE.
+        assert_eq!(
+            mutations,
+            calls(&["kinesis:CreateStream", "kinesis:AddTagsToStream"])
+        );
+        assert_eq!(account.mutating_calls(), mutations);
+        let stream = stream_of(&account);
+        assert_eq!(stream.mode, CapacityMode::OnDemand);
+        assert_eq!(stream.retention_hours, 24);
+        assert_eq!(stream.status, "ACTIVE");
+        assert_eq!(stream.tags, managed_tags());
+    }
+
+    #[tokio::test]
+    async fn a_provisioned_stream_is_created_with_its_shards_then_given_its_retention() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let config = config(|logging| {
+            provisioned(2)(logging);
+            logging.retention_hours = 48;
+        });
+        let (result, _, mutations) = converge_with(&account, Mode::Apply, &config).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(
+            mutations,
+            calls(&[
+                "kinesis:CreateStream",
+                "kinesis:IncreaseStreamRetentionPeriod",
+                "kinesis:AddTagsToStream",
+            ])
+        );
+        let stream = stream_of(&account);
+        assert_eq!(
+            (stream.mode, stream.open_shards, stream.retention_hours),
+            (CapacityMode::Provisioned, 2, 48)
+        );
+        assert_eq!(stream.status, "ACTIVE");
+    }
+
+    #[tokio::test]
+    async fn a_converged_stream_is_unchanged_and_costs_no_call() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let config = config(provisioned(2));
+        let _ = converge_with(&account, Mode::Apply, &config).await;
+        let before = account.mutating_calls().len();
+        let (result, changes, mutations) = converge_with(&account, Mode::Apply, &config).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(changes[0].action, Action::Unchanged);
+        assert!(mutations.is_empty());
+        assert_eq!(account.mutating_calls().len(), before);
+    }
+
+    #[tokio::test]
+    async fn retention_changed_by_hand_is_one_field_and_one_decrease_of_only_it() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let config = config(on_demand);
+        let _ = converge_with(&account, Mode::Apply, &config).await;
+        account.edit_stream(STREAM, |s| s.retention_hours = 72);
+        let drift = Action::Update {
+            changes: vec![FieldChange {
+                field: "retention_hours".into(),
+                from: Some("72".into()),
+                to: Some("24".into()),
+            }],
+        };
+
+        let before = account.mutating_calls();
+        let (result, changes, mutations) = converge_with(&account, Mode::Plan, &config).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(changes[0].action, drift);
+        assert!(mutations.is_empty());
+        assert_eq!(account.mutating_calls(), before, "a plan changes nothing");
+
+        let (result, changes, mutations) = converge_with(&account, Mode::Apply, &config).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(changes[0].action, drift);
+        assert_eq!(mutations, calls(&["kinesis:DecreaseStreamRetentionPeriod"]));
+        let stream = stream_of(&account);
+        assert_eq!(stream.retention_hours, 24);
+        let (_, changes, _) = converge_with(&account, Mode::Apply, &config).await;
+        assert_eq!(changes[0].action, Action::Unchanged);
+    }
+
+    #[tokio::test]
+    async fn a_tag_removed_by_hand_is_put_back_alone() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let config = config(on_demand);
+        let _ = converge_with(&account, Mode::Apply, &config).await;
+        account.edit_stream(STREAM, |s| {
+            s.tags.remove("cfrp:stack");
+        });
+        let (result, changes, mutations) = converge_with(&account, Mode::Apply, &config).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(
+            changes[0].action,
+            Action::Update {
+                changes: vec![FieldChange {
+                    field: "tags".into(),
+                    from: Some("cfrp:managed-by=cloudfront-reverse-proxy".into()),
+                    to: Some("cfrp:managed-by=cloudfront-reverse-proxy,cfrp:stack=shop".into()),
+                }]
+            }
+        );
+        assert_eq!(mutations, calls(&["kinesis:AddTagsToStream"]));
+        let stream = stream_of(&account);
+        assert_eq!(stream.tags, managed_tags());
+    }
+
+    #[tokio::test]
+    async fn more_shards_in_the_config_is_one_shard_count_update() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let _ = converge_with(&account, Mode::Apply, &config(provisioned(1))).await;
+        let (result, changes, mutations) =
+            converge_with(&account, Mode::Apply, &config(provisioned(2))).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(
+            changes[0].action,
+            Action::Update {
+                changes: vec![FieldChange {
+                    field: "capacity".into(),
+                    from: Some("provisioned, 1 shards".into()),
+                    to: Some("provisioned, 2 shards".into()),
+                }]
+            }
+        );
+        assert_eq!(mutations, calls(&["kinesis:UpdateShardCount"]));
+        let stream = stream_of(&account);
+        assert_eq!(
+            (stream.mode, stream.open_shards),
+            (CapacityMode::Provisioned, 2)
+        );
+    }
+
+    #[tokio::test]
+    async fn provisioned_to_on_demand_is_one_mode_switch_by_the_streams_arn() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let _ = converge_with(&account, Mode::Apply, &config(provisioned(2))).await;
+        let (result, _, mutations) = converge_with(&account, Mode::Apply, &config(on_demand)).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(mutations, calls(&["kinesis:UpdateStreamMode"]));
+        assert!(
+            account
+                .calls()
+                .contains(&format!("kinesis:UpdateStreamMode {ARN}")),
+            "{:?}",
+            account.calls()
+        );
+        let stream = stream_of(&account);
+        assert_eq!(stream.mode, CapacityMode::OnDemand);
+        assert_eq!(stream.status, "ACTIVE", "the switch was waited for");
+    }
+
+    #[tokio::test]
+    async fn a_stream_still_updating_is_waited_for_and_left_alone() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let config = config(on_demand);
+        let _ = converge_with(&account, Mode::Apply, &config).await;
+        // Still UPDATING when the run reads it, ACTIVE at the wait's first poll.
+        account.edit_stream(STREAM, |s| {
+            s.status = "UPDATING".into();
+            s.reads_until_active = 1;
+        });
+        let reads_before = status_reads(&account);
+        let (result, changes, mutations) = converge_with(&account, Mode::Apply, &config).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(changes[0].action, Action::Unchanged);
+        assert!(mutations.is_empty());
+        assert_eq!(
+            status_reads(&account),
+            reads_before + 2,
+            "the run read the stream, then waited for it"
+        );
+        assert_eq!(stream_of(&account).status, "ACTIVE");
+    }
+
+    #[tokio::test]
+    async fn on_demand_to_one_provisioned_shard_switches_mode_then_halves_the_shards() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let _ = converge_with(&account, Mode::Apply, &config(on_demand)).await;
+        assert_eq!(stream_of(&account).open_shards, 4);
+        let (result, changes, mutations) =
+            converge_with(&account, Mode::Apply, &config(provisioned(1))).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(
+            changes[0].action,
+            Action::Update {
+                changes: vec![FieldChange {
+                    field: "capacity".into(),
+                    from: Some("on-demand".into()),
+                    to: Some("provisioned, 1 shards".into()),
+                }]
+            }
+        );
+        // 4 → 1 in one call is below half: AWS refuses it, so 4 → 2 → 1.
+        assert_eq!(
+            mutations,
+            calls(&[
+                "kinesis:UpdateStreamMode",
+                "kinesis:UpdateShardCount",
+                "kinesis:UpdateShardCount",
+            ])
+        );
+        let stream = stream_of(&account);
+        assert_eq!(
+            (stream.mode, stream.open_shards, stream.status.as_str()),
+            (CapacityMode::Provisioned, 1, "ACTIVE")
+        );
+        let (_, changes, _) = converge_with(&account, Mode::Apply, &config(provisioned(1))).await;
+        assert_eq!(changes[0].action, Action::Unchanged);
+    }
+
+    #[tokio::test]
+    async fn on_demand_to_as_many_provisioned_shards_only_switches_mode() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let _ = converge_with(&account, Mode::Apply, &config(on_demand)).await;
+        let (result, _, mutations) =
+            converge_with(&account, Mode::Apply, &config(provisioned(4))).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(mutations, calls(&["kinesis:UpdateStreamMode"]));
+        let stream = stream_of(&account);
+        assert_eq!(
+            (stream.mode, stream.open_shards),
+            (CapacityMode::Provisioned, 4)
+        );
+    }
+
+    #[tokio::test]
+    async fn one_shard_to_five_doubles_then_makes_the_rest() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let _ = converge_with(&account, Mode::Apply, &config(provisioned(1))).await;
+        let (result, _, mutations) =
+            converge_with(&account, Mode::Apply, &config(provisioned(5))).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(
+            mutations,
+            calls(&[
+                "kinesis:UpdateShardCount",
+                "kinesis:UpdateShardCount",
+                "kinesis:UpdateShardCount",
+            ])
+        );
+        assert_eq!(stream_of(&account).open_shards, 5);
+    }
+
+    #[tokio::test]
+    async fn a_stream_a_stopped_run_left_creating_is_waited_for_before_it_is_tagged() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        // The earlier run stopped right after CreateStream: the stream is still CREATING
+        // when this run reads it, and ACTIVE at the next read.
+        account.streams_settle_after(1);
+        let created = Streams::create(&account, STREAM, Capacity::OnDemand).await;
+        assert!(created.is_ok(), "{created:?}");
+        let config = config(on_demand);
+        let (result, changes, mutations) = converge_with(&account, Mode::Apply, &config).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert!(
+            matches!(&changes[0].action, Action::Update { changes } if changes.len() == 1 && changes[0].field == "tags"),
+            "{changes:?}"
+        );
+        assert_eq!(mutations, calls(&["kinesis:AddTagsToStream"]));
+        assert_eq!(stream_of(&account).tags, managed_tags());
+    }
+
+    #[tokio::test]
+    async fn remove_deletes_once_and_then_finds_nothing_to_do() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let config = config(on_demand);
+        let _ = converge_with(&account, Mode::Apply, &config).await;
+
+        let plan = Run::offline(&config, account.ports(), ACCOUNT, Mode::Plan);
+        assert!(remove(&plan).await.is_ok());
+        assert_eq!(plan.changes()[0].action, Action::Delete);
+        assert!(plan.mutations().is_empty());
+        assert!(account.stream(STREAM).is_some(), "a plan deletes nothing");
+
+        let run = Run::offline(&config, account.ports(), ACCOUNT, Mode::Apply);
+        assert!(remove(&run).await.is_ok());
+        assert_eq!(run.changes()[0].action, Action::Delete);
+        assert_eq!(run.mutations(), calls(&["kinesis:DeleteStream"]));
+        assert!(account.stream(STREAM).is_none());
+
+        let again = Run::offline(&config, account.ports(), ACCOUNT, Mode::Apply);
+        assert!(remove(&again).await.is_ok());
+        assert!(again.changes().is_empty() && again.mutations().is_empty());
+    }
+
+    #[tokio::test]
+    async fn tagging_that_fails_after_the_create_is_reported_and_the_next_run_finishes_it() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let config = config(on_demand);
+        account.fail("kinesis:AddTagsToStream", 1);
+        let (result, _, mutations) = converge_with(&account, Mode::Apply, &config).await;
+        let message = result.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            message.contains(&format!("kinesis:AddTagsToStream for {STREAM} failed")),
+            "{message}"
+        );
+        assert_eq!(
+            mutations,
+            calls(&["kinesis:CreateStream", "kinesis:AddTagsToStream"])
+        );
+        let stream = stream_of(&account);
+        assert!(stream.tags.is_empty());
+
+        let (result, changes, mutations) = converge_with(&account, Mode::Apply, &config).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert!(
+            matches!(&changes[0].action, Action::Update { changes } if changes.len() == 1 && changes[0].field == "tags"),
+            "{changes:?}"
+        );
+        assert_eq!(mutations, calls(&["kinesis:AddTagsToStream"]));
+        let (_, changes, mutations) = converge_with(&account, Mode::Apply, &config).await;
+        assert_eq!(changes[0].action, Action::Unchanged);
+        assert!(mutations.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_create_that_fails_leaves_nothing_and_the_next_run_creates_the_stream() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let config = config(on_demand);
+        account.fail("kinesis:CreateStream", 1);
+        let (result, _, _) = converge_with(&account, Mode::Apply, &config).await;
+        let message = result.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            message.contains(&format!("kinesis:CreateStream for {STREAM} failed")),
+            "{message}"
+        );
+        assert!(account.stream(STREAM).is_none());
+        let (result, changes, _) = converge_with(&account, Mode::Apply, &config).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(changes[0].action, Action::Create);
+        assert!(
+            account
+                .stream(STREAM)
+                .is_some_and(|s| s.tags == managed_tags())
+        );
+    }
 }
