@@ -14,6 +14,8 @@ use crate::error::DeployError;
 #[derive(Default)]
 pub(super) struct State {
     pub(super) queues: super::sqs::FakeQueues,
+    pub(super) cloudwatch: super::cloudwatch::FakeCloudWatch,
+    pub(super) topics: super::sns::FakeTopics,
     /// Operation (e.g. `sqs:CreateQueue`) → how many more calls of it fail.
     failing: BTreeMap<String, u32>,
     /// Every call, as `operation target`.
@@ -41,6 +43,8 @@ impl FakeAccount {
     pub fn ports(&self) -> Ports {
         Ports {
             queues: Arc::new(self.clone()),
+            cloudwatch: Arc::new(self.clone()),
+            topics: Arc::new(self.clone()),
         }
     }
 

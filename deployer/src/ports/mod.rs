@@ -5,7 +5,9 @@
 //! Services move behind a port one at a time; the others are still called through
 //! [`Clients`](crate::context::Clients) directly.
 
+pub mod cloudwatch;
 pub mod fake;
+pub mod sns;
 pub mod sqs;
 
 use std::future::Future;
@@ -22,6 +24,8 @@ pub type PortFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, DeployError>>
 #[derive(Clone)]
 pub struct Ports {
     pub queues: Arc<dyn sqs::Queues>,
+    pub cloudwatch: Arc<dyn cloudwatch::CloudWatch>,
+    pub topics: Arc<dyn sns::Topics>,
 }
 
 impl Ports {
@@ -29,6 +33,8 @@ impl Ports {
     pub fn sdk(aws: &Clients) -> Ports {
         Ports {
             queues: Arc::new(sqs::SdkQueues(aws.sqs.clone())),
+            cloudwatch: Arc::new(cloudwatch::SdkCloudWatch(aws.cloudwatch.clone())),
+            topics: Arc::new(sns::SdkTopics(aws.sns.clone())),
         }
     }
 }
