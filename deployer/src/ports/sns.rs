@@ -72,21 +72,27 @@ impl Topics for SdkTopics {
 
     fn subscriptions<'a>(&'a self, arn: &'a str) -> PortFuture<'a, Vec<Subscription>> {
         Box::pin(async move {
-            let out = self
-                .0
-                .list_subscriptions_by_topic()
-                .topic_arn(arn)
-                .send()
-                .await
-                .map_err(|e| DeployError::aws("sns:ListSubscriptionsByTopic", arn, e))?;
-            Ok(out
-                .subscriptions()
-                .iter()
-                .map(|s| Subscription {
+            // A page holds up to 100 subscriptions; the rest follow the token.
+            let mut subscriptions = Vec::new();
+            let mut token: Option<String> = None;
+            loop {
+                let out = self
+                    .0
+                    .list_subscriptions_by_topic()
+                    .topic_arn(arn)
+                    .set_next_token(token.clone())
+                    .send()
+                    .await
+                    .map_err(|e| DeployError::aws("sns:ListSubscriptionsByTopic", arn, e))?;
+                subscriptions.extend(out.subscriptions().iter().map(|s| Subscription {
                     protocol: s.protocol().unwrap_or_default().to_string(),
                     endpoint: s.endpoint().map(str::to_string),
-                })
-                .collect())
+                }));
+                token = out.next_token().map(str::to_string);
+                if token.is_none() {
+                    return Ok(subscriptions);
+                }
+            }
         })
     }
 
