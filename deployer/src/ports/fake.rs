@@ -18,6 +18,8 @@ pub(super) struct State {
     pub(super) roles: super::iam::FakeRoles,
     pub(super) rules: super::events::FakeRules,
     pub(super) streams: super::kinesis::FakeStreams,
+    pub(super) cloudwatch: super::cloudwatch::FakeCloudWatch,
+    pub(super) topics: super::sns::FakeTopics,
     /// Operation (e.g. `sqs:CreateQueue`) → how many more calls of it fail.
     failing: BTreeMap<String, u32>,
     /// Every call, as `operation target`.
@@ -49,6 +51,8 @@ impl FakeAccount {
             roles: Arc::new(self.clone()),
             rules: Arc::new(self.clone()),
             streams: Arc::new(self.clone()),
+            cloudwatch: Arc::new(self.clone()),
+            topics: Arc::new(self.clone()),
         }
     }
 

@@ -5,11 +5,13 @@
 //! Services move behind a port one at a time; the others are still called through
 //! [`Clients`](crate::context::Clients) directly.
 
+pub mod cloudwatch;
 pub mod events;
 pub mod fake;
 pub mod iam;
 pub mod kinesis;
 pub mod s3;
+pub mod sns;
 pub mod sqs;
 
 use std::future::Future;
@@ -30,6 +32,8 @@ pub struct Ports {
     pub roles: Arc<dyn iam::Roles>,
     pub rules: Arc<dyn events::Rules>,
     pub streams: Arc<dyn kinesis::Streams>,
+    pub cloudwatch: Arc<dyn cloudwatch::CloudWatch>,
+    pub topics: Arc<dyn sns::Topics>,
 }
 
 impl Ports {
@@ -41,6 +45,8 @@ impl Ports {
             roles: Arc::new(iam::SdkRoles(aws.iam.clone())),
             rules: Arc::new(events::SdkRules(aws.events.clone())),
             streams: Arc::new(kinesis::SdkStreams(aws.kinesis.clone())),
+            cloudwatch: Arc::new(cloudwatch::SdkCloudWatch(aws.cloudwatch.clone())),
+            topics: Arc::new(sns::SdkTopics(aws.sns.clone())),
         }
     }
 }

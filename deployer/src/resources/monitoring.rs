@@ -1,13 +1,10 @@
 //! The alarm topic (with its optional e-mail subscription), one CloudWatch alarm per rule,
 //! and the dashboard.
 
-use aws_sdk_cloudwatch::types::{
-    ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricStat, Tag,
-};
-
 use crate::context::Run;
 use crate::diff::{Action, fields};
 use crate::error::DeployError;
+use crate::ports::cloudwatch::Alarm;
 use crate::spec::alarms::{self as spec, AlarmSpec};
 use crate::spec::policy::canonical;
 
@@ -16,61 +13,27 @@ const SUBSCRIPTION: &str = "SNS e-mail subscription";
 const ALARM: &str = "CloudWatch alarm";
 const DASHBOARD: &str = "CloudWatch dashboard";
 
-async fn topic_exists(run: &Run<'_>, arn: &str) -> Result<bool, DeployError> {
-    match run
-        .aws
-        .sns
-        .get_topic_attributes()
-        .topic_arn(arn)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(true),
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_not_found_exception()) =>
-        {
-            Ok(false)
-        }
-        Err(err) => Err(DeployError::aws("sns:GetTopicAttributes", arn, err)),
-    }
-}
-
 pub async fn converge_topic(run: &Run<'_>, arn: &str) -> Result<(), DeployError> {
+    let topics = &run.ports.topics;
     let name = run.names.alarm_topic();
     let desired = fields([("exists", "true")]);
-    let observed = topic_exists(run, arn).await?.then(|| desired.clone());
+    let observed = topics.exists(arn).await?.then(|| desired.clone());
     let action = run.decide(TOPIC, &name, &desired, observed.as_ref());
     if run.applying() && action == Action::Create {
-        let mut request = run.aws.sns.create_topic().name(&name);
-        for (k, v) in run.tags() {
-            request = request.tags(aws_sdk_sns::types::Tag::builder().key(k).value(v).build()?);
-        }
         run.mutating("sns:CreateTopic", &name)?;
-        request
-            .send()
-            .await
-            .map_err(|e| DeployError::aws("sns:CreateTopic", &name, e))?;
+        topics.create(&name, run.tags()).await?;
     }
     let Some(email) = run.config.alarms.email.clone() else {
         return Ok(());
     };
+    // A topic made just now has no subscriptions yet: nothing to list.
     let subscribed = observed.is_some() && email_subscriptions(run, arn).await?.contains(&email);
     let desired = fields([("endpoint", email.clone())]);
     let observed = subscribed.then(|| desired.clone());
     let action = run.decide(SUBSCRIPTION, &email, &desired, observed.as_ref());
     if run.applying() && action == Action::Create {
         run.mutating("sns:Subscribe", &email)?;
-        run.aws
-            .sns
-            .subscribe()
-            .topic_arn(arn)
-            .protocol("email")
-            .endpoint(&email)
-            .send()
-            .await
-            .map_err(|e| DeployError::aws("sns:Subscribe", &email, e))?;
+        topics.subscribe(arn, "email", &email).await?;
         run.progress.step(&format!(
             "{email} gets a confirmation e-mail from AWS; alarms reach it once confirmed"
         ));
@@ -79,7 +42,7 @@ pub async fn converge_topic(run: &Run<'_>, arn: &str) -> Result<(), DeployError>
 }
 
 pub async fn remove_topic(run: &Run<'_>, arn: &str) -> Result<(), DeployError> {
-    if !topic_exists(run, arn).await? {
+    if !run.ports.topics.exists(arn).await? {
         return Ok(());
     }
     run.note(TOPIC, &run.names.alarm_topic(), Action::Delete);
@@ -93,57 +56,26 @@ pub async fn remove_topic(run: &Run<'_>, arn: &str) -> Result<(), DeployError> {
         return Ok(());
     }
     run.mutating("sns:DeleteTopic", arn)?;
-    run.aws
-        .sns
-        .delete_topic()
-        .topic_arn(arn)
-        .send()
-        .await
-        .map_err(|e| DeployError::aws("sns:DeleteTopic", arn, e))?;
-    Ok(())
+    run.ports.topics.delete(arn).await
 }
 
-/// The e-mail addresses subscribed to the topic.
+/// The e-mail addresses subscribed to the topic (pending confirmation or not: a second `up`
+/// before the owner confirms must not subscribe them again).
 async fn email_subscriptions(run: &Run<'_>, arn: &str) -> Result<Vec<String>, DeployError> {
-    let out = run
-        .aws
-        .sns
-        .list_subscriptions_by_topic()
-        .topic_arn(arn)
-        .send()
-        .await
-        .map_err(|e| DeployError::aws("sns:ListSubscriptionsByTopic", arn, e))?;
-    Ok(out
-        .subscriptions()
-        .iter()
-        .filter(|s| s.protocol() == Some("email"))
-        .filter_map(|s| s.endpoint().map(str::to_string))
+    Ok(run
+        .ports
+        .topics
+        .subscriptions(arn)
+        .await?
+        .into_iter()
+        .filter(|s| s.protocol == "email")
+        .filter_map(|s| s.endpoint)
         .collect())
 }
 
 /// The stack's existing rule alarms.
-async fn existing_alarms(
-    run: &Run<'_>,
-) -> Result<Vec<aws_sdk_cloudwatch::types::MetricAlarm>, DeployError> {
-    let prefix = run.names.alarm("");
-    let mut alarms = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let out = run
-            .aws
-            .cloudwatch
-            .describe_alarms()
-            .alarm_name_prefix(&prefix)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .map_err(|e| DeployError::aws("cloudwatch:DescribeAlarms", &prefix, e))?;
-        alarms.extend(out.metric_alarms().iter().cloned());
-        token = out.next_token().map(str::to_string);
-        if token.is_none() {
-            return Ok(alarms);
-        }
-    }
+async fn existing_alarms(run: &Run<'_>) -> Result<Vec<Alarm>, DeployError> {
+    run.ports.cloudwatch.alarms(&run.names.alarm("")).await
 }
 
 pub async fn converge_alarms(run: &Run<'_>, specs: &[AlarmSpec]) -> Result<(), DeployError> {
@@ -151,14 +83,14 @@ pub async fn converge_alarms(run: &Run<'_>, specs: &[AlarmSpec]) -> Result<(), D
     for alarm in specs {
         let observed = existing
             .iter()
-            .find(|a| a.alarm_name() == Some(alarm.name.as_str()))
+            .find(|a| a.name == alarm.name)
             .map(spec::flatten_existing);
         let action = run.decide(ALARM, &alarm.name, &alarm.flatten(), observed.as_ref());
         if run.applying() && action.is_change() {
             put_alarm(run, alarm).await?;
         }
     }
-    for stale in existing.iter().filter_map(|a| a.alarm_name()) {
+    for stale in existing.iter().map(|a| a.name.as_str()) {
         if specs.iter().all(|s| s.name != stale) {
             let stale = stale.to_string();
             run.note(ALARM, &stale, Action::Delete);
@@ -170,80 +102,22 @@ pub async fn converge_alarms(run: &Run<'_>, specs: &[AlarmSpec]) -> Result<(), D
     Ok(())
 }
 
+/// PutMetricAlarm replaces the whole alarm, so one call both creates and updates it.
 async fn put_alarm(run: &Run<'_>, alarm: &AlarmSpec) -> Result<(), DeployError> {
-    let state = MetricDataQuery::builder()
-        .id("state")
-        .return_data(false)
-        .metric_stat(
-            MetricStat::builder()
-                .metric(
-                    Metric::builder()
-                        .namespace(&alarm.namespace)
-                        .metric_name(cfrp_config::metrics::RULE_STATE)
-                        .dimensions(
-                            Dimension::builder()
-                                .name(cfrp_config::metrics::DIM_RULE)
-                                .value(&alarm.rule)
-                                .build(),
-                        )
-                        .build(),
-                )
-                .period(alarm.period_seconds)
-                .stat("Maximum")
-                .build(),
-        )
-        .build();
-    let in_alarm = MetricDataQuery::builder()
-        .id("in_alarm")
-        .expression(spec::IN_ALARM_EXPRESSION)
-        .label(format!("{} in ALARM", alarm.rule))
-        .return_data(true)
-        .build();
-    let mut request = run
-        .aws
-        .cloudwatch
-        .put_metric_alarm()
-        .alarm_name(&alarm.name)
-        .alarm_description(&alarm.description)
-        .metrics(state)
-        .metrics(in_alarm)
-        .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
-        .threshold(spec::ALARM_VALUE)
-        .evaluation_periods(1)
-        .datapoints_to_alarm(1)
-        .treat_missing_data("missing")
-        .alarm_actions(&alarm.topic_arn)
-        .ok_actions(&alarm.topic_arn)
-        .actions_enabled(true);
-    for (k, v) in run.tags() {
-        request = request.tags(Tag::builder().key(k).value(v).build());
-    }
     run.mutating("cloudwatch:PutMetricAlarm", &alarm.name)?;
-    request
-        .send()
-        .await
-        .map_err(|e| DeployError::aws("cloudwatch:PutMetricAlarm", &alarm.name, e))?;
-    Ok(())
+    run.ports.cloudwatch.put_alarm(alarm, run.tags()).await
 }
 
 async fn delete_alarms(run: &Run<'_>, names: Vec<String>) -> Result<(), DeployError> {
-    let label = names.join(",");
-    run.mutating("cloudwatch:DeleteAlarms", &label)?;
-    run.aws
-        .cloudwatch
-        .delete_alarms()
-        .set_alarm_names(Some(names))
-        .send()
-        .await
-        .map_err(|e| DeployError::aws("cloudwatch:DeleteAlarms", &label, e))?;
-    Ok(())
+    run.mutating("cloudwatch:DeleteAlarms", &names.join(","))?;
+    run.ports.cloudwatch.delete_alarms(names).await
 }
 
 pub async fn remove_alarms(run: &Run<'_>) -> Result<(), DeployError> {
     let names: Vec<String> = existing_alarms(run)
         .await?
-        .iter()
-        .filter_map(|a| a.alarm_name().map(str::to_string))
+        .into_iter()
+        .map(|a| a.name)
         .collect();
     if names.is_empty() {
         return Ok(());
@@ -262,27 +136,15 @@ pub async fn remove_alarms(run: &Run<'_>) -> Result<(), DeployError> {
     Ok(())
 }
 
+/// The dashboard's body in canonical form (AWS may answer it with other spacing or key
+/// order than it was sent with).
 async fn dashboard_body(run: &Run<'_>, name: &str) -> Result<Option<String>, DeployError> {
-    match run
-        .aws
+    Ok(run
+        .ports
         .cloudwatch
-        .get_dashboard()
-        .dashboard_name(name)
-        .send()
-        .await
-    {
-        Ok(out) => Ok(Some(
-            out.dashboard_body().map(canonical).unwrap_or_default(),
-        )),
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_dashboard_not_found_error()) =>
-        {
-            Ok(None)
-        }
-        Err(err) => Err(DeployError::aws("cloudwatch:GetDashboard", name, err)),
-    }
+        .dashboard(name)
+        .await?
+        .map(|body| canonical(&body)))
 }
 
 pub async fn converge_dashboard(
@@ -299,15 +161,10 @@ pub async fn converge_dashboard(
         return Ok(());
     }
     run.mutating("cloudwatch:PutDashboard", &name)?;
-    run.aws
+    run.ports
         .cloudwatch
-        .put_dashboard()
-        .dashboard_name(&name)
-        .dashboard_body(body.to_string())
-        .send()
+        .put_dashboard(&name, body.to_string())
         .await
-        .map_err(|e| DeployError::aws("cloudwatch:PutDashboard", &name, e))?;
-    Ok(())
 }
 
 pub async fn remove_dashboard(run: &Run<'_>) -> Result<(), DeployError> {
@@ -321,12 +178,678 @@ pub async fn remove_dashboard(run: &Run<'_>) -> Result<(), DeployError> {
         return Ok(());
     }
     run.mutating("cloudwatch:DeleteDashboards", &name)?;
-    run.aws
-        .cloudwatch
-        .delete_dashboards()
-        .dashboard_names(&name)
-        .send()
-        .await
-        .map_err(|e| DeployError::aws("cloudwatch:DeleteDashboards", &name, e))?;
-    Ok(())
+    run.ports.cloudwatch.delete_dashboard(&name).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::Mode;
+    use crate::diff::{Change, FieldChange};
+    use crate::ports::fake::FakeAccount;
+    use crate::ports::sns::{FakeSubscription, Topics};
+    use cfrp_config::StackConfig;
+
+    const ACCOUNT: &str = "123456789012";
+    const REGION: &str = "eu-west-1";
+    const EMAIL: &str = "ops@example.com";
+    const TOPIC_NAME: &str = "cfrp-shop-alarms";
+    const DASHBOARD_NAME: &str = "cfrp-shop-dashboard";
+
+    fn config() -> StackConfig {
+        let mut config = StackConfig::for_origin("shop", REGION, "app.example.com");
+        config.alarms.email = Some(EMAIL.to_string());
+        config
+    }
+
+    fn topic_arn() -> String {
+        format!("arn:aws:sns:{REGION}:{ACCOUNT}:{TOPIC_NAME}")
+    }
+
+    fn alarm_specs() -> Vec<AlarmSpec> {
+        let specs = spec::alarms(&config(), &topic_arn());
+        assert!(specs.len() >= 2, "the default rules give several alarms");
+        specs
+    }
+
+    fn dashboard() -> serde_json::Value {
+        crate::spec::dashboard::body(&config(), "d111111abcdef8.cloudfront.net", "E2EXAMPLE")
+    }
+
+    /// One step of the module, run against the fake account.
+    enum Step {
+        /// The topic, with this e-mail address subscribed.
+        Topic(Option<&'static str>),
+        RemoveTopic,
+        Alarms(Vec<AlarmSpec>),
+        RemoveAlarms,
+        Dashboard(serde_json::Value),
+        RemoveDashboard,
+    }
+
+    /// What a run of one step did.
+    struct Outcome {
+        result: Result<(), DeployError>,
+        changes: Vec<Change>,
+        mutations: Vec<String>,
+    }
+
+    impl Outcome {
+        fn actions(&self) -> Vec<(String, String, Action)> {
+            self.changes
+                .iter()
+                .map(|c| (c.kind.clone(), c.name.clone(), c.action.clone()))
+                .collect()
+        }
+
+        fn error(&self) -> String {
+            self.result
+                .as_ref()
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        }
+    }
+
+    async fn run(account: &FakeAccount, mode: Mode, step: Step) -> Outcome {
+        let mut config = config();
+        if let Step::Topic(email) = &step {
+            config.alarms.email = email.map(str::to_string);
+        }
+        let run = Run::offline(&config, account.ports(), ACCOUNT, mode);
+        let result = match &step {
+            Step::Topic(_) => converge_topic(&run, &topic_arn()).await,
+            Step::RemoveTopic => remove_topic(&run, &topic_arn()).await,
+            Step::Alarms(specs) => converge_alarms(&run, specs).await,
+            Step::RemoveAlarms => remove_alarms(&run).await,
+            Step::Dashboard(body) => converge_dashboard(&run, body).await,
+            Step::RemoveDashboard => remove_dashboard(&run).await,
+        };
+        Outcome {
+            result,
+            changes: run.changes(),
+            mutations: run.mutations(),
+        }
+    }
+
+    fn change(kind: &str, name: &str, action: Action) -> (String, String, Action) {
+        (kind.to_string(), name.to_string(), action)
+    }
+
+    fn stack_tag() -> (String, String) {
+        ("cfrp:stack".to_string(), "shop".to_string())
+    }
+
+    // The topic and its e-mail subscription.
+
+    #[tokio::test]
+    async fn from_nothing_a_plan_makes_no_topic_and_up_makes_it_tagged_with_the_email_subscribed() {
+        let account = FakeAccount::new(REGION, ACCOUNT);
+        let plan = run(&account, Mode::Plan, Step::Topic(Some(EMAIL))).await;
+        assert!(plan.result.is_ok(), "{}", plan.error());
+        assert_eq!(
+            plan.actions(),
+            vec![
+                change(TOPIC, TOPIC_NAME, Action::Create),
+                change(SUBSCRIPTION, EMAIL, Action::Create),
+            ]
+        );
+        assert!(plan.mutations.is_empty() && account.mutating_calls().is_empty());
+        assert!(account.topic(&topic_arn()).is_none());
+
+        let up = run(&account, Mode::Apply, Step::Topic(Some(EMAIL))).await;
+        assert!(up.result.is_ok(), "{}", up.error());
+        assert_eq!(
+            up.mutations,
+            vec![
+                format!("sns:CreateTopic {TOPIC_NAME}"),
+                format!("sns:Subscribe {EMAIL}"),
+            ]
+        );
+        let topic = account.topic(&topic_arn()).unwrap_or_default();
+        assert_eq!(topic.name, TOPIC_NAME);
+        assert!(topic.tags.contains(&stack_tag()));
+        assert_eq!(
+            topic.subscriptions,
+            vec![FakeSubscription {
+                protocol: "email".into(),
+                endpoint: EMAIL.into(),
+                pending_confirmation: true,
+            }]
+        );
+    }
+
+    #[tokio::test]
+    async fn without_an_email_only_the_topic_is_made() {
+        let account = FakeAccount::new(REGION, ACCOUNT);
+        let up = run(&account, Mode::Apply, Step::Topic(None)).await;
+        assert!(up.result.is_ok(), "{}", up.error());
+        assert_eq!(
+            up.actions(),
+            vec![change(TOPIC, TOPIC_NAME, Action::Create)]
+        );
+        assert_eq!(up.mutations, vec![format!("sns:CreateTopic {TOPIC_NAME}")]);
+        let topic = account.topic(&topic_arn()).unwrap_or_default();
+        assert!(topic.subscriptions.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_converged_topic_is_unchanged_while_its_subscription_awaits_confirmation() {
+        let account = FakeAccount::new(REGION, ACCOUNT);
+        let _ = run(&account, Mode::Apply, Step::Topic(Some(EMAIL))).await;
+        let before = account.mutating_calls().len();
+        let again = run(&account, Mode::Apply, Step::Topic(Some(EMAIL))).await;
+        assert!(again.result.is_ok(), "{}", again.error());
+        assert_eq!(
+            again.actions(),
+            vec![
+                change(TOPIC, TOPIC_NAME, Action::Unchanged),
+                change(SUBSCRIPTION, EMAIL, Action::Unchanged),
+            ]
+        );
+        assert!(again.mutations.is_empty());
+        assert_eq!(account.mutating_calls().len(), before);
+        let topic = account.topic(&topic_arn()).unwrap_or_default();
+        assert_eq!(topic.subscriptions.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_email_unsubscribed_by_hand_is_planned_and_subscribed_again_alone() {
+        let account = FakeAccount::new(REGION, ACCOUNT);
+        let _ = run(&account, Mode::Apply, Step::Topic(Some(EMAIL))).await;
+        account.edit_topic(&topic_arn(), |t| t.subscriptions.clear());
+
+        let plan = run(&account, Mode::Plan, Step::Topic(Some(EMAIL))).await;
+        assert_eq!(
+            plan.actions(),
+            vec![
+                change(TOPIC, TOPIC_NAME, Action::Unchanged),
+                change(SUBSCRIPTION, EMAIL, Action::Create),
+            ]
+        );
+        assert!(plan.mutations.is_empty());
+        let topic = account.topic(&topic_arn()).unwrap_or_default();
+        assert!(topic.subscriptions.is_empty(), "a plan subscribes nobody");
+
+        let up = run(&account, Mode::Apply, Step::Topic(Some(EMAIL))).await;
+        assert!(up.result.is_ok(), "{}", up.error());
+        assert_eq!(up.mutations, vec![format!("sns:Subscribe {EMAIL}")]);
+        let topic = account.topic(&topic_arn()).unwrap_or_default();
+        assert_eq!(topic.subscriptions.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_topic_deleted_by_hand_is_made_again_with_its_subscription() {
+        let account = FakeAccount::new(REGION, ACCOUNT);
+        let _ = run(&account, Mode::Apply, Step::Topic(Some(EMAIL))).await;
+        // As `aws sns delete-topic` would, outside the deployer.
+        assert!(Topics::delete(&account, &topic_arn()).await.is_ok());
+
+        let up = run(&account, Mode::Apply, Step::Topic(Some(EMAIL))).await;
+        assert!(up.result.is_ok(), "{}", up.error());
+        assert_eq!(
+            up.actions(),
+            vec![
+                change(TOPIC, TOPIC_NAME, Action::Create),
+                change(SUBSCRIPTION, EMAIL, Action::Create),
+            ]
+        );
+        assert_eq!(
+            up.mutations,
+            vec![
+                format!("sns:CreateTopic {TOPIC_NAME}"),
+                format!("sns:Subscribe {EMAIL}"),
+            ]
+        );
+        let topic = account.topic(&topic_arn()).unwrap_or_default();
+        assert_eq!(topic.subscriptions.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn remove_topic_lists_its_subscription_deletes_once_and_then_finds_nothing() {
+        let account = FakeAccount::new(REGION, ACCOUNT);
+        let _ = run(&account, Mode::Apply, Step::Topic(Some(EMAIL))).await;
+
+        let plan = run(&account, Mode::Plan, Step::RemoveTopic).await;
+        assert!(plan.result.is_ok(), "{}", plan.error());
+        assert_eq!(
+            plan.actions(),
+            vec![
+                change(TOPIC, TOPIC_NAME, Action::Delete),
+                change(SUBSCRIPTION, EMAIL, Action::Delete),
+            ]
+        );
+        assert!(plan.mutations.is_empty());
+        assert!(
+            account.topic(&topic_arn()).is_some(),
+            "a plan deletes nothing"
+        );
+
+        let down = run(&account, Mode::Apply, Step::RemoveTopic).await;
+        assert!(down.result.is_ok(), "{}", down.error());
+        assert_eq!(
+            down.mutations,
+            vec![format!("sns:DeleteTopic {}", topic_arn())]
+        );
+        assert!(account.topic(&topic_arn()).is_none());
+
+        let again = run(&account, Mode::Apply, Step::RemoveTopic).await;
+        assert!(again.result.is_ok(), "{}", again.error());
+        assert!(again.changes.is_empty() && again.mutations.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_subscribe_that_fails_keeps_the_topic_and_the_next_run_only_subscribes() {
+        let account = FakeAccount::new(REGION, ACCOUNT);
+        account.fail("sns:Subscribe", 1);
+        let up = run(&account, Mode::Apply, Step::Topic(Some(EMAIL))).await;
+        assert!(
+            up.error()
+                .contains(&format!("sns:Subscribe for {EMAIL} failed")),
+            "{}",
+            up.error()
+        );
+        let topic = account.topic(&topic_arn()).unwrap_or_default();
+        assert_eq!(
+            topic.name, TOPIC_NAME,
+            "the topic was made before the failure"
+        );
+        assert!(topic.subscriptions.is_empty());
+
+        let resumed = run(&account, Mode::Apply, Step::Topic(Some(EMAIL))).await;
+        assert!(resumed.result.is_ok(), "{}", resumed.error());
+        assert_eq!(
+            resumed.actions(),
+            vec![
+                change(TOPIC, TOPIC_NAME, Action::Unchanged),
+                change(SUBSCRIPTION, EMAIL, Action::Create),
+            ]
+        );
+        assert_eq!(resumed.mutations, vec![format!("sns:Subscribe {EMAIL}")]);
+        let converged = run(&account, Mode::Apply, Step::Topic(Some(EMAIL))).await;
+        assert!(converged.mutations.is_empty());
+    }
+
+    // The rule alarms.
+
+    fn put_calls(specs: &[AlarmSpec]) -> Vec<String> {
+        specs
+            .iter()
+            .map(|s| format!("cloudwatch:PutMetricAlarm {}", s.name))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn from_nothing_a_plan_makes_no_alarm_and_up_makes_one_per_rule_tagged() {
+        let account = FakeAccount::new(REGION, ACCOUNT);
+        let specs = alarm_specs();
+        let plan = run(&account, Mode::Plan, Step::Alarms(specs.clone())).await;
+        assert!(plan.result.is_ok(), "{}", plan.error());
+        assert_eq!(
+            plan.actions(),
+            specs
+                .iter()
+                .map(|s| change(ALARM, &s.name, Action::Create))
+                .collect::<Vec<_>>()
+        );
+        assert!(plan.mutations.is_empty() && account.mutating_calls().is_empty());
+        assert!(account.alarm_names().is_empty());
+
+        let up = run(&account, Mode::Apply, Step::Alarms(specs.clone())).await;
+        assert!(up.result.is_ok(), "{}", up.error());
+        assert_eq!(up.mutations, put_calls(&specs));
+        for alarm in &specs {
+            let made = account.alarm(&alarm.name).unwrap_or_default();
+            assert_eq!(made.alarm.description, alarm.description);
+            assert_eq!(made.alarm.alarm_actions, vec![topic_arn()]);
+            assert_eq!(made.alarm.ok_actions, vec![topic_arn()]);
+            assert_eq!(made.alarm.threshold, spec::ALARM_VALUE);
+            assert!(made.tags.contains(&stack_tag()));
+        }
+    }
+
+    #[tokio::test]
+    async fn converged_alarms_are_unchanged_and_cost_no_call() {
+        let account = FakeAccount::new(REGION, ACCOUNT);
+        let specs = alarm_specs();
+        let _ = run(&account, Mode::Apply, Step::Alarms(specs.clone())).await;
+        let before = account.mutating_calls().len();
+        let again = run(&account, Mode::Apply, Step::Alarms(specs.clone())).await;
+        assert!(again.result.is_ok(), "{}", again.error());
+        assert!(again.changes.iter().all(|c| c.action == Action::Unchanged));
+        assert_eq!(again.changes.len(), specs.len());
+        assert!(again.mutations.is_empty());
+        assert_eq!(account.mutating_calls().len(), before);
+    }
+
+    #[tokio::test]
+    async fn a_threshold_changed_by_hand_is_one_field_and_one_put_of_only_that_alarm() {
+        let account = FakeAccount::new(REGION, ACCOUNT);
+        let specs = alarm_specs();
+        let first = specs[0].name.clone();
+        let _ = run(&account, Mode::Apply, Step::Alarms(specs.clone())).await;
+        account.edit_alarm(&first, |a| a.threshold = 2.0);
+        let drift = Action::Update {
+            changes: vec![FieldChange {
+                field: "threshold".into(),
+                from: Some("GreaterThanOrEqualToThreshold 2".into()),
+                to: Some("GreaterThanOrEqualToThreshold 1".into()),
+            }],
+        };
+
+        let plan = run(&account, Mode::Plan, Step::Alarms(specs.clone())).await;
+        assert_eq!(plan.changes[0].action, drift);
+        assert!(
+            plan.changes[1..]
+                .iter()
+                .all(|c| c.action == Action::Unchanged)
+        );
+        assert!(plan.mutations.is_empty());
+        let drifted = account.alarm(&first).unwrap_or_default();
+        assert_eq!(drifted.alarm.threshold, 2.0, "a plan fixes nothing");
+
+        let up = run(&account, Mode::Apply, Step::Alarms(specs.clone())).await;
+        assert!(up.result.is_ok(), "{}", up.error());
+        assert_eq!(up.changes[0].action, drift);
+        assert_eq!(
+            up.mutations,
+            vec![format!("cloudwatch:PutMetricAlarm {first}")]
+        );
+        let fixed = account.alarm(&first).unwrap_or_default();
+        assert_eq!(fixed.alarm.threshold, spec::ALARM_VALUE);
+        assert!(
+            fixed.tags.contains(&stack_tag()),
+            "an update keeps the tags"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_alarm_of_a_rule_taken_out_of_the_config_is_deleted_alone() {
+        let account = FakeAccount::new(REGION, ACCOUNT);
+        let specs = alarm_specs();
+        let _ = run(&account, Mode::Apply, Step::Alarms(specs.clone())).await;
+        let kept = specs[1..].to_vec();
+        let gone = specs[0].name.clone();
+
+        let plan = run(&account, Mode::Plan, Step::Alarms(kept.clone())).await;
+        assert!(
+            plan.actions()
+                .contains(&change(ALARM, &gone, Action::Delete))
+        );
+        assert!(plan.mutations.is_empty());
+        assert!(account.alarm(&gone).is_some(), "a plan deletes nothing");
+
+        let up = run(&account, Mode::Apply, Step::Alarms(kept.clone())).await;
+        assert!(up.result.is_ok(), "{}", up.error());
+        assert_eq!(
+            up.mutations,
+            vec![format!("cloudwatch:DeleteAlarms {gone}")]
+        );
+        assert!(account.alarm(&gone).is_none());
+        assert_eq!(account.alarm_names().len(), kept.len());
+    }
+
+    #[tokio::test]
+    async fn remove_alarms_deletes_them_in_one_call_and_then_finds_nothing() {
+        let account = FakeAccount::new(REGION, ACCOUNT);
+        let specs = alarm_specs();
+        let _ = run(&account, Mode::Apply, Step::Alarms(specs.clone())).await;
+        let mut names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
+        names.sort();
+
+        let plan = run(&account, Mode::Plan, Step::RemoveAlarms).await;
+        assert!(plan.result.is_ok(), "{}", plan.error());
+        assert_eq!(
+            plan.actions(),
+            names
+                .iter()
+                .map(|n| change(ALARM, n, Action::Delete))
+                .collect::<Vec<_>>()
+        );
+        assert!(plan.mutations.is_empty());
+        assert_eq!(account.alarm_names(), names, "a plan deletes nothing");
+
+        let down = run(&account, Mode::Apply, Step::RemoveAlarms).await;
+        assert!(down.result.is_ok(), "{}", down.error());
+        assert_eq!(
+            down.mutations,
+            vec![format!("cloudwatch:DeleteAlarms {}", names.join(","))]
+        );
+        assert!(account.alarm_names().is_empty());
+
+        let again = run(&account, Mode::Apply, Step::RemoveAlarms).await;
+        assert!(again.result.is_ok(), "{}", again.error());
+        assert!(again.changes.is_empty() && again.mutations.is_empty());
+    }
+
+    #[tokio::test]
+    async fn more_than_a_hundred_alarms_are_removed_in_calls_of_at_most_a_hundred() {
+        let account = FakeAccount::new(REGION, ACCOUNT);
+        let names = config().names();
+        let template = alarm_specs()[0].clone();
+        let many: Vec<AlarmSpec> = (0..150)
+            .map(|i| AlarmSpec {
+                name: names.alarm(&format!("r{i:03}")),
+                rule: format!("r{i:03}"),
+                ..template.clone()
+            })
+            .collect();
+        let up = run(&account, Mode::Apply, Step::Alarms(many)).await;
+        assert!(up.result.is_ok(), "{}", up.error());
+        assert_eq!(account.alarm_names().len(), 150);
+
+        // The fake refuses more than 100 names in one call, as AWS does.
+        let down = run(&account, Mode::Apply, Step::RemoveAlarms).await;
+        assert!(down.result.is_ok(), "{}", down.error());
+        assert_eq!(down.mutations.len(), 2);
+        assert!(account.alarm_names().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_delete_that_fails_after_a_put_is_resumed_by_the_next_run() {
+        let account = FakeAccount::new(REGION, ACCOUNT);
+        let specs = alarm_specs();
+        let _ = run(&account, Mode::Apply, Step::Alarms(specs.clone())).await;
+        // The first rule renamed: one alarm to make, then one to delete.
+        let mut renamed = specs.clone();
+        renamed[0].rule = "Renamed".into();
+        renamed[0].name = config().names().alarm("Renamed");
+        let old = specs[0].name.clone();
+        let new = renamed[0].name.clone();
+
+        account.fail("cloudwatch:DeleteAlarms", 1);
+        let failed = run(&account, Mode::Apply, Step::Alarms(renamed.clone())).await;
+        assert!(
+            failed
+                .error()
+                .contains(&format!("cloudwatch:DeleteAlarms for {old} failed")),
+            "{}",
+            failed.error()
+        );
+        assert!(
+            account.alarm(&new).is_some(),
+            "the put before it went through"
+        );
+        assert!(account.alarm(&old).is_some());
+
+        let resumed = run(&account, Mode::Apply, Step::Alarms(renamed.clone())).await;
+        assert!(resumed.result.is_ok(), "{}", resumed.error());
+        assert!(
+            resumed
+                .actions()
+                .contains(&change(ALARM, &new, Action::Unchanged))
+        );
+        assert!(
+            resumed
+                .actions()
+                .contains(&change(ALARM, &old, Action::Delete))
+        );
+        assert_eq!(
+            resumed.mutations,
+            vec![format!("cloudwatch:DeleteAlarms {old}")]
+        );
+        assert!(account.alarm(&old).is_none());
+
+        let converged = run(&account, Mode::Apply, Step::Alarms(renamed)).await;
+        assert!(converged.result.is_ok() && converged.mutations.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_put_that_fails_is_reported_with_the_call_and_the_next_run_makes_every_alarm() {
+        let account = FakeAccount::new(REGION, ACCOUNT);
+        let specs = alarm_specs();
+        account.fail("cloudwatch:PutMetricAlarm", 1);
+        let failed = run(&account, Mode::Apply, Step::Alarms(specs.clone())).await;
+        assert!(
+            failed.error().contains(&format!(
+                "cloudwatch:PutMetricAlarm for {} failed",
+                specs[0].name
+            )),
+            "{}",
+            failed.error()
+        );
+        assert!(account.alarm_names().is_empty());
+
+        let resumed = run(&account, Mode::Apply, Step::Alarms(specs.clone())).await;
+        assert!(resumed.result.is_ok(), "{}", resumed.error());
+        assert_eq!(resumed.mutations, put_calls(&specs));
+        assert_eq!(account.alarm_names().len(), specs.len());
+    }
+
+    // The dashboard.
+
+    #[tokio::test]
+    async fn from_nothing_a_plan_makes_no_dashboard_and_up_puts_the_body() {
+        let account = FakeAccount::new(REGION, ACCOUNT);
+        let plan = run(&account, Mode::Plan, Step::Dashboard(dashboard())).await;
+        assert!(plan.result.is_ok(), "{}", plan.error());
+        assert_eq!(
+            plan.actions(),
+            vec![change(DASHBOARD, DASHBOARD_NAME, Action::Create)]
+        );
+        assert!(plan.mutations.is_empty() && account.mutating_calls().is_empty());
+        assert!(account.dashboard(DASHBOARD_NAME).is_none());
+
+        let up = run(&account, Mode::Apply, Step::Dashboard(dashboard())).await;
+        assert!(up.result.is_ok(), "{}", up.error());
+        assert_eq!(
+            up.mutations,
+            vec![format!("cloudwatch:PutDashboard {DASHBOARD_NAME}")]
+        );
+        assert_eq!(
+            account.dashboard(DASHBOARD_NAME),
+            Some(dashboard().to_string())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_dashboard_answered_with_other_spacing_is_unchanged_and_costs_no_call() {
+        let account = FakeAccount::new(REGION, ACCOUNT);
+        let _ = run(&account, Mode::Apply, Step::Dashboard(dashboard())).await;
+        let pretty = serde_json::to_string_pretty(&dashboard()).unwrap_or_default();
+        account.edit_dashboard(DASHBOARD_NAME, |body| *body = pretty);
+        let before = account.mutating_calls().len();
+
+        let again = run(&account, Mode::Apply, Step::Dashboard(dashboard())).await;
+        assert!(again.result.is_ok(), "{}", again.error());
+        assert_eq!(
+            again.actions(),
+            vec![change(DASHBOARD, DASHBOARD_NAME, Action::Unchanged)]
+        );
+        assert!(again.mutations.is_empty());
+        assert_eq!(account.mutating_calls().len(), before);
+    }
+
+    #[tokio::test]
+    async fn a_widget_retitled_by_hand_is_the_body_field_and_one_put() {
+        let account = FakeAccount::new(REGION, ACCOUNT);
+        let _ = run(&account, Mode::Apply, Step::Dashboard(dashboard())).await;
+        let edited = dashboard()
+            .to_string()
+            .replace("Requests per minute", "Requests");
+        account.edit_dashboard(DASHBOARD_NAME, |body| *body = edited.clone());
+        let drift = Action::Update {
+            changes: vec![FieldChange {
+                field: "body".into(),
+                from: Some(canonical(&edited)),
+                to: Some(dashboard().to_string()),
+            }],
+        };
+
+        let plan = run(&account, Mode::Plan, Step::Dashboard(dashboard())).await;
+        assert_eq!(
+            plan.actions(),
+            vec![change(DASHBOARD, DASHBOARD_NAME, drift.clone())]
+        );
+        assert!(plan.mutations.is_empty());
+        assert_eq!(account.dashboard(DASHBOARD_NAME), Some(edited.clone()));
+
+        let up = run(&account, Mode::Apply, Step::Dashboard(dashboard())).await;
+        assert!(up.result.is_ok(), "{}", up.error());
+        assert_eq!(up.actions(), vec![change(DASHBOARD, DASHBOARD_NAME, drift)]);
+        assert_eq!(
+            up.mutations,
+            vec![format!("cloudwatch:PutDashboard {DASHBOARD_NAME}")]
+        );
+        assert_eq!(
+            account.dashboard(DASHBOARD_NAME),
+            Some(dashboard().to_string())
+        );
+    }
+
+    #[tokio::test]
+    async fn remove_dashboard_deletes_once_and_then_finds_nothing() {
+        let account = FakeAccount::new(REGION, ACCOUNT);
+        let _ = run(&account, Mode::Apply, Step::Dashboard(dashboard())).await;
+
+        let plan = run(&account, Mode::Plan, Step::RemoveDashboard).await;
+        assert!(plan.result.is_ok(), "{}", plan.error());
+        assert_eq!(
+            plan.actions(),
+            vec![change(DASHBOARD, DASHBOARD_NAME, Action::Delete)]
+        );
+        assert!(plan.mutations.is_empty());
+        assert!(
+            account.dashboard(DASHBOARD_NAME).is_some(),
+            "a plan deletes nothing"
+        );
+
+        let down = run(&account, Mode::Apply, Step::RemoveDashboard).await;
+        assert!(down.result.is_ok(), "{}", down.error());
+        assert_eq!(
+            down.mutations,
+            vec![format!("cloudwatch:DeleteDashboards {DASHBOARD_NAME}")]
+        );
+        assert!(account.dashboard(DASHBOARD_NAME).is_none());
+
+        let again = run(&account, Mode::Apply, Step::RemoveDashboard).await;
+        assert!(again.result.is_ok(), "{}", again.error());
+        assert!(again.changes.is_empty() && again.mutations.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_dashboard_put_that_fails_is_reported_and_the_next_run_puts_it() {
+        let account = FakeAccount::new(REGION, ACCOUNT);
+        account.fail("cloudwatch:PutDashboard", 1);
+        let failed = run(&account, Mode::Apply, Step::Dashboard(dashboard())).await;
+        assert!(
+            failed.error().contains(&format!(
+                "cloudwatch:PutDashboard for {DASHBOARD_NAME} failed"
+            )),
+            "{}",
+            failed.error()
+        );
+        assert!(account.dashboard(DASHBOARD_NAME).is_none());
+
+        let resumed = run(&account, Mode::Apply, Step::Dashboard(dashboard())).await;
+        assert!(resumed.result.is_ok(), "{}", resumed.error());
+        assert_eq!(
+            resumed.actions(),
+            vec![change(DASHBOARD, DASHBOARD_NAME, Action::Create)]
+        );
+        assert_eq!(
+            account.dashboard(DASHBOARD_NAME),
+            Some(dashboard().to_string())
+        );
+    }
 }

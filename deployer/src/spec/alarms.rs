@@ -5,6 +5,7 @@
 use cfrp_config::{Rule, StackConfig, metrics as m};
 
 use crate::diff::{Fields, fields};
+use crate::ports::cloudwatch::Alarm;
 
 /// The evaluator's value for ALARM.
 pub const ALARM_VALUE: f64 = 1.0;
@@ -91,71 +92,54 @@ impl AlarmSpec {
 }
 
 /// The same fields read from an existing alarm.
-pub fn flatten_existing(alarm: &aws_sdk_cloudwatch::types::MetricAlarm) -> Fields {
+pub fn flatten_existing(alarm: &Alarm) -> Fields {
     let mut metric = String::new();
     let mut expression = String::new();
     let mut period = String::new();
-    for query in alarm.metrics() {
-        if let Some(e) = query.expression() {
-            expression = e.to_string();
+    for query in &alarm.queries {
+        if let Some(e) = &query.expression {
+            expression = e.clone();
         }
-        if let Some(stat) = query.metric_stat() {
-            period = stat.period().unwrap_or_default().to_string();
-            if let Some(mm) = stat.metric() {
+        if let Some(stat) = &query.stat {
+            period = stat.period.to_string();
+            if let Some(mm) = &stat.metric {
                 let dims: Vec<String> = mm
-                    .dimensions()
+                    .dimensions
                     .iter()
-                    .map(|d| {
-                        format!(
-                            "{}={}",
-                            d.name().unwrap_or_default(),
-                            d.value().unwrap_or_default()
-                        )
-                    })
+                    .map(|(name, value)| format!("{name}={value}"))
                     .collect();
-                metric = format!(
-                    "{}/{} {}",
-                    mm.namespace().unwrap_or_default(),
-                    mm.metric_name().unwrap_or_default(),
-                    dims.join(",")
-                );
+                metric = format!("{}/{} {}", mm.namespace, mm.name, dims.join(","));
             }
         }
     }
     fields([
-        (
-            "description",
-            alarm.alarm_description().unwrap_or_default().to_string(),
-        ),
+        ("description", alarm.description.clone()),
         ("metric", metric),
         ("expression", expression),
         ("period", period),
         (
             "threshold",
-            format!(
-                "{} {}",
-                alarm
-                    .comparison_operator()
-                    .map(|c| c.as_str())
-                    .unwrap_or_default(),
-                alarm.threshold().unwrap_or_default()
-            ),
+            format!("{} {}", alarm.comparison, alarm.threshold),
         ),
         (
             "evaluation",
             format!(
                 "{} of {}",
                 alarm
-                    .datapoints_to_alarm()
-                    .unwrap_or(alarm.evaluation_periods().unwrap_or(0)),
-                alarm.evaluation_periods().unwrap_or_default()
+                    .datapoints_to_alarm
+                    .unwrap_or(alarm.evaluation_periods),
+                alarm.evaluation_periods
             ),
         ),
         (
             "missing_data",
-            alarm.treat_missing_data().unwrap_or("missing").to_string(),
+            alarm
+                .treat_missing_data
+                .as_deref()
+                .unwrap_or("missing")
+                .to_string(),
         ),
-        ("alarm_actions", alarm.alarm_actions().join(",")),
-        ("ok_actions", alarm.ok_actions().join(",")),
+        ("alarm_actions", alarm.alarm_actions.join(",")),
+        ("ok_actions", alarm.ok_actions.join(",")),
     ])
 }
