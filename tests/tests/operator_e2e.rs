@@ -435,6 +435,38 @@ async fn logging_attaches_to_a_foreign_distribution_touching_nothing_else_reruns
             .is_err()
     );
 
+    // Like `up`: the plan is shown, and without --yes and without a terminal nothing happens.
+    let refused = deployer(&[
+        "logging",
+        "--id",
+        &id,
+        "--sampling-rate",
+        "50",
+        "--region",
+        "us-east-1",
+    ])
+    .expect_code(1);
+    assert!(refused.stderr.contains("--yes"), "{}", refused.stderr);
+    for planned in [
+        format!("+ Kinesis stream {stream}"),
+        format!("+ IAM role {role}"),
+        format!("~ CloudFront distribution {id}"),
+        "cache_behaviors[*].realtime_log_config_arn: (none)".to_string(),
+    ] {
+        assert!(refused.stdout.contains(&planned), "{planned}: {}", refused.stdout);
+    }
+    assert!(
+        kinesis
+            .describe_stream_summary()
+            .stream_name(&stream)
+            .send()
+            .await
+            .is_err(),
+        "refused: no stream"
+    );
+    assert!(iam.get_role().role_name(&role).send().await.is_err());
+    assert_eq!(distribution_config(&cloudfront, &id).await, before);
+
     let report = deployer(&[
         "--output",
         "json",
@@ -445,6 +477,7 @@ async fn logging_attaches_to_a_foreign_distribution_touching_nothing_else_reruns
         "50",
         "--region",
         "us-east-1",
+        "--yes",
     ])
     .expect_code(0)
     .json();
@@ -524,6 +557,7 @@ async fn logging_attaches_to_a_foreign_distribution_touching_nothing_else_reruns
     ])
     .expect_code(0)
     .json();
+    // Nothing to change: no question, so no --yes needed.
     assert_eq!(again["mutating_calls"], 0, "{again:#}");
     assert_eq!(again["attached"], false);
 
@@ -542,6 +576,7 @@ async fn logging_attaches_to_a_foreign_distribution_touching_nothing_else_reruns
         "--detach",
         "--region",
         "us-east-1",
+        "--yes",
     ])
     .expect_code(0)
     .json();
@@ -697,6 +732,7 @@ fn completions_for_every_shell_name_the_subcommands() {
         "completions",
         "up",
         "down",
+        "demo",
     ] {
         assert!(
             bash.stdout.contains(subcommand),
