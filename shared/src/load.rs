@@ -64,6 +64,7 @@ impl StackConfig {
                 throughput_baseline_rps: rules::DEFAULT_THROUGHPUT_BASELINE_RPS,
                 // One origin, caching disabled: no cache-hit rule.
                 rules: rules::default_rules(rules::DEFAULT_THROUGHPUT_BASELINE_RPS, false),
+                pipeline: PipelineAlarms::default(),
             },
             manuscripts: None,
             functions: Functions::default(),
@@ -288,6 +289,7 @@ fn read_stack(mut root: TableReader, r: &mut Report) -> StackConfig {
             default_rules: true,
             throughput_baseline_rps: rules::DEFAULT_THROUGHPUT_BASELINE_RPS,
             rules: rules::default_rules(rules::DEFAULT_THROUGHPUT_BASELINE_RPS, caches),
+            pipeline: PipelineAlarms::default(),
         },
     };
     let manuscripts = root.table("manuscripts", r).map(|t| read_manuscripts(t, r));
@@ -834,6 +836,10 @@ fn read_alarms(mut t: TableReader, r: &mut Report, caches: bool) -> Alarms {
     let email = checked(&mut t, "email", r, checks::email).map(|a| a.value);
     let default_rules = flag(&mut t, "default_rules", r, true);
     let throughput_baseline_rps = read_baseline(&mut t, r);
+    let pipeline = t
+        .table("pipeline", r)
+        .map(|table| read_pipeline_alarms(table, r))
+        .unwrap_or_default();
     let mut rules_out = if default_rules {
         rules::default_rules(throughput_baseline_rps, caches)
     } else {
@@ -856,7 +862,43 @@ fn read_alarms(mut t: TableReader, r: &mut Report, caches: bool) -> Alarms {
         default_rules,
         throughput_baseline_rps,
         rules: rules_out,
+        pipeline,
     }
+}
+
+/// `[alarms.pipeline]`.
+fn read_pipeline_alarms(mut t: TableReader, r: &mut Report) -> PipelineAlarms {
+    let defaults = PipelineAlarms::default();
+    let pipeline = PipelineAlarms {
+        enabled: flag(&mut t, "enabled", r, defaults.enabled),
+        // Kinesis keeps records 24 h by default; an age near that loses data.
+        iterator_age_seconds: to_u32(number(
+            &mut t,
+            "iterator_age_seconds",
+            r,
+            60..=86_400,
+            " seconds",
+            i64::from(defaults.iterator_age_seconds),
+        )),
+        function_errors: to_u32(number(
+            &mut t,
+            "function_errors",
+            r,
+            0..=1_000_000,
+            " errors in 5 minutes",
+            i64::from(defaults.function_errors),
+        )),
+        malformed_records: to_u32(number(
+            &mut t,
+            "malformed_records",
+            r,
+            0..=100_000_000,
+            " records in 5 minutes",
+            i64::from(defaults.malformed_records),
+        )),
+    };
+    t.finish(r);
+    pipeline
 }
 
 /// `throughput_baseline_rps`: a number of requests per second, at least 0 (0 turns the

@@ -99,6 +99,10 @@ impl Names {
     pub fn alarm(&self, rule: &str) -> String {
         self.prefixed(&format!("rule-{rule}"))
     }
+    /// An alarm on the pipeline itself (`[alarms.pipeline]`), e.g. `log-analyser-errors`.
+    pub fn pipeline_alarm(&self, what: &str) -> String {
+        self.prefixed(&format!("pipeline-{what}"))
+    }
 
     /// The tags every taggable resource of the stack carries.
     pub fn tags(&self) -> Vec<(String, String)> {

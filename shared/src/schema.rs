@@ -341,6 +341,33 @@ pub struct Alarms {
     /// The built-in ThroughputDegradation rule's baseline, requests per second (0: no rule).
     pub throughput_baseline_rps: f64,
     pub rules: Vec<Rule>,
+    /// Alarms on the stack's own pipeline (`[alarms.pipeline]`).
+    pub pipeline: PipelineAlarms,
+}
+
+/// Alarms that fire when the pipeline itself breaks: records in the analyser's on-failure
+/// queue or the manuscripts dead-letter queue, a function erroring or throttled, the analyser
+/// falling behind the stream, malformed records, or the evaluator no longer running.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PipelineAlarms {
+    pub enabled: bool,
+    /// The analyser's IteratorAge above which it is behind, in seconds.
+    pub iterator_age_seconds: u32,
+    /// Errors per function in 5 minutes above which it alarms (0: any error).
+    pub function_errors: u32,
+    /// Malformed log records in 5 minutes above which it alarms.
+    pub malformed_records: u32,
+}
+
+impl Default for PipelineAlarms {
+    fn default() -> PipelineAlarms {
+        PipelineAlarms {
+            enabled: true,
+            iterator_age_seconds: 300,
+            function_errors: 0,
+            malformed_records: 100,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

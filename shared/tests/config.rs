@@ -307,3 +307,39 @@ fn built_in_rules_follow_caching_and_the_throughput_baseline() {
     assert_eq!(found[0].0, "alarms.throughput_baseline_rps");
     assert!(found[0].3.contains("requests per second"), "{found:?}");
 }
+
+#[test]
+fn pipeline_alarms_default_on_and_take_their_thresholds_with_ranges() {
+    let minimal = "name = \"api\"\n[[origins]]\nid = \"app\"\ndomain = \"app.example.com\"\n";
+    let defaults = StackConfig::parse(minimal, "proxy.toml").unwrap();
+    assert_eq!(
+        defaults.alarms.pipeline,
+        cfrp_config::PipelineAlarms::default()
+    );
+    assert!(defaults.alarms.pipeline.enabled);
+
+    let set = format!(
+        "{minimal}[alarms.pipeline]\niterator_age_seconds = 120\nfunction_errors = 3\nmalformed_records = 0\n"
+    );
+    let set = StackConfig::parse(&set, "proxy.toml").unwrap();
+    assert_eq!(set.alarms.pipeline.iterator_age_seconds, 120);
+    assert_eq!(set.alarms.pipeline.function_errors, 3);
+    assert_eq!(set.alarms.pipeline.malformed_records, 0);
+
+    let off = format!("{minimal}[alarms.pipeline]\nenabled = false\n");
+    assert!(
+        !StackConfig::parse(&off, "proxy.toml")
+            .unwrap()
+            .alarms
+            .pipeline
+            .enabled
+    );
+
+    let bad = format!("{minimal}[alarms.pipeline]\niterator_age_seconds = 5\nqueue_depth = 1\n");
+    let found = problems(&bad);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(found[0].0, "alarms.pipeline.iterator_age_seconds");
+    assert_eq!((found[0].1, found[0].2), (6, 24), "{found:?}");
+    assert!(found[0].3.contains("60–86400 seconds"), "{found:?}");
+    assert_eq!(found[1].0, "alarms.pipeline.queue_depth", "{found:?}");
+}

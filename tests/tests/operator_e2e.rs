@@ -453,7 +453,11 @@ async fn logging_attaches_to_a_foreign_distribution_touching_nothing_else_reruns
         format!("~ CloudFront distribution {id}"),
         "cache_behaviors[*].realtime_log_config_arn: (none)".to_string(),
     ] {
-        assert!(refused.stdout.contains(&planned), "{planned}: {}", refused.stdout);
+        assert!(
+            refused.stdout.contains(&planned),
+            "{planned}: {}",
+            refused.stdout
+        );
     }
     assert!(
         kinesis

