@@ -17,6 +17,8 @@ pub(super) struct State {
     pub(super) buckets: super::s3::FakeBuckets,
     pub(super) roles: super::iam::FakeRoles,
     pub(super) rules: super::events::FakeRules,
+    pub(super) functions: super::lambda::FakeFunctions,
+    pub(super) log_groups: super::logs::FakeLogGroups,
     /// Operation (e.g. `sqs:CreateQueue`) → how many more calls of it fail.
     failing: BTreeMap<String, u32>,
     /// Every call, as `operation target`.
@@ -47,6 +49,8 @@ impl FakeAccount {
             buckets: Arc::new(self.clone()),
             roles: Arc::new(self.clone()),
             rules: Arc::new(self.clone()),
+            functions: Arc::new(self.clone()),
+            log_groups: Arc::new(self.clone()),
         }
     }
 

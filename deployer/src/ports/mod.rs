@@ -8,6 +8,8 @@
 pub mod events;
 pub mod fake;
 pub mod iam;
+pub mod lambda;
+pub mod logs;
 pub mod s3;
 pub mod sqs;
 
@@ -28,6 +30,8 @@ pub struct Ports {
     pub buckets: Arc<dyn s3::Buckets>,
     pub roles: Arc<dyn iam::Roles>,
     pub rules: Arc<dyn events::Rules>,
+    pub functions: Arc<dyn lambda::Functions>,
+    pub log_groups: Arc<dyn logs::LogGroups>,
 }
 
 impl Ports {
@@ -38,6 +42,8 @@ impl Ports {
             buckets: Arc::new(s3::SdkBuckets(aws.s3.clone())),
             roles: Arc::new(iam::SdkRoles(aws.iam.clone())),
             rules: Arc::new(events::SdkRules(aws.events.clone())),
+            functions: Arc::new(lambda::SdkFunctions(aws.lambda.clone())),
+            log_groups: Arc::new(logs::SdkLogGroups(aws.logs.clone())),
         }
     }
 }
