@@ -20,6 +20,8 @@ pub(super) struct State {
     pub(super) streams: super::kinesis::FakeStreams,
     pub(super) cloudwatch: super::cloudwatch::FakeCloudWatch,
     pub(super) topics: super::sns::FakeTopics,
+    pub(super) functions: super::lambda::FakeFunctions,
+    pub(super) log_groups: super::logs::FakeLogGroups,
     /// Operation (e.g. `sqs:CreateQueue`) → how many more calls of it fail.
     failing: BTreeMap<String, u32>,
     /// Every call, as `operation target`.
@@ -53,6 +55,8 @@ impl FakeAccount {
             streams: Arc::new(self.clone()),
             cloudwatch: Arc::new(self.clone()),
             topics: Arc::new(self.clone()),
+            functions: Arc::new(self.clone()),
+            log_groups: Arc::new(self.clone()),
         }
     }
 

@@ -10,6 +10,8 @@ pub mod events;
 pub mod fake;
 pub mod iam;
 pub mod kinesis;
+pub mod lambda;
+pub mod logs;
 pub mod s3;
 pub mod sns;
 pub mod sqs;
@@ -34,6 +36,8 @@ pub struct Ports {
     pub streams: Arc<dyn kinesis::Streams>,
     pub cloudwatch: Arc<dyn cloudwatch::CloudWatch>,
     pub topics: Arc<dyn sns::Topics>,
+    pub functions: Arc<dyn lambda::Functions>,
+    pub log_groups: Arc<dyn logs::LogGroups>,
 }
 
 impl Ports {
@@ -47,6 +51,8 @@ impl Ports {
             streams: Arc::new(kinesis::SdkStreams(aws.kinesis.clone())),
             cloudwatch: Arc::new(cloudwatch::SdkCloudWatch(aws.cloudwatch.clone())),
             topics: Arc::new(sns::SdkTopics(aws.sns.clone())),
+            functions: Arc::new(lambda::SdkFunctions(aws.lambda.clone())),
+            log_groups: Arc::new(logs::SdkLogGroups(aws.logs.clone())),
         }
     }
 }
