@@ -17,6 +17,7 @@ pub(super) struct State {
     pub(super) buckets: super::s3::FakeBuckets,
     pub(super) roles: super::iam::FakeRoles,
     pub(super) rules: super::events::FakeRules,
+    pub(super) cloudfront: super::cloudfront::FakeCloudFront,
     /// Operation (e.g. `sqs:CreateQueue`) → how many more calls of it fail.
     failing: BTreeMap<String, u32>,
     /// Every call, as `operation target`.
@@ -47,6 +48,7 @@ impl FakeAccount {
             buckets: Arc::new(self.clone()),
             roles: Arc::new(self.clone()),
             rules: Arc::new(self.clone()),
+            cloudfront: Arc::new(self.clone()),
         }
     }
 

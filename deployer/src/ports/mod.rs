@@ -5,6 +5,7 @@
 //! Services move behind a port one at a time; the others are still called through
 //! [`Clients`](crate::context::Clients) directly.
 
+pub mod cloudfront;
 pub mod events;
 pub mod fake;
 pub mod iam;
@@ -28,6 +29,7 @@ pub struct Ports {
     pub buckets: Arc<dyn s3::Buckets>,
     pub roles: Arc<dyn iam::Roles>,
     pub rules: Arc<dyn events::Rules>,
+    pub cloudfront: Arc<dyn cloudfront::CloudFront>,
 }
 
 impl Ports {
@@ -38,6 +40,7 @@ impl Ports {
             buckets: Arc::new(s3::SdkBuckets(aws.s3.clone())),
             roles: Arc::new(iam::SdkRoles(aws.iam.clone())),
             rules: Arc::new(events::SdkRules(aws.events.clone())),
+            cloudfront: Arc::new(cloudfront::SdkCloudFront(aws.cloudfront.clone())),
         }
     }
 }
