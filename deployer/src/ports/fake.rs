@@ -22,6 +22,7 @@ pub(super) struct State {
     pub(super) topics: super::sns::FakeTopics,
     pub(super) functions: super::lambda::FakeFunctions,
     pub(super) log_groups: super::logs::FakeLogGroups,
+    pub(super) cloudfront: super::cloudfront::FakeCloudFront,
     /// Operation (e.g. `sqs:CreateQueue`) → how many more calls of it fail.
     failing: BTreeMap<String, u32>,
     /// Every call, as `operation target`.
@@ -57,6 +58,7 @@ impl FakeAccount {
             topics: Arc::new(self.clone()),
             functions: Arc::new(self.clone()),
             log_groups: Arc::new(self.clone()),
+            cloudfront: Arc::new(self.clone()),
         }
     }
 

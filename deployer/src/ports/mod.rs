@@ -2,9 +2,10 @@
 //! Each service's module holds its port (a trait), the AWS SDK adapter, and the part of the
 //! in-memory account ([`fake`]) that stands for it in unit tests that need no emulator.
 //!
-//! Services move behind a port one at a time; the others are still called through
-//! [`Clients`](crate::context::Clients) directly.
+//! Every service the stack's steps converge sits behind one; `status` and the commands that
+//! only read (monitor, price) still use [`Clients`](crate::context::Clients) directly.
 
+pub mod cloudfront;
 pub mod cloudwatch;
 pub mod events;
 pub mod fake;
@@ -38,6 +39,7 @@ pub struct Ports {
     pub topics: Arc<dyn sns::Topics>,
     pub functions: Arc<dyn lambda::Functions>,
     pub log_groups: Arc<dyn logs::LogGroups>,
+    pub cloudfront: Arc<dyn cloudfront::CloudFront>,
 }
 
 impl Ports {
@@ -53,6 +55,7 @@ impl Ports {
             topics: Arc::new(sns::SdkTopics(aws.sns.clone())),
             functions: Arc::new(lambda::SdkFunctions(aws.lambda.clone())),
             log_groups: Arc::new(logs::SdkLogGroups(aws.logs.clone())),
+            cloudfront: Arc::new(cloudfront::SdkCloudFront(aws.cloudfront.clone())),
         }
     }
 }

@@ -4,18 +4,20 @@
 
 use std::time::Duration;
 
-use aws_sdk_cloudfront::primitives::Blob;
-use aws_sdk_cloudfront::types::{
-    DistributionConfig, EndPoint, FunctionConfig, FunctionRuntime, FunctionStage,
-    KinesisStreamConfig, Tag, Tags,
-};
+use aws_sdk_cloudfront::types::DistributionConfig;
 use sha2::{Digest, Sha256};
 
 use crate::context::Run;
 use crate::diff::{Action, Fields, fields};
 use crate::error::DeployError;
-use crate::resources::{found, poll, retry_while_role_propagates};
+use crate::ports::cloudfront::{
+    CachePolicy, FunctionDescription, FunctionSource, LogConfigSettings, Stage,
+    is_precondition_failed,
+};
+use crate::resources::poll;
 use crate::spec::{Arns, distribution as spec, viewer_request};
+
+pub use crate::ports::cloudfront::InvalidationState;
 
 /// How often an update is retried after PreconditionFailed.
 const ETAG_RETRIES: usize = 3;
@@ -27,145 +29,96 @@ pub const DEPLOY_TIMEOUT: Duration = Duration::from_secs(45 * 60);
 
 const LOG_CONFIG: &str = "real-time log config";
 
-fn log_config_fields(sampling: i64, names: &[String], stream: &str, role: &str) -> Fields {
+fn log_config_fields(settings: &LogConfigSettings) -> Fields {
     fields([
-        ("sampling_rate", sampling.to_string()),
-        ("fields", names.join(",")),
-        ("stream", stream.to_string()),
-        ("role", role.to_string()),
+        ("sampling_rate", settings.sampling_rate.to_string()),
+        ("fields", settings.fields.join(",")),
+        ("stream", settings.stream_arn.clone()),
+        ("role", settings.role_arn.clone()),
     ])
+}
+
+/// Whether CloudFront refused a create because it cannot use a role yet: IAM is eventually
+/// consistent, and a role created seconds ago may be unknown to CloudFront.
+fn role_not_yet_visible(err: &DeployError) -> bool {
+    let DeployError::Aws { message, .. } = err else {
+        return false;
+    };
+    let Some((code, text)) = message.split_once(": ") else {
+        return false;
+    };
+    matches!(code, "InvalidArgument" | "InvalidParameterValueException")
+        && text.to_ascii_lowercase().contains("role")
+}
+
+/// Creates the log config, retrying while CloudFront cannot see its role yet (as
+/// [`retry_while_role_propagates`](crate::resources::retry_while_role_propagates) does for
+/// SDK calls), counting each attempt as a mutating call.
+async fn create_log_config_once_role_propagates(
+    run: &Run<'_>,
+    name: &str,
+    settings: &LogConfigSettings,
+) -> Result<Option<String>, DeployError> {
+    const OPERATION: &str = "cloudfront:CreateRealtimeLogConfig";
+    // Propagation usually takes a few seconds: the first retry comes after 1 s, then the
+    // delay doubles up to 15 s, about a minute in all (7 attempts).
+    let mut delay = Duration::from_secs(1);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        run.mutating(OPERATION, name)?;
+        match run.ports.cloudfront.create_log_config(name, settings).await {
+            Ok(arn) => return Ok(arn),
+            Err(err) if attempt <= 7 && role_not_yet_visible(&err) => {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(15));
+            }
+            Err(err) => return Err(err),
+        }
+    }
 }
 
 pub async fn converge_log_config(run: &Run<'_>, arns: &Arns) -> Result<String, DeployError> {
     let name = run.names.realtime_log_config();
     let logging = &run.config.logging;
-    let wanted_fields: Vec<String> = logging
-        .fields
-        .iter()
-        .map(|f| f.name().to_string())
-        .collect();
-    let sampling = i64::from(logging.sampling_rate);
-    let desired = log_config_fields(
-        sampling,
-        &wanted_fields,
-        &arns.stream,
-        &arns.cloudfront_logs_role,
-    );
-    let existing = match run
-        .aws
-        .cloudfront
-        .get_realtime_log_config()
-        .name(&name)
-        .send()
-        .await
-    {
-        Ok(out) => out.realtime_log_config,
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_no_such_realtime_log_config()) =>
-        {
-            None
-        }
-        Err(err) => {
-            return Err(DeployError::aws(
-                "cloudfront:GetRealtimeLogConfig",
-                &name,
-                err,
-            ));
-        }
+    let wanted = LogConfigSettings {
+        sampling_rate: i64::from(logging.sampling_rate),
+        fields: logging
+            .fields
+            .iter()
+            .map(|f| f.name().to_string())
+            .collect(),
+        stream_arn: arns.stream.clone(),
+        role_arn: arns.cloudfront_logs_role.clone(),
     };
-    let observed = existing.as_ref().map(|c| {
-        let endpoint = c
-            .end_points()
-            .first()
-            .and_then(|e| e.kinesis_stream_config());
-        log_config_fields(
-            c.sampling_rate(),
-            c.fields(),
-            endpoint.map(|k| k.stream_arn()).unwrap_or_default(),
-            endpoint.map(|k| k.role_arn()).unwrap_or_default(),
-        )
-    });
+    let desired = log_config_fields(&wanted);
+    let existing = run.ports.cloudfront.log_config(&name).await?;
+    let observed = existing.as_ref().map(|c| log_config_fields(&c.settings));
     let arn = existing
         .as_ref()
-        .map(|c| c.arn().to_string())
+        .map(|c| c.arn.clone())
         .unwrap_or_else(|| run.global_arn("cloudfront", &format!("realtime-log-config/{name}")));
     let action = run.decide(LOG_CONFIG, &name, &desired, observed.as_ref());
     if !run.applying() || !action.is_change() {
         return Ok(arn);
     }
-    let endpoint = EndPoint::builder()
-        .stream_type("Kinesis")
-        .kinesis_stream_config(
-            KinesisStreamConfig::builder()
-                .role_arn(&arns.cloudfront_logs_role)
-                .stream_arn(&arns.stream)
-                .build()?,
-        )
-        .build()?;
     if action == Action::Create {
         // IAM is eventually consistent: CloudFront may not see a role created seconds ago.
-        let client = run.aws.cloudfront.clone();
-        let created = retry_while_role_propagates(
-            || {
-                let request = client
-                    .create_realtime_log_config()
-                    .name(&name)
-                    .sampling_rate(sampling)
-                    .set_fields(Some(wanted_fields.clone()))
-                    .end_points(endpoint.clone());
-                async move { request.send().await }
-            },
-            run,
-            "cloudfront:CreateRealtimeLogConfig",
-            &name,
-        )
-        .await?;
-        return Ok(created
-            .realtime_log_config()
-            .map(|c| c.arn().to_string())
-            .unwrap_or(arn));
+        let created = create_log_config_once_role_propagates(run, &name, &wanted).await?;
+        return Ok(created.unwrap_or(arn));
     }
     run.mutating("cloudfront:UpdateRealtimeLogConfig", &name)?;
-    run.aws
+    run.ports
         .cloudfront
-        .update_realtime_log_config()
-        .name(&name)
-        .sampling_rate(sampling)
-        .set_fields(Some(wanted_fields))
-        .end_points(endpoint)
-        .send()
-        .await
-        .map_err(|e| DeployError::aws("cloudfront:UpdateRealtimeLogConfig", &name, e))?;
+        .update_log_config(&name, &wanted)
+        .await?;
     Ok(arn)
 }
 
 pub async fn remove_log_config(run: &Run<'_>) -> Result<(), DeployError> {
     let name = run.names.realtime_log_config();
-    match run
-        .aws
-        .cloudfront
-        .get_realtime_log_config()
-        .name(&name)
-        .send()
-        .await
-    {
-        Ok(_) => {}
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_no_such_realtime_log_config()) =>
-        {
-            return Ok(());
-        }
-        Err(err) => {
-            return Err(DeployError::aws(
-                "cloudfront:GetRealtimeLogConfig",
-                &name,
-                err,
-            ));
-        }
+    if run.ports.cloudfront.log_config(&name).await?.is_none() {
+        return Ok(());
     }
     run.note(LOG_CONFIG, &name, Action::Delete);
     // `plan` lists the deletion; only `up`/`down` carry it out.
@@ -173,18 +126,7 @@ pub async fn remove_log_config(run: &Run<'_>) -> Result<(), DeployError> {
         return Ok(());
     }
     run.mutating("cloudfront:DeleteRealtimeLogConfig", &name)?;
-    found(
-        run.aws
-            .cloudfront
-            .delete_realtime_log_config()
-            .name(&name)
-            .send()
-            .await,
-        |e| e.is_no_such_realtime_log_config(),
-        "cloudfront:DeleteRealtimeLogConfig",
-        &name,
-    )?;
-    Ok(())
+    run.ports.cloudfront.delete_log_config(&name).await
 }
 
 // ------------------------------------------------------------------ viewer-request function
@@ -203,68 +145,29 @@ async fn observe_function(
     run: &Run<'_>,
     name: &str,
 ) -> Result<Option<(Fields, String, String)>, DeployError> {
-    let Some(out) = found(
-        run.aws
-            .cloudfront
-            .describe_function()
-            .name(name)
-            .stage(FunctionStage::Development)
-            .send()
-            .await,
-        |e| e.is_no_such_function_exists(),
-        "cloudfront:DescribeFunction",
-        name,
-    )?
+    let Some(FunctionDescription {
+        etag,
+        comment,
+        runtime,
+        arn,
+    }) = run.ports.cloudfront.function(name).await?
     else {
         return Ok(None);
     };
-    let described = out;
-    let etag = described.e_tag().unwrap_or_default().to_string();
-    let summary = described.function_summary();
-    let config = summary.and_then(|s| s.function_config());
-    let arn = summary
-        .and_then(|s| s.function_metadata())
-        .map(|m| m.function_arn().to_string())
-        .unwrap_or_default();
-    let code = |stage: FunctionStage| async move {
-        match run
-            .aws
-            .cloudfront
-            .get_function()
-            .name(name)
-            .stage(stage)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out
-                .function_code
-                .map(|b| digest(b.as_ref()))
-                .unwrap_or_default()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_no_such_function_exists()) =>
-            {
-                Ok("(not published)".to_string())
-            }
-            Err(err) => Err(DeployError::aws("cloudfront:GetFunction", name, err)),
-        }
+    let code = |stage: Stage| async move {
+        Ok::<_, DeployError>(
+            match run.ports.cloudfront.function_code(name, stage).await? {
+                Some(code) => digest(&code),
+                None => "(not published)".to_string(),
+            },
+        )
     };
-    let development = code(FunctionStage::Development).await?;
-    let live = code(FunctionStage::Live).await?;
+    let development = code(Stage::Development).await?;
+    let live = code(Stage::Live).await?;
     Ok(Some((
         fields([
-            (
-                "comment",
-                config.map(|c| c.comment()).unwrap_or_default().to_string(),
-            ),
-            (
-                "runtime",
-                config
-                    .map(|c| c.runtime().as_str())
-                    .unwrap_or_default()
-                    .to_string(),
-            ),
+            ("comment", comment),
+            ("runtime", runtime),
             ("code_sha256", development),
             ("live_code_sha256", live),
         ]),
@@ -298,10 +201,11 @@ pub async fn converge_function(run: &Run<'_>) -> Result<String, DeployError> {
     if !run.applying() || !action.is_change() {
         return Ok(arn);
     }
-    let config = FunctionConfig::builder()
-        .comment(viewer_request::COMMENT)
-        .runtime(FunctionRuntime::from(viewer_request::RUNTIME))
-        .build()?;
+    let source = FunctionSource {
+        comment: viewer_request::COMMENT.to_string(),
+        runtime: viewer_request::RUNTIME.to_string(),
+        code: viewer_request::SOURCE.as_bytes().to_vec(),
+    };
     let development_changed = match &action {
         Action::Create => true,
         Action::Update { changes } => changes.iter().any(|c| c.field != "live_code_sha256"),
@@ -309,31 +213,17 @@ pub async fn converge_function(run: &Run<'_>) -> Result<String, DeployError> {
     };
     if action == Action::Create {
         run.mutating("cloudfront:CreateFunction", &name)?;
-        run.aws
-            .cloudfront
-            .create_function()
-            .name(&name)
-            .function_config(config.clone())
-            .function_code(Blob::new(viewer_request::SOURCE.as_bytes()))
-            .send()
-            .await
-            .map_err(|e| DeployError::aws("cloudfront:CreateFunction", &name, e))?;
+        run.ports.cloudfront.create_function(&name, &source).await?;
     } else if development_changed {
         let etag = observed
             .as_ref()
             .map(|(_, e, _)| e.clone())
             .unwrap_or_default();
         run.mutating("cloudfront:UpdateFunction", &name)?;
-        run.aws
+        run.ports
             .cloudfront
-            .update_function()
-            .name(&name)
-            .if_match(etag)
-            .function_config(config)
-            .function_code(Blob::new(viewer_request::SOURCE.as_bytes()))
-            .send()
-            .await
-            .map_err(|e| DeployError::aws("cloudfront:UpdateFunction", &name, e))?;
+            .update_function(&name, &etag, &source)
+            .await?;
     }
     // The ETag after a create or update: UpdateFunction's response model names its header
     // `ETtag` (an AWS model quirk), so read it back rather than trust the response.
@@ -344,14 +234,7 @@ pub async fn converge_function(run: &Run<'_>) -> Result<String, DeployError> {
         ));
     };
     run.mutating("cloudfront:PublishFunction", &name)?;
-    run.aws
-        .cloudfront
-        .publish_function()
-        .name(&name)
-        .if_match(etag)
-        .send()
-        .await
-        .map_err(|e| DeployError::aws("cloudfront:PublishFunction", &name, e))?;
+    run.ports.cloudfront.publish_function(&name, &etag).await?;
     Ok(arn)
 }
 
@@ -366,90 +249,17 @@ pub async fn remove_function(run: &Run<'_>) -> Result<(), DeployError> {
         return Ok(());
     }
     run.mutating("cloudfront:DeleteFunction", &name)?;
-    found(
-        run.aws
-            .cloudfront
-            .delete_function()
-            .name(&name)
-            .if_match(etag)
-            .send()
-            .await,
-        |e| e.is_no_such_function_exists(),
-        "cloudfront:DeleteFunction",
-        &name,
-    )?;
-    Ok(())
+    run.ports.cloudfront.delete_function(&name, &etag).await
 }
 
 // ------------------------------------------------------------------ custom cache policies
 
 const CACHE_POLICY: &str = "cache policy";
 
-/// The stack's custom cache policies: name → (id, ETag, config).
-async fn stack_cache_policies(
-    run: &Run<'_>,
-) -> Result<
-    Vec<(
-        String,
-        String,
-        String,
-        aws_sdk_cloudfront::types::CachePolicyConfig,
-    )>,
-    DeployError,
-> {
+/// The stack's custom cache policies, each with its id and ETag.
+async fn stack_cache_policies(run: &Run<'_>) -> Result<Vec<CachePolicy>, DeployError> {
     let prefix = format!("cfrp-{}-cache-", run.names.stack());
-    let mut found = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let out = run
-            .aws
-            .cloudfront
-            .list_cache_policies()
-            .r#type(aws_sdk_cloudfront::types::CachePolicyType::Custom)
-            .set_marker(marker.clone())
-            .send()
-            .await
-            .map_err(|e| DeployError::aws("cloudfront:ListCachePolicies", &prefix, e))?;
-        let Some(list) = out.cache_policy_list else {
-            break;
-        };
-        for item in list.items() {
-            let Some(policy) = item.cache_policy() else {
-                continue;
-            };
-            let Some(config) = policy.cache_policy_config() else {
-                continue;
-            };
-            if config.name().starts_with(&prefix) {
-                let etag = run
-                    .aws
-                    .cloudfront
-                    .get_cache_policy_config()
-                    .id(policy.id())
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        DeployError::aws("cloudfront:GetCachePolicyConfig", config.name(), e)
-                    })?
-                    .e_tag
-                    .unwrap_or_default();
-                found.push((
-                    config.name().to_string(),
-                    policy.id().to_string(),
-                    etag,
-                    config.clone(),
-                ));
-            }
-        }
-        marker = list
-            .next_marker()
-            .map(str::to_string)
-            .filter(|m| !m.is_empty());
-        if marker.is_none() {
-            break;
-        }
-    }
-    Ok(found)
+    run.ports.cloudfront.cache_policies(&prefix).await
 }
 
 /// Converges each custom cache policy; returns behavior key → policy id.
@@ -464,13 +274,13 @@ pub async fn converge_cache_policies(run: &Run<'_>) -> Result<Vec<(String, Strin
             continue;
         };
         let name = config.name().to_string();
-        let current = existing.iter().find(|(n, ..)| *n == name);
+        let current = existing.iter().find(|p| p.config.name() == name);
         let desired = spec::flatten_cache_policy(&config);
-        let observed = current.map(|(_, _, _, c)| spec::flatten_cache_policy(c));
+        let observed = current.map(|p| spec::flatten_cache_policy(&p.config));
         let action = run.decide(CACHE_POLICY, &name, &desired, observed.as_ref());
         let key = spec::behavior_key(&behavior);
-        if let Some((_, id, ..)) = current {
-            ids.push((key.clone(), id.clone()));
+        if let Some(current) = current {
+            ids.push((key.clone(), current.id.clone()));
         }
         if !run.applying() {
             continue;
@@ -478,29 +288,16 @@ pub async fn converge_cache_policies(run: &Run<'_>) -> Result<Vec<(String, Strin
         match (action, current) {
             (Action::Create, _) => {
                 run.mutating("cloudfront:CreateCachePolicy", &name)?;
-                let out = run
-                    .aws
-                    .cloudfront
-                    .create_cache_policy()
-                    .cache_policy_config(config)
-                    .send()
-                    .await
-                    .map_err(|e| DeployError::aws("cloudfront:CreateCachePolicy", &name, e))?;
-                if let Some(policy) = out.cache_policy() {
-                    ids.push((key, policy.id().to_string()));
+                if let Some(id) = run.ports.cloudfront.create_cache_policy(config).await? {
+                    ids.push((key, id));
                 }
             }
-            (Action::Update { .. }, Some((_, id, etag, _))) => {
+            (Action::Update { .. }, Some(current)) => {
                 run.mutating("cloudfront:UpdateCachePolicy", &name)?;
-                run.aws
+                run.ports
                     .cloudfront
-                    .update_cache_policy()
-                    .id(id)
-                    .if_match(etag)
-                    .cache_policy_config(config)
-                    .send()
-                    .await
-                    .map_err(|e| DeployError::aws("cloudfront:UpdateCachePolicy", &name, e))?;
+                    .update_cache_policy(&current.id, &current.etag, config)
+                    .await?;
             }
             _ => {}
         }
@@ -514,23 +311,20 @@ pub async fn remove_cache_policies(
     run: &Run<'_>,
     keep: &[(String, String)],
 ) -> Result<(), DeployError> {
-    for (name, id, etag, _) in stack_cache_policies(run).await? {
-        if keep.iter().any(|(_, k)| *k == id) {
+    for policy in stack_cache_policies(run).await? {
+        if keep.iter().any(|(_, k)| *k == policy.id) {
             continue;
         }
-        run.note(CACHE_POLICY, &name, Action::Delete);
+        let name = policy.config.name();
+        run.note(CACHE_POLICY, name, Action::Delete);
         if !run.applying() {
             continue;
         }
-        run.mutating("cloudfront:DeleteCachePolicy", &name)?;
-        run.aws
+        run.mutating("cloudfront:DeleteCachePolicy", name)?;
+        run.ports
             .cloudfront
-            .delete_cache_policy()
-            .id(&id)
-            .if_match(etag)
-            .send()
-            .await
-            .map_err(|e| DeployError::aws("cloudfront:DeleteCachePolicy", &name, e))?;
+            .delete_cache_policy(&policy.id, &policy.etag, name)
+            .await?;
     }
     Ok(())
 }
@@ -540,83 +334,33 @@ pub async fn remove_cache_policies(
 const DISTRIBUTION: &str = "CloudFront distribution";
 
 /// The stack's distribution as found again.
-#[derive(Debug, Clone)]
-pub struct Found {
-    pub id: String,
-    pub domain: String,
-    pub status: String,
-    pub arn: String,
-}
+pub use crate::ports::cloudfront::DistributionSummary as Found;
 
 /// Finds the stack's distribution by its `cfrp:stack` tag, the one link that survives a
 /// lost local state (ListDistributions does not return tags, so each candidate's tags are
 /// read; accounts rarely hold more than a few hundred distributions).
 pub async fn find_distribution(run: &Run<'_>) -> Result<Option<Found>, DeployError> {
-    let stack = run.names.stack().to_string();
-    let mut marker: Option<String> = None;
-    loop {
-        let out = run
-            .aws
-            .cloudfront
-            .list_distributions()
-            .set_marker(marker.clone())
-            .send()
-            .await
-            .map_err(|e| DeployError::aws("cloudfront:ListDistributions", &stack, e))?;
-        let Some(list) = out.distribution_list else {
-            return Ok(None);
-        };
-        for summary in list.items() {
-            let tags = run
-                .aws
-                .cloudfront
-                .list_tags_for_resource()
-                .resource(summary.arn())
-                .send()
-                .await
-                .map_err(|e| DeployError::aws("cloudfront:ListTagsForResource", summary.id(), e))?;
-            let ours = tags.tags().is_some_and(|t| {
-                t.items().iter().any(|tag| {
-                    tag.key() == cfrp_config::naming::STACK_TAG
-                        && tag.value() == Some(stack.as_str())
-                })
-            });
-            if ours {
-                return Ok(Some(Found {
-                    id: summary.id().to_string(),
-                    domain: summary.domain_name().to_string(),
-                    status: summary.status().to_string(),
-                    arn: summary.arn().to_string(),
-                }));
-            }
-        }
-        marker = list
-            .next_marker()
-            .map(str::to_string)
-            .filter(|m| !m.is_empty());
-        if marker.is_none() || !list.is_truncated() {
-            return Ok(None);
-        }
-    }
+    run.ports
+        .cloudfront
+        .find_distribution_tagged(cfrp_config::naming::STACK_TAG, run.names.stack())
+        .await
 }
 
+/// The distribution's config and ETag; a distribution that is gone is an error here (it
+/// was just found, or the caller was told it exists).
 async fn distribution_config(
     run: &Run<'_>,
     id: &str,
 ) -> Result<(DistributionConfig, String), DeployError> {
-    let out = run
-        .aws
+    run.ports
         .cloudfront
-        .get_distribution_config()
-        .id(id)
-        .send()
-        .await
-        .map_err(|e| DeployError::aws("cloudfront:GetDistributionConfig", id, e))?;
-    let etag = out.e_tag().unwrap_or_default().to_string();
-    let config = out
-        .distribution_config
-        .ok_or_else(|| DeployError::state(id, "GetDistributionConfig returned no config"))?;
-    Ok((config, etag))
+        .distribution_config(id)
+        .await?
+        .ok_or_else(|| DeployError::Aws {
+            call: "cloudfront:GetDistributionConfig".to_string(),
+            resource: id.to_string(),
+            message: "NoSuchDistribution: The specified distribution does not exist.".to_string(),
+        })
 }
 
 /// A new origin-verify secret: 32 random bytes from the OS, hex-encoded.
@@ -679,44 +423,14 @@ pub async fn converge_distribution(
         });
     }
     if action == Action::Create {
-        let mut tags = Tags::builder();
-        for (k, v) in run.tags() {
-            tags = tags.items(Tag::builder().key(k).value(v).build()?);
-        }
         run.mutating("cloudfront:CreateDistributionWithTags", &caller_reference)?;
-        let out = run
-            .aws
+        let created = run
+            .ports
             .cloudfront
-            .create_distribution_with_tags()
-            .distribution_config_with_tags(
-                aws_sdk_cloudfront::types::DistributionConfigWithTags::builder()
-                    .distribution_config(desired_config)
-                    .tags(tags.build())
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| {
-                DeployError::aws(
-                    "cloudfront:CreateDistributionWithTags",
-                    &caller_reference,
-                    e,
-                )
-            })?;
-        let d = out.distribution.ok_or_else(|| {
-            DeployError::state(
-                &caller_reference,
-                "CreateDistribution returned no distribution",
-            )
-        })?;
-        found = Some(Found {
-            id: d.id().to_string(),
-            domain: d.domain_name().to_string(),
-            status: d.status().to_string(),
-            arn: d.arn().to_string(),
-        });
+            .create_distribution(desired_config, run.tags())
+            .await?;
         return Ok(Converged {
-            found,
+            found: Some(created),
             origin_secret: secret,
         });
     }
@@ -728,30 +442,21 @@ pub async fn converge_distribution(
         let config = build(existing.caller_reference())?;
         run.mutating("cloudfront:UpdateDistribution", &id)?;
         match run
-            .aws
+            .ports
             .cloudfront
-            .update_distribution()
-            .id(&id)
-            .if_match(etag)
-            .distribution_config(config)
-            .send()
+            .update_distribution(&id, &etag, config)
             .await
         {
-            Ok(out) => {
-                if let (Some(f), Some(d)) = (found.as_mut(), out.distribution()) {
-                    f.status = d.status().to_string();
+            Ok(status) => {
+                if let (Some(f), Some(status)) = (found.as_mut(), status) {
+                    f.status = status;
                 }
                 break;
             }
-            Err(err)
-                if attempt < ETAG_RETRIES
-                    && err
-                        .as_service_error()
-                        .is_some_and(|e| e.is_precondition_failed()) =>
-            {
+            Err(err) if attempt < ETAG_RETRIES && is_precondition_failed(&err) => {
                 current = Some(distribution_config(run, &id).await?);
             }
-            Err(err) => return Err(DeployError::aws("cloudfront:UpdateDistribution", &id, err)),
+            Err(err) => return Err(err),
         }
     }
     Ok(Converged {
@@ -765,18 +470,7 @@ pub async fn wait_deployed(run: &Run<'_>, id: &str) -> Result<(), DeployError> {
     let what = format!("distribution {id} to be Deployed");
     let wait = run.progress.wait(&what);
     poll(&what, DEPLOY_TIMEOUT, || async {
-        let out = run
-            .aws
-            .cloudfront
-            .get_distribution()
-            .id(id)
-            .send()
-            .await
-            .map_err(|e| DeployError::aws("cloudfront:GetDistribution", id, e))?;
-        let status = out
-            .distribution()
-            .map(|d| d.status().to_string())
-            .unwrap_or_default();
+        let status = run.ports.cloudfront.distribution_status(id).await?;
         wait.set(&format!("distribution {id}: {status}"));
         Ok(status == "Deployed")
     })
@@ -803,50 +497,26 @@ pub async fn remove_distribution(run: &Run<'_>) -> Result<(), DeployError> {
             disabled.enabled = false;
             run.mutating("cloudfront:UpdateDistribution", &existing.id)?;
             match run
-                .aws
+                .ports
                 .cloudfront
-                .update_distribution()
-                .id(&existing.id)
-                .if_match(&etag)
-                .distribution_config(disabled)
-                .send()
+                .update_distribution(&existing.id, &etag, disabled)
                 .await
             {
                 Ok(_) => break,
-                Err(err)
-                    if attempt < ETAG_RETRIES
-                        && err
-                            .as_service_error()
-                            .is_some_and(|e| e.is_precondition_failed()) =>
-                {
+                Err(err) if attempt < ETAG_RETRIES && is_precondition_failed(&err) => {
                     (config, etag) = distribution_config(run, &existing.id).await?;
                 }
-                Err(err) => {
-                    return Err(DeployError::aws(
-                        "cloudfront:UpdateDistribution",
-                        &existing.id,
-                        err,
-                    ));
-                }
+                Err(err) => return Err(err),
             }
         }
     }
     wait_deployed(run, &existing.id).await?;
     let (_, etag) = distribution_config(run, &existing.id).await?;
     run.mutating("cloudfront:DeleteDistribution", &existing.id)?;
-    found(
-        run.aws
-            .cloudfront
-            .delete_distribution()
-            .id(&existing.id)
-            .if_match(etag)
-            .send()
-            .await,
-        |e| e.is_no_such_distribution(),
-        "cloudfront:DeleteDistribution",
-        &existing.id,
-    )?;
-    Ok(())
+    run.ports
+        .cloudfront
+        .delete_distribution(&existing.id, &etag)
+        .await
 }
 
 // ------------------------------------------------------------------ operator commands
@@ -856,25 +526,7 @@ pub async fn read_distribution_config(
     run: &Run<'_>,
     id: &str,
 ) -> Result<Option<(DistributionConfig, String)>, DeployError> {
-    let Some(out) = found(
-        run.aws
-            .cloudfront
-            .get_distribution_config()
-            .id(id)
-            .send()
-            .await,
-        |e| e.is_no_such_distribution(),
-        "cloudfront:GetDistributionConfig",
-        id,
-    )?
-    else {
-        return Ok(None);
-    };
-    let etag = out.e_tag().unwrap_or_default().to_string();
-    let config = out
-        .distribution_config
-        .ok_or_else(|| DeployError::state(id, "GetDistributionConfig returned no config"))?;
-    Ok(Some((config, etag)))
+    run.ports.cloudfront.distribution_config(id).await
 }
 
 /// Applies `edit` to a distribution's current config and sends it back with the ETag it was
@@ -893,40 +545,24 @@ pub async fn edit_distribution(
         }
         run.mutating("cloudfront:UpdateDistribution", id)?;
         match run
-            .aws
+            .ports
             .cloudfront
-            .update_distribution()
-            .id(id)
-            .if_match(etag)
-            .distribution_config(config)
-            .send()
+            .update_distribution(id, &etag, config)
             .await
         {
             Ok(_) => return Ok(true),
-            Err(err)
-                if attempt < ETAG_RETRIES
-                    && err
-                        .as_service_error()
-                        .is_some_and(|e| e.is_precondition_failed()) =>
-            {
+            Err(err) if attempt < ETAG_RETRIES && is_precondition_failed(&err) => {
                 run.progress.step(&format!(
                     "distribution {id} changed meanwhile; reading it again"
                 ));
             }
-            Err(err) => return Err(DeployError::aws("cloudfront:UpdateDistribution", id, err)),
+            Err(err) => return Err(err),
         }
     }
     Err(DeployError::state(
         id,
         format!("the distribution kept changing under us ({ETAG_RETRIES} retries); try again"),
     ))
-}
-
-/// An invalidation as CloudFront reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidationState {
-    pub id: String,
-    pub status: String,
 }
 
 /// Creates an invalidation of `paths` (already encoded) with a caller reference.
@@ -936,35 +572,11 @@ pub async fn create_invalidation(
     paths: &[String],
     caller_reference: &str,
 ) -> Result<InvalidationState, DeployError> {
-    let batch = aws_sdk_cloudfront::types::InvalidationBatch::builder()
-        .paths(
-            aws_sdk_cloudfront::types::Paths::builder()
-                .quantity(paths.len() as i32)
-                .set_items(Some(paths.to_vec()))
-                .build()?,
-        )
-        .caller_reference(caller_reference)
-        .build()?;
     run.mutating("cloudfront:CreateInvalidation", distribution_id)?;
-    let out = run
-        .aws
+    run.ports
         .cloudfront
-        .create_invalidation()
-        .distribution_id(distribution_id)
-        .invalidation_batch(batch)
-        .send()
+        .create_invalidation(distribution_id, paths, caller_reference)
         .await
-        .map_err(|e| DeployError::aws("cloudfront:CreateInvalidation", distribution_id, e))?;
-    let invalidation = out.invalidation().ok_or_else(|| {
-        DeployError::state(
-            distribution_id,
-            "CreateInvalidation returned no invalidation",
-        )
-    })?;
-    Ok(InvalidationState {
-        id: invalidation.id().to_string(),
-        status: invalidation.status().to_string(),
-    })
 }
 
 /// The status of one invalidation (`InProgress` or `Completed`).
@@ -973,17 +585,881 @@ pub async fn invalidation_status(
     distribution_id: &str,
     invalidation_id: &str,
 ) -> Result<String, DeployError> {
-    let out = run
-        .aws
+    run.ports
         .cloudfront
-        .get_invalidation()
-        .distribution_id(distribution_id)
-        .id(invalidation_id)
-        .send()
+        .invalidation_status(distribution_id, invalidation_id)
         .await
-        .map_err(|e| DeployError::aws("cloudfront:GetInvalidation", invalidation_id, e))?;
-    Ok(out
-        .invalidation()
-        .map(|i| i.status().to_string())
-        .unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::Mode;
+    use crate::diff::{Change, FieldChange};
+    use crate::ports::cloudfront::CloudFront;
+    use crate::ports::fake::FakeAccount;
+    use cfrp_config::{CachingMode, StackConfig, Ttl};
+
+    const ACCOUNT: &str = "123456789012";
+    const LOG_CONFIG_NAME: &str = "cfrp-shop-realtime-logs";
+    const FUNCTION_NAME: &str = "cfrp-shop-viewer-request";
+    const LOG_CONFIG_ARN: &str =
+        "arn:aws:cloudfront::123456789012:realtime-log-config/cfrp-shop-realtime-logs";
+    const FUNCTION_ARN: &str = "arn:aws:cloudfront::123456789012:function/cfrp-shop-viewer-request";
+    const CALLER_REFERENCE: &str = "cfrp-shop-distribution";
+
+    fn config() -> StackConfig {
+        StackConfig::for_origin("shop", "eu-west-1", "app.example.com")
+    }
+
+    /// The default behavior with `caching = "custom"`: one custom cache policy.
+    fn custom_caching() -> StackConfig {
+        let mut config = config();
+        config.default_behavior.caching = CachingMode::Custom;
+        config.default_behavior.ttl = Some(Ttl {
+            min: 0,
+            default: 3_600,
+            max: 86_400,
+        });
+        config
+    }
+
+    fn account() -> FakeAccount {
+        FakeAccount::new("eu-west-1", ACCOUNT)
+    }
+
+    fn update(field: &str, from: &str, to: &str) -> Action {
+        Action::Update {
+            changes: vec![FieldChange {
+                field: field.into(),
+                from: Some(from.into()),
+                to: Some(to.into()),
+            }],
+        }
+    }
+
+    fn error_text<T>(result: Result<T, DeployError>) -> String {
+        result.err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
+    /// The outcome of one run: its result, decisions and mutating calls.
+    type Outcome<T> = (Result<T, DeployError>, Vec<Change>, Vec<String>);
+
+    // -------------------------------------------------------------- real-time log config
+
+    async fn log_config_with(account: &FakeAccount, mode: Mode) -> Outcome<String> {
+        let config = config();
+        let arns = Arns::new(&config, ACCOUNT, None);
+        let run = Run::offline(&config, account.ports(), ACCOUNT, mode);
+        let result = converge_log_config(&run, &arns).await;
+        (result, run.changes(), run.mutations())
+    }
+
+    #[tokio::test]
+    async fn from_nothing_a_plan_creates_no_log_config_and_up_creates_it() {
+        let account = account();
+        let (arn, changes, calls) = log_config_with(&account, Mode::Plan).await;
+        assert_eq!(arn.ok().as_deref(), Some(LOG_CONFIG_ARN));
+        assert_eq!(changes[0].action, Action::Create);
+        assert!(calls.is_empty() && account.mutating_calls().is_empty());
+        assert!(account.log_config(LOG_CONFIG_NAME).is_none());
+
+        let (arn, changes, calls) = log_config_with(&account, Mode::Apply).await;
+        assert_eq!(arn.ok().as_deref(), Some(LOG_CONFIG_ARN));
+        assert_eq!(changes[0].action, Action::Create);
+        assert_eq!(
+            calls,
+            vec!["cloudfront:CreateRealtimeLogConfig cfrp-shop-realtime-logs"]
+        );
+        let held = account.log_config(LOG_CONFIG_NAME).unwrap_or_default();
+        let config = config();
+        let arns = Arns::new(&config, ACCOUNT, None);
+        assert_eq!(held.arn, LOG_CONFIG_ARN);
+        assert_eq!(held.settings.sampling_rate, 100);
+        assert_eq!(held.settings.stream_arn, arns.stream);
+        assert_eq!(held.settings.role_arn, arns.cloudfront_logs_role);
+        let wanted: Vec<String> = config
+            .logging
+            .fields
+            .iter()
+            .map(|f| f.name().to_string())
+            .collect();
+        assert_eq!(held.settings.fields, wanted);
+    }
+
+    #[tokio::test]
+    async fn a_converged_log_config_is_unchanged_and_costs_no_call() {
+        let account = account();
+        let _ = log_config_with(&account, Mode::Apply).await;
+        let before = account.mutating_calls().len();
+        let (result, changes, calls) = log_config_with(&account, Mode::Apply).await;
+        assert!(result.is_ok());
+        assert_eq!(changes[0].action, Action::Unchanged);
+        assert!(calls.is_empty());
+        assert_eq!(account.mutating_calls().len(), before);
+    }
+
+    #[tokio::test]
+    async fn a_sampling_rate_changed_by_hand_is_one_field_and_one_update() {
+        let account = account();
+        let _ = log_config_with(&account, Mode::Apply).await;
+        account.edit_log_config(LOG_CONFIG_NAME, |c| c.settings.sampling_rate = 50);
+        let (_, changes, calls) = log_config_with(&account, Mode::Plan).await;
+        assert_eq!(changes[0].action, update("sampling_rate", "50", "100"));
+        assert!(calls.is_empty());
+
+        let (result, changes, calls) = log_config_with(&account, Mode::Apply).await;
+        assert!(result.is_ok());
+        assert_eq!(changes[0].action, update("sampling_rate", "50", "100"));
+        assert_eq!(
+            calls,
+            vec!["cloudfront:UpdateRealtimeLogConfig cfrp-shop-realtime-logs"]
+        );
+        let held = account.log_config(LOG_CONFIG_NAME).unwrap_or_default();
+        assert_eq!(held.settings.sampling_rate, 100);
+    }
+
+    #[tokio::test]
+    async fn remove_log_config_deletes_once_and_then_finds_nothing_to_do() {
+        let account = account();
+        let _ = log_config_with(&account, Mode::Apply).await;
+        let config = config();
+        let plan = Run::offline(&config, account.ports(), ACCOUNT, Mode::Plan);
+        assert!(remove_log_config(&plan).await.is_ok());
+        assert_eq!(plan.changes()[0].action, Action::Delete);
+        assert!(
+            account.log_config(LOG_CONFIG_NAME).is_some(),
+            "a plan deletes nothing"
+        );
+
+        let run = Run::offline(&config, account.ports(), ACCOUNT, Mode::Apply);
+        assert!(remove_log_config(&run).await.is_ok());
+        assert_eq!(
+            run.mutations(),
+            vec!["cloudfront:DeleteRealtimeLogConfig cfrp-shop-realtime-logs"]
+        );
+        assert!(account.log_config(LOG_CONFIG_NAME).is_none());
+        let again = Run::offline(&config, account.ports(), ACCOUNT, Mode::Apply);
+        assert!(remove_log_config(&again).await.is_ok());
+        assert!(again.changes().is_empty() && again.mutations().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_log_config_create_that_fails_is_reported_and_the_next_run_creates_it() {
+        let account = account();
+        account.fail("cloudfront:CreateRealtimeLogConfig", 1);
+        let (result, _, _) = log_config_with(&account, Mode::Apply).await;
+        let message = error_text(result);
+        assert!(
+            message
+                .contains("cloudfront:CreateRealtimeLogConfig for cfrp-shop-realtime-logs failed"),
+            "{message}"
+        );
+        assert!(account.log_config(LOG_CONFIG_NAME).is_none());
+        let (result, changes, calls) = log_config_with(&account, Mode::Apply).await;
+        assert_eq!(result.ok().as_deref(), Some(LOG_CONFIG_ARN));
+        assert_eq!(changes[0].action, Action::Create);
+        assert_eq!(
+            calls.len(),
+            1,
+            "an internal failure is not retried as propagation"
+        );
+        assert!(account.log_config(LOG_CONFIG_NAME).is_some());
+    }
+
+    #[test]
+    fn only_a_refusal_naming_a_role_is_waited_out_as_iam_propagation() {
+        let refusal = |message: &str| DeployError::Aws {
+            call: "cloudfront:CreateRealtimeLogConfig".into(),
+            resource: LOG_CONFIG_NAME.into(),
+            message: message.into(),
+        };
+        assert!(role_not_yet_visible(&refusal(
+            "InvalidArgument: Real-time log configuration role ARN is not valid"
+        )));
+        assert!(!role_not_yet_visible(&refusal(
+            "InvalidArgument: The stream ARN is not valid"
+        )));
+        assert!(!role_not_yet_visible(&refusal(
+            "AccessDenied: the role may not be assumed"
+        )));
+        assert!(!role_not_yet_visible(&DeployError::state("x", "role")));
+    }
+
+    // -------------------------------------------------------------- viewer-request function
+
+    async fn function_with(account: &FakeAccount, mode: Mode) -> Outcome<String> {
+        let config = config();
+        let run = Run::offline(&config, account.ports(), ACCOUNT, mode);
+        let result = converge_function(&run).await;
+        (result, run.changes(), run.mutations())
+    }
+
+    #[tokio::test]
+    async fn from_nothing_a_plan_creates_no_function_and_up_creates_and_publishes_it() {
+        let account = account();
+        let (arn, changes, calls) = function_with(&account, Mode::Plan).await;
+        assert_eq!(arn.ok().as_deref(), Some(FUNCTION_ARN));
+        assert_eq!(changes[0].action, Action::Create);
+        assert!(calls.is_empty() && account.mutating_calls().is_empty());
+        assert!(account.viewer_function(FUNCTION_NAME).is_none());
+
+        let (arn, changes, calls) = function_with(&account, Mode::Apply).await;
+        assert_eq!(arn.ok().as_deref(), Some(FUNCTION_ARN));
+        assert_eq!(changes[0].action, Action::Create);
+        assert_eq!(
+            calls,
+            vec![
+                "cloudfront:CreateFunction cfrp-shop-viewer-request",
+                "cloudfront:PublishFunction cfrp-shop-viewer-request",
+            ]
+        );
+        let held = account.viewer_function(FUNCTION_NAME).unwrap_or_default();
+        assert_eq!(held.comment, viewer_request::COMMENT);
+        assert_eq!(held.runtime, viewer_request::RUNTIME);
+        assert_eq!(held.code, viewer_request::SOURCE.as_bytes());
+        assert_eq!(
+            held.live_code.as_deref(),
+            Some(viewer_request::SOURCE.as_bytes())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_converged_function_is_unchanged_and_costs_no_call() {
+        let account = account();
+        let _ = function_with(&account, Mode::Apply).await;
+        let before = account.mutating_calls().len();
+        let (result, changes, calls) = function_with(&account, Mode::Apply).await;
+        assert!(result.is_ok());
+        assert_eq!(changes[0].action, Action::Unchanged);
+        assert!(calls.is_empty());
+        assert_eq!(account.mutating_calls().len(), before);
+    }
+
+    #[tokio::test]
+    async fn other_code_published_by_hand_is_only_republished() {
+        let account = account();
+        let _ = function_with(&account, Mode::Apply).await;
+        account.edit_viewer_function(FUNCTION_NAME, |f| f.live_code = Some(b"other".to_vec()));
+        let source = digest(viewer_request::SOURCE.as_bytes());
+        let (result, changes, calls) = function_with(&account, Mode::Apply).await;
+        assert!(result.is_ok());
+        assert_eq!(
+            changes[0].action,
+            update("live_code_sha256", &digest(b"other"), &source)
+        );
+        assert_eq!(
+            calls,
+            vec!["cloudfront:PublishFunction cfrp-shop-viewer-request"]
+        );
+        let held = account.viewer_function(FUNCTION_NAME).unwrap_or_default();
+        assert_eq!(
+            held.live_code.as_deref(),
+            Some(viewer_request::SOURCE.as_bytes())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_comment_changed_by_hand_is_updated_with_the_current_etag_and_published() {
+        let account = account();
+        let _ = function_with(&account, Mode::Apply).await;
+        // The edit changes the ETag: an update carrying the one read at create would fail.
+        account.edit_viewer_function(FUNCTION_NAME, |f| f.comment = "by hand".into());
+        let (_, changes, calls) = function_with(&account, Mode::Plan).await;
+        assert_eq!(
+            changes[0].action,
+            update("comment", "by hand", viewer_request::COMMENT)
+        );
+        assert!(calls.is_empty());
+
+        let (result, _, calls) = function_with(&account, Mode::Apply).await;
+        assert!(result.is_ok(), "{}", error_text(result));
+        assert_eq!(
+            calls,
+            vec![
+                "cloudfront:UpdateFunction cfrp-shop-viewer-request",
+                "cloudfront:PublishFunction cfrp-shop-viewer-request",
+            ]
+        );
+        let held = account.viewer_function(FUNCTION_NAME).unwrap_or_default();
+        assert_eq!(held.comment, viewer_request::COMMENT);
+    }
+
+    #[tokio::test]
+    async fn remove_function_deletes_once_and_then_finds_nothing_to_do() {
+        let account = account();
+        let _ = function_with(&account, Mode::Apply).await;
+        let config = config();
+        let plan = Run::offline(&config, account.ports(), ACCOUNT, Mode::Plan);
+        assert!(remove_function(&plan).await.is_ok());
+        assert_eq!(plan.changes()[0].action, Action::Delete);
+        assert!(
+            account.viewer_function(FUNCTION_NAME).is_some(),
+            "a plan deletes nothing"
+        );
+
+        let run = Run::offline(&config, account.ports(), ACCOUNT, Mode::Apply);
+        let result = remove_function(&run).await;
+        assert!(result.is_ok(), "{}", error_text(result));
+        assert_eq!(
+            run.mutations(),
+            vec!["cloudfront:DeleteFunction cfrp-shop-viewer-request"]
+        );
+        assert!(account.viewer_function(FUNCTION_NAME).is_none());
+        let again = Run::offline(&config, account.ports(), ACCOUNT, Mode::Apply);
+        assert!(remove_function(&again).await.is_ok());
+        assert!(again.changes().is_empty() && again.mutations().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_publish_that_fails_leaves_the_function_unpublished_and_the_next_run_publishes() {
+        let account = account();
+        account.fail("cloudfront:PublishFunction", 1);
+        let (result, _, calls) = function_with(&account, Mode::Apply).await;
+        let message = error_text(result);
+        assert!(
+            message.contains("cloudfront:PublishFunction for cfrp-shop-viewer-request failed"),
+            "{message}"
+        );
+        assert_eq!(calls.len(), 2);
+        let held = account.viewer_function(FUNCTION_NAME).unwrap_or_default();
+        assert!(held.live_code.is_none());
+
+        let (result, changes, calls) = function_with(&account, Mode::Apply).await;
+        assert!(result.is_ok());
+        let source = digest(viewer_request::SOURCE.as_bytes());
+        assert_eq!(
+            changes[0].action,
+            update("live_code_sha256", "(not published)", &source)
+        );
+        assert_eq!(
+            calls,
+            vec!["cloudfront:PublishFunction cfrp-shop-viewer-request"]
+        );
+        let held = account.viewer_function(FUNCTION_NAME).unwrap_or_default();
+        assert_eq!(
+            held.live_code.as_deref(),
+            Some(viewer_request::SOURCE.as_bytes())
+        );
+    }
+
+    // -------------------------------------------------------------- custom cache policies
+
+    fn cache_policy_name() -> String {
+        spec::cache_policy_name("shop", &custom_caching().default_behavior)
+    }
+
+    async fn cache_policies_with(
+        account: &FakeAccount,
+        mode: Mode,
+    ) -> Outcome<Vec<(String, String)>> {
+        let config = custom_caching();
+        let run = Run::offline(&config, account.ports(), ACCOUNT, mode);
+        let result = converge_cache_policies(&run).await;
+        (result, run.changes(), run.mutations())
+    }
+
+    #[tokio::test]
+    async fn from_nothing_a_plan_creates_no_cache_policy_and_up_creates_it() {
+        let account = account();
+        let (ids, changes, calls) = cache_policies_with(&account, Mode::Plan).await;
+        assert_eq!(
+            ids.ok(),
+            Some(Vec::new()),
+            "a policy to create has no id yet"
+        );
+        assert_eq!(changes[0].name, cache_policy_name());
+        assert_eq!(changes[0].action, Action::Create);
+        assert!(calls.is_empty() && account.mutating_calls().is_empty());
+        assert!(account.cache_policy(&cache_policy_name()).is_none());
+
+        let (ids, _, calls) = cache_policies_with(&account, Mode::Apply).await;
+        assert_eq!(
+            calls,
+            vec![format!(
+                "cloudfront:CreateCachePolicy {}",
+                cache_policy_name()
+            )]
+        );
+        let held = account.cache_policy(&cache_policy_name());
+        let id = held.as_ref().map(|p| p.id.clone()).unwrap_or_default();
+        assert_eq!(ids.ok(), Some(vec![("default".to_string(), id)]));
+        let config = held.map(|p| p.config);
+        assert_eq!(config.as_ref().and_then(|c| c.default_ttl()), Some(3_600));
+        assert_eq!(config.as_ref().and_then(|c| c.max_ttl()), Some(86_400));
+    }
+
+    #[tokio::test]
+    async fn a_converged_cache_policy_is_unchanged_and_its_id_still_returned() {
+        let account = account();
+        let _ = cache_policies_with(&account, Mode::Apply).await;
+        let before = account.mutating_calls().len();
+        let (ids, changes, calls) = cache_policies_with(&account, Mode::Apply).await;
+        let id = account
+            .cache_policy(&cache_policy_name())
+            .map(|p| p.id)
+            .unwrap_or_default();
+        assert_eq!(ids.ok(), Some(vec![("default".to_string(), id)]));
+        assert_eq!(changes[0].action, Action::Unchanged);
+        assert!(calls.is_empty());
+        assert_eq!(account.mutating_calls().len(), before);
+    }
+
+    #[tokio::test]
+    async fn a_ttl_changed_by_hand_is_one_field_and_one_update_with_the_current_etag() {
+        let account = account();
+        let _ = cache_policies_with(&account, Mode::Apply).await;
+        account.edit_cache_policy(&cache_policy_name(), |c| c.default_ttl = Some(60));
+        let (_, changes, calls) = cache_policies_with(&account, Mode::Plan).await;
+        assert_eq!(changes[0].action, update("default_ttl", "60", "3600"));
+        assert!(calls.is_empty());
+
+        let (result, changes, calls) = cache_policies_with(&account, Mode::Apply).await;
+        assert!(result.is_ok(), "{}", error_text(result));
+        assert_eq!(changes[0].action, update("default_ttl", "60", "3600"));
+        assert_eq!(
+            calls,
+            vec![format!(
+                "cloudfront:UpdateCachePolicy {}",
+                cache_policy_name()
+            )]
+        );
+        let held = account.cache_policy(&cache_policy_name()).map(|p| p.config);
+        assert_eq!(held.and_then(|c| c.default_ttl()), Some(3_600));
+    }
+
+    #[tokio::test]
+    async fn remove_cache_policies_keeps_those_in_use_and_deletes_the_rest_once() {
+        let account = account();
+        let (ids, _, _) = cache_policies_with(&account, Mode::Apply).await;
+        let in_use = ids.unwrap_or_default();
+        let config = custom_caching();
+        let keeping = Run::offline(&config, account.ports(), ACCOUNT, Mode::Apply);
+        assert!(remove_cache_policies(&keeping, &in_use).await.is_ok());
+        assert!(keeping.changes().is_empty() && keeping.mutations().is_empty());
+
+        let plan = Run::offline(&config, account.ports(), ACCOUNT, Mode::Plan);
+        assert!(remove_cache_policies(&plan, &[]).await.is_ok());
+        assert_eq!(plan.changes()[0].action, Action::Delete);
+        assert!(account.cache_policy(&cache_policy_name()).is_some());
+
+        let run = Run::offline(&config, account.ports(), ACCOUNT, Mode::Apply);
+        let result = remove_cache_policies(&run, &[]).await;
+        assert!(result.is_ok(), "{}", error_text(result));
+        assert_eq!(
+            run.mutations(),
+            vec![format!(
+                "cloudfront:DeleteCachePolicy {}",
+                cache_policy_name()
+            )]
+        );
+        assert!(account.cache_policy(&cache_policy_name()).is_none());
+        let again = Run::offline(&config, account.ports(), ACCOUNT, Mode::Apply);
+        assert!(remove_cache_policies(&again, &[]).await.is_ok());
+        assert!(again.changes().is_empty() && again.mutations().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_cache_policy_create_that_fails_is_reported_and_the_next_run_creates_it() {
+        let account = account();
+        account.fail("cloudfront:CreateCachePolicy", 1);
+        let (result, _, _) = cache_policies_with(&account, Mode::Apply).await;
+        let message = error_text(result);
+        assert!(
+            message.contains(&format!(
+                "cloudfront:CreateCachePolicy for {} failed",
+                cache_policy_name()
+            )),
+            "{message}"
+        );
+        assert!(account.cache_policy(&cache_policy_name()).is_none());
+        let (ids, changes, _) = cache_policies_with(&account, Mode::Apply).await;
+        assert_eq!(changes[0].action, Action::Create);
+        assert_eq!(ids.map(|ids| ids.len()).ok(), Some(1));
+        assert!(account.cache_policy(&cache_policy_name()).is_some());
+    }
+
+    // -------------------------------------------------------------- distribution
+
+    async fn distribution_with(account: &FakeAccount, mode: Mode) -> Outcome<Converged> {
+        let config = config();
+        let run = Run::offline(&config, account.ports(), ACCOUNT, mode);
+        let result = converge_distribution(&run, Some(LOG_CONFIG_ARN), FUNCTION_ARN, &[]).await;
+        (result, run.changes(), run.mutations())
+    }
+
+    /// Creates the stack's distribution; its id.
+    async fn created_distribution(account: &FakeAccount) -> String {
+        let (result, _, _) = distribution_with(account, Mode::Apply).await;
+        result
+            .ok()
+            .and_then(|c| c.found)
+            .map(|f| f.id)
+            .unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn from_nothing_a_plan_creates_no_distribution_and_up_creates_it_tagged() {
+        let account = account();
+        let (result, changes, calls) = distribution_with(&account, Mode::Plan).await;
+        assert!(result.is_ok_and(|c| c.found.is_none()));
+        assert_eq!(changes[0].name, CALLER_REFERENCE);
+        assert_eq!(changes[0].action, Action::Create);
+        assert!(calls.is_empty() && account.mutating_calls().is_empty());
+
+        let (result, changes, calls) = distribution_with(&account, Mode::Apply).await;
+        assert_eq!(changes[0].action, Action::Create);
+        assert_eq!(
+            calls,
+            vec!["cloudfront:CreateDistributionWithTags cfrp-shop-distribution"]
+        );
+        let converged = result.ok();
+        let found = converged.as_ref().and_then(|c| c.found.clone());
+        let id = found.as_ref().map(|f| f.id.clone()).unwrap_or_default();
+        assert_eq!(found.map(|f| f.status).as_deref(), Some("InProgress"));
+        let Some(held) = account.distribution(&id) else {
+            panic!("no distribution {id} in the account");
+        };
+        assert!(
+            held.tags
+                .contains(&("cfrp:stack".to_string(), "shop".to_string()))
+        );
+        assert_eq!(held.config.caller_reference(), CALLER_REFERENCE);
+        assert_eq!(held.config.comment(), "Reverse proxy for app.example.com");
+        assert!(held.config.enabled());
+        assert_eq!(
+            spec::origin_secret(&held.config),
+            converged.map(|c| c.origin_secret)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_converged_distribution_is_unchanged_keeps_its_secret_and_costs_no_call() {
+        let account = account();
+        let (first, _, _) = distribution_with(&account, Mode::Apply).await;
+        let before = account.mutating_calls().len();
+        let (second, changes, calls) = distribution_with(&account, Mode::Apply).await;
+        assert_eq!(changes[0].action, Action::Unchanged);
+        assert!(calls.is_empty());
+        assert_eq!(account.mutating_calls().len(), before);
+        let secret = |c: Result<Converged, DeployError>| c.ok().map(|c| c.origin_secret);
+        let first = secret(first);
+        assert!(first.is_some());
+        assert_eq!(secret(second), first);
+    }
+
+    #[tokio::test]
+    async fn a_comment_changed_by_hand_is_one_field_and_one_update_keeping_the_reference() {
+        let account = account();
+        let id = created_distribution(&account).await;
+        account.edit_distribution(&id, |c| c.comment = "by hand".into());
+        let (_, changes, calls) = distribution_with(&account, Mode::Plan).await;
+        assert_eq!(
+            changes[0].action,
+            update("comment", "by hand", "Reverse proxy for app.example.com")
+        );
+        assert!(calls.is_empty());
+
+        let (result, _, calls) = distribution_with(&account, Mode::Apply).await;
+        assert!(result.is_ok(), "{}", error_text(result));
+        assert_eq!(calls, vec![format!("cloudfront:UpdateDistribution {id}")]);
+        let held = account.distribution(&id).map(|d| d.config);
+        assert_eq!(
+            held.as_ref().map(|c| c.comment()),
+            Some("Reverse proxy for app.example.com")
+        );
+        assert_eq!(
+            held.as_ref().map(|c| c.caller_reference()),
+            Some(CALLER_REFERENCE)
+        );
+    }
+
+    #[tokio::test]
+    async fn an_update_refused_for_a_stale_etag_is_read_again_and_retried() {
+        let account = account();
+        let id = created_distribution(&account).await;
+        account.edit_distribution(&id, |c| c.comment = "by hand".into());
+        // Someone changes the distribution right after the deployer reads it.
+        account.edit_distribution_after_next_read(&id, |c| c.default_root_object = None);
+        let (result, changes, calls) = distribution_with(&account, Mode::Apply).await;
+        assert!(result.is_ok(), "{}", error_text(result));
+        assert_eq!(
+            changes[0].action,
+            update("comment", "by hand", "Reverse proxy for app.example.com")
+        );
+        assert_eq!(
+            calls,
+            vec![
+                format!("cloudfront:UpdateDistribution {id}"),
+                format!("cloudfront:UpdateDistribution {id}"),
+            ]
+        );
+        let held = account.distribution(&id).map(|d| d.config);
+        assert_eq!(
+            held.as_ref().map(|c| c.comment()),
+            Some("Reverse proxy for app.example.com")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_distribution_create_that_fails_is_reported_and_the_next_run_creates_it() {
+        let account = account();
+        account.fail("cloudfront:CreateDistributionWithTags", 1);
+        let (result, _, _) = distribution_with(&account, Mode::Apply).await;
+        let message = error_text(result);
+        assert!(
+            message.contains(
+                "cloudfront:CreateDistributionWithTags for cfrp-shop-distribution failed"
+            ),
+            "{message}"
+        );
+        let config = config();
+        let run = Run::offline(&config, account.ports(), ACCOUNT, Mode::Plan);
+        assert!(find_distribution(&run).await.is_ok_and(|f| f.is_none()));
+
+        let (result, changes, _) = distribution_with(&account, Mode::Apply).await;
+        assert_eq!(changes[0].action, Action::Create);
+        let id = result.ok().and_then(|c| c.found).map(|f| f.id);
+        assert!(account.distribution(&id.unwrap_or_default()).is_some());
+    }
+
+    #[tokio::test]
+    async fn find_distribution_skips_another_stacks_distribution() {
+        let account = account();
+        let other = crate::spec::distribution::build(
+            &config(),
+            &spec::Inputs {
+                caller_reference: "cfrp-other-distribution",
+                origin_secret: "s",
+                realtime_log_config_arn: None,
+                viewer_request_function_arn: FUNCTION_ARN,
+                custom_cache_policies: &[],
+            },
+        );
+        let created = match other {
+            Ok(config) => {
+                account
+                    .create_distribution(config, vec![("cfrp:stack".into(), "other".into())])
+                    .await
+            }
+            Err(err) => Err(err),
+        };
+        assert!(created.is_ok());
+        let config = config();
+        let run = Run::offline(&config, account.ports(), ACCOUNT, Mode::Plan);
+        assert!(find_distribution(&run).await.is_ok_and(|f| f.is_none()));
+        let id = created_distribution(&account).await;
+        let found = find_distribution(&run).await.ok().flatten().map(|f| f.id);
+        assert_eq!(found, Some(id));
+    }
+
+    async fn remove_distribution_with(account: &FakeAccount, mode: Mode) -> Outcome<()> {
+        let config = config();
+        let run = Run::offline(&config, account.ports(), ACCOUNT, mode);
+        let result = remove_distribution(&run).await;
+        (result, run.changes(), run.mutations())
+    }
+
+    #[tokio::test]
+    async fn remove_distribution_disables_waits_and_deletes_once() {
+        let account = account();
+        let id = created_distribution(&account).await;
+        let (result, changes, calls) = remove_distribution_with(&account, Mode::Plan).await;
+        assert!(result.is_ok());
+        assert_eq!(changes[0].name, CALLER_REFERENCE);
+        assert_eq!(changes[0].action, Action::Delete);
+        assert!(calls.is_empty());
+        assert!(
+            account
+                .distribution(&id)
+                .is_some_and(|d| d.config.enabled()),
+            "a plan disables nothing"
+        );
+
+        let (result, _, calls) = remove_distribution_with(&account, Mode::Apply).await;
+        assert!(result.is_ok(), "{}", error_text(result));
+        assert_eq!(
+            calls,
+            vec![
+                format!("cloudfront:UpdateDistribution {id}"),
+                format!("cloudfront:DeleteDistribution {id}"),
+            ]
+        );
+        assert!(account.distribution(&id).is_none());
+        let (result, changes, calls) = remove_distribution_with(&account, Mode::Apply).await;
+        assert!(result.is_ok());
+        assert!(changes.is_empty() && calls.is_empty());
+    }
+
+    #[tokio::test]
+    async fn remove_distribution_polls_until_the_disabling_has_deployed() {
+        let account = account();
+        let id = created_distribution(&account).await;
+        // One InProgress answer: one pause of the poll (200 ms), the shortest it makes.
+        account.set_in_progress_reads(1);
+        let (result, _, _) = remove_distribution_with(&account, Mode::Apply).await;
+        assert!(result.is_ok(), "{}", error_text(result));
+        let reads = account
+            .calls()
+            .iter()
+            .filter(|c| c.starts_with("cloudfront:GetDistribution "))
+            .count();
+        assert_eq!(reads, 2, "InProgress once, then Deployed");
+        assert!(account.distribution(&id).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_delete_that_fails_after_disabling_resumes_at_the_delete() {
+        let account = account();
+        let id = created_distribution(&account).await;
+        account.fail("cloudfront:DeleteDistribution", 1);
+        let (result, _, _) = remove_distribution_with(&account, Mode::Apply).await;
+        let message = error_text(result);
+        assert!(
+            message.contains(&format!("cloudfront:DeleteDistribution for {id} failed")),
+            "{message}"
+        );
+        assert!(
+            account
+                .distribution(&id)
+                .is_some_and(|d| !d.config.enabled())
+        );
+
+        let (result, _, calls) = remove_distribution_with(&account, Mode::Apply).await;
+        assert!(result.is_ok(), "{}", error_text(result));
+        assert_eq!(calls, vec![format!("cloudfront:DeleteDistribution {id}")]);
+        assert!(account.distribution(&id).is_none());
+    }
+
+    #[tokio::test]
+    async fn what_a_distribution_uses_is_not_deleted_before_it() {
+        let account = account();
+        let _ = log_config_with(&account, Mode::Apply).await;
+        let _ = function_with(&account, Mode::Apply).await;
+        let _ = created_distribution(&account).await;
+        let config = config();
+        let run = Run::offline(&config, account.ports(), ACCOUNT, Mode::Apply);
+        let message = error_text(remove_log_config(&run).await);
+        assert!(message.contains("RealtimeLogConfigInUse"), "{message}");
+        let message = error_text(remove_function(&run).await);
+        assert!(message.contains("FunctionInUse"), "{message}");
+        assert!(remove_distribution(&run).await.is_ok());
+        assert!(remove_function(&run).await.is_ok());
+        assert!(remove_log_config(&run).await.is_ok());
+        assert!(account.viewer_function(FUNCTION_NAME).is_none());
+        assert!(account.log_config(LOG_CONFIG_NAME).is_none());
+    }
+
+    // -------------------------------------------------------------- operator commands
+
+    #[tokio::test]
+    async fn edit_distribution_sends_nothing_when_the_edit_changes_nothing() {
+        let account = account();
+        let id = created_distribution(&account).await;
+        let config = config();
+        let run = Run::offline(&config, account.ports(), ACCOUNT, Mode::Apply);
+        assert!(
+            edit_distribution(&run, &id, |_| false)
+                .await
+                .is_ok_and(|sent| !sent)
+        );
+        assert!(run.mutations().is_empty());
+        let sent = edit_distribution(&run, &id, |c| {
+            c.comment = "edited".into();
+            true
+        })
+        .await;
+        assert!(sent.is_ok_and(|sent| sent));
+        assert_eq!(
+            run.mutations(),
+            vec![format!("cloudfront:UpdateDistribution {id}")]
+        );
+        let held = account.distribution(&id).map(|d| d.config);
+        assert_eq!(held.as_ref().map(|c| c.comment()), Some("edited"));
+    }
+
+    #[tokio::test]
+    async fn edit_distribution_applies_its_edit_afresh_after_a_concurrent_change() {
+        let account = account();
+        let id = created_distribution(&account).await;
+        account.edit_distribution_after_next_read(&id, |c| c.comment = "theirs".into());
+        let config = config();
+        let run = Run::offline(&config, account.ports(), ACCOUNT, Mode::Apply);
+        let sent = edit_distribution(&run, &id, |c| {
+            c.default_root_object = Some("index.html".into());
+            true
+        })
+        .await;
+        assert!(sent.is_ok_and(|sent| sent));
+        assert_eq!(run.mutations().len(), 2, "refused once, then sent again");
+        let held = account.distribution(&id).map(|d| d.config);
+        assert_eq!(
+            held.as_ref().map(|c| c.comment()),
+            Some("theirs"),
+            "their change is kept"
+        );
+        assert_eq!(
+            held.as_ref().and_then(|c| c.default_root_object()),
+            Some("index.html")
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unknown_distribution_reads_as_none() {
+        let account = account();
+        let config = config();
+        let run = Run::offline(&config, account.ports(), ACCOUNT, Mode::Plan);
+        let read = read_distribution_config(&run, "ENOSUCH").await;
+        assert!(read.is_ok_and(|r| r.is_none()));
+    }
+
+    #[tokio::test]
+    async fn an_invalidation_is_in_progress_then_completed() {
+        let account = account();
+        let id = created_distribution(&account).await;
+        account.set_in_progress_reads(1);
+        let config = config();
+        let run = Run::offline(&config, account.ports(), ACCOUNT, Mode::Apply);
+        let paths = vec!["/index.html".to_string()];
+        let created = create_invalidation(&run, &id, &paths, "ref-1").await;
+        let Ok(created) = created else {
+            panic!("{}", error_text(created));
+        };
+        assert_eq!(created.status, "InProgress");
+        assert_eq!(
+            run.mutations(),
+            vec![format!("cloudfront:CreateInvalidation {id}")]
+        );
+        assert_eq!(
+            account.invalidation(&created.id).map(|i| i.paths),
+            Some(paths.clone())
+        );
+        let first = invalidation_status(&run, &id, &created.id).await;
+        assert_eq!(first.ok().as_deref(), Some("InProgress"));
+        let second = invalidation_status(&run, &id, &created.id).await;
+        assert_eq!(second.ok().as_deref(), Some("Completed"));
+        // The same caller reference again is the same invalidation, not a second one.
+        let again = create_invalidation(&run, &id, &paths, "ref-1").await;
+        assert_eq!(again.ok().map(|i| i.id), Some(created.id.clone()));
+    }
+
+    #[tokio::test]
+    async fn an_invalidation_that_fails_is_reported_with_the_call() {
+        let account = account();
+        let id = created_distribution(&account).await;
+        account.fail("cloudfront:CreateInvalidation", 1);
+        let config = config();
+        let run = Run::offline(&config, account.ports(), ACCOUNT, Mode::Apply);
+        let paths = vec!["/*".to_string()];
+        let message = error_text(create_invalidation(&run, &id, &paths, "ref-1").await);
+        assert!(
+            message.contains(&format!("cloudfront:CreateInvalidation for {id} failed")),
+            "{message}"
+        );
+        assert!(
+            create_invalidation(&run, &id, &paths, "ref-1")
+                .await
+                .is_ok()
+        );
+    }
 }

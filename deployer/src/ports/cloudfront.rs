@@ -1,0 +1,1800 @@
+//! CloudFront: the distribution and what it is built of (custom cache policies, the
+//! viewer-request function, the real-time log config), and invalidations. The port, its SDK
+//! adapter and the fake account's CloudFront.
+//!
+//! A distribution's and a cache policy's configs are the SDK's own plain data types
+//! (`DistributionConfig`, `CachePolicyConfig`): the deployer builds and flattens them in
+//! `spec::distribution`, and re-modelling their dozens of nested settings would only add a
+//! conversion that could drop one.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_cloudfront::primitives::Blob;
+use aws_sdk_cloudfront::types::{
+    CachePolicyConfig, CachePolicyType, DistributionConfig, DistributionConfigWithTags, EndPoint,
+    FunctionConfig, FunctionRuntime, FunctionStage, InvalidationBatch, KinesisStreamConfig, Paths,
+    Tag, Tags,
+};
+
+use super::PortFuture;
+use super::fake::{FakeAccount, refused};
+use crate::error::DeployError;
+
+/// A real-time log config's settings, as created or updated: one Kinesis endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogConfigSettings {
+    /// Percent of viewer requests logged.
+    pub sampling_rate: i64,
+    /// Field names in record order.
+    pub fields: Vec<String>,
+    pub stream_arn: String,
+    /// The role CloudFront assumes to write to the stream.
+    pub role_arn: String,
+}
+
+/// A real-time log config as CloudFront answers it (stream and role of its first endpoint,
+/// empty when it has none).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogConfig {
+    pub arn: String,
+    pub settings: LogConfigSettings,
+}
+
+/// A CloudFront Function's code stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// What was last created or updated.
+    Development,
+    /// What viewers run: what was last published.
+    Live,
+}
+
+impl Stage {
+    fn sdk(self) -> FunctionStage {
+        match self {
+            Stage::Development => FunctionStage::Development,
+            Stage::Live => FunctionStage::Live,
+        }
+    }
+}
+
+/// A function's DEVELOPMENT stage as DescribeFunction answers it (empty where it answers
+/// nothing).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FunctionDescription {
+    /// The stage's ETag, which Update, Publish and Delete must carry.
+    pub etag: String,
+    pub comment: String,
+    /// As the API spells it (`cloudfront-js-2.0`).
+    pub runtime: String,
+    pub arn: String,
+}
+
+/// What CreateFunction and UpdateFunction write to the DEVELOPMENT stage.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FunctionSource {
+    pub comment: String,
+    pub runtime: String,
+    pub code: Vec<u8>,
+}
+
+/// A custom cache policy with the ETag its config was read with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CachePolicy {
+    pub id: String,
+    pub etag: String,
+    pub config: CachePolicyConfig,
+}
+
+/// A distribution as ListDistributions and CreateDistribution answer it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DistributionSummary {
+    pub id: String,
+    pub domain: String,
+    /// `InProgress` while a change deploys, then `Deployed`.
+    pub status: String,
+    pub arn: String,
+}
+
+/// An invalidation as CloudFront reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InvalidationState {
+    pub id: String,
+    /// `InProgress` or `Completed`.
+    pub status: String,
+}
+
+/// CloudFront, in the operations the deployer makes. Every update and delete of a resource
+/// with an ETag carries the one read just before (IfMatch); a stale one fails with
+/// `PreconditionFailed` (see [`is_precondition_failed`]).
+pub trait CloudFront: Send + Sync {
+    /// The real-time log config, or None when none has that name.
+    fn log_config<'a>(&'a self, name: &'a str) -> PortFuture<'a, Option<LogConfig>>;
+    /// Creates the log config; its ARN when CloudFront answers one.
+    fn create_log_config<'a>(
+        &'a self,
+        name: &'a str,
+        settings: &'a LogConfigSettings,
+    ) -> PortFuture<'a, Option<String>>;
+    fn update_log_config<'a>(
+        &'a self,
+        name: &'a str,
+        settings: &'a LogConfigSettings,
+    ) -> PortFuture<'a, ()>;
+    /// Deletes the log config; one already gone is not an error.
+    fn delete_log_config<'a>(&'a self, name: &'a str) -> PortFuture<'a, ()>;
+
+    /// The function's DEVELOPMENT stage, or None when no function has that name.
+    fn function<'a>(&'a self, name: &'a str) -> PortFuture<'a, Option<FunctionDescription>>;
+    /// The function's code at `stage`, or None when that stage does not exist (LIVE before
+    /// the first publish) or there is no such function.
+    fn function_code<'a>(&'a self, name: &'a str, stage: Stage) -> PortFuture<'a, Option<Vec<u8>>>;
+    fn create_function<'a>(
+        &'a self,
+        name: &'a str,
+        source: &'a FunctionSource,
+    ) -> PortFuture<'a, ()>;
+    fn update_function<'a>(
+        &'a self,
+        name: &'a str,
+        etag: &'a str,
+        source: &'a FunctionSource,
+    ) -> PortFuture<'a, ()>;
+    /// Copies the DEVELOPMENT stage to LIVE.
+    fn publish_function<'a>(&'a self, name: &'a str, etag: &'a str) -> PortFuture<'a, ()>;
+    /// Deletes the function; one already gone is not an error.
+    fn delete_function<'a>(&'a self, name: &'a str, etag: &'a str) -> PortFuture<'a, ()>;
+
+    /// The custom cache policies whose names start with `prefix`, each with its ETag.
+    fn cache_policies<'a>(&'a self, prefix: &'a str) -> PortFuture<'a, Vec<CachePolicy>>;
+    /// Creates the policy; its id when CloudFront answers one.
+    fn create_cache_policy<'a>(
+        &'a self,
+        config: CachePolicyConfig,
+    ) -> PortFuture<'a, Option<String>>;
+    fn update_cache_policy<'a>(
+        &'a self,
+        id: &'a str,
+        etag: &'a str,
+        config: CachePolicyConfig,
+    ) -> PortFuture<'a, ()>;
+    /// Deletes the policy `name` (errors name it) by id.
+    fn delete_cache_policy<'a>(
+        &'a self,
+        id: &'a str,
+        etag: &'a str,
+        name: &'a str,
+    ) -> PortFuture<'a, ()>;
+
+    /// The first distribution carrying the tag `key` = `value` (ListDistributions does not
+    /// answer tags, so each candidate's are read until one matches), or None.
+    fn find_distribution_tagged<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a str,
+    ) -> PortFuture<'a, Option<DistributionSummary>>;
+    /// The distribution's config and its ETag, or None when there is no such distribution.
+    fn distribution_config<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> PortFuture<'a, Option<(DistributionConfig, String)>>;
+    /// Creates the distribution with its tags (errors name its caller reference).
+    fn create_distribution<'a>(
+        &'a self,
+        config: DistributionConfig,
+        tags: Vec<(String, String)>,
+    ) -> PortFuture<'a, DistributionSummary>;
+    /// Replaces the distribution's config; its status afterwards when CloudFront answers it.
+    fn update_distribution<'a>(
+        &'a self,
+        id: &'a str,
+        etag: &'a str,
+        config: DistributionConfig,
+    ) -> PortFuture<'a, Option<String>>;
+    /// The distribution's status (`InProgress` or `Deployed`).
+    fn distribution_status<'a>(&'a self, id: &'a str) -> PortFuture<'a, String>;
+    /// Deletes the (disabled, deployed) distribution; one already gone is not an error.
+    fn delete_distribution<'a>(&'a self, id: &'a str, etag: &'a str) -> PortFuture<'a, ()>;
+
+    /// Invalidates `paths` (already encoded) under `caller_reference`.
+    fn create_invalidation<'a>(
+        &'a self,
+        distribution_id: &'a str,
+        paths: &'a [String],
+        caller_reference: &'a str,
+    ) -> PortFuture<'a, InvalidationState>;
+    /// The invalidation's status (`InProgress` or `Completed`).
+    fn invalidation_status<'a>(
+        &'a self,
+        distribution_id: &'a str,
+        invalidation_id: &'a str,
+    ) -> PortFuture<'a, String>;
+}
+
+/// Whether CloudFront refused an update or delete because its ETag was stale (someone
+/// changed the resource since it was read): worth reading it again and retrying.
+pub fn is_precondition_failed(err: &DeployError) -> bool {
+    matches!(err, DeployError::Aws { message, .. } if message.starts_with("PreconditionFailed:"))
+}
+
+/// CloudFront through `aws-sdk-cloudfront`.
+pub struct SdkCloudFront(pub aws_sdk_cloudfront::Client);
+
+/// The single Kinesis endpoint of a log config.
+fn endpoint(settings: &LogConfigSettings) -> Result<EndPoint, DeployError> {
+    Ok(EndPoint::builder()
+        .stream_type("Kinesis")
+        .kinesis_stream_config(
+            KinesisStreamConfig::builder()
+                .role_arn(&settings.role_arn)
+                .stream_arn(&settings.stream_arn)
+                .build()?,
+        )
+        .build()?)
+}
+
+fn function_config(source: &FunctionSource) -> Result<FunctionConfig, DeployError> {
+    Ok(FunctionConfig::builder()
+        .comment(&source.comment)
+        .runtime(FunctionRuntime::from(source.runtime.as_str()))
+        .build()?)
+}
+
+impl CloudFront for SdkCloudFront {
+    fn log_config<'a>(&'a self, name: &'a str) -> PortFuture<'a, Option<LogConfig>> {
+        Box::pin(async move {
+            match self.0.get_realtime_log_config().name(name).send().await {
+                Ok(out) => Ok(out.realtime_log_config.map(|c| {
+                    let endpoint = c
+                        .end_points()
+                        .first()
+                        .and_then(|e| e.kinesis_stream_config());
+                    LogConfig {
+                        arn: c.arn().to_string(),
+                        settings: LogConfigSettings {
+                            sampling_rate: c.sampling_rate(),
+                            fields: c.fields().to_vec(),
+                            stream_arn: endpoint
+                                .map(|k| k.stream_arn().to_string())
+                                .unwrap_or_default(),
+                            role_arn: endpoint
+                                .map(|k| k.role_arn().to_string())
+                                .unwrap_or_default(),
+                        },
+                    }
+                })),
+                Err(err)
+                    if err
+                        .as_service_error()
+                        .is_some_and(|e| e.is_no_such_realtime_log_config()) =>
+                {
+                    Ok(None)
+                }
+                Err(err) => Err(DeployError::aws(
+                    "cloudfront:GetRealtimeLogConfig",
+                    name,
+                    err,
+                )),
+            }
+        })
+    }
+
+    fn create_log_config<'a>(
+        &'a self,
+        name: &'a str,
+        settings: &'a LogConfigSettings,
+    ) -> PortFuture<'a, Option<String>> {
+        Box::pin(async move {
+            let out = self
+                .0
+                .create_realtime_log_config()
+                .name(name)
+                .sampling_rate(settings.sampling_rate)
+                .set_fields(Some(settings.fields.clone()))
+                .end_points(endpoint(settings)?)
+                .send()
+                .await
+                .map_err(|e| DeployError::aws("cloudfront:CreateRealtimeLogConfig", name, e))?;
+            Ok(out.realtime_log_config().map(|c| c.arn().to_string()))
+        })
+    }
+
+    fn update_log_config<'a>(
+        &'a self,
+        name: &'a str,
+        settings: &'a LogConfigSettings,
+    ) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            self.0
+                .update_realtime_log_config()
+                .name(name)
+                .sampling_rate(settings.sampling_rate)
+                .set_fields(Some(settings.fields.clone()))
+                .end_points(endpoint(settings)?)
+                .send()
+                .await
+                .map_err(|e| DeployError::aws("cloudfront:UpdateRealtimeLogConfig", name, e))?;
+            Ok(())
+        })
+    }
+
+    fn delete_log_config<'a>(&'a self, name: &'a str) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            match self.0.delete_realtime_log_config().name(name).send().await {
+                Ok(_) => Ok(()),
+                Err(err)
+                    if err
+                        .as_service_error()
+                        .is_some_and(|e| e.is_no_such_realtime_log_config()) =>
+                {
+                    Ok(())
+                }
+                Err(err) => Err(DeployError::aws(
+                    "cloudfront:DeleteRealtimeLogConfig",
+                    name,
+                    err,
+                )),
+            }
+        })
+    }
+
+    fn function<'a>(&'a self, name: &'a str) -> PortFuture<'a, Option<FunctionDescription>> {
+        Box::pin(async move {
+            let described = match self
+                .0
+                .describe_function()
+                .name(name)
+                .stage(FunctionStage::Development)
+                .send()
+                .await
+            {
+                Ok(out) => out,
+                Err(err)
+                    if err
+                        .as_service_error()
+                        .is_some_and(|e| e.is_no_such_function_exists()) =>
+                {
+                    return Ok(None);
+                }
+                Err(err) => return Err(DeployError::aws("cloudfront:DescribeFunction", name, err)),
+            };
+            let summary = described.function_summary();
+            let config = summary.and_then(|s| s.function_config());
+            Ok(Some(FunctionDescription {
+                etag: described.e_tag().unwrap_or_default().to_string(),
+                comment: config.map(|c| c.comment()).unwrap_or_default().to_string(),
+                runtime: config
+                    .map(|c| c.runtime().as_str())
+                    .unwrap_or_default()
+                    .to_string(),
+                arn: summary
+                    .and_then(|s| s.function_metadata())
+                    .map(|m| m.function_arn().to_string())
+                    .unwrap_or_default(),
+            }))
+        })
+    }
+
+    fn function_code<'a>(&'a self, name: &'a str, stage: Stage) -> PortFuture<'a, Option<Vec<u8>>> {
+        Box::pin(async move {
+            match self
+                .0
+                .get_function()
+                .name(name)
+                .stage(stage.sdk())
+                .send()
+                .await
+            {
+                // The code is the response body: an answer without one is empty code.
+                Ok(out) => Ok(Some(
+                    out.function_code.map(Blob::into_inner).unwrap_or_default(),
+                )),
+                Err(err)
+                    if err
+                        .as_service_error()
+                        .is_some_and(|e| e.is_no_such_function_exists()) =>
+                {
+                    Ok(None)
+                }
+                Err(err) => Err(DeployError::aws("cloudfront:GetFunction", name, err)),
+            }
+        })
+    }
+
+    fn create_function<'a>(
+        &'a self,
+        name: &'a str,
+        source: &'a FunctionSource,
+    ) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            self.0
+                .create_function()
+                .name(name)
+                .function_config(function_config(source)?)
+                .function_code(Blob::new(source.code.clone()))
+                .send()
+                .await
+                .map_err(|e| DeployError::aws("cloudfront:CreateFunction", name, e))?;
+            Ok(())
+        })
+    }
+
+    fn update_function<'a>(
+        &'a self,
+        name: &'a str,
+        etag: &'a str,
+        source: &'a FunctionSource,
+    ) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            self.0
+                .update_function()
+                .name(name)
+                .if_match(etag)
+                .function_config(function_config(source)?)
+                .function_code(Blob::new(source.code.clone()))
+                .send()
+                .await
+                .map_err(|e| DeployError::aws("cloudfront:UpdateFunction", name, e))?;
+            Ok(())
+        })
+    }
+
+    fn publish_function<'a>(&'a self, name: &'a str, etag: &'a str) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            self.0
+                .publish_function()
+                .name(name)
+                .if_match(etag)
+                .send()
+                .await
+                .map_err(|e| DeployError::aws("cloudfront:PublishFunction", name, e))?;
+            Ok(())
+        })
+    }
+
+    fn delete_function<'a>(&'a self, name: &'a str, etag: &'a str) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            match self
+                .0
+                .delete_function()
+                .name(name)
+                .if_match(etag)
+                .send()
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(err)
+                    if err
+                        .as_service_error()
+                        .is_some_and(|e| e.is_no_such_function_exists()) =>
+                {
+                    Ok(())
+                }
+                Err(err) => Err(DeployError::aws("cloudfront:DeleteFunction", name, err)),
+            }
+        })
+    }
+
+    fn cache_policies<'a>(&'a self, prefix: &'a str) -> PortFuture<'a, Vec<CachePolicy>> {
+        Box::pin(async move {
+            let mut found = Vec::new();
+            let mut marker: Option<String> = None;
+            loop {
+                let out = self
+                    .0
+                    .list_cache_policies()
+                    .r#type(CachePolicyType::Custom)
+                    .set_marker(marker.clone())
+                    .send()
+                    .await
+                    .map_err(|e| DeployError::aws("cloudfront:ListCachePolicies", prefix, e))?;
+                let Some(list) = out.cache_policy_list else {
+                    break;
+                };
+                for item in list.items() {
+                    let Some(policy) = item.cache_policy() else {
+                        continue;
+                    };
+                    let Some(config) = policy.cache_policy_config() else {
+                        continue;
+                    };
+                    if config.name().starts_with(prefix) {
+                        let etag = self
+                            .0
+                            .get_cache_policy_config()
+                            .id(policy.id())
+                            .send()
+                            .await
+                            .map_err(|e| {
+                                DeployError::aws(
+                                    "cloudfront:GetCachePolicyConfig",
+                                    config.name(),
+                                    e,
+                                )
+                            })?
+                            .e_tag
+                            .unwrap_or_default();
+                        found.push(CachePolicy {
+                            id: policy.id().to_string(),
+                            etag,
+                            config: config.clone(),
+                        });
+                    }
+                }
+                marker = list
+                    .next_marker()
+                    .map(str::to_string)
+                    .filter(|m| !m.is_empty());
+                if marker.is_none() {
+                    break;
+                }
+            }
+            Ok(found)
+        })
+    }
+
+    fn create_cache_policy<'a>(
+        &'a self,
+        config: CachePolicyConfig,
+    ) -> PortFuture<'a, Option<String>> {
+        Box::pin(async move {
+            let name = config.name().to_string();
+            let out = self
+                .0
+                .create_cache_policy()
+                .cache_policy_config(config)
+                .send()
+                .await
+                .map_err(|e| DeployError::aws("cloudfront:CreateCachePolicy", &name, e))?;
+            Ok(out.cache_policy().map(|p| p.id().to_string()))
+        })
+    }
+
+    fn update_cache_policy<'a>(
+        &'a self,
+        id: &'a str,
+        etag: &'a str,
+        config: CachePolicyConfig,
+    ) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            let name = config.name().to_string();
+            self.0
+                .update_cache_policy()
+                .id(id)
+                .if_match(etag)
+                .cache_policy_config(config)
+                .send()
+                .await
+                .map_err(|e| DeployError::aws("cloudfront:UpdateCachePolicy", &name, e))?;
+            Ok(())
+        })
+    }
+
+    fn delete_cache_policy<'a>(
+        &'a self,
+        id: &'a str,
+        etag: &'a str,
+        name: &'a str,
+    ) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            self.0
+                .delete_cache_policy()
+                .id(id)
+                .if_match(etag)
+                .send()
+                .await
+                .map_err(|e| DeployError::aws("cloudfront:DeleteCachePolicy", name, e))?;
+            Ok(())
+        })
+    }
+
+    fn find_distribution_tagged<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a str,
+    ) -> PortFuture<'a, Option<DistributionSummary>> {
+        Box::pin(async move {
+            let mut marker: Option<String> = None;
+            loop {
+                let out = self
+                    .0
+                    .list_distributions()
+                    .set_marker(marker.clone())
+                    .send()
+                    .await
+                    .map_err(|e| DeployError::aws("cloudfront:ListDistributions", value, e))?;
+                let Some(list) = out.distribution_list else {
+                    return Ok(None);
+                };
+                for summary in list.items() {
+                    let tags = self
+                        .0
+                        .list_tags_for_resource()
+                        .resource(summary.arn())
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            DeployError::aws("cloudfront:ListTagsForResource", summary.id(), e)
+                        })?;
+                    let tagged = tags.tags().is_some_and(|t| {
+                        t.items()
+                            .iter()
+                            .any(|tag| tag.key() == key && tag.value() == Some(value))
+                    });
+                    if tagged {
+                        return Ok(Some(DistributionSummary {
+                            id: summary.id().to_string(),
+                            domain: summary.domain_name().to_string(),
+                            status: summary.status().to_string(),
+                            arn: summary.arn().to_string(),
+                        }));
+                    }
+                }
+                marker = list
+                    .next_marker()
+                    .map(str::to_string)
+                    .filter(|m| !m.is_empty());
+                if marker.is_none() || !list.is_truncated() {
+                    return Ok(None);
+                }
+            }
+        })
+    }
+
+    fn distribution_config<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> PortFuture<'a, Option<(DistributionConfig, String)>> {
+        Box::pin(async move {
+            let out = match self.0.get_distribution_config().id(id).send().await {
+                Ok(out) => out,
+                Err(err)
+                    if err
+                        .as_service_error()
+                        .is_some_and(|e| e.is_no_such_distribution()) =>
+                {
+                    return Ok(None);
+                }
+                Err(err) => {
+                    return Err(DeployError::aws(
+                        "cloudfront:GetDistributionConfig",
+                        id,
+                        err,
+                    ));
+                }
+            };
+            let etag = out.e_tag().unwrap_or_default().to_string();
+            let config = out.distribution_config.ok_or_else(|| {
+                DeployError::state(id, "GetDistributionConfig returned no config")
+            })?;
+            Ok(Some((config, etag)))
+        })
+    }
+
+    fn create_distribution<'a>(
+        &'a self,
+        config: DistributionConfig,
+        tags: Vec<(String, String)>,
+    ) -> PortFuture<'a, DistributionSummary> {
+        Box::pin(async move {
+            let caller_reference = config.caller_reference().to_string();
+            let mut tag_set = Tags::builder();
+            for (k, v) in tags {
+                tag_set = tag_set.items(Tag::builder().key(k).value(v).build()?);
+            }
+            let out = self
+                .0
+                .create_distribution_with_tags()
+                .distribution_config_with_tags(
+                    DistributionConfigWithTags::builder()
+                        .distribution_config(config)
+                        .tags(tag_set.build())
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| {
+                    DeployError::aws(
+                        "cloudfront:CreateDistributionWithTags",
+                        &caller_reference,
+                        e,
+                    )
+                })?;
+            let d = out.distribution.ok_or_else(|| {
+                DeployError::state(
+                    &caller_reference,
+                    "CreateDistribution returned no distribution",
+                )
+            })?;
+            Ok(DistributionSummary {
+                id: d.id().to_string(),
+                domain: d.domain_name().to_string(),
+                status: d.status().to_string(),
+                arn: d.arn().to_string(),
+            })
+        })
+    }
+
+    fn update_distribution<'a>(
+        &'a self,
+        id: &'a str,
+        etag: &'a str,
+        config: DistributionConfig,
+    ) -> PortFuture<'a, Option<String>> {
+        Box::pin(async move {
+            let out = self
+                .0
+                .update_distribution()
+                .id(id)
+                .if_match(etag)
+                .distribution_config(config)
+                .send()
+                .await
+                .map_err(|e| DeployError::aws("cloudfront:UpdateDistribution", id, e))?;
+            Ok(out.distribution().map(|d| d.status().to_string()))
+        })
+    }
+
+    fn distribution_status<'a>(&'a self, id: &'a str) -> PortFuture<'a, String> {
+        Box::pin(async move {
+            let out = self
+                .0
+                .get_distribution()
+                .id(id)
+                .send()
+                .await
+                .map_err(|e| DeployError::aws("cloudfront:GetDistribution", id, e))?;
+            Ok(out
+                .distribution()
+                .map(|d| d.status().to_string())
+                .unwrap_or_default())
+        })
+    }
+
+    fn delete_distribution<'a>(&'a self, id: &'a str, etag: &'a str) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            match self
+                .0
+                .delete_distribution()
+                .id(id)
+                .if_match(etag)
+                .send()
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(err)
+                    if err
+                        .as_service_error()
+                        .is_some_and(|e| e.is_no_such_distribution()) =>
+                {
+                    Ok(())
+                }
+                Err(err) => Err(DeployError::aws("cloudfront:DeleteDistribution", id, err)),
+            }
+        })
+    }
+
+    fn create_invalidation<'a>(
+        &'a self,
+        distribution_id: &'a str,
+        paths: &'a [String],
+        caller_reference: &'a str,
+    ) -> PortFuture<'a, InvalidationState> {
+        Box::pin(async move {
+            let batch = InvalidationBatch::builder()
+                .paths(
+                    Paths::builder()
+                        .quantity(paths.len() as i32)
+                        .set_items(Some(paths.to_vec()))
+                        .build()?,
+                )
+                .caller_reference(caller_reference)
+                .build()?;
+            let out = self
+                .0
+                .create_invalidation()
+                .distribution_id(distribution_id)
+                .invalidation_batch(batch)
+                .send()
+                .await
+                .map_err(|e| {
+                    DeployError::aws("cloudfront:CreateInvalidation", distribution_id, e)
+                })?;
+            let invalidation = out.invalidation().ok_or_else(|| {
+                DeployError::state(
+                    distribution_id,
+                    "CreateInvalidation returned no invalidation",
+                )
+            })?;
+            Ok(InvalidationState {
+                id: invalidation.id().to_string(),
+                status: invalidation.status().to_string(),
+            })
+        })
+    }
+
+    fn invalidation_status<'a>(
+        &'a self,
+        distribution_id: &'a str,
+        invalidation_id: &'a str,
+    ) -> PortFuture<'a, String> {
+        Box::pin(async move {
+            let out = self
+                .0
+                .get_invalidation()
+                .distribution_id(distribution_id)
+                .id(invalidation_id)
+                .send()
+                .await
+                .map_err(|e| DeployError::aws("cloudfront:GetInvalidation", invalidation_id, e))?;
+            Ok(out
+                .invalidation()
+                .map(|i| i.status().to_string())
+                .unwrap_or_default())
+        })
+    }
+}
+
+// ------------------------------------------------------------------ the fake
+
+/// Someone else's change to a distribution, made right after the deployer next reads its
+/// config: the ETag it read goes stale before it sends its update.
+type ConcurrentEdit = Box<dyn FnOnce(&mut DistributionConfig) + Send>;
+
+/// The fake account's CloudFront.
+#[derive(Default)]
+pub struct FakeCloudFront {
+    log_configs: BTreeMap<String, FakeLogConfig>,
+    functions: BTreeMap<String, FakeFunction>,
+    /// By id.
+    cache_policies: BTreeMap<String, FakeCachePolicy>,
+    /// By id.
+    distributions: BTreeMap<String, FakeDistribution>,
+    /// By invalidation id.
+    invalidations: BTreeMap<String, FakeInvalidation>,
+    /// How many status reads after a change still answer InProgress (see
+    /// [`FakeAccount::set_in_progress_reads`]).
+    in_progress_reads: u32,
+    /// Makes ids and ETags unique.
+    serial: u64,
+    /// (distribution id, edit) applied just after its next GetDistributionConfig answers.
+    edit_after_next_read: Option<(String, ConcurrentEdit)>,
+}
+
+impl FakeCloudFront {
+    fn next(&mut self) -> u64 {
+        self.serial += 1;
+        self.serial
+    }
+
+    fn new_etag(&mut self) -> String {
+        format!("ETAG{:08}", self.next())
+    }
+
+    /// Whether any distribution's config refers to `id_or_arn` (a policy id, a function's
+    /// or log config's ARN): CloudFront refuses to delete what a distribution uses.
+    fn in_use(&self, id_or_arn: &str) -> bool {
+        self.distributions
+            .values()
+            .any(|d| references(&d.config).iter().any(|r| r == id_or_arn))
+    }
+}
+
+/// The cache and origin-request policy ids, real-time log config ARNs and function ARNs a
+/// distribution config's behaviors use.
+fn references(config: &DistributionConfig) -> Vec<String> {
+    let mut used = Vec::new();
+    let mut add =
+        |cache: Option<&str>,
+         origin_request: Option<&str>,
+         log: Option<&str>,
+         functions: Option<&aws_sdk_cloudfront::types::FunctionAssociations>| {
+            used.extend(
+                [cache, origin_request, log]
+                    .into_iter()
+                    .flatten()
+                    .map(str::to_string),
+            );
+            if let Some(functions) = functions {
+                used.extend(
+                    functions
+                        .items()
+                        .iter()
+                        .map(|f| f.function_arn().to_string()),
+                );
+            }
+        };
+    if let Some(b) = config.default_cache_behavior() {
+        add(
+            b.cache_policy_id(),
+            b.origin_request_policy_id(),
+            b.realtime_log_config_arn(),
+            b.function_associations(),
+        );
+    }
+    for b in config
+        .cache_behaviors()
+        .map(|b| b.items())
+        .unwrap_or_default()
+    {
+        add(
+            b.cache_policy_id(),
+            b.origin_request_policy_id(),
+            b.realtime_log_config_arn(),
+            b.function_associations(),
+        );
+    }
+    used
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FakeLogConfig {
+    pub arn: String,
+    pub settings: LogConfigSettings,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FakeFunction {
+    pub arn: String,
+    /// The DEVELOPMENT stage.
+    pub comment: String,
+    pub runtime: String,
+    pub code: Vec<u8>,
+    /// The LIVE stage's code; None until the first publish.
+    pub live_code: Option<Vec<u8>>,
+    /// The DEVELOPMENT stage's ETag.
+    pub etag: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeCachePolicy {
+    pub id: String,
+    pub config: CachePolicyConfig,
+    pub etag: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeDistribution {
+    pub id: String,
+    pub arn: String,
+    pub domain: String,
+    pub config: DistributionConfig,
+    pub etag: String,
+    pub tags: Vec<(String, String)>,
+    /// While a change deploys: how many more GetDistribution reads answer InProgress before
+    /// one answers Deployed. None once deployed.
+    pub deploying: Option<u32>,
+}
+
+impl FakeDistribution {
+    pub fn status(&self) -> &'static str {
+        if self.deploying.is_some() {
+            "InProgress"
+        } else {
+            "Deployed"
+        }
+    }
+
+    fn summary(&self) -> DistributionSummary {
+        DistributionSummary {
+            id: self.id.clone(),
+            domain: self.domain.clone(),
+            status: self.status().to_string(),
+            arn: self.arn.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FakeInvalidation {
+    pub distribution_id: String,
+    pub paths: Vec<String>,
+    pub caller_reference: String,
+    /// As for distributions: GetInvalidation reads left answering InProgress; None once
+    /// completed.
+    pub completing: Option<u32>,
+}
+
+impl FakeInvalidation {
+    fn status(&self) -> &'static str {
+        if self.completing.is_some() {
+            "InProgress"
+        } else {
+            "Completed"
+        }
+    }
+}
+
+/// One status read of something that becomes ready after some reads: counts the reads left
+/// down, the last one making it ready (None).
+fn count_down(left: &mut Option<u32>) {
+    *left = match *left {
+        Some(0) | None => None,
+        Some(n) => Some(n - 1),
+    };
+}
+
+/// CloudFront's checks of an IfMatch value against the resource's current ETag.
+fn check_etag(
+    operation: &str,
+    target: &str,
+    given: &str,
+    current: &str,
+) -> Result<(), DeployError> {
+    if given.is_empty() {
+        return Err(refused(
+            operation,
+            target,
+            "InvalidIfMatchVersion: The If-Match version is missing or not valid for the resource.",
+        ));
+    }
+    if given != current {
+        return Err(refused(
+            operation,
+            target,
+            "PreconditionFailed: The precondition given in one or more of the request-header fields evaluated to false.",
+        ));
+    }
+    Ok(())
+}
+
+fn no_such_distribution(operation: &str, id: &str) -> DeployError {
+    refused(
+        operation,
+        id,
+        "NoSuchDistribution: The specified distribution does not exist.",
+    )
+}
+
+fn no_such_function(operation: &str, name: &str) -> DeployError {
+    refused(
+        operation,
+        name,
+        &format!("NoSuchFunctionExists: The function {name} does not exist."),
+    )
+}
+
+impl FakeAccount {
+    /// How many GetDistribution (or GetInvalidation) reads after a change still answer
+    /// InProgress; 0 (the default) makes the first read answer Deployed (Completed). Until
+    /// that read, the distribution is InProgress and cannot be deleted, so a step that
+    /// forgets to wait fails. The deployer polls with a first pause of 200 ms, so tests keep
+    /// this small.
+    pub fn set_in_progress_reads(&self, reads: u32) {
+        self.state().cloudfront.in_progress_reads = reads;
+    }
+
+    pub fn log_config(&self, name: &str) -> Option<FakeLogConfig> {
+        self.state().cloudfront.log_configs.get(name).cloned()
+    }
+
+    /// Changes a log config behind the deployer's back, as someone in the console would.
+    pub fn edit_log_config(&self, name: &str, edit: impl FnOnce(&mut FakeLogConfig)) {
+        if let Some(config) = self.state().cloudfront.log_configs.get_mut(name) {
+            edit(config);
+        }
+    }
+
+    /// The CloudFront (viewer) function of that name.
+    pub fn viewer_function(&self, name: &str) -> Option<FakeFunction> {
+        self.state().cloudfront.functions.get(name).cloned()
+    }
+
+    /// Changes a function behind the deployer's back; its ETag changes.
+    pub fn edit_viewer_function(&self, name: &str, edit: impl FnOnce(&mut FakeFunction)) {
+        let mut state = self.state();
+        let etag = state.cloudfront.new_etag();
+        if let Some(function) = state.cloudfront.functions.get_mut(name) {
+            edit(function);
+            function.etag = etag;
+        }
+    }
+
+    /// The custom cache policy named `name`.
+    pub fn cache_policy(&self, name: &str) -> Option<FakeCachePolicy> {
+        self.state()
+            .cloudfront
+            .cache_policies
+            .values()
+            .find(|p| p.config.name() == name)
+            .cloned()
+    }
+
+    /// Changes a cache policy behind the deployer's back; its ETag changes.
+    pub fn edit_cache_policy(&self, name: &str, edit: impl FnOnce(&mut CachePolicyConfig)) {
+        let mut state = self.state();
+        let etag = state.cloudfront.new_etag();
+        if let Some(policy) = state
+            .cloudfront
+            .cache_policies
+            .values_mut()
+            .find(|p| p.config.name() == name)
+        {
+            edit(&mut policy.config);
+            policy.etag = etag;
+        }
+    }
+
+    pub fn distribution(&self, id: &str) -> Option<FakeDistribution> {
+        self.state().cloudfront.distributions.get(id).cloned()
+    }
+
+    /// Changes a distribution's config behind the deployer's back: its ETag changes and the
+    /// change deploys as the deployer's own would.
+    pub fn edit_distribution(&self, id: &str, edit: impl FnOnce(&mut DistributionConfig)) {
+        let mut state = self.state();
+        let etag = state.cloudfront.new_etag();
+        let reads = state.cloudfront.in_progress_reads;
+        if let Some(distribution) = state.cloudfront.distributions.get_mut(id) {
+            edit(&mut distribution.config);
+            distribution.etag = etag;
+            distribution.deploying = Some(reads);
+        }
+    }
+
+    /// Makes `edit` (someone else's change) happen right after the deployer next reads the
+    /// distribution's config, so the ETag it read is stale when its update arrives.
+    pub fn edit_distribution_after_next_read(
+        &self,
+        id: &str,
+        edit: impl FnOnce(&mut DistributionConfig) + Send + 'static,
+    ) {
+        self.state().cloudfront.edit_after_next_read = Some((id.to_string(), Box::new(edit)));
+    }
+
+    pub fn invalidation(&self, id: &str) -> Option<FakeInvalidation> {
+        self.state().cloudfront.invalidations.get(id).cloned()
+    }
+
+    fn cloudfront_arn(&self, resource: &str) -> String {
+        format!("arn:aws:cloudfront::{}:{resource}", self.account)
+    }
+}
+
+impl CloudFront for FakeAccount {
+    fn log_config<'a>(&'a self, name: &'a str) -> PortFuture<'a, Option<LogConfig>> {
+        Box::pin(async move {
+            self.call("cloudfront:GetRealtimeLogConfig", name)?;
+            Ok(self
+                .state()
+                .cloudfront
+                .log_configs
+                .get(name)
+                .map(|c| LogConfig {
+                    arn: c.arn.clone(),
+                    settings: c.settings.clone(),
+                }))
+        })
+    }
+
+    fn create_log_config<'a>(
+        &'a self,
+        name: &'a str,
+        settings: &'a LogConfigSettings,
+    ) -> PortFuture<'a, Option<String>> {
+        Box::pin(async move {
+            self.call("cloudfront:CreateRealtimeLogConfig", name)?;
+            let arn = self.cloudfront_arn(&format!("realtime-log-config/{name}"));
+            let mut state = self.state();
+            if state.cloudfront.log_configs.contains_key(name) {
+                return Err(refused(
+                    "cloudfront:CreateRealtimeLogConfig",
+                    name,
+                    "RealtimeLogConfigAlreadyExists: A real-time log configuration with this name already exists.",
+                ));
+            }
+            state.cloudfront.log_configs.insert(
+                name.to_string(),
+                FakeLogConfig {
+                    arn: arn.clone(),
+                    settings: settings.clone(),
+                },
+            );
+            Ok(Some(arn))
+        })
+    }
+
+    fn update_log_config<'a>(
+        &'a self,
+        name: &'a str,
+        settings: &'a LogConfigSettings,
+    ) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            self.call("cloudfront:UpdateRealtimeLogConfig", name)?;
+            let mut state = self.state();
+            let held = state.cloudfront.log_configs.get_mut(name).ok_or_else(|| {
+                refused(
+                    "cloudfront:UpdateRealtimeLogConfig",
+                    name,
+                    "NoSuchRealtimeLogConfig: The real-time log configuration does not exist.",
+                )
+            })?;
+            held.settings = settings.clone();
+            Ok(())
+        })
+    }
+
+    fn delete_log_config<'a>(&'a self, name: &'a str) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            self.call("cloudfront:DeleteRealtimeLogConfig", name)?;
+            let mut state = self.state();
+            let Some(held) = state.cloudfront.log_configs.get(name) else {
+                return Ok(());
+            };
+            if state.cloudfront.in_use(&held.arn) {
+                return Err(refused(
+                    "cloudfront:DeleteRealtimeLogConfig",
+                    name,
+                    "RealtimeLogConfigInUse: Cannot delete the real-time log configuration because it is attached to one or more cache behaviors.",
+                ));
+            }
+            state.cloudfront.log_configs.remove(name);
+            Ok(())
+        })
+    }
+
+    fn function<'a>(&'a self, name: &'a str) -> PortFuture<'a, Option<FunctionDescription>> {
+        Box::pin(async move {
+            self.call("cloudfront:DescribeFunction", name)?;
+            Ok(self
+                .state()
+                .cloudfront
+                .functions
+                .get(name)
+                .map(|f| FunctionDescription {
+                    etag: f.etag.clone(),
+                    comment: f.comment.clone(),
+                    runtime: f.runtime.clone(),
+                    arn: f.arn.clone(),
+                }))
+        })
+    }
+
+    fn function_code<'a>(&'a self, name: &'a str, stage: Stage) -> PortFuture<'a, Option<Vec<u8>>> {
+        Box::pin(async move {
+            self.call("cloudfront:GetFunction", name)?;
+            let state = self.state();
+            Ok(state
+                .cloudfront
+                .functions
+                .get(name)
+                .and_then(|f| match stage {
+                    Stage::Development => Some(f.code.clone()),
+                    Stage::Live => f.live_code.clone(),
+                }))
+        })
+    }
+
+    fn create_function<'a>(
+        &'a self,
+        name: &'a str,
+        source: &'a FunctionSource,
+    ) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            self.call("cloudfront:CreateFunction", name)?;
+            let arn = self.cloudfront_arn(&format!("function/{name}"));
+            let mut state = self.state();
+            if state.cloudfront.functions.contains_key(name) {
+                return Err(refused(
+                    "cloudfront:CreateFunction",
+                    name,
+                    &format!(
+                        "FunctionAlreadyExists: A function with the name {name} already exists."
+                    ),
+                ));
+            }
+            let etag = state.cloudfront.new_etag();
+            state.cloudfront.functions.insert(
+                name.to_string(),
+                FakeFunction {
+                    arn,
+                    comment: source.comment.clone(),
+                    runtime: source.runtime.clone(),
+                    code: source.code.clone(),
+                    live_code: None,
+                    etag,
+                },
+            );
+            Ok(())
+        })
+    }
+
+    fn update_function<'a>(
+        &'a self,
+        name: &'a str,
+        etag: &'a str,
+        source: &'a FunctionSource,
+    ) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            const OPERATION: &str = "cloudfront:UpdateFunction";
+            self.call(OPERATION, name)?;
+            let mut state = self.state();
+            let fresh = state.cloudfront.new_etag();
+            let held = state
+                .cloudfront
+                .functions
+                .get_mut(name)
+                .ok_or_else(|| no_such_function(OPERATION, name))?;
+            check_etag(OPERATION, name, etag, &held.etag)?;
+            held.comment.clone_from(&source.comment);
+            held.runtime.clone_from(&source.runtime);
+            held.code.clone_from(&source.code);
+            held.etag = fresh;
+            Ok(())
+        })
+    }
+
+    fn publish_function<'a>(&'a self, name: &'a str, etag: &'a str) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            const OPERATION: &str = "cloudfront:PublishFunction";
+            self.call(OPERATION, name)?;
+            let mut state = self.state();
+            let held = state
+                .cloudfront
+                .functions
+                .get_mut(name)
+                .ok_or_else(|| no_such_function(OPERATION, name))?;
+            check_etag(OPERATION, name, etag, &held.etag)?;
+            // Publishing copies DEVELOPMENT to LIVE; the DEVELOPMENT stage is unchanged.
+            held.live_code = Some(held.code.clone());
+            Ok(())
+        })
+    }
+
+    fn delete_function<'a>(&'a self, name: &'a str, etag: &'a str) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            const OPERATION: &str = "cloudfront:DeleteFunction";
+            self.call(OPERATION, name)?;
+            let mut state = self.state();
+            let Some(held) = state.cloudfront.functions.get(name) else {
+                return Ok(());
+            };
+            check_etag(OPERATION, name, etag, &held.etag)?;
+            if state.cloudfront.in_use(&held.arn) {
+                return Err(refused(
+                    OPERATION,
+                    name,
+                    "FunctionInUse: Cannot delete this function because it's associated with one or more cache behaviors.",
+                ));
+            }
+            state.cloudfront.functions.remove(name);
+            Ok(())
+        })
+    }
+
+    fn cache_policies<'a>(&'a self, prefix: &'a str) -> PortFuture<'a, Vec<CachePolicy>> {
+        Box::pin(async move {
+            self.call("cloudfront:ListCachePolicies", prefix)?;
+            let matching: Vec<FakeCachePolicy> = self
+                .state()
+                .cloudfront
+                .cache_policies
+                .values()
+                .filter(|p| p.config.name().starts_with(prefix))
+                .cloned()
+                .collect();
+            let mut found = Vec::new();
+            for policy in matching {
+                self.call("cloudfront:GetCachePolicyConfig", policy.config.name())?;
+                found.push(CachePolicy {
+                    id: policy.id,
+                    etag: policy.etag,
+                    config: policy.config,
+                });
+            }
+            Ok(found)
+        })
+    }
+
+    fn create_cache_policy<'a>(
+        &'a self,
+        config: CachePolicyConfig,
+    ) -> PortFuture<'a, Option<String>> {
+        Box::pin(async move {
+            let name = config.name().to_string();
+            self.call("cloudfront:CreateCachePolicy", &name)?;
+            let mut state = self.state();
+            if state
+                .cloudfront
+                .cache_policies
+                .values()
+                .any(|p| p.config.name() == name)
+            {
+                return Err(refused(
+                    "cloudfront:CreateCachePolicy",
+                    &name,
+                    "CachePolicyAlreadyExists: A cache policy with this name already exists.",
+                ));
+            }
+            let id = format!("00000000-0000-4000-8000-{:012x}", state.cloudfront.next());
+            let etag = state.cloudfront.new_etag();
+            state.cloudfront.cache_policies.insert(
+                id.clone(),
+                FakeCachePolicy {
+                    id: id.clone(),
+                    config,
+                    etag,
+                },
+            );
+            Ok(Some(id))
+        })
+    }
+
+    fn update_cache_policy<'a>(
+        &'a self,
+        id: &'a str,
+        etag: &'a str,
+        config: CachePolicyConfig,
+    ) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            const OPERATION: &str = "cloudfront:UpdateCachePolicy";
+            let name = config.name().to_string();
+            self.call(OPERATION, &name)?;
+            let mut state = self.state();
+            let fresh = state.cloudfront.new_etag();
+            let held = state.cloudfront.cache_policies.get_mut(id).ok_or_else(|| {
+                refused(
+                    OPERATION,
+                    &name,
+                    "NoSuchCachePolicy: The cache policy does not exist.",
+                )
+            })?;
+            check_etag(OPERATION, &name, etag, &held.etag)?;
+            held.config = config;
+            held.etag = fresh;
+            Ok(())
+        })
+    }
+
+    fn delete_cache_policy<'a>(
+        &'a self,
+        id: &'a str,
+        etag: &'a str,
+        name: &'a str,
+    ) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            const OPERATION: &str = "cloudfront:DeleteCachePolicy";
+            self.call(OPERATION, name)?;
+            let mut state = self.state();
+            let held = state.cloudfront.cache_policies.get(id).ok_or_else(|| {
+                refused(
+                    OPERATION,
+                    name,
+                    "NoSuchCachePolicy: The cache policy does not exist.",
+                )
+            })?;
+            check_etag(OPERATION, name, etag, &held.etag)?;
+            if state.cloudfront.in_use(id) {
+                return Err(refused(
+                    OPERATION,
+                    name,
+                    "CachePolicyInUse: Cannot delete the cache policy because it is attached to one or more cache behaviors.",
+                ));
+            }
+            state.cloudfront.cache_policies.remove(id);
+            Ok(())
+        })
+    }
+
+    fn find_distribution_tagged<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a str,
+    ) -> PortFuture<'a, Option<DistributionSummary>> {
+        Box::pin(async move {
+            self.call("cloudfront:ListDistributions", value)?;
+            let listed: Vec<FakeDistribution> = self
+                .state()
+                .cloudfront
+                .distributions
+                .values()
+                .cloned()
+                .collect();
+            for distribution in listed {
+                self.call("cloudfront:ListTagsForResource", &distribution.id)?;
+                if distribution
+                    .tags
+                    .iter()
+                    .any(|(k, v)| k == key && v == value)
+                {
+                    return Ok(Some(distribution.summary()));
+                }
+            }
+            Ok(None)
+        })
+    }
+
+    fn distribution_config<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> PortFuture<'a, Option<(DistributionConfig, String)>> {
+        Box::pin(async move {
+            self.call("cloudfront:GetDistributionConfig", id)?;
+            let mut state = self.state();
+            let answer = state
+                .cloudfront
+                .distributions
+                .get(id)
+                .map(|d| (d.config.clone(), d.etag.clone()));
+            let concurrent = state
+                .cloudfront
+                .edit_after_next_read
+                .take_if(|(target, _)| target == id && answer.is_some());
+            if let Some((_, edit)) = concurrent {
+                let etag = state.cloudfront.new_etag();
+                let reads = state.cloudfront.in_progress_reads;
+                if let Some(held) = state.cloudfront.distributions.get_mut(id) {
+                    edit(&mut held.config);
+                    held.etag = etag;
+                    held.deploying = Some(reads);
+                }
+            }
+            Ok(answer)
+        })
+    }
+
+    fn create_distribution<'a>(
+        &'a self,
+        config: DistributionConfig,
+        tags: Vec<(String, String)>,
+    ) -> PortFuture<'a, DistributionSummary> {
+        Box::pin(async move {
+            let caller_reference = config.caller_reference().to_string();
+            self.call("cloudfront:CreateDistributionWithTags", &caller_reference)?;
+            let mut state = self.state();
+            // The caller reference makes a create idempotent: CloudFront refuses a second
+            // distribution with the same one.
+            if state
+                .cloudfront
+                .distributions
+                .values()
+                .any(|d| d.config.caller_reference() == caller_reference)
+            {
+                return Err(refused(
+                    "cloudfront:CreateDistributionWithTags",
+                    &caller_reference,
+                    "DistributionAlreadyExists: The caller reference you attempted to create the distribution with is associated with another distribution.",
+                ));
+            }
+            let id = format!("EFAKE{:09}", state.cloudfront.next());
+            let etag = state.cloudfront.new_etag();
+            let distribution = FakeDistribution {
+                arn: self.cloudfront_arn(&format!("distribution/{id}")),
+                domain: format!("{}.cloudfront.net", id.to_ascii_lowercase()),
+                id: id.clone(),
+                config,
+                etag,
+                tags,
+                deploying: Some(state.cloudfront.in_progress_reads),
+            };
+            let summary = distribution.summary();
+            state.cloudfront.distributions.insert(id, distribution);
+            Ok(summary)
+        })
+    }
+
+    fn update_distribution<'a>(
+        &'a self,
+        id: &'a str,
+        etag: &'a str,
+        config: DistributionConfig,
+    ) -> PortFuture<'a, Option<String>> {
+        Box::pin(async move {
+            const OPERATION: &str = "cloudfront:UpdateDistribution";
+            self.call(OPERATION, id)?;
+            let mut state = self.state();
+            let fresh = state.cloudfront.new_etag();
+            let reads = state.cloudfront.in_progress_reads;
+            let held = state
+                .cloudfront
+                .distributions
+                .get_mut(id)
+                .ok_or_else(|| no_such_distribution(OPERATION, id))?;
+            check_etag(OPERATION, id, etag, &held.etag)?;
+            if config.caller_reference() != held.config.caller_reference() {
+                return Err(refused(
+                    OPERATION,
+                    id,
+                    "IllegalUpdate: The CallerReference of a distribution cannot be changed.",
+                ));
+            }
+            held.config = config;
+            held.etag = fresh;
+            held.deploying = Some(reads);
+            Ok(Some(held.status().to_string()))
+        })
+    }
+
+    fn distribution_status<'a>(&'a self, id: &'a str) -> PortFuture<'a, String> {
+        Box::pin(async move {
+            const OPERATION: &str = "cloudfront:GetDistribution";
+            self.call(OPERATION, id)?;
+            let mut state = self.state();
+            let held = state
+                .cloudfront
+                .distributions
+                .get_mut(id)
+                .ok_or_else(|| no_such_distribution(OPERATION, id))?;
+            count_down(&mut held.deploying);
+            Ok(held.status().to_string())
+        })
+    }
+
+    fn delete_distribution<'a>(&'a self, id: &'a str, etag: &'a str) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            const OPERATION: &str = "cloudfront:DeleteDistribution";
+            self.call(OPERATION, id)?;
+            let mut state = self.state();
+            let Some(held) = state.cloudfront.distributions.get(id) else {
+                return Ok(());
+            };
+            check_etag(OPERATION, id, etag, &held.etag)?;
+            // CloudFront deletes only a distribution that is disabled and whose disabling has
+            // deployed.
+            if held.config.enabled() || held.deploying.is_some() {
+                return Err(refused(
+                    OPERATION,
+                    id,
+                    "DistributionNotDisabled: The distribution you are trying to delete has not been disabled.",
+                ));
+            }
+            state.cloudfront.distributions.remove(id);
+            Ok(())
+        })
+    }
+
+    fn create_invalidation<'a>(
+        &'a self,
+        distribution_id: &'a str,
+        paths: &'a [String],
+        caller_reference: &'a str,
+    ) -> PortFuture<'a, InvalidationState> {
+        Box::pin(async move {
+            const OPERATION: &str = "cloudfront:CreateInvalidation";
+            self.call(OPERATION, distribution_id)?;
+            let mut state = self.state();
+            if !state.cloudfront.distributions.contains_key(distribution_id) {
+                return Err(no_such_distribution(OPERATION, distribution_id));
+            }
+            // A caller reference sent again answers the invalidation it made, if the paths
+            // are the same; other paths are refused.
+            if let Some((id, existing)) = state.cloudfront.invalidations.iter().find(|(_, i)| {
+                i.distribution_id == distribution_id && i.caller_reference == caller_reference
+            }) {
+                if existing.paths != paths {
+                    return Err(refused(
+                        OPERATION,
+                        distribution_id,
+                        "InvalidationBatchAlreadyExists: The caller reference is already in use by another invalidation batch.",
+                    ));
+                }
+                return Ok(InvalidationState {
+                    id: id.clone(),
+                    status: existing.status().to_string(),
+                });
+            }
+            let id = format!("IFAKE{:09}", state.cloudfront.next());
+            let invalidation = FakeInvalidation {
+                distribution_id: distribution_id.to_string(),
+                paths: paths.to_vec(),
+                caller_reference: caller_reference.to_string(),
+                completing: Some(state.cloudfront.in_progress_reads),
+            };
+            let status = invalidation.status().to_string();
+            state
+                .cloudfront
+                .invalidations
+                .insert(id.clone(), invalidation);
+            Ok(InvalidationState { id, status })
+        })
+    }
+
+    fn invalidation_status<'a>(
+        &'a self,
+        distribution_id: &'a str,
+        invalidation_id: &'a str,
+    ) -> PortFuture<'a, String> {
+        Box::pin(async move {
+            const OPERATION: &str = "cloudfront:GetInvalidation";
+            self.call(OPERATION, invalidation_id)?;
+            let mut state = self.state();
+            let held = state
+                .cloudfront
+                .invalidations
+                .get_mut(invalidation_id)
+                .filter(|i| i.distribution_id == distribution_id)
+                .ok_or_else(|| {
+                    refused(
+                        OPERATION,
+                        invalidation_id,
+                        "NoSuchInvalidation: The specified invalidation does not exist.",
+                    )
+                })?;
+            count_down(&mut held.completing);
+            Ok(held.status().to_string())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(caller_reference: &str, enabled: bool) -> DistributionConfig {
+        DistributionConfig::builder()
+            .caller_reference(caller_reference)
+            .comment("fake")
+            .enabled(enabled)
+            .build()
+            .expect("caller reference, comment and enabled are all set")
+    }
+
+    fn message<T>(result: Result<T, DeployError>) -> String {
+        result.err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn the_fake_checks_if_match_and_refuses_to_delete_an_enabled_distribution() {
+        let account = FakeAccount::new("eu-west-1", "123456789012");
+        let created = account
+            .create_distribution(config("ref", true), Vec::new())
+            .await
+            .expect("created");
+        assert_eq!(created.status, "InProgress");
+        let again = account
+            .create_distribution(config("ref", true), Vec::new())
+            .await;
+        assert!(message(again).contains("DistributionAlreadyExists"));
+
+        let (_, etag) = account
+            .distribution_config(&created.id)
+            .await
+            .expect("no error")
+            .expect("the distribution exists");
+        let stale = account
+            .update_distribution(&created.id, "ETAG-stale", config("ref", false))
+            .await;
+        assert!(stale.as_ref().is_err_and(is_precondition_failed));
+        let missing = account
+            .update_distribution(&created.id, "", config("ref", false))
+            .await;
+        assert!(message(missing).contains("InvalidIfMatchVersion"));
+        let renamed = account
+            .update_distribution(&created.id, &etag, config("other", false))
+            .await;
+        assert!(message(renamed).contains("IllegalUpdate"));
+
+        let enabled = account.delete_distribution(&created.id, &etag).await;
+        assert!(message(enabled).contains("DistributionNotDisabled"));
+        let status = account
+            .update_distribution(&created.id, &etag, config("ref", false))
+            .await;
+        assert_eq!(status.ok().flatten().as_deref(), Some("InProgress"));
+        let (_, etag) = account
+            .distribution_config(&created.id)
+            .await
+            .expect("no error")
+            .expect("the distribution exists");
+        let deploying = account.delete_distribution(&created.id, &etag).await;
+        assert!(
+            message(deploying).contains("DistributionNotDisabled"),
+            "the disabling has not deployed yet"
+        );
+        let status = account.distribution_status(&created.id).await;
+        assert_eq!(status.ok().as_deref(), Some("Deployed"));
+        assert!(
+            account
+                .delete_distribution(&created.id, &etag)
+                .await
+                .is_ok()
+        );
+        assert!(account.distribution(&created.id).is_none());
+        assert!(
+            account
+                .delete_distribution(&created.id, &etag)
+                .await
+                .is_ok(),
+            "gone already"
+        );
+    }
+}
