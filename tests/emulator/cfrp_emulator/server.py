@@ -26,7 +26,7 @@ from moto.cloudfront.models import cloudfront_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from . import cbor_bridge, faults, latency, metric_limits, moto_patches
+from . import cbor_bridge, faults, latency, metric_limits, moto_patches, sqs_metrics
 from .cloudfront_ext import ACCOUNT, CloudFrontExtension
 
 MAX_BODY = 16 * 1024 * 1024
@@ -54,6 +54,8 @@ class ExtendedApp:
         path = environ.get("PATH_INFO", "/")
         if path == "/_cfrp/faults":
             return self._answer(start_response, *faults.control(method, _read_body(environ)))
+        if path == "/_cfrp/sqs-metrics":
+            return self._answer(start_response, *sqs_metrics.control(method))
         if path == "/_cfrp/requests":
             # How many AWS requests this emulator has answered: a benchmark's call count.
             with _requests_lock:
@@ -152,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
 
     moto_patches.apply()
     metric_limits.apply()
+    sqs_metrics.apply(background=True)
     latency.configure(args.latency, args.scale)
     app = ExtendedApp(DomainDispatcherApplication(create_backend_app))
     server = make_server("127.0.0.1", args.port, app, threaded=True, request_handler=MotoRequestHandler)
