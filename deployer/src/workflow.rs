@@ -390,23 +390,22 @@ pub async fn status(session: &Session, config: &StackConfig) -> Result<Status, D
             event_source_mapping,
         });
     }
-    let prefix = run.names.alarm("");
-    let described = run
-        .aws
-        .cloudwatch
-        .describe_alarms()
-        .alarm_name_prefix(&prefix)
-        .send()
-        .await
-        .map_err(|e| DeployError::aws("cloudwatch:DescribeAlarms", &prefix, e))?;
-    let alarms = described
-        .metric_alarms()
-        .iter()
-        .map(|a| AlarmStatus {
+    let mut alarms = Vec::new();
+    // The rules' alarms, then the pipeline's.
+    for prefix in [run.names.alarm(""), run.names.pipeline_alarm("")] {
+        let described = run
+            .aws
+            .cloudwatch
+            .describe_alarms()
+            .alarm_name_prefix(&prefix)
+            .send()
+            .await
+            .map_err(|e| DeployError::aws("cloudwatch:DescribeAlarms", &prefix, e))?;
+        alarms.extend(described.metric_alarms().iter().map(|a| AlarmStatus {
             alarm: a.alarm_name().unwrap_or_default().to_string(),
             state: a.state_value().map(|s| s.as_str().to_string()),
-        })
-        .collect();
+        }));
+    }
     Ok(Status {
         stack: run.names.stack().to_string(),
         region: run.region.clone(),

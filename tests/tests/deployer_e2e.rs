@@ -574,6 +574,7 @@ async fn up_from_nothing_converges_plans_one_change_and_down_removes_everything(
         assert_eq!(alarm.alarm_actions(), std::slice::from_ref(&topic));
         assert_eq!(alarm.ok_actions(), std::slice::from_ref(&topic));
     }
+    pipeline_alarms_watch_the_dead_letters(&eu, &name, &topic).await;
     let sns = aws_sdk_sns::Client::new(&eu);
     let subscriptions = sns
         .list_subscriptions_by_topic()
@@ -678,6 +679,118 @@ async fn up_from_nothing_converges_plans_one_change_and_down_removes_everything(
 }
 
 /// Sweeps every service the deployer uses for resources carrying the stack's tag.
+/// The pipeline's alarms exist, notify the topic, and a message left in the manuscripts
+/// dead-letter queue drives that alarm's own metric query above its threshold (the emulator
+/// publishes SQS's `AWS/SQS` metrics as SQS does).
+async fn pipeline_alarms_watch_the_dead_letters(eu: &SdkConfig, name: &str, topic: &str) {
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(eu);
+    let pipeline = cloudwatch
+        .describe_alarms()
+        .alarm_name_prefix(format!("cfrp-{name}-pipeline-"))
+        .send()
+        .await
+        .unwrap();
+    let names: BTreeSet<String> = pipeline
+        .metric_alarms()
+        .iter()
+        .filter_map(|a| a.alarm_name())
+        .map(|n| {
+            n.trim_start_matches(&format!("cfrp-{name}-pipeline-"))
+                .to_string()
+        })
+        .collect();
+    let expected: BTreeSet<String> = [
+        "log-analyser-failures",
+        "log-analyser-iterator-age",
+        "malformed-records",
+        "manuscripts-dead-letters",
+        "log-analyser-errors",
+        "log-analyser-throttles",
+        "alarm-evaluator-errors",
+        "alarm-evaluator-throttles",
+        "invalidator-errors",
+        "invalidator-throttles",
+        "alarm-evaluator-stopped",
+    ]
+    .iter()
+    .map(|n| n.to_string())
+    .collect();
+    assert_eq!(names, expected);
+    let stopped = pipeline
+        .metric_alarms()
+        .iter()
+        .find(|a| {
+            a.alarm_name()
+                .is_some_and(|n| n.ends_with("alarm-evaluator-stopped"))
+        })
+        .unwrap();
+    assert_eq!(stopped.treat_missing_data(), Some("breaching"));
+    for alarm in pipeline.metric_alarms() {
+        assert_eq!(alarm.alarm_actions(), [topic.to_string()]);
+    }
+
+    let dead_letters = pipeline
+        .metric_alarms()
+        .iter()
+        .find(|a| {
+            a.alarm_name()
+                .is_some_and(|n| n.ends_with("manuscripts-dead-letters"))
+        })
+        .unwrap();
+    let sqs = aws_sdk_sqs::Client::new(eu);
+    let dlq = sqs
+        .get_queue_url()
+        .queue_name(format!("cfrp-{name}-manuscripts-dlq"))
+        .send()
+        .await
+        .unwrap();
+    // The alarm's own query, read back from CloudWatch, as CloudWatch evaluates it.
+    let value_now = async || {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let data = cloudwatch
+            .get_metric_data()
+            .set_metric_data_queries(Some(dead_letters.metrics().to_vec()))
+            .start_time(aws_sdk_cloudwatch::primitives::DateTime::from_secs(
+                now - 300,
+            ))
+            .end_time(aws_sdk_cloudwatch::primitives::DateTime::from_secs(
+                now + 60,
+            ))
+            .send()
+            .await
+            .unwrap();
+        data.metric_data_results()
+            .iter()
+            .flat_map(|r| r.values().to_vec())
+            .fold(0.0_f64, f64::max)
+    };
+    let threshold = dead_letters.threshold().unwrap();
+    assert!(
+        value_now().await <= threshold,
+        "an empty dead-letter queue is not in alarm"
+    );
+    sqs.send_message()
+        .queue_url(dlq.queue_url().unwrap())
+        .message_body("{\"Records\": []}")
+        .send()
+        .await
+        .unwrap();
+    let value = value_now().await;
+    assert!(
+        value > threshold,
+        "one dead letter: {value} must exceed {threshold} ({:?})",
+        dead_letters.comparison_operator()
+    );
+    sqs.purge_queue()
+        .queue_url(dlq.queue_url().unwrap())
+        .send()
+        .await
+        .unwrap();
+}
+
 async fn assert_nothing_tagged(stack: &str) {
     let eu = regional("eu-west-1").await;
     let global = sdk_config().await;
@@ -1012,6 +1125,8 @@ async fn one_command_form_deploys_from_flags_without_a_file() {
         .iter()
         .map(|a| a["alarm"].as_str().unwrap().to_string())
         .collect();
+    // The pipeline's own alarms for what the one-command form has: logging and the
+    // evaluator, no manuscripts.
     let expected: BTreeSet<String> = [
         "HighLatency",
         "LowSuccessRate",
@@ -1021,6 +1136,20 @@ async fn one_command_form_deploys_from_flags_without_a_file() {
     ]
     .iter()
     .map(|r| format!("cfrp-{name}-rule-{r}"))
+    .chain(
+        [
+            "log-analyser-failures",
+            "log-analyser-iterator-age",
+            "malformed-records",
+            "log-analyser-errors",
+            "log-analyser-throttles",
+            "alarm-evaluator-errors",
+            "alarm-evaluator-throttles",
+            "alarm-evaluator-stopped",
+        ]
+        .iter()
+        .map(|p| format!("cfrp-{name}-pipeline-{p}")),
+    )
     .collect();
     assert_eq!(alarms, expected);
     // The same flags again: nothing to do.
