@@ -14,7 +14,7 @@ use crate::ports::cloudfront::{
     CachePolicy, FunctionDescription, FunctionSource, LogConfigSettings, Stage,
     is_precondition_failed,
 };
-use crate::resources::poll;
+use crate::resources::{poll, retry_while_role_propagates};
 use crate::spec::{Arns, distribution as spec, viewer_request};
 
 pub use crate::ports::cloudfront::InvalidationState;
@@ -36,46 +36,6 @@ fn log_config_fields(settings: &LogConfigSettings) -> Fields {
         ("stream", settings.stream_arn.clone()),
         ("role", settings.role_arn.clone()),
     ])
-}
-
-/// Whether CloudFront refused a create because it cannot use a role yet: IAM is eventually
-/// consistent, and a role created seconds ago may be unknown to CloudFront.
-fn role_not_yet_visible(err: &DeployError) -> bool {
-    let DeployError::Aws { message, .. } = err else {
-        return false;
-    };
-    let Some((code, text)) = message.split_once(": ") else {
-        return false;
-    };
-    matches!(code, "InvalidArgument" | "InvalidParameterValueException")
-        && text.to_ascii_lowercase().contains("role")
-}
-
-/// Creates the log config, retrying while CloudFront cannot see its role yet (as
-/// [`retry_while_role_propagates`](crate::resources::retry_while_role_propagates) does for
-/// SDK calls), counting each attempt as a mutating call.
-async fn create_log_config_once_role_propagates(
-    run: &Run<'_>,
-    name: &str,
-    settings: &LogConfigSettings,
-) -> Result<Option<String>, DeployError> {
-    const OPERATION: &str = "cloudfront:CreateRealtimeLogConfig";
-    // Propagation usually takes a few seconds: the first retry comes after 1 s, then the
-    // delay doubles up to 15 s, about a minute in all (7 attempts).
-    let mut delay = Duration::from_secs(1);
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        run.mutating(OPERATION, name)?;
-        match run.ports.cloudfront.create_log_config(name, settings).await {
-            Ok(arn) => return Ok(arn),
-            Err(err) if attempt <= 7 && role_not_yet_visible(&err) => {
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(15));
-            }
-            Err(err) => return Err(err),
-        }
-    }
 }
 
 pub async fn converge_log_config(run: &Run<'_>, arns: &Arns) -> Result<String, DeployError> {
@@ -104,7 +64,13 @@ pub async fn converge_log_config(run: &Run<'_>, arns: &Arns) -> Result<String, D
     }
     if action == Action::Create {
         // IAM is eventually consistent: CloudFront may not see a role created seconds ago.
-        let created = create_log_config_once_role_propagates(run, &name, &wanted).await?;
+        let created = retry_while_role_propagates(
+            || run.ports.cloudfront.create_log_config(&name, &wanted),
+            run,
+            "cloudfront:CreateRealtimeLogConfig",
+            &name,
+        )
+        .await?;
         return Ok(created.unwrap_or(arn));
     }
     run.mutating("cloudfront:UpdateRealtimeLogConfig", &name)?;
@@ -765,25 +731,6 @@ mod tests {
             "an internal failure is not retried as propagation"
         );
         assert!(account.log_config(LOG_CONFIG_NAME).is_some());
-    }
-
-    #[test]
-    fn only_a_refusal_naming_a_role_is_waited_out_as_iam_propagation() {
-        let refusal = |message: &str| DeployError::Aws {
-            call: "cloudfront:CreateRealtimeLogConfig".into(),
-            resource: LOG_CONFIG_NAME.into(),
-            message: message.into(),
-        };
-        assert!(role_not_yet_visible(&refusal(
-            "InvalidArgument: Real-time log configuration role ARN is not valid"
-        )));
-        assert!(!role_not_yet_visible(&refusal(
-            "InvalidArgument: The stream ARN is not valid"
-        )));
-        assert!(!role_not_yet_visible(&refusal(
-            "AccessDenied: the role may not be assumed"
-        )));
-        assert!(!role_not_yet_visible(&DeployError::state("x", "role")));
     }
 
     // -------------------------------------------------------------- viewer-request function

@@ -1,7 +1,6 @@
 //! Lambda functions, their log groups, event source mappings and invoke permissions.
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -14,7 +13,7 @@ use crate::error::DeployError;
 use crate::ports::lambda::{
     FunctionSettings, MappingSettings, NewFunction, NewMapping, Permission, StreamSettings,
 };
-use crate::resources::poll;
+use crate::resources::{poll, retry_while_role_propagates};
 
 /// The function's runtime: our own `bootstrap` on Amazon Linux 2023.
 pub const RUNTIME: &str = "provided.al2023";
@@ -192,57 +191,6 @@ pub async fn converge_function(run: &Run<'_>, spec: &FunctionSpec) -> Result<(),
         wait_ready(run, &name).await?;
     }
     Ok(())
-}
-
-/// The wait before the first retry of a create refused while its role propagates; it doubles
-/// up to 15 times this. Unit tests against the fake account need no real wait.
-const ROLE_RETRY_FIRST_DELAY: Duration = if cfg!(test) {
-    Duration::from_millis(1)
-} else {
-    Duration::from_secs(1)
-};
-
-/// Whether Lambda refused a call because the role it names is not usable yet: a role created
-/// seconds ago is unknown to Lambda or cannot be assumed until IAM has propagated it. The
-/// error's message is `Code: text` as [`DeployError::aws`] writes it.
-fn role_not_ready(error: &DeployError) -> bool {
-    let DeployError::Aws { message, .. } = error else {
-        return false;
-    };
-    let (code, text) = message.split_once(": ").unwrap_or((message, ""));
-    matches!(code, "InvalidArgument" | "InvalidParameterValueException")
-        && text.to_ascii_lowercase().contains("role")
-}
-
-/// Retries a create while Lambda still says the just-created role is unknown or cannot be
-/// assumed (IAM propagation takes seconds), counting each attempt as a mutating call: as
-/// [`crate::resources::retry_while_role_propagates`] does for SDK calls, for a port's.
-async fn retry_while_role_propagates<F, Fut>(
-    mut call: F,
-    run: &Run<'_>,
-    operation: &str,
-    name: &str,
-) -> Result<(), DeployError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<(), DeployError>>,
-{
-    // Propagation usually takes a few seconds: the first retry comes after 1 s, then the
-    // delay doubles up to 15 s, about a minute in all (7 retries).
-    let mut delay = ROLE_RETRY_FIRST_DELAY;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        run.mutating(operation, name)?;
-        match call().await {
-            Ok(()) => return Ok(()),
-            Err(err) if role_not_ready(&err) && attempt <= 7 => {
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(ROLE_RETRY_FIRST_DELAY * 15);
-            }
-            Err(err) => return Err(err),
-        }
-    }
 }
 
 /// Waits until the function is Active and its last update finished (Lambda rejects a second
@@ -1084,25 +1032,6 @@ mod tests {
         );
         assert_eq!(up.mutations.len(), 8);
         assert!(account.function(EVALUATOR).is_none());
-    }
-
-    #[test]
-    fn only_a_refusal_naming_the_role_counts_as_propagation() {
-        let refusal = |message: &str| DeployError::Aws {
-            call: "lambda:CreateFunction".into(),
-            resource: EVALUATOR.into(),
-            message: message.into(),
-        };
-        assert!(role_not_ready(&refusal(
-            "InvalidParameterValueException: The role defined for the function cannot be assumed by Lambda."
-        )));
-        assert!(!role_not_ready(&refusal(
-            "InvalidParameterValueException: Unzipped size must be smaller than 262144000 bytes"
-        )));
-        assert!(!role_not_ready(&refusal(
-            "ResourceConflictException: Function already exist: the-role"
-        )));
-        assert!(!role_not_ready(&DeployError::state(EVALUATOR, "role")));
     }
 
     async fn remove_evaluator(account: &FakeAccount, mode: Mode) -> Outcome {

@@ -51,9 +51,31 @@ where
     }
 }
 
+/// The wait before the first retry of a create refused while its role propagates; it doubles
+/// up to 15 times this. Unit tests against the fake account need no real wait.
+const ROLE_RETRY_FIRST_DELAY: Duration = if cfg!(test) {
+    Duration::from_millis(1)
+} else {
+    Duration::from_secs(1)
+};
+
+/// Whether AWS refused a call because the role it names is not usable yet: a role created
+/// seconds ago is unknown to Lambda or CloudFront, or cannot be assumed, until IAM has
+/// propagated it. The error's message is `Code: text` as [`DeployError::aws`] writes it.
+pub fn role_not_ready(error: &DeployError) -> bool {
+    let DeployError::Aws { message, .. } = error else {
+        return false;
+    };
+    let Some((code, text)) = message.split_once(": ") else {
+        return false;
+    };
+    matches!(code, "InvalidArgument" | "InvalidParameterValueException")
+        && text.to_ascii_lowercase().contains("role")
+}
+
 /// Retries a create while AWS still says the just-created role is unknown or cannot be
 /// assumed (IAM propagation takes seconds), counting each attempt as a mutating call.
-pub async fn retry_while_role_propagates<T, E, F, Fut>(
+pub async fn retry_while_role_propagates<T, F, Fut>(
     mut call: F,
     run: &crate::context::Run<'_>,
     operation: &str,
@@ -61,36 +83,22 @@ pub async fn retry_while_role_propagates<T, E, F, Fut>(
 ) -> Result<T, DeployError>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, aws_sdk_cloudfront::error::SdkError<E>>>,
-    E: std::error::Error + aws_sdk_cloudfront::error::ProvideErrorMetadata + 'static,
+    Fut: Future<Output = Result<T, DeployError>>,
 {
     // Propagation usually takes a few seconds: the first retry comes after 1 s, then the
-    // delay doubles up to 15 s, about a minute in all (7 attempts).
-    let mut delay = Duration::from_secs(1);
+    // delay doubles up to 15 s, about a minute in all (7 retries).
+    let mut delay = ROLE_RETRY_FIRST_DELAY;
     let mut attempt = 0;
     loop {
         attempt += 1;
         run.mutating(operation, name)?;
         match call().await {
             Ok(out) => return Ok(out),
-            Err(err) => {
-                let code = err
-                    .as_service_error()
-                    .and_then(|e| e.code())
-                    .unwrap_or_default();
-                let message = err
-                    .as_service_error()
-                    .and_then(|e| e.message())
-                    .unwrap_or_default();
-                let propagating =
-                    matches!(code, "InvalidArgument" | "InvalidParameterValueException")
-                        && message.to_ascii_lowercase().contains("role");
-                if !propagating || attempt > 7 {
-                    return Err(DeployError::aws(operation, name, err));
-                }
+            Err(err) if role_not_ready(&err) && attempt <= 7 => {
                 tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(15));
+                delay = (delay * 2).min(ROLE_RETRY_FIRST_DELAY * 15);
             }
+            Err(err) => return Err(err),
         }
     }
 }
@@ -110,5 +118,34 @@ where
         Ok(out) => Ok(Some(out)),
         Err(err) if err.as_service_error().is_some_and(missing) => Ok(None),
         Err(err) => Err(DeployError::aws(call, name, err)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_refusal_naming_the_role_counts_as_propagation() {
+        let refusal = |message: &str| DeployError::Aws {
+            call: "lambda:CreateFunction".into(),
+            resource: "cfrp-shop-alarm-evaluator".into(),
+            message: message.into(),
+        };
+        for waited in [
+            "InvalidParameterValueException: The role defined for the function cannot be assumed by Lambda.",
+            "InvalidArgument: Real-time log configuration role ARN is not valid",
+        ] {
+            assert!(role_not_ready(&refusal(waited)), "{waited}");
+        }
+        for failed in [
+            "InvalidParameterValueException: Unzipped size must be smaller than 262144000 bytes",
+            "ResourceConflictException: Function already exist: the-role",
+            "InvalidArgument: The stream ARN is not valid",
+            "AccessDenied: the role may not be assumed",
+        ] {
+            assert!(!role_not_ready(&refusal(failed)), "{failed}");
+        }
+        assert!(!role_not_ready(&DeployError::state("x", "role")));
     }
 }
