@@ -16,8 +16,8 @@ use aws_sdk_cloudfront::types::{
     Tag, Tags,
 };
 
-use super::PortFuture;
 use super::fake::{FakeAccount, refused};
+use super::{PortFuture, gone_is_fine};
 use crate::error::DeployError;
 
 /// A real-time log config's settings, as created or updated: one Kinesis endpoint.
@@ -320,21 +320,12 @@ impl CloudFront for SdkCloudFront {
 
     fn delete_log_config<'a>(&'a self, name: &'a str) -> PortFuture<'a, ()> {
         Box::pin(async move {
-            match self.0.delete_realtime_log_config().name(name).send().await {
-                Ok(_) => Ok(()),
-                Err(err)
-                    if err
-                        .as_service_error()
-                        .is_some_and(|e| e.is_no_such_realtime_log_config()) =>
-                {
-                    Ok(())
-                }
-                Err(err) => Err(DeployError::aws(
-                    "cloudfront:DeleteRealtimeLogConfig",
-                    name,
-                    err,
-                )),
-            }
+            gone_is_fine(
+                self.0.delete_realtime_log_config().name(name).send().await,
+                |e| e.is_no_such_realtime_log_config(),
+                "cloudfront:DeleteRealtimeLogConfig",
+                name,
+            )
         })
     }
 
@@ -454,24 +445,17 @@ impl CloudFront for SdkCloudFront {
 
     fn delete_function<'a>(&'a self, name: &'a str, etag: &'a str) -> PortFuture<'a, ()> {
         Box::pin(async move {
-            match self
-                .0
-                .delete_function()
-                .name(name)
-                .if_match(etag)
-                .send()
-                .await
-            {
-                Ok(_) => Ok(()),
-                Err(err)
-                    if err
-                        .as_service_error()
-                        .is_some_and(|e| e.is_no_such_function_exists()) =>
-                {
-                    Ok(())
-                }
-                Err(err) => Err(DeployError::aws("cloudfront:DeleteFunction", name, err)),
-            }
+            gone_is_fine(
+                self.0
+                    .delete_function()
+                    .name(name)
+                    .if_match(etag)
+                    .send()
+                    .await,
+                |e| e.is_no_such_function_exists(),
+                "cloudfront:DeleteFunction",
+                name,
+            )
         })
     }
 
@@ -753,24 +737,17 @@ impl CloudFront for SdkCloudFront {
 
     fn delete_distribution<'a>(&'a self, id: &'a str, etag: &'a str) -> PortFuture<'a, ()> {
         Box::pin(async move {
-            match self
-                .0
-                .delete_distribution()
-                .id(id)
-                .if_match(etag)
-                .send()
-                .await
-            {
-                Ok(_) => Ok(()),
-                Err(err)
-                    if err
-                        .as_service_error()
-                        .is_some_and(|e| e.is_no_such_distribution()) =>
-                {
-                    Ok(())
-                }
-                Err(err) => Err(DeployError::aws("cloudfront:DeleteDistribution", id, err)),
-            }
+            gone_is_fine(
+                self.0
+                    .delete_distribution()
+                    .id(id)
+                    .if_match(etag)
+                    .send()
+                    .await,
+                |e| e.is_no_such_distribution(),
+                "cloudfront:DeleteDistribution",
+                id,
+            )
         })
     }
 

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
-use super::PortFuture;
 use super::fake::{FakeAccount, refused};
+use super::{PortFuture, gone_is_fine};
 use crate::error::DeployError;
 
 /// A role as IAM answers it.
@@ -161,40 +161,28 @@ impl Roles for SdkRoles {
 
     fn delete_inline_policy<'a>(&'a self, role: &'a str, policy: &'a str) -> PortFuture<'a, ()> {
         Box::pin(async move {
-            match self
-                .0
-                .delete_role_policy()
-                .role_name(role)
-                .policy_name(policy)
-                .send()
-                .await
-            {
-                Ok(_) => Ok(()),
-                Err(err)
-                    if err
-                        .as_service_error()
-                        .is_some_and(|e| e.is_no_such_entity_exception()) =>
-                {
-                    Ok(())
-                }
-                Err(err) => Err(DeployError::aws("iam:DeleteRolePolicy", role, err)),
-            }
+            gone_is_fine(
+                self.0
+                    .delete_role_policy()
+                    .role_name(role)
+                    .policy_name(policy)
+                    .send()
+                    .await,
+                |e| e.is_no_such_entity_exception(),
+                "iam:DeleteRolePolicy",
+                role,
+            )
         })
     }
 
     fn delete<'a>(&'a self, name: &'a str) -> PortFuture<'a, ()> {
         Box::pin(async move {
-            match self.0.delete_role().role_name(name).send().await {
-                Ok(_) => Ok(()),
-                Err(err)
-                    if err
-                        .as_service_error()
-                        .is_some_and(|e| e.is_no_such_entity_exception()) =>
-                {
-                    Ok(())
-                }
-                Err(err) => Err(DeployError::aws("iam:DeleteRole", name, err)),
-            }
+            gone_is_fine(
+                self.0.delete_role().role_name(name).send().await,
+                |e| e.is_no_such_entity_exception(),
+                "iam:DeleteRole",
+                name,
+            )
         })
     }
 }

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use aws_sdk_kinesis::types::{ScalingType, StreamMode, StreamModeDetails};
 
-use super::PortFuture;
 use super::fake::{FakeAccount, refused};
+use super::{PortFuture, gone_is_fine};
 use crate::error::DeployError;
 
 /// How a stream's throughput is sized: by AWS as traffic comes (on-demand), or by the shard
@@ -251,24 +251,17 @@ impl Streams for SdkStreams {
     fn delete<'a>(&'a self, name: &'a str) -> PortFuture<'a, ()> {
         Box::pin(async move {
             // Consumers (other readers registered on the stream) would otherwise block it.
-            match self
-                .0
-                .delete_stream()
-                .stream_name(name)
-                .enforce_consumer_deletion(true)
-                .send()
-                .await
-            {
-                Ok(_) => Ok(()),
-                Err(err)
-                    if err
-                        .as_service_error()
-                        .is_some_and(|e| e.is_resource_not_found_exception()) =>
-                {
-                    Ok(())
-                }
-                Err(err) => Err(DeployError::aws("kinesis:DeleteStream", name, err)),
-            }
+            gone_is_fine(
+                self.0
+                    .delete_stream()
+                    .stream_name(name)
+                    .enforce_consumer_deletion(true)
+                    .send()
+                    .await,
+                |e| e.is_resource_not_found_exception(),
+                "kinesis:DeleteStream",
+                name,
+            )
         })
     }
 }

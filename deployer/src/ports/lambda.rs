@@ -11,8 +11,8 @@ use aws_sdk_lambda::types::{
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-use super::PortFuture;
 use super::fake::{FakeAccount, refused};
+use super::{PortFuture, gone_is_fine};
 use crate::error::DeployError;
 
 /// A function's configuration as Lambda answers it; values as the API spells them
@@ -347,17 +347,12 @@ impl Functions for SdkFunctions {
 
     fn delete<'a>(&'a self, name: &'a str) -> PortFuture<'a, ()> {
         Box::pin(async move {
-            match self.0.delete_function().function_name(name).send().await {
-                Ok(_) => Ok(()),
-                Err(err)
-                    if err
-                        .as_service_error()
-                        .is_some_and(|e| e.is_resource_not_found_exception()) =>
-                {
-                    Ok(())
-                }
-                Err(err) => Err(DeployError::aws("lambda:DeleteFunction", name, err)),
-            }
+            gone_is_fine(
+                self.0.delete_function().function_name(name).send().await,
+                |e| e.is_resource_not_found_exception(),
+                "lambda:DeleteFunction",
+                name,
+            )
         })
     }
 
@@ -552,21 +547,12 @@ impl Functions for SdkFunctions {
 
     fn delete_mapping<'a>(&'a self, uuid: &'a str) -> PortFuture<'a, ()> {
         Box::pin(async move {
-            match self.0.delete_event_source_mapping().uuid(uuid).send().await {
-                Ok(_) => Ok(()),
-                Err(err)
-                    if err
-                        .as_service_error()
-                        .is_some_and(|e| e.is_resource_not_found_exception()) =>
-                {
-                    Ok(())
-                }
-                Err(err) => Err(DeployError::aws(
-                    "lambda:DeleteEventSourceMapping",
-                    uuid,
-                    err,
-                )),
-            }
+            gone_is_fine(
+                self.0.delete_event_source_mapping().uuid(uuid).send().await,
+                |e| e.is_resource_not_found_exception(),
+                "lambda:DeleteEventSourceMapping",
+                uuid,
+            )
         })
     }
 }

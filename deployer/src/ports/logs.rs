@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use super::PortFuture;
 use super::fake::{FakeAccount, refused};
+use super::{PortFuture, gone_is_fine};
 use crate::error::DeployError;
 
 /// A log group as CloudWatch Logs describes it.
@@ -89,17 +89,12 @@ impl LogGroups for SdkLogGroups {
 
     fn delete<'a>(&'a self, name: &'a str) -> PortFuture<'a, ()> {
         Box::pin(async move {
-            match self.0.delete_log_group().log_group_name(name).send().await {
-                Ok(_) => Ok(()),
-                Err(err)
-                    if err
-                        .as_service_error()
-                        .is_some_and(|e| e.is_resource_not_found_exception()) =>
-                {
-                    Ok(())
-                }
-                Err(err) => Err(DeployError::aws("logs:DeleteLogGroup", name, err)),
-            }
+            gone_is_fine(
+                self.0.delete_log_group().log_group_name(name).send().await,
+                |e| e.is_resource_not_found_exception(),
+                "logs:DeleteLogGroup",
+                name,
+            )
         })
     }
 }

@@ -24,6 +24,20 @@ use std::sync::Arc;
 use crate::context::Clients;
 use crate::error::DeployError;
 
+/// A delete's result where "no such resource" means done: AWS answers a second delete with
+/// not found, and a run that stopped after deleting must be able to run again.
+pub(crate) fn gone_is_fine<T, E>(
+    result: Result<T, aws_sdk_sts::error::SdkError<E>>,
+    missing: impl FnOnce(&E) -> bool,
+    call: &str,
+    name: &str,
+) -> Result<(), DeployError>
+where
+    E: std::error::Error + aws_sdk_sts::error::ProvideErrorMetadata + 'static,
+{
+    crate::resources::found(result, missing, call, name).map(drop)
+}
+
 /// What a port call returns.
 pub type PortFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, DeployError>> + Send + 'a>>;
 

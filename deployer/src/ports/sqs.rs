@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use aws_sdk_sqs::types::QueueAttributeName;
 
-use super::PortFuture;
 use super::fake::{FakeAccount, refused};
+use super::{PortFuture, gone_is_fine};
 use crate::error::DeployError;
 
 /// SQS queues, by name and URL; attributes by their API names (`VisibilityTimeout`, ...).
@@ -118,17 +118,12 @@ impl Queues for SdkQueues {
 
     fn delete<'a>(&'a self, url: &'a str) -> PortFuture<'a, ()> {
         Box::pin(async move {
-            match self.0.delete_queue().queue_url(url).send().await {
-                Ok(_) => Ok(()),
-                Err(err)
-                    if err
-                        .as_service_error()
-                        .is_some_and(|e| e.is_queue_does_not_exist()) =>
-                {
-                    Ok(())
-                }
-                Err(err) => Err(DeployError::aws("sqs:DeleteQueue", url, err)),
-            }
+            gone_is_fine(
+                self.0.delete_queue().queue_url(url).send().await,
+                |e| e.is_queue_does_not_exist(),
+                "sqs:DeleteQueue",
+                url,
+            )
         })
     }
 }
