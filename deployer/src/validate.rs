@@ -8,7 +8,11 @@ use serde_json::json;
 use crate::cli::Output;
 
 /// Process exit code: 0 when the file is valid, 1 when it has problems or cannot be read.
-pub fn run(path: &std::path::Path, output: Output, out: &mut dyn Write) -> std::io::Result<i32> {
+pub fn run(
+    path: &std::path::Path,
+    output: Output,
+    out: &mut dyn Write,
+) -> Result<i32, crate::commands::CommandError> {
     let result = StackConfig::load(path);
     match output {
         Output::Text => match &result {

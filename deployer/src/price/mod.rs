@@ -791,8 +791,17 @@ fn load_config(
     Ok(StackConfig::load(path)?)
 }
 
-/// `deployer price`.
+/// `deployer price`; its errors as every command's (a flag's own error names the flag).
 pub async fn run(
+    path: &Path,
+    args: &PriceArgs,
+    session: &Session,
+    out: &mut dyn Write,
+) -> Result<i32, CommandError> {
+    Ok(price(path, args, session, out).await?)
+}
+
+async fn price(
     path: &Path,
     args: &PriceArgs,
     session: &Session,
