@@ -34,6 +34,8 @@ impl Capacity {
 
 /// The status a stream accepts changes in; the others are CREATING, UPDATING and DELETING.
 pub const ACTIVE: &str = "ACTIVE";
+/// A stream being deleted: still listed, refusing changes, its name not yet free.
+pub const DELETING: &str = "DELETING";
 
 /// What `DescribeStreamSummary` tells of a stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +50,10 @@ pub struct StreamSummary {
 impl StreamSummary {
     pub fn is_active(&self) -> bool {
         self.status == ACTIVE
+    }
+
+    pub fn is_deleting(&self) -> bool {
+        self.status == DELETING
     }
 }
 
@@ -390,12 +396,16 @@ impl Streams for FakeAccount {
             let Some(stream) = state.streams.streams.get_mut(name) else {
                 return Ok(None);
             };
-            // A read is the fake's clock: a change in progress ends after its reads.
+            // A read is the fake's clock: a change in progress ends after its reads, and a
+            // stream being deleted is gone after its reads.
             if stream.status != ACTIVE {
-                if stream.reads_until_active == 0 {
-                    stream.status = ACTIVE.to_string();
-                } else {
+                if stream.reads_until_active > 0 {
                     stream.reads_until_active -= 1;
+                } else if stream.status == DELETING {
+                    state.streams.streams.remove(name);
+                    return Ok(None);
+                } else {
+                    stream.status = ACTIVE.to_string();
                 }
             }
             Ok(Some(StreamSummary {
@@ -567,9 +577,13 @@ impl Streams for FakeAccount {
     fn delete<'a>(&'a self, name: &'a str) -> PortFuture<'a, ()> {
         Box::pin(async move {
             self.call("kinesis:DeleteStream", name)?;
-            // AWS keeps the stream DELETING for a while; the deployer neither waits for that
-            // nor reads the stream again in the same run, so the fake lets it go at once.
-            self.state().streams.streams.remove(name);
+            // AWS keeps the stream DELETING for a while before its name is free again.
+            let mut state = self.state();
+            let reads = state.streams.settle_reads;
+            if let Some(stream) = state.streams.streams.get_mut(name) {
+                stream.status = DELETING.to_string();
+                stream.reads_until_active = reads;
+            }
             Ok(())
         })
     }

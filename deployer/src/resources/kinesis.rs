@@ -31,6 +31,14 @@ async fn observe(run: &Run<'_>, name: &str) -> Result<Option<(Fields, bool)>, De
     let Some(summary) = streams.summary(name).await? else {
         return Ok(None);
     };
+    if summary.is_deleting() {
+        // Going away (a `down` moments ago): it counts as absent. Its name is free only once
+        // it is gone, so a run that will create it again waits for that first.
+        if run.applying() {
+            wait_gone(run, name).await?;
+        }
+        return Ok(None);
+    }
     let capacity = match summary.mode {
         CapacityMode::Provisioned => {
             format!("provisioned, {} shards", summary.open_shards)
@@ -198,6 +206,15 @@ async fn wait_active(run: &Run<'_>, name: &str) -> Result<(), DeployError> {
             Ok(summary.is_active())
         },
     )
+    .await
+}
+
+async fn wait_gone(run: &Run<'_>, name: &str) -> Result<(), DeployError> {
+    let what = format!("stream {name} to finish deleting");
+    let _wait = run.progress.wait(&what);
+    poll(&what, Duration::from_secs(300), || async {
+        Ok(run.ports.streams.summary(name).await?.is_none())
+    })
     .await
 }
 
@@ -585,11 +602,51 @@ mod tests {
         assert!(remove(&run).await.is_ok());
         assert_eq!(run.changes()[0].action, Action::Delete);
         assert_eq!(run.mutations(), calls(&["kinesis:DeleteStream"]));
-        assert!(account.stream(STREAM).is_none());
+        assert_eq!(
+            account.stream(STREAM).map(|s| s.status),
+            Some("DELETING".to_string()),
+            "AWS takes a while to delete a stream"
+        );
 
+        // Still DELETING, or gone: either way there is nothing left to delete.
         let again = Run::offline(&config, account.ports(), ACCOUNT, Mode::Apply);
         assert!(remove(&again).await.is_ok());
         assert!(again.changes().is_empty() && again.mutations().is_empty());
+        assert!(account.stream(STREAM).is_none());
+    }
+
+    #[tokio::test]
+    async fn up_right_after_down_waits_for_the_deleting_stream_to_go_then_creates_it() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let config = config(on_demand);
+        let _ = converge_with(&account, Mode::Apply, &config).await;
+        // Deleting takes two more status reads: one for the plan, one for `up`'s first look.
+        account.streams_settle_after(2);
+        let down = Run::offline(&config, account.ports(), ACCOUNT, Mode::Apply);
+        assert!(remove(&down).await.is_ok());
+
+        // A plan shows the stream as to be created, and waits for nothing.
+        let (result, changes, _) = converge_with(&account, Mode::Plan, &config).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(changes[0].action, Action::Create);
+
+        assert_eq!(
+            account.stream(STREAM).map(|s| s.status),
+            Some("DELETING".to_string())
+        );
+
+        account.streams_settle_after(0);
+        let reads_before = status_reads(&account);
+        let (result, changes, mutations) = converge_with(&account, Mode::Apply, &config).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(changes[0].action, Action::Create);
+        assert_eq!(
+            mutations,
+            calls(&["kinesis:CreateStream", "kinesis:AddTagsToStream"])
+        );
+        // The first read saw it DELETING, the wait's read saw it gone, then the create's.
+        assert!(status_reads(&account) - reads_before >= 3);
+        assert_eq!(stream_of(&account).status, "ACTIVE");
     }
 
     #[tokio::test]
