@@ -13,6 +13,7 @@ AWS documents, multiplied by --scale (see latency.py); off by default.
 from __future__ import annotations
 
 import io
+import json
 import urllib.parse
 
 import argparse
@@ -26,7 +27,7 @@ from moto.cloudfront.models import cloudfront_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from . import cbor_bridge, faults, latency, metric_limits, moto_patches, sqs_metrics
+from . import cbor_bridge, faults, latency, metric_limits, model_validation, moto_patches, sqs_metrics
 from .cloudfront_ext import ACCOUNT, CloudFrontExtension
 
 MAX_BODY = 16 * 1024 * 1024
@@ -43,7 +44,8 @@ def _distributions() -> list[Any]:
 
 
 class ExtendedApp:
-    """WSGI middleware: CloudWatch CBOR and the CloudFront extension first, moto for the rest."""
+    """WSGI middleware: the service-model check (model_validation), then CloudWatch CBOR and the
+    CloudFront extension, moto for the rest."""
 
     def __init__(self, moto_app: Callable) -> None:
         self.moto_app = moto_app
@@ -61,9 +63,16 @@ class ExtendedApp:
             with _requests_lock:
                 count = _requests[0]
             return self._answer(start_response, 200, [("Content-Type", "application/json")], f'{{"requests": {count}}}'.encode())
+        if path == "/_cfrp/model-validation":
+            # What the model validation refused, skipped and let through unparsed.
+            return self._answer(start_response, 200, [("Content-Type", "application/json")], json.dumps(model_validation.stats()).encode())
         with _requests_lock:
             _requests[0] += 1
         latency.before_request()
+        # AWS checks a request against its service model before anything else looks at it.
+        refused = model_validation.check(environ)
+        if refused is not None:
+            return self._answer(start_response, *refused)
         target = environ.get("HTTP_X_AMZ_TARGET") or cbor_bridge.match(method, path) or ""
         injected = faults.take(method, path, target)
         if injected is None and faults.active():
@@ -156,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     metric_limits.apply()
     sqs_metrics.apply(background=True)
     latency.configure(args.latency, args.scale)
+    model_validation.warm()
     app = ExtendedApp(DomainDispatcherApplication(create_backend_app))
     server = make_server("127.0.0.1", args.port, app, threaded=True, request_handler=MotoRequestHandler)
     endpoint = f"http://127.0.0.1:{server.server_port}"

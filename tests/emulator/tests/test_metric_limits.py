@@ -51,8 +51,11 @@ def test_a_valid_request_is_accepted(cloudwatch):
         ("caf\u00e9", "only ASCII"),
         ("   ", "non-whitespace"),
         ("\t", "non-whitespace"),
-        ("", "between 1 and 1024"),
-        ("x" * 1025, "between 1 and 1024"),
+        # The model's own length limits (Dimension.Value: 1-1024) are refused by model_validation
+        # first, in CloudWatch's wording ("must be shorter than 257 characters" was its answer
+        # when the limit was 256).
+        ("", "must be longer than 0 characters"),
+        ("x" * 1025, "must be shorter than 1025 characters"),
     ],
 )
 def test_dimension_values_must_be_ascii_non_blank_and_at_most_1024_characters(cloudwatch, value, why):
