@@ -377,16 +377,20 @@ pub async fn status(session: &Session, config: &StackConfig) -> Result<Status, D
             Function::Invalidator => Some(arns.manuscripts_queue.clone()),
             Function::AlarmEvaluator => None,
         };
-        let event_source_mapping = match (&observed, source) {
-            (Some(_), Some(source)) => lambda::observe_mapping(&run, &name, &source)
-                .await?
-                .map(|(_, _, state)| MappingStatus { source, state }),
-            _ => None,
-        };
+        let event_source_mapping =
+            match (&observed, source) {
+                (Some(_), Some(source)) => lambda::observe_mapping(&run, &name, &source)
+                    .await?
+                    .map(|m| MappingStatus {
+                        source,
+                        state: m.state,
+                    }),
+                _ => None,
+            };
         functions.push(FunctionStatus {
             function: name,
             deployed: observed.is_some(),
-            last_modified: observed.map(|(_, modified)| modified),
+            last_modified: observed.map(|o| o.last_modified),
             event_source_mapping,
         });
     }

@@ -92,11 +92,26 @@ fn canonical_settings(text: &str) -> String {
     crate::spec::policy::canonical(text)
 }
 
-/// Observed settings, and the last-modified time.
+/// A function as read: the settings compared, and when it last changed.
+#[derive(Debug, Clone, Default)]
+pub struct ObservedFunction {
+    pub fields: Fields,
+    pub last_modified: String,
+}
+
+/// A mapping as read: its id, the settings compared, and its state (`Enabled`, `Creating`, …).
+#[derive(Debug, Clone, Default)]
+pub struct ObservedMapping {
+    pub uuid: String,
+    pub fields: Fields,
+    pub state: String,
+}
+
+/// The function's settings and last-modified time; None when it does not exist.
 pub async fn observe_function(
     run: &Run<'_>,
     name: &str,
-) -> Result<Option<(Fields, String)>, DeployError> {
+) -> Result<Option<ObservedFunction>, DeployError> {
     let Some(c) = run.ports.functions.function(name).await? else {
         return Ok(None);
     };
@@ -105,8 +120,8 @@ pub async fn observe_function(
         .get(cfrp_config::settings::SETTINGS_VARIABLE)
         .map(|s| canonical_settings(s))
         .unwrap_or_default();
-    Ok(Some((
-        fields([
+    Ok(Some(ObservedFunction {
+        fields: fields([
             ("runtime", c.runtime),
             ("handler", c.handler),
             ("role", c.role),
@@ -116,8 +131,8 @@ pub async fn observe_function(
             ("settings", settings),
             ("code_sha256", c.code_sha256),
         ]),
-        c.last_modified,
-    )))
+        last_modified: c.last_modified,
+    }))
 }
 
 pub async fn converge_function(run: &Run<'_>, spec: &FunctionSpec) -> Result<(), DeployError> {
@@ -135,7 +150,12 @@ pub async fn converge_function(run: &Run<'_>, spec: &FunctionSpec) -> Result<(),
         ("code_sha256", code_sha256(&spec.zip)),
     ]);
     let observed = observe_function(run, &name).await?;
-    let action = run.decide(FUNCTION, &name, &desired, observed.as_ref().map(|(f, _)| f));
+    let action = run.decide(
+        FUNCTION,
+        &name,
+        &desired,
+        observed.as_ref().map(|o| &o.fields),
+    );
     if !run.applying() || !action.is_change() {
         return Ok(());
     }
@@ -311,12 +331,12 @@ impl MappingSpec {
     }
 }
 
-/// The mapping of a function from a source, with its UUID, fields and state.
+/// The mapping of a function from a source; None when there is none.
 pub async fn observe_mapping(
     run: &Run<'_>,
     function_name: &str,
     source_arn: &str,
-) -> Result<Option<(String, Fields, String)>, DeployError> {
+) -> Result<Option<ObservedMapping>, DeployError> {
     let Some(m) = run
         .ports
         .functions
@@ -366,7 +386,11 @@ pub async fn observe_mapping(
         );
         f.insert("on_failure".into(), m.on_failure.unwrap_or_default());
     }
-    Ok(Some((m.uuid, f, m.state)))
+    Ok(Some(ObservedMapping {
+        uuid: m.uuid,
+        fields: f,
+        state: m.state,
+    }))
 }
 
 /// An error of a mapping call, naming the mapping as the plan does (`source → function`)
@@ -391,7 +415,7 @@ pub async fn converge_mapping(run: &Run<'_>, spec: &MappingSpec) -> Result<(), D
         MAPPING,
         &label,
         &desired,
-        observed.as_ref().map(|(_, f, _)| f),
+        observed.as_ref().map(|o| &o.fields),
     );
     if !run.applying() || !action.is_change() {
         return Ok(());
@@ -412,7 +436,7 @@ pub async fn converge_mapping(run: &Run<'_>, spec: &MappingSpec) -> Result<(), D
             .await
             .map_err(about_mapping(&label));
     }
-    let uuid = observed.map(|(u, _, _)| u).unwrap_or_default();
+    let uuid = observed.map(|m| m.uuid).unwrap_or_default();
     run.mutating("lambda:UpdateEventSourceMapping", &label)?;
     functions
         .update_mapping(&uuid, &spec.settings())
@@ -426,7 +450,9 @@ pub async fn remove_mapping(
     source_arn: &str,
 ) -> Result<(), DeployError> {
     let function_name = run.names.lambda(function);
-    let Some((uuid, _, _)) = observe_mapping(run, &function_name, source_arn).await? else {
+    let Some(ObservedMapping { uuid, .. }) =
+        observe_mapping(run, &function_name, source_arn).await?
+    else {
         return Ok(());
     };
     let label = format!("{} → {function_name}", short_arn(source_arn));
@@ -1104,7 +1130,10 @@ mod tests {
         let config = config();
         let run = Run::offline(&config, account.ports(), ACCOUNT, Mode::Plan);
         let observed = observe_function(&run, EVALUATOR).await.ok().flatten();
-        let (fields, modified) = observed.unwrap_or_default();
+        let ObservedFunction {
+            fields,
+            last_modified: modified,
+        } = observed.unwrap_or_default();
         assert_eq!(fields["code_sha256"], code_sha256(b"package v1"));
         assert_eq!(
             modified,
@@ -1349,7 +1378,7 @@ mod tests {
         let _ = mapping(&account, Mode::Apply, queue_mapping(10)).await;
         let config = config();
         let run = Run::offline(&config, account.ports(), ACCOUNT, Mode::Plan);
-        let state = |observed: Option<(String, Fields, String)>| observed.map(|(_, _, s)| s);
+        let state = |observed: Option<ObservedMapping>| observed.map(|m| m.state);
         let first = observe_mapping(&run, INVALIDATOR, QUEUE)
             .await
             .ok()
