@@ -14,6 +14,7 @@ is commonly observed, where AWS gives no figure) has passed since they were crea
 | Lambda update InProgress -> Successful | 3 s | same page, "Function states during updates" (LastUpdateStatus InProgress) |
 | event source mapping Creating -> Enabled | 30 s | Lambda API reference, EventSourceMappingConfiguration.State (Creating, Enabling, Enabled, ...); no figure documented |
 | distribution InProgress -> Deployed | 240 s | CloudFront API reference, Distribution.Status; AWS's own waiter polls every 60 s (boto3 DistributionDeployed); a few minutes commonly observed |
+| invalidation InProgress -> Completed | 60 s | CloudFront API reference, Invalidation.Status ("When the invalidation batch is finished, the status is Completed"); the Developer Guide gives no figure today (it once said "usually 10 to 15 minutes"); AWS's own waiter polls every 20 s for up to 10 minutes (boto3 InvalidationCompleted: delay 20, 30 attempts); under a minute to a few minutes commonly observed |
 | queue name reusable after DeleteQueue | 60 s | SQS API reference, DeleteQueue ("you must wait at least 60 seconds before creating a queue with the same name"), error QueueDeletedRecently |
 
 `--scale` multiplies every figure (0.1 turns a 240 s deployment into 24 s), so a benchmark keeps
@@ -21,7 +22,9 @@ the model's proportions in a bearable time. While a resource is not ready the em
 AWS does: the status fields say so, Lambda refuses to create a function with a role that is not
 yet assumable (InvalidParameterValueException) and refuses updates while one is in progress
 (ResourceConflictException), CloudFront refuses a real-time log config whose role it cannot yet
-assume (InvalidArgument), SQS refuses a recently deleted name (QueueDeletedRecently).
+assume (InvalidArgument), SQS refuses a recently deleted name (QueueDeletedRecently), and an
+invalidation counts against CloudFront's in-progress limits until it completes
+(TooManyInvalidationsInProgress, invalidation_limits.py).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ FIGURES: dict[str, float] = {
     "lambda_update": 3.0,
     "event_source_mapping_enabled": 30.0,
     "distribution_deployed": 240.0,
+    "invalidation_completed": 60.0,
     "queue_name_reusable": 60.0,
 }
 

@@ -25,9 +25,9 @@ enabled distributions.
 
 Invalidation status: CloudFront answers `InProgress` from CreateInvalidation and then
 `Completed` once the edges have dropped the paths (the API reference's two values). moto 5.2
-creates every invalidation as `COMPLETED`, a value CloudFront never sends. Here an invalidation
-is `InProgress` when created and on its first GetInvalidation, and `Completed` from the second
-read on, so a client's wait loop sees both states.
+creates every invalidation as `COMPLETED`, a value CloudFront never sends. The status, how long
+an invalidation stays in progress and CloudFront's limits on what is in progress are
+invalidation_limits.py's.
 
 S3 GetBucketNotificationConfiguration on a bucket without notifications returns an empty
 `<NotificationConfiguration/>` document; moto 5.2 answers with a `GetBucketNotificationResponse`
@@ -116,26 +116,6 @@ def apply() -> None:
         return create_invalidation(self, dist_id, paths, caller_ref)
 
     models.CloudFrontBackend.create_invalidation = create_invalidation_once
-
-    invalidation_init = models.Invalidation.__init__
-
-    def invalidation_in_progress(self: Any, *args: Any, **kwargs: Any) -> None:
-        invalidation_init(self, *args, **kwargs)
-        self.status = "InProgress"
-        self.reads = 0
-
-    models.Invalidation.__init__ = invalidation_in_progress
-
-    get_invalidation = models.CloudFrontBackend.get_invalidation
-
-    def get_invalidation_completing(self: Any, dist_id: str, id: str) -> Any:
-        invalidation = get_invalidation(self, dist_id, id)
-        invalidation.reads = getattr(invalidation, "reads", 0) + 1
-        if invalidation.reads > 1:
-            invalidation.status = "Completed"
-        return invalidation
-
-    models.CloudFrontBackend.get_invalidation = get_invalidation_completing
 
     statistic = cloudwatch_models.Statistics.get_statistics_for_type
     percentile = re.compile(r"^p(\d{1,2}(\.\d+)?|100)$")

@@ -7,7 +7,9 @@ Binds 127.0.0.1 only. With --port 0 the OS picks a free port; the chosen endpoin
 and written to --port-file once the server accepts connections. With --parent-pid the server
 exits when that process is gone, so a crashed test run never leaves an emulator behind.
 With --latency aws every call pays a base delay and resources become ready only after the delays
-AWS documents, multiplied by --scale (see latency.py); off by default.
+AWS documents, multiplied by --scale (see latency.py); off by default. CloudFront's limits on
+invalidations in progress apply always; `POST /_cfrp/invalidations {"hold": true}` keeps
+invalidations in progress until `{"hold": false}` (see invalidation_limits.py).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from moto.cloudfront.models import cloudfront_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from . import cbor_bridge, faults, latency, metric_limits, model_validation, moto_patches, sqs_metrics
+from . import cbor_bridge, faults, invalidation_limits, latency, metric_limits, model_validation, moto_patches, sqs_metrics
 from .cloudfront_ext import ACCOUNT, CloudFrontExtension
 
 MAX_BODY = 16 * 1024 * 1024
@@ -56,6 +58,9 @@ class ExtendedApp:
         path = environ.get("PATH_INFO", "/")
         if path == "/_cfrp/faults":
             return self._answer(start_response, *faults.control(method, _read_body(environ)))
+        if path == "/_cfrp/invalidations":
+            # Hold invalidations in progress, or release them (invalidation_limits.py).
+            return self._answer(start_response, *invalidation_limits.control(method, _read_body(environ)))
         if path == "/_cfrp/sqs-metrics":
             return self._answer(start_response, *sqs_metrics.control(method))
         if path == "/_cfrp/requests":
@@ -69,8 +74,9 @@ class ExtendedApp:
         with _requests_lock:
             _requests[0] += 1
         latency.before_request()
-        # AWS checks a request against its service model before anything else looks at it.
-        refused = model_validation.check(environ)
+        # AWS checks a request against its service model before anything else looks at it; a
+        # CreateInvalidation without a body is MissingBody, not a model violation.
+        refused = invalidation_limits.missing_body(method, path, environ) or model_validation.check(environ)
         if refused is not None:
             return self._answer(start_response, *refused)
         target = environ.get("HTTP_X_AMZ_TARGET") or cbor_bridge.match(method, path) or ""
@@ -162,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     moto_patches.apply()
+    invalidation_limits.apply()
     metric_limits.apply()
     sqs_metrics.apply(background=True)
     latency.configure(args.latency, args.scale)
