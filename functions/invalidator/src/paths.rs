@@ -12,6 +12,10 @@
 //!    string in the invalidation path.
 //! 4. A key ending in `index.html` also invalidates its directory (`/dir/`), which is how
 //!    viewers request it.
+//! 5. A key with `*` in it cannot be named exactly: CloudFront takes `*` only as a trailing
+//!    wildcard and refuses it anywhere else (InvalidArgument, the whole batch). Such a key is
+//!    invalidated by the wildcard path that ends at its first `*`: `/a*b.md` becomes `/a*`,
+//!    which covers it (and whatever else shares that beginning).
 
 use percent_encoding::percent_decode;
 
@@ -54,7 +58,18 @@ pub fn paths_for_key(
         format!("{path_prefix}/")
     };
     let raw = format!("{base}{rest}");
-    let encoded = encode_path(&raw);
+    let mut encoded = encode_path(&raw);
+    // `*` is never percent-encoded, so it is where it was in the key.
+    if let Some(star) = encoded.find('*') {
+        encoded.truncate(star + 1);
+        return if encoded.len() > MAX_PATH_LENGTH {
+            Err(KeyError::TooLong {
+                length: encoded.len(),
+            })
+        } else {
+            Ok(vec![encoded])
+        };
+    }
     if encoded.len() > MAX_PATH_LENGTH {
         return Err(KeyError::TooLong {
             length: encoded.len(),
@@ -118,6 +133,24 @@ mod tests {
             map("manuscripts/a-b_c.d%2Be%21%28f%29%2C%24%3B%3A%40%3D.html"),
             vec!["/manuscripts/a-b_c.d+e!(f),$;:@=.html"]
         );
+    }
+
+    #[test]
+    fn a_key_with_a_star_is_covered_by_the_wildcard_ending_at_its_first_star() {
+        // CloudFront refuses `*` anywhere but at the end of a path.
+        assert_eq!(
+            map("manuscripts/notes/a%2Ab%2Ac.md"),
+            vec!["/manuscripts/notes/a*"]
+        );
+        assert_eq!(map("manuscripts/star%2A"), vec!["/manuscripts/star*"]);
+        assert_eq!(
+            map("manuscripts/docs/%2A/index.html"),
+            vec!["/manuscripts/docs/*"],
+            "no directory path: the wildcard covers it"
+        );
+        for path in map("manuscripts/a%2A+b%2Aindex.html") {
+            assert!(cfrp_config::invalidation::normalise_path(&path).is_ok(), "{path}");
+        }
     }
 
     #[test]
