@@ -149,7 +149,10 @@ mod tests {
             "no directory path: the wildcard covers it"
         );
         for path in map("manuscripts/a%2A+b%2Aindex.html") {
-            assert!(cfrp_config::invalidation::normalise_path(&path).is_ok(), "{path}");
+            assert!(
+                cfrp_config::invalidation::normalise_path(&path).is_ok(),
+                "{path}"
+            );
         }
     }
 
