@@ -223,6 +223,22 @@ pub fn schedule(expression: &str) -> Result<(), String> {
     Err(RULE.to_string())
 }
 
+/// The interval of a valid `rate(N unit)` schedule, in seconds; None for `cron(...)` (whose
+/// gaps vary) or an invalid expression.
+pub fn rate_seconds(expression: &str) -> Option<u64> {
+    schedule(expression).ok()?;
+    let inner = expression.strip_prefix("rate(")?.strip_suffix(')')?;
+    let (count, unit) = inner.split_once(' ')?;
+    let count: u64 = count.trim().parse().ok()?;
+    let unit = match unit.trim().trim_end_matches('s') {
+        "minute" => 60,
+        "hour" => 3_600,
+        "day" => 86_400,
+        _ => return None,
+    };
+    Some(count * unit)
+}
+
 /// Retention periods CloudWatch Logs accepts.
 pub const LOG_RETENTION_DAYS: &[u32] = &[
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,

@@ -724,7 +724,10 @@ async fn pipeline_alarms_watch_the_dead_letters(eu: &SdkConfig, name: &str, topi
                 .is_some_and(|n| n.ends_with("alarm-evaluator-stopped"))
         })
         .unwrap();
-    assert_eq!(stopped.treat_missing_data(), Some("breaching"));
+    // "Stopped" is its INSUFFICIENT_DATA state (Lambda publishes nothing when not invoked),
+    // which notifies; a new alarm starts there, so a first `up` pages no one.
+    assert_eq!(stopped.treat_missing_data(), Some("missing"));
+    assert_eq!(stopped.insufficient_data_actions(), [topic.to_string()]);
     for alarm in pipeline.metric_alarms() {
         assert_eq!(alarm.alarm_actions(), [topic.to_string()]);
     }

@@ -30,6 +30,7 @@ pub struct Alarm {
     pub treat_missing_data: Option<String>,
     pub alarm_actions: Vec<String>,
     pub ok_actions: Vec<String>,
+    pub insufficient_data_actions: Vec<String>,
 }
 
 /// One query of an alarm: an expression over the other queries, or a metric's statistic.
@@ -73,6 +74,8 @@ pub trait CloudWatch: Send + Sync {
     /// Deletes the named alarms, at most 100. AWS fails the whole call, deleting none, when
     /// one of them does not exist.
     fn delete_alarms<'a>(&'a self, names: Vec<String>) -> PortFuture<'a, ()>;
+    /// The tags of the alarm with this ARN (`arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME`).
+    fn alarm_tags<'a>(&'a self, arn: &'a str) -> PortFuture<'a, Vec<(String, String)>>;
     /// The dashboard's body as stored, or None when no dashboard has that name.
     fn dashboard<'a>(&'a self, name: &'a str) -> PortFuture<'a, Option<String>>;
     /// Creates or replaces the dashboard.
@@ -164,6 +167,11 @@ impl CloudWatch for SdkCloudWatch {
                 .treat_missing_data(alarm.treat_missing_data)
                 .alarm_actions(&alarm.topic_arn)
                 .ok_actions(&alarm.topic_arn)
+                .set_insufficient_data_actions(
+                    alarm
+                        .notify_insufficient_data
+                        .then(|| vec![alarm.topic_arn.clone()]),
+                )
                 .actions_enabled(true);
             for (k, v) in tags {
                 request = request.tags(Tag::builder().key(k).value(v).build());
@@ -186,6 +194,28 @@ impl CloudWatch for SdkCloudWatch {
                 .await
                 .map_err(|e| DeployError::aws("cloudwatch:DeleteAlarms", &label, e))?;
             Ok(())
+        })
+    }
+
+    fn alarm_tags<'a>(&'a self, arn: &'a str) -> PortFuture<'a, Vec<(String, String)>> {
+        Box::pin(async move {
+            let out = self
+                .0
+                .list_tags_for_resource()
+                .resource_arn(arn)
+                .send()
+                .await
+                .map_err(|e| DeployError::aws("cloudwatch:ListTagsForResource", arn, e))?;
+            Ok(out
+                .tags()
+                .iter()
+                .map(|t| {
+                    (
+                        t.key().unwrap_or_default().to_string(),
+                        t.value().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect())
         })
     }
 
@@ -272,6 +302,7 @@ fn alarm_from_sdk(alarm: &aws_sdk_cloudwatch::types::MetricAlarm) -> Alarm {
         treat_missing_data: alarm.treat_missing_data().map(str::to_string),
         alarm_actions: alarm.alarm_actions().to_vec(),
         ok_actions: alarm.ok_actions().to_vec(),
+        insufficient_data_actions: alarm.insufficient_data_actions().to_vec(),
     }
 }
 
@@ -305,6 +336,14 @@ impl FakeAccount {
     /// Every alarm's name, in order.
     pub fn alarm_names(&self) -> Vec<String> {
         self.state().cloudwatch.alarms.keys().cloned().collect()
+    }
+
+    /// An alarm someone else made (another stack, the console).
+    pub fn add_alarm(&self, alarm: Alarm, tags: Vec<(String, String)>) {
+        self.state()
+            .cloudwatch
+            .alarms
+            .insert(alarm.name.clone(), FakeAlarm { alarm, tags });
     }
 
     /// Changes an alarm behind the deployer's back, as someone in the console would.
@@ -395,6 +434,25 @@ impl CloudWatch for FakeAccount {
                 state.cloudwatch.alarms.remove(name);
             }
             Ok(())
+        })
+    }
+
+    fn alarm_tags<'a>(&'a self, arn: &'a str) -> PortFuture<'a, Vec<(String, String)>> {
+        Box::pin(async move {
+            self.call("cloudwatch:ListTagsForResource", arn)?;
+            let name = arn.split_once(":alarm:").map_or("", |(_, name)| name);
+            self.state()
+                .cloudwatch
+                .alarms
+                .get(name)
+                .map(|a| a.tags.clone())
+                .ok_or_else(|| {
+                    refused(
+                        "cloudwatch:ListTagsForResource",
+                        arn,
+                        "ResourceNotFoundException: The specified resource does not exist.",
+                    )
+                })
         })
     }
 

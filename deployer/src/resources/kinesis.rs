@@ -26,7 +26,20 @@ fn desired(run: &Run<'_>) -> Fields {
     ])
 }
 
-async fn observe(run: &Run<'_>, name: &str) -> Result<Option<(Fields, bool)>, DeployError> {
+/// What should a stream being deleted mean to the caller.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Deleting {
+    /// Absent, once its name is free (`up` is about to create it again).
+    WaitUntilGone,
+    /// Absent at once (`down`: it is going away already).
+    Absent,
+}
+
+async fn observe(
+    run: &Run<'_>,
+    name: &str,
+    deleting: Deleting,
+) -> Result<Option<(Fields, bool)>, DeployError> {
     let streams = &run.ports.streams;
     let Some(summary) = streams.summary(name).await? else {
         return Ok(None);
@@ -34,7 +47,7 @@ async fn observe(run: &Run<'_>, name: &str) -> Result<Option<(Fields, bool)>, De
     if summary.is_deleting() {
         // Going away (a `down` moments ago): it counts as absent. Its name is free only once
         // it is gone, so a run that will create it again waits for that first.
-        if run.applying() {
+        if run.applying() && deleting == Deleting::WaitUntilGone {
             wait_gone(run, name).await?;
         }
         return Ok(None);
@@ -60,7 +73,7 @@ pub async fn converge(run: &Run<'_>) -> Result<(), DeployError> {
     let streams = &run.ports.streams;
     let name = run.names.log_stream();
     let desired = desired(run);
-    let observed = observe(run, &name).await?;
+    let observed = observe(run, &name, Deleting::WaitUntilGone).await?;
     let action = run.decide(KIND, &name, &desired, observed.as_ref().map(|(f, _)| f));
     if !run.applying() {
         return Ok(());
@@ -88,7 +101,7 @@ pub async fn converge(run: &Run<'_>) -> Result<(), DeployError> {
             streams.create(&name, capacity).await?;
             wait_active(run, &name).await?;
             // Re-read: an interrupted run resumes from whatever the stream has now.
-            let Some((now, _)) = observe(run, &name).await? else {
+            let Some((now, _)) = observe(run, &name, Deleting::WaitUntilGone).await? else {
                 return Err(DeployError::state(
                     &name,
                     "the stream vanished after creation",
@@ -220,7 +233,7 @@ async fn wait_gone(run: &Run<'_>, name: &str) -> Result<(), DeployError> {
 
 pub async fn remove(run: &Run<'_>) -> Result<(), DeployError> {
     let name = run.names.log_stream();
-    if observe(run, &name).await?.is_none() {
+    if observe(run, &name, Deleting::Absent).await?.is_none() {
         return Ok(());
     }
     run.note(KIND, &name, Action::Delete);

@@ -97,16 +97,38 @@ pub async fn converge_alarms(run: &Run<'_>, specs: &[AlarmSpec]) -> Result<(), D
             put_alarm(run, alarm).await?;
         }
     }
-    for stale in existing.iter().map(|a| a.name.as_str()) {
-        if specs.iter().all(|s| s.name != stale) {
-            let stale = stale.to_string();
-            run.note(ALARM, &stale, Action::Delete);
-            if run.applying() {
-                delete_alarms(run, vec![stale]).await?;
-            }
+    let candidates: Vec<&Alarm> = existing
+        .iter()
+        .filter(|a| specs.iter().all(|s| s.name != a.name))
+        .collect();
+    for stale in ours(run, candidates).await? {
+        run.note(ALARM, &stale, Action::Delete);
+        if run.applying() {
+            delete_alarms(run, vec![stale]).await?;
         }
     }
     Ok(())
+}
+
+/// Of alarms found by name prefix, the names of those this stack made. A prefix also matches
+/// another stack's alarms when that stack's name extends this one's (`shop` and
+/// `shop-rule`), so an alarm the config does not name is ours only if tagged so.
+async fn ours(run: &Run<'_>, alarms: Vec<&Alarm>) -> Result<Vec<String>, DeployError> {
+    let known: Vec<String> = spec::alarm_names(run.config);
+    let stack_tag = run.tags().into_iter().next();
+    let mut out = Vec::new();
+    for alarm in alarms {
+        if known.contains(&alarm.name) {
+            out.push(alarm.name.clone());
+            continue;
+        }
+        let arn = run.arn("cloudwatch", &format!("alarm:{}", alarm.name));
+        let tags = run.ports.cloudwatch.alarm_tags(&arn).await?;
+        if stack_tag.as_ref().is_some_and(|t| tags.contains(t)) {
+            out.push(alarm.name.clone());
+        }
+    }
+    Ok(out)
 }
 
 /// PutMetricAlarm replaces the whole alarm, so one call both creates and updates it.
@@ -121,11 +143,8 @@ async fn delete_alarms(run: &Run<'_>, names: Vec<String>) -> Result<(), DeployEr
 }
 
 pub async fn remove_alarms(run: &Run<'_>) -> Result<(), DeployError> {
-    let names: Vec<String> = existing_alarms(run)
-        .await?
-        .into_iter()
-        .map(|a| a.name)
-        .collect();
+    let existing = existing_alarms(run).await?;
+    let names = ours(run, existing.iter().collect()).await?;
     if names.is_empty() {
         return Ok(());
     }
@@ -637,6 +656,44 @@ mod tests {
         let again = run(&account, Mode::Apply, Step::RemoveAlarms).await;
         assert!(again.result.is_ok(), "{}", again.error());
         assert!(again.changes.is_empty() && again.mutations.is_empty());
+    }
+
+    #[tokio::test]
+    async fn another_stack_whose_name_extends_ours_keeps_its_alarms() {
+        let account = FakeAccount::new(REGION, ACCOUNT);
+        let specs = alarm_specs();
+        let _ = run(&account, Mode::Apply, Step::Alarms(specs.clone())).await;
+        // Stack "shop-rule"'s rule "x" and stack "shop-pipeline"'s pipeline alarm: both
+        // start with one of stack "shop"'s prefixes.
+        let theirs = ["cfrp-shop-rule-rule-x", "cfrp-shop-pipeline-pipeline-x"];
+        for name in theirs {
+            let other = name.replacen("cfrp-shop-", "", 1);
+            let stack = other.split_once('-').map_or("", |(s, _)| s);
+            account.add_alarm(
+                Alarm {
+                    name: name.to_string(),
+                    ..specs[0].as_alarm()
+                },
+                vec![("cfrp:stack".to_string(), format!("shop-{stack}"))],
+            );
+        }
+        // An alarm of ours left out of the specs is deleted, theirs are not.
+        let (removed, kept) = specs.split_at(1);
+        let up = run(&account, Mode::Apply, Step::Alarms(kept.to_vec())).await;
+        assert!(up.result.is_ok(), "{}", up.error());
+        assert_eq!(
+            up.mutations,
+            vec![format!("cloudwatch:DeleteAlarms {}", removed[0].name)]
+        );
+        for name in theirs {
+            assert!(account.alarm(name).is_some(), "{name} is not ours");
+        }
+
+        let down = run(&account, Mode::Apply, Step::RemoveAlarms).await;
+        assert!(down.result.is_ok(), "{}", down.error());
+        let mut left = theirs.map(str::to_string).to_vec();
+        left.sort();
+        assert_eq!(account.alarm_names(), left);
     }
 
     #[tokio::test]

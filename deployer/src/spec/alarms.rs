@@ -31,6 +31,8 @@ pub struct AlarmSpec {
     pub datapoints_to_alarm: i32,
     /// `missing`, `notBreaching`, `breaching` or `ignore`.
     pub treat_missing_data: &'static str,
+    /// INSUFFICIENT_DATA notifies too: for an alarm whose missing data is the failure.
+    pub notify_insufficient_data: bool,
     pub topic_arn: String,
 }
 
@@ -71,6 +73,7 @@ pub fn alarms(config: &StackConfig, topic_arn: &str) -> Vec<AlarmSpec> {
             evaluation_periods: 1,
             datapoints_to_alarm: 1,
             treat_missing_data: "missing",
+            notify_insufficient_data: false,
             topic_arn: topic_arn.to_string(),
         })
         .collect();
@@ -95,6 +98,7 @@ fn pipeline(config: &StackConfig, topic_arn: &str) -> Vec<AlarmSpec> {
         // No datapoint is the healthy case for these: an idle queue or function publishes
         // nothing (SQS stops publishing for a queue inactive for six hours).
         treat_missing_data: "notBreaching",
+        notify_insufficient_data: false,
         topic_arn: topic_arn.to_string(),
     };
     let depth = |queue: &str| {
@@ -188,22 +192,55 @@ fn pipeline(config: &StackConfig, topic_arn: &str) -> Vec<AlarmSpec> {
         ));
     }
     // The evaluator runs on a schedule: no invocation at all means the schedule or the
-    // function is broken, so here missing data is the failure.
-    let mut stopped = alarm(
-        "alarm-evaluator-stopped",
-        format!(
-            "{} was not invoked in 10 minutes: no rule is being evaluated (schedule disabled or deleted?).",
-            names.lambda(Function::AlarmEvaluator)
-        ),
-        lambda_metric(Function::AlarmEvaluator, "Invocations", 300, "Sum"),
-    );
-    stopped.comparison = "LessThanThreshold";
-    stopped.threshold = 1.0;
-    stopped.evaluation_periods = 2;
-    stopped.datapoints_to_alarm = 2;
-    stopped.treat_missing_data = "breaching";
-    out.push(stopped);
+    // function is broken. Lambda publishes Invocations only when invoked, so "stopped" is the
+    // alarm's INSUFFICIENT_DATA state, which notifies: a new alarm starts there and stays
+    // quiet until the first invocations, where `breaching` would page on every first `up`.
+    // Each period is at least the schedule's interval, so a slow schedule is not "stopped"
+    // between its runs; a cron schedule's gaps vary, so it gets no such alarm.
+    if let Some(interval) = cfrp_config::checks::rate_seconds(&config.alarms.schedule) {
+        let period = interval.max(300).div_ceil(60) * 60;
+        let period = i32::try_from(period).unwrap_or(86_400);
+        let mut stopped = alarm(
+            "alarm-evaluator-stopped",
+            format!(
+                "{} was not invoked for two periods of {period} s (schedule {}): no rule is being evaluated (schedule disabled or deleted?).",
+                names.lambda(Function::AlarmEvaluator),
+                config.alarms.schedule
+            ),
+            lambda_metric(Function::AlarmEvaluator, "Invocations", period, "Sum"),
+        );
+        stopped.comparison = "LessThanThreshold";
+        stopped.threshold = 1.0;
+        stopped.evaluation_periods = 2;
+        stopped.datapoints_to_alarm = 2;
+        stopped.treat_missing_data = "missing";
+        stopped.notify_insufficient_data = true;
+        out.push(stopped);
+    }
     out
+}
+
+/// The name of every alarm the config gives the stack (enabled or not, so `down` knows them
+/// after a feature was turned off).
+pub fn alarm_names(config: &StackConfig) -> Vec<String> {
+    let mut everything = config.clone();
+    everything.alarms.enabled = true;
+    everything.alarms.pipeline.enabled = true;
+    everything.logging.enabled = true;
+    if everything.manuscripts.is_none() {
+        everything.manuscripts = Some(cfrp_config::Manuscripts {
+            bucket: "any".to_string(),
+            key_prefix: String::new(),
+            path_prefix: "/".to_string(),
+            batch_window_seconds: 0,
+        });
+    }
+    // A cron schedule has no stopped-evaluator alarm; the rate one's name is the same.
+    everything.alarms.schedule = "rate(1 minute)".to_string();
+    alarms(&everything, "")
+        .into_iter()
+        .map(|a| a.name)
+        .collect()
 }
 
 fn metric(namespace: &str, name: &str, dimensions: &[(&str, &str)]) -> AlarmMetric {
@@ -263,6 +300,11 @@ impl AlarmSpec {
             treat_missing_data: Some(self.treat_missing_data.to_string()),
             alarm_actions: vec![self.topic_arn.clone()],
             ok_actions: vec![self.topic_arn.clone()],
+            insufficient_data_actions: if self.notify_insufficient_data {
+                vec![self.topic_arn.clone()]
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -328,6 +370,10 @@ pub fn flatten_existing(alarm: &Alarm) -> Fields {
         ),
         ("alarm_actions", alarm.alarm_actions.join(",")),
         ("ok_actions", alarm.ok_actions.join(",")),
+        (
+            "insufficient_data_actions",
+            alarm.insufficient_data_actions.join(","),
+        ),
     ])
 }
 
@@ -417,14 +463,38 @@ mod tests {
         );
         assert_eq!(watched(behind).1, "IteratorAge");
 
-        // No invocation at all is the failure the evaluator's alarm exists for.
+        // No invocation at all is the failure the evaluator's alarm exists for: its
+        // INSUFFICIENT_DATA notifies (a new alarm starts there, so the first `up` pages no one).
         let stopped = by_name(&specs, "cfrp-shop-pipeline-alarm-evaluator-stopped");
-        assert_eq!(stopped.treat_missing_data, "breaching");
+        assert_eq!(stopped.treat_missing_data, "missing");
+        assert_eq!(
+            stopped.as_alarm().insufficient_data_actions,
+            vec![TOPIC.to_string()]
+        );
         assert_eq!(
             (stopped.comparison, stopped.threshold),
             ("LessThanThreshold", 1.0)
         );
         assert_eq!(watched(stopped).1, "Invocations");
+        assert_eq!(watched(stopped).4, 300, "rate(1 minute): 5-minute periods");
+        assert!(dlq.as_alarm().insufficient_data_actions.is_empty());
+    }
+
+    #[test]
+    fn the_stopped_evaluator_alarm_follows_the_schedule() {
+        let mut config = example();
+        let stopped = |config: &StackConfig| {
+            alarms(config, TOPIC)
+                .into_iter()
+                .find(|s| s.name == "cfrp-shop-pipeline-alarm-evaluator-stopped")
+        };
+        config.alarms.schedule = "rate(15 minutes)".into();
+        let slow = stopped(&config).unwrap_or_else(|| panic!("a rate schedule has the alarm"));
+        assert_eq!(watched(&slow).4, 900, "a period is at least the interval");
+        config.alarms.schedule = "rate(1 day)".into();
+        assert_eq!(stopped(&config).map(|s| watched(&s).4), Some(86_400));
+        config.alarms.schedule = "cron(0 12 * * ? *)".into();
+        assert!(stopped(&config).is_none(), "a cron schedule's gaps vary");
     }
 
     #[test]

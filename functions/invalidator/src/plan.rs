@@ -43,13 +43,19 @@ fn parent(path: &str) -> &str {
 pub fn plan(paths: impl IntoIterator<Item = String>, path_prefix: &str) -> Plan {
     let unique: BTreeSet<String> = paths.into_iter().collect();
     let mut by_directory: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    // Wildcards given (a key with `*` in it, see `paths`) count against CloudFront's wildcard
+    // limit like the ones made here.
+    let mut wildcards: BTreeSet<String> = BTreeSet::new();
     for path in unique {
+        if cfrp_config::invalidation::is_wildcard(&path) {
+            wildcards.insert(path);
+            continue;
+        }
         by_directory
             .entry(parent(&path).to_string())
             .or_default()
             .push(path);
     }
-    let mut wildcards: BTreeSet<String> = BTreeSet::new();
     by_directory.retain(|directory, files| {
         if files.len() >= COLLAPSE_AT {
             wildcards.insert(format!("{directory}*"));
@@ -155,6 +161,28 @@ mod tests {
         );
         assert_eq!(p.paths, vec!["/m/a.html", "/m/b.html"]);
         assert_eq!(p.wildcards, 0);
+    }
+
+    #[test]
+    fn wildcards_from_starred_keys_count_against_the_wildcard_limit() {
+        let one = plan(
+            vec![
+                "/m/notes/a*".into(),
+                "/m/notes/ab.html".into(),
+                "/m/x.html".into(),
+            ],
+            "/m/",
+        );
+        assert_eq!(
+            one.paths,
+            vec!["/m/notes/a*", "/m/x.html"],
+            "ab.html is covered"
+        );
+        assert_eq!(one.wildcards, 1);
+        let sixteen: Vec<String> = (0..16).map(|i| format!("/m/k{i:02}*")).collect();
+        let p = plan(sixteen, "/m/");
+        assert_eq!(p.paths, vec!["/m/*"]);
+        assert_eq!(p.wildcards, 1);
     }
 
     #[test]
