@@ -395,19 +395,12 @@ pub async fn status(session: &Session, config: &StackConfig) -> Result<Status, D
         });
     }
     let mut alarms = Vec::new();
-    // The rules' alarms, then the pipeline's.
+    // The rules' alarms, then the pipeline's (every page).
     for prefix in [run.names.alarm(""), run.names.pipeline_alarm("")] {
-        let described = run
-            .aws
-            .cloudwatch
-            .describe_alarms()
-            .alarm_name_prefix(&prefix)
-            .send()
-            .await
-            .map_err(|e| DeployError::aws("cloudwatch:DescribeAlarms", &prefix, e))?;
-        alarms.extend(described.metric_alarms().iter().map(|a| AlarmStatus {
-            alarm: a.alarm_name().unwrap_or_default().to_string(),
-            state: a.state_value().map(|s| s.as_str().to_string()),
+        let found = run.ports.cloudwatch.alarms(&prefix).await?;
+        alarms.extend(found.into_iter().map(|a| AlarmStatus {
+            alarm: a.name,
+            state: a.state,
         }));
     }
     Ok(Status {

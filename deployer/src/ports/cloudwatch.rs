@@ -31,6 +31,8 @@ pub struct Alarm {
     pub alarm_actions: Vec<String>,
     pub ok_actions: Vec<String>,
     pub insufficient_data_actions: Vec<String>,
+    /// `OK`, `ALARM` or `INSUFFICIENT_DATA` as last evaluated (shown, never compared).
+    pub state: Option<String>,
 }
 
 /// One query of an alarm: an expression over the other queries, or a metric's statistic.
@@ -303,6 +305,7 @@ fn alarm_from_sdk(alarm: &aws_sdk_cloudwatch::types::MetricAlarm) -> Alarm {
         alarm_actions: alarm.alarm_actions().to_vec(),
         ok_actions: alarm.ok_actions().to_vec(),
         insufficient_data_actions: alarm.insufficient_data_actions().to_vec(),
+        state: alarm.state_value().map(|s| s.as_str().to_string()),
     }
 }
 

@@ -305,6 +305,7 @@ impl AlarmSpec {
             } else {
                 Vec::new()
             },
+            state: None,
         }
     }
 
