@@ -140,10 +140,13 @@ pub fn function_binary(package: &str) -> PathBuf {
 }
 
 /// The debug build of binary `bin` of workspace package `package`. On first use every binary
-/// of the workspace is built in one `cargo build --workspace --bins`: the same feature
-/// unification as `cargo test --workspace`, so the dependencies the tests were built with are
-/// reused and only the binaries are linked (building one package alone unifies features
-/// differently and recompiles much of the dependency tree).
+/// of the workspace is built in one `cargo build --workspace --bins`. Under `scripts/test`, which
+/// has built every test target first and says so with `CFRP_TEST_TARGETS_BUILT=1`, the test
+/// targets are selected too: that activates the dev-dependencies, so features unify exactly as in
+/// `cargo test --workspace`, the dependencies already built are reused and only the binaries are
+/// compiled (`--bins` alone unifies features without the dev-dependencies and recompiles much of
+/// the dependency tree: about six minutes on two cores). Outside it `--tests` would rebuild every
+/// stale test target on each change, so a developer's run builds the binaries alone.
 pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
     static BUILT: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
     let root = repo_root();
@@ -157,6 +160,9 @@ pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
         command
             .args(["build", "--quiet", "--workspace", "--bins"])
             .current_dir(&root);
+        if std::env::var_os("CFRP_TEST_TARGETS_BUILT").is_some_and(|v| v == "1") {
+            command.arg("--tests");
+        }
         // `cargo test` sets CARGO_PKG_*, CARGO_MANIFEST_DIR and friends for test processes;
         // build scripts that track the environment would see them and rebuild everything.
         for (key, _) in std::env::vars() {
