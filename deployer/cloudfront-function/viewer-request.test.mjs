@@ -10,7 +10,7 @@ const sandboxed = vm.runInNewContext(`${source}\nhandler;`, {});
 // Objects made inside the sandbox have its prototypes; a JSON round trip compares by value.
 const handler = (event) => JSON.parse(JSON.stringify(sandboxed(event)));
 
-function viewerRequest(headers) {
+function viewerRequest(headers, viewer = { ip: '198.51.100.11' }) {
     return {
         version: '1.0',
         context: {
@@ -19,7 +19,7 @@ function viewerRequest(headers) {
             eventType: 'viewer-request',
             requestId: '4TyzHTaYWb1GX1qTfsHhEqV6HUDd_BzoBZnwfnvQc_1oF26ClkoUSEQ==',
         },
-        viewer: { ip: '198.51.100.11' },
+        viewer,
         request: {
             method: 'GET',
             uri: '/media/index.html',
@@ -60,4 +60,100 @@ test('the function returns the request, not a response', () => {
     const request = handler(viewerRequest({ host: { value: 'a.example.com' } }));
     assert.equal(request.method, 'GET');
     assert.equal(request.statusCode, undefined);
+});
+
+// Every header an origin may take for a proxy fact, as a viewer would forge it. Keys are lower
+// case: CloudFront Functions hand the handler lower-case header names, so `Forwarded` and
+// `forwarded` cannot both be present.
+const FORGEABLE = [
+    'forwarded',
+    'x-original-host',
+    'x-host',
+    'x-forwarded-server',
+    'x-forwarded-port',
+    'x-forwarded-prefix',
+    'x-original-url',
+    'x-rewrite-url',
+    'x-client-ip',
+    'client-ip',
+    'x-cluster-client-ip',
+    'cf-connecting-ip',
+    'fastly-client-ip',
+    'cloudfront-viewer-address',
+];
+
+for (const name of FORGEABLE) {
+    test(`a viewer-sent ${name} is removed, other headers stay`, () => {
+        const request = handler(viewerRequest({
+            host: { value: 'cdn.shop.example.com' },
+            accept: { value: 'text/html' },
+            [name]: { value: 'for=203.0.113.9;host=evil.example.net' },
+        }));
+        assert.equal(name in request.headers, false, JSON.stringify(request.headers));
+        assert.deepEqual(request.headers.accept, { value: 'text/html' });
+    });
+
+    test(`a viewer-sent ${name} with several values is removed`, () => {
+        const request = handler(viewerRequest({
+            host: { value: 'cdn.shop.example.com' },
+            [name]: {
+                value: '203.0.113.9',
+                multiValue: [{ value: '203.0.113.9' }, { value: '203.0.113.10' }],
+            },
+        }));
+        assert.equal(name in request.headers, false);
+    });
+}
+
+test('without forged headers the request keeps exactly its own headers plus the two the proxy sets', () => {
+    const request = handler(viewerRequest({
+        host: { value: 'cdn.shop.example.com' },
+        'user-agent': { value: 'curl/8.5.0' },
+    }));
+    assert.deepEqual(Object.keys(request.headers).sort(), [
+        'host',
+        'true-client-ip',
+        'user-agent',
+        'x-forwarded-host',
+    ]);
+});
+
+test('True-Client-IP carries the address CloudFront saw, replacing a forged one', () => {
+    const request = handler(viewerRequest({
+        host: { value: 'cdn.shop.example.com' },
+        'true-client-ip': { value: '10.0.0.1' },
+    }));
+    assert.deepEqual(request.headers['true-client-ip'], { value: '198.51.100.11' });
+});
+
+test('an IPv6 viewer address is passed as CloudFront gives it', () => {
+    const request = handler(viewerRequest(
+        { host: { value: 'cdn.shop.example.com' } },
+        { ip: '2001:db8::8a2e:370:7334' },
+    ));
+    assert.deepEqual(request.headers['true-client-ip'], { value: '2001:db8::8a2e:370:7334' });
+});
+
+test('without a viewer address no True-Client-IP reaches the origin', () => {
+    const request = handler(viewerRequest(
+        { host: { value: 'cdn.shop.example.com' }, 'true-client-ip': { value: '10.0.0.1' } },
+        {},
+    ));
+    assert.equal('true-client-ip' in request.headers, false);
+});
+
+test('X-Forwarded-For is left for CloudFront to append to', () => {
+    const request = handler(viewerRequest({
+        host: { value: 'cdn.shop.example.com' },
+        'x-forwarded-for': { value: '192.0.2.4, 192.0.2.3' },
+    }));
+    assert.deepEqual(request.headers['x-forwarded-for'], { value: '192.0.2.4, 192.0.2.3' });
+});
+
+test('the function never writes a header CloudFront forbids functions to add', () => {
+    // "Restrictions on all edge functions": X-Real-IP and X-Forwarded-Proto are disallowed
+    // (a function adding one gets the viewer a 502); they never appear in the event.
+    const request = handler(viewerRequest({ host: { value: 'cdn.shop.example.com' } }));
+    assert.equal('x-real-ip' in request.headers, false);
+    assert.equal('x-forwarded-proto' in request.headers, false);
 });

@@ -128,7 +128,19 @@ pub async fn plan(
     if let Some(file) = &args.out {
         planned.plan.save(file)?;
     }
-    print(&planned, session, out)?;
+    // The config's weak choices follow the plan, in both views.
+    let warnings = crate::validate::warnings_of(path, &args.up.stack, &config);
+    match session.output {
+        Output::Json => {
+            let mut value = planned.json();
+            value["warnings"] = crate::validate::warnings_json(&warnings);
+            writeln!(out, "{value:#}")?;
+        }
+        Output::Text => {
+            planned.write_text(out)?;
+            crate::validate::write_warnings(&warnings, out)?;
+        }
+    }
     if let Some(file) = &args.out
         && session.output == Output::Text
     {

@@ -14,9 +14,11 @@ mod reader;
 pub mod rules;
 mod schema;
 pub mod settings;
+pub mod warnings;
 
 pub use error::{ConfigError, Location, Problem, Problems};
 pub use fields::Field;
 pub use naming::{Function, Names};
 pub use schema::*;
 pub use settings::{AnalyserSettings, EvaluatorSettings, FunctionSettings, InvalidatorSettings};
+pub use warnings::{Warning, Warnings};

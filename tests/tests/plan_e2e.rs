@@ -248,10 +248,30 @@ async fn a_saved_plan_is_refused_when_the_distribution_changed_behind_its_back()
 
 #[test]
 fn up_without_a_terminal_and_without_yes_is_refused_and_changes_nothing() {
-    let stack = stack("plan-notty");
+    // One weak choice, which `plan` reports after the plan in both views.
+    let name: String = unique("plan-notty").chars().take(32).collect();
+    let stack = stack_file(&name, |t| {
+        t.replace(
+            "tls_versions = [\"TLSv1.2\"]",
+            "tls_versions = [\"TLSv1.2\", \"TLSv1.1\"]",
+        )
+    });
     let before = creates_pending(&stack);
     let art = artifacts().to_string_lossy().to_string();
     let config = config(&stack);
+    let planned = cfrp_tests::deploy::plan(&stack);
+    let warnings = planned["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{planned:#}");
+    assert_eq!(warnings[0]["field"], "origins[0].tls_versions[1]");
+    assert_eq!(warnings[0]["line"], 26);
+    assert_eq!(warnings[0]["column"], 28);
+    let text = deployer(&["--config", &config, "plan", "--artifacts", &art]).expect_code(2);
+    assert!(
+        text.stdout
+            .contains(":26:28: origins[0].tls_versions[1]: \"TLSv1.1\" lets CloudFront connect"),
+        "{}",
+        text.stdout
+    );
     let refused = deployer(&["--config", &config, "up", "--artifacts", &art]).expect_code(1);
     assert!(refused.stderr.contains("pass --yes"), "{}", refused.stderr);
     // The plan it refused to apply was shown.

@@ -341,6 +341,12 @@ fn parts(b: &Behavior, inputs: &Inputs<'_>) -> Result<BehaviorParts, DeployError
         }),
         functions,
         cache_policy,
+        // Viewer headers only: neither managed policy adds CloudFront headers (Developer
+        // Guide, "Use managed origin request policies"), so CloudFront-Viewer-Address never
+        // reaches the origin from CloudFront, and the viewer-request function removes a
+        // viewer-sent one. No custom policy can add it without forwarding the viewer's Host
+        // (allViewerAndWhitelistCloudFront), which Lambda URL and API Gateway origins refuse;
+        // the function passes the viewer's address as True-Client-IP instead.
         origin_request_policy: match b.origin_request {
             OriginRequest::AllViewer => Some(managed::ALL_VIEWER.to_string()),
             OriginRequest::AllViewerExceptHost => {
@@ -705,6 +711,33 @@ mod tests {
         assert_eq!(get("geo_restriction"), "blacklist KP");
         assert_eq!(get("behavior_order"), "/api/* /static/*");
         assert_eq!(origin_secret(&built).as_deref(), Some("s3cret"));
+    }
+
+    #[test]
+    fn origin_request_policies_forward_viewer_headers_only() {
+        // The viewer-request function deletes CloudFront-Viewer-Address as forged; that is
+        // only right while no policy the stack attaches asks CloudFront to add it.
+        let forwards_no_cloudfront_headers =
+            [managed::ALL_VIEWER, managed::ALL_VIEWER_EXCEPT_HOST_HEADER];
+        for choice in [
+            OriginRequest::AllViewer,
+            OriginRequest::AllViewerExceptHost,
+            OriginRequest::None,
+        ] {
+            let mut config = shop();
+            config.default_behavior.origin_request = choice;
+            let built = build(&config, &inputs()).expect("builds");
+            let f = flatten(&built);
+            let policy = f
+                .get("behaviors[default].origin_request_policy")
+                .map(String::as_str)
+                .unwrap_or_default();
+            assert!(
+                policy.is_empty() || forwards_no_cloudfront_headers.contains(&policy),
+                "{choice:?} attaches {policy}"
+            );
+        }
+        assert!(crate::spec::viewer_request::SOURCE.contains("'cloudfront-viewer-address'"));
     }
 
     #[test]

@@ -6,4 +6,5 @@ pub const SOURCE: &str = include_str!("../../cloudfront-function/viewer-request.
 /// The JavaScript runtime the source is written for.
 pub const RUNTIME: &str = "cloudfront-js-2.0";
 /// Shown in the CloudFront console beside the function.
-pub const COMMENT: &str = "Passes the viewer Host to the origin as X-Forwarded-Host";
+pub const COMMENT: &str =
+    "Sets X-Forwarded-Host and True-Client-IP for the origin; removes forgeable proxy headers";
