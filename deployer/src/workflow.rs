@@ -93,6 +93,7 @@ impl Report {
             "config_sha256": plan.config_sha256,
             "steps": steps,
             "changes": plan.changes,
+            "warnings": plan.warnings,
             "summary": plan.summary(),
             "mutating_calls": self.mutations().len(),
             "mutations": self.mutations(),
@@ -139,6 +140,13 @@ impl Report {
             "{} to create, {} to update, {} to delete, {} unchanged.",
             summary.create, summary.update, summary.delete, summary.unchanged
         )?;
+        for warning in &plan.warnings {
+            writeln!(
+                out,
+                "  ! {} {}: {}",
+                warning.kind, warning.name, warning.message
+            )?;
+        }
         let applied = matches!(self.outcome, Outcome::Applied { .. });
         if applied {
             writeln!(out, "{} mutating call(s) made.", self.mutations().len())?;
