@@ -485,3 +485,40 @@ impl Status {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diff::Warning;
+
+    #[test]
+    fn warnings_are_part_of_both_views_of_a_plan() {
+        let plan = Plan {
+            format: crate::plan::FORMAT,
+            stack: "shop".into(),
+            region: "eu-west-1".into(),
+            account: "123456789012".into(),
+            config_sha256: String::new(),
+            config: Default::default(),
+            steps: Vec::new(),
+            changes: Vec::new(),
+            warnings: vec![Warning {
+                kind: "S3 bucket".into(),
+                name: "shop-manuscripts".into(),
+                message: "no default encryption".into(),
+            }],
+        };
+        let report = Report::planned(plan, None);
+        let mut text = Vec::new();
+        assert!(report.write_text(&mut text).is_ok());
+        let text = String::from_utf8_lossy(&text);
+        assert!(
+            text.contains("  ! S3 bucket shop-manuscripts: no default encryption\n"),
+            "{text}"
+        );
+        assert_eq!(
+            report.json()["warnings"],
+            json!([{"kind": "S3 bucket", "name": "shop-manuscripts", "message": "no default encryption"}])
+        );
+    }
+}

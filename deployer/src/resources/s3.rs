@@ -777,8 +777,10 @@ mod tests {
     }
 
     /// A known gap, pinned so it is not forgotten: the tag is the only record that this stack
-    /// made the bucket, so a run cut between CreateBucket and PutBucketTagging leaves a
-    /// bucket the next `up` takes for the user's (unchanged) and `down` leaves behind.
+    /// made the bucket (its name comes from the config, so an untagged bucket of that name
+    /// may as well be the user's), so a run cut between CreateBucket and PutBucketTagging
+    /// leaves a bucket the next `up` takes for the user's (unchanged, its missing protection
+    /// warned about) and `down` leaves behind.
     #[tokio::test]
     async fn a_run_cut_before_tagging_leaves_a_bucket_no_run_claims() {
         let account = account();
@@ -791,6 +793,8 @@ mod tests {
         );
         let resumed = run_step(&account, Mode::Apply, Step::Bucket).await;
         assert_eq!(resumed.changes[0].action, Action::Unchanged);
+        assert_eq!(resumed.warnings.len(), 3, "{:?}", resumed.warnings);
+        assert!(resumed.mutations.is_empty());
         let down = run_step(&account, Mode::Apply, Step::RemoveBucket).await;
         assert!(down.changes.is_empty());
         assert!(
