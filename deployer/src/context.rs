@@ -10,7 +10,7 @@ use cfrp_config::naming::Names;
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::diff::{Action, Change, Fields, compare, digest, same_decision};
+use crate::diff::{Action, Change, Fields, Warning, compare, digest, same_decision};
 use crate::error::DeployError;
 use crate::ports::Ports;
 use crate::session::Target;
@@ -132,6 +132,8 @@ pub struct Run<'a> {
     changes: Mutex<Vec<(usize, Change)>>,
     /// Every mutating AWS call made, as `service:Operation name`.
     mutations: Mutex<Vec<String>>,
+    /// What the run found for the user to act on, with the step that found it.
+    warnings: Mutex<Vec<(usize, Warning)>>,
     pub progress: crate::progress::Progress,
     /// The decisions of the plan being applied, by (kind, name): set by [`Run::approve`].
     approved: Option<HashMap<(String, String), Action>>,
@@ -165,6 +167,7 @@ impl<'a> Run<'a> {
             mode,
             changes: Mutex::new(Vec::new()),
             mutations: Mutex::new(Vec::new()),
+            warnings: Mutex::new(Vec::new()),
             progress,
             approved: None,
             moved: Mutex::new(BTreeMap::new()),
@@ -191,6 +194,7 @@ impl<'a> Run<'a> {
             mode,
             changes: Mutex::new(Vec::new()),
             mutations: Mutex::new(Vec::new()),
+            warnings: Mutex::new(Vec::new()),
             progress: crate::progress::Progress::silent(),
             approved: None,
             moved: Mutex::new(BTreeMap::new()),
@@ -263,6 +267,25 @@ impl<'a> Run<'a> {
         // A stable sort keeps each step's own order.
         recorded.sort_by_key(|(step, _)| *step);
         recorded.into_iter().map(|(_, change)| change).collect()
+    }
+
+    /// Records a warning about one resource (part of the plan, shown in text and JSON).
+    pub fn warn(&self, kind: &str, name: &str, message: impl Into<String>) {
+        lock(&self.warnings).push((
+            current_step(),
+            Warning {
+                kind: kind.to_string(),
+                name: name.to_string(),
+                message: message.into(),
+            },
+        ));
+    }
+
+    /// The warnings so far in plan-step order.
+    pub fn warnings(&self) -> Vec<Warning> {
+        let mut recorded = lock(&self.warnings).clone();
+        recorded.sort_by_key(|(step, _)| *step);
+        recorded.into_iter().map(|(_, warning)| warning).collect()
     }
 
     /// Counts a mutating call; called just before it is sent. Refused when the step decided

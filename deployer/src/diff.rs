@@ -66,6 +66,15 @@ pub struct Change {
     pub observed_sha256: Option<String>,
 }
 
+/// Something a run found that the user should act on, changing nothing itself: e.g. a bucket
+/// the stack uses but does not own lacks a protection the deployer would give its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warning {
+    pub kind: String,
+    pub name: String,
+    pub message: String,
+}
+
 /// The digest of a resource's flattened settings (values that are secrets are digests
 /// already, see `spec::distribution::secret_digest`).
 pub fn digest(fields: &Fields) -> String {

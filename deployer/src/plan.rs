@@ -12,7 +12,7 @@ use cfrp_engine::Graph;
 use serde::{Deserialize, Serialize};
 
 use crate::context::Run;
-use crate::diff::{Action, Change, Fields, digest, same_decision};
+use crate::diff::{Action, Change, Fields, Warning, digest, same_decision};
 
 /// The saved plan's format; a file of another format is refused, not guessed at.
 pub const FORMAT: u32 = 1;
@@ -37,6 +37,10 @@ pub struct Plan {
     pub config: Fields,
     pub steps: Vec<Step>,
     pub changes: Vec<Change>,
+    /// What the user should act on; they change nothing (a plan saved without any reads
+    /// back with none).
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
 }
 
 /// Why a saved plan cannot be used.
@@ -82,6 +86,7 @@ impl Plan {
             config,
             steps,
             changes: run.changes(),
+            warnings: run.warnings(),
         }
     }
 
@@ -278,6 +283,7 @@ mod tests {
             config,
             steps: Vec::new(),
             changes,
+            warnings: Vec::new(),
         }
     }
 

@@ -135,12 +135,14 @@ pub fn graph(config: &cfrp_config::StackConfig, arns: &Arns, wait: bool) -> Stac
 
     // 3. Queues: analyser failures, manuscripts with its dead-letter queue.
     let timeout = config.functions.timeout_seconds;
-    let dead_letter = |name: String| sqs::QueueSpec {
-        name,
-        attributes: BTreeMap::from([(
+    let encryption = queues::encryption(config.encryption.kms_key_arn.as_deref());
+    let dead_letter = |name: String| {
+        let mut attributes = BTreeMap::from([(
             QueueAttributeName::MessageRetentionPeriod,
             queues::DEAD_LETTER_RETENTION_SECONDS.to_string(),
-        )]),
+        )]);
+        attributes.extend(encryption.clone());
+        sqs::QueueSpec { name, attributes }
     };
     let failures = functions.contains(&Function::LogAnalyser).then(|| {
         let spec = dead_letter(names.analyser_failure_queue());
@@ -160,7 +162,7 @@ pub fn graph(config: &cfrp_config::StackConfig, arns: &Arns, wait: bool) -> Stac
             "deadLetterTargetArn": arns.manuscripts_dead_letter_queue,
             "maxReceiveCount": queues::MAX_RECEIVE_COUNT,
         });
-        let queue = sqs::QueueSpec {
+        let mut queue = sqs::QueueSpec {
             name: names.manuscripts_queue(),
             attributes: BTreeMap::from([
                 (
@@ -180,6 +182,7 @@ pub fn graph(config: &cfrp_config::StackConfig, arns: &Arns, wait: bool) -> Stac
                 ),
             ]),
         };
+        queue.attributes.extend(encryption.clone());
         let queue = add(
             Task::Queue(queue),
             format!("SQS queue {}", names.manuscripts_queue()),

@@ -93,6 +93,7 @@ impl Report {
             "config_sha256": plan.config_sha256,
             "steps": steps,
             "changes": plan.changes,
+            "warnings": plan.warnings,
             "summary": plan.summary(),
             "mutating_calls": self.mutations().len(),
             "mutations": self.mutations(),
@@ -139,6 +140,13 @@ impl Report {
             "{} to create, {} to update, {} to delete, {} unchanged.",
             summary.create, summary.update, summary.delete, summary.unchanged
         )?;
+        for warning in &plan.warnings {
+            writeln!(
+                out,
+                "  ! {} {}: {}",
+                warning.kind, warning.name, warning.message
+            )?;
+        }
         let applied = matches!(self.outcome, Outcome::Applied { .. });
         if applied {
             writeln!(out, "{} mutating call(s) made.", self.mutations().len())?;
@@ -475,5 +483,42 @@ impl Status {
             )?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diff::Warning;
+
+    #[test]
+    fn warnings_are_part_of_both_views_of_a_plan() {
+        let plan = Plan {
+            format: crate::plan::FORMAT,
+            stack: "shop".into(),
+            region: "eu-west-1".into(),
+            account: "123456789012".into(),
+            config_sha256: String::new(),
+            config: Default::default(),
+            steps: Vec::new(),
+            changes: Vec::new(),
+            warnings: vec![Warning {
+                kind: "S3 bucket".into(),
+                name: "shop-manuscripts".into(),
+                message: "no default encryption".into(),
+            }],
+        };
+        let report = Report::planned(plan, None);
+        let mut text = Vec::new();
+        assert!(report.write_text(&mut text).is_ok());
+        let text = String::from_utf8_lossy(&text);
+        assert!(
+            text.contains("  ! S3 bucket shop-manuscripts: no default encryption\n"),
+            "{text}"
+        );
+        assert_eq!(
+            report.json()["warnings"],
+            json!([{"kind": "S3 bucket", "name": "shop-manuscripts", "message": "no default encryption"}])
+        );
     }
 }

@@ -132,6 +132,41 @@ pub fn bucket_name(name: &str) -> Result<(), String> {
     if ok { Ok(()) } else { Err(RULE.to_string()) }
 }
 
+/// A KMS key's ARN in `region`: `arn:aws:kms:REGION:ACCOUNT:key/ID`, the ID a key id (a
+/// UUID) or a multi-Region key id (`mrk-` and 32 hex digits). An alias will not do: IAM
+/// policies grant on the key ARN, and the stream, queues, topic and bucket must use a key in
+/// their own region.
+pub fn kms_key_arn(text: &str, region: &str) -> Result<(), String> {
+    let rule = format!(
+        "a KMS key ARN in the stack's region {region}: arn:aws:kms:{region}:ACCOUNT:key/KEY-ID (a key id such as 1234abcd-12ab-34cd-56ef-1234567890ab, not an alias)"
+    );
+    let Ok(arn) = arn(text) else {
+        return Err(rule);
+    };
+    let Some(id) = arn.resource.strip_prefix("key/") else {
+        return Err(rule);
+    };
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let uuid = {
+        let groups: Vec<&str> = id.split('-').collect();
+        groups.len() == 5
+            && groups
+                .iter()
+                .zip([8, 4, 4, 4, 12])
+                .all(|(group, n)| hex(group, n))
+    };
+    let multi_region = id.strip_prefix("mrk-").is_some_and(|rest| hex(rest, 32));
+    if arn.service == "kms"
+        && arn.region == region
+        && !arn.account.is_empty()
+        && (uuid || multi_region)
+    {
+        Ok(())
+    } else {
+        Err(rule)
+    }
+}
+
 /// An HTTP header name (RFC 9110 token characters).
 pub fn header_name(name: &str) -> Result<(), String> {
     let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
@@ -281,6 +316,32 @@ mod tests {
         assert_eq!(parsed.region, "us-east-1");
         assert!(arn("arn:aws:acm:us-east-1:1234:certificate/abc").is_err());
         assert!(arn("not-an-arn").is_err());
+    }
+
+    #[test]
+    fn kms_keys_are_key_arns_in_the_stacks_region() {
+        let key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        assert_eq!(kms_key_arn(key, "eu-west-1"), Ok(()));
+        let mrk = "arn:aws:kms:eu-west-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab";
+        assert_eq!(kms_key_arn(mrk, "eu-west-1"), Ok(()));
+        for wrong in [
+            // Another region than the stack's.
+            "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            // An alias, a bare key id, another service, a malformed id, no account.
+            "arn:aws:kms:eu-west-1:123456789012:alias/my-key",
+            "1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws:sqs:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws:kms:eu-west-1:123456789012:key/1234abcd",
+            "arn:aws:kms:eu-west-1::key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        ] {
+            let refused = kms_key_arn(wrong, "eu-west-1");
+            assert!(
+                refused
+                    .as_ref()
+                    .is_err_and(|rule| rule.contains("eu-west-1")),
+                "{wrong}: {refused:?}"
+            );
+        }
     }
 
     #[test]

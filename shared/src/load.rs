@@ -68,6 +68,7 @@ impl StackConfig {
             },
             manuscripts: None,
             functions: Functions::default(),
+            encryption: Encryption::default(),
         }
     }
 
@@ -297,6 +298,10 @@ fn read_stack(mut root: TableReader, r: &mut Report) -> StackConfig {
         Some(table) => read_functions(table, r),
         None => Functions::default(),
     };
+    let encryption = match root.table("encryption", r) {
+        Some(table) => read_encryption(table, r, &region),
+        None => Encryption::default(),
+    };
     root.finish(r);
 
     let config = StackConfig {
@@ -312,6 +317,7 @@ fn read_stack(mut root: TableReader, r: &mut Report) -> StackConfig {
         alarms,
         manuscripts,
         functions,
+        encryption,
     };
     cross_checks(&config, r);
     config
@@ -1131,6 +1137,22 @@ fn read_manuscripts(mut t: TableReader, r: &mut Report) -> Manuscripts {
         path_prefix,
         batch_window_seconds,
     }
+}
+
+fn read_encryption(mut t: TableReader, r: &mut Report, region: &str) -> Encryption {
+    let mut encryption = Encryption::default();
+    if let Some(key) = t.string("kms_key_arn", r) {
+        if let Err(rule) = checks::kms_key_arn(&key.value, region) {
+            r.add(
+                &key.path,
+                key.span.clone(),
+                format!("\"{}\" is not valid; expected {rule}", key.value),
+            );
+        }
+        encryption.kms_key_arn = Some(key.value);
+    }
+    t.finish(r);
+    encryption
 }
 
 fn read_functions(mut t: TableReader, r: &mut Report) -> Functions {

@@ -27,6 +27,27 @@ pub struct StackConfig {
     pub alarms: Alarms,
     pub manuscripts: Option<Manuscripts>,
     pub functions: Functions,
+    /// Server-side encryption of the stream, queues, topic and the bucket `up` creates.
+    #[serde(default, skip_serializing_if = "Encryption::is_default")]
+    pub encryption: Encryption,
+}
+
+/// `[encryption]`: which KMS key encrypts the stack's data at rest. Without a key each
+/// service uses its own: Kinesis the AWS-managed key `alias/aws/kinesis`, SQS its SQS-owned
+/// keys (SSE-SQS; S3 cannot deliver events to a queue under `alias/aws/sqs`), S3 SSE-S3; the
+/// topic is then not encrypted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Encryption {
+    /// A customer managed key in the stack's region, by its key ARN
+    /// (`arn:aws:kms:REGION:ACCOUNT:key/ID`): IAM grants are scoped to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_arn: Option<String>,
+}
+
+impl Encryption {
+    pub fn is_default(&self) -> bool {
+        self == &Encryption::default()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

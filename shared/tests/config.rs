@@ -161,6 +161,7 @@ fn every_kind_of_mistake_is_reported_at_once_with_line_and_column() {
         ("manuscripts.bucket", 54, 10, "S3 bucket name"),
         ("functions.log_retention_days", 58, 22, "retention"),
         ("functions.memory_mb", 59, 13, "128–10240"),
+        ("encryption.kms_key_arn", 62, 15, "not an alias"),
     ];
     for (field, line, column, words) in expect {
         assert!(

@@ -99,6 +99,64 @@ async fn notification_ids(s3: &aws_sdk_s3::Client, bucket: &str) -> BTreeSet<Str
 }
 
 /// The distribution tagged with the stack (there must be at most one).
+/// A bucket's protection as S3 answers it: the four Block Public Access settings (None:
+/// no configuration), the default encryption algorithm and key, and the policy document.
+#[derive(Debug, PartialEq)]
+struct Protection {
+    block: Option<[bool; 4]>,
+    encryption: Option<(String, Option<String>)>,
+    policy: Option<String>,
+}
+
+async fn protection(s3: &aws_sdk_s3::Client, bucket: &str) -> Protection {
+    use aws_sdk_s3::error::ProvideErrorMetadata;
+    let block = match s3.get_public_access_block().bucket(bucket).send().await {
+        Ok(out) => out.public_access_block_configuration().map(|c| {
+            [
+                c.block_public_acls().unwrap_or(false),
+                c.ignore_public_acls().unwrap_or(false),
+                c.block_public_policy().unwrap_or(false),
+                c.restrict_public_buckets().unwrap_or(false),
+            ]
+        }),
+        Err(e) => {
+            let code = e.as_service_error().and_then(|e| e.code());
+            assert_eq!(code, Some("NoSuchPublicAccessBlockConfiguration"));
+            None
+        }
+    };
+    let encryption = match s3.get_bucket_encryption().bucket(bucket).send().await {
+        Ok(out) => out
+            .server_side_encryption_configuration()
+            .and_then(|c| c.rules().first())
+            .and_then(|r| r.apply_server_side_encryption_by_default())
+            .map(|d| {
+                (
+                    d.sse_algorithm().as_str().to_string(),
+                    d.kms_master_key_id().map(str::to_string),
+                )
+            }),
+        Err(e) => {
+            let code = e.as_service_error().and_then(|e| e.code());
+            assert_eq!(code, Some("ServerSideEncryptionConfigurationNotFoundError"));
+            None
+        }
+    };
+    let policy = match s3.get_bucket_policy().bucket(bucket).send().await {
+        Ok(out) => out.policy().map(str::to_string),
+        Err(e) => {
+            let code = e.as_service_error().and_then(|e| e.code());
+            assert_eq!(code, Some("NoSuchBucketPolicy"));
+            None
+        }
+    };
+    Protection {
+        block,
+        encryption,
+        policy,
+    }
+}
+
 async fn stack_distributions(cloudfront: &aws_sdk_cloudfront::Client, stack: &str) -> Vec<String> {
     let list = cloudfront.list_distributions().send().await.unwrap();
     let mut ids = Vec::new();
@@ -151,9 +209,27 @@ async fn up_from_nothing_converges_plans_one_change_and_down_removes_everything(
         .unwrap();
     let other_arn = format!("arn:aws:sqs:eu-west-1:123456789012:{name}-other");
     users_bucket(&eu, &stack.bucket, &other_arn).await;
+    let users_protection = protection(&s3(&eu), &stack.bucket).await;
 
     // ---- up from nothing
     let report = up(&stack);
+    // The user's bucket is inspected, never changed: each protection it lacks is a warning.
+    let warnings: Vec<&str> = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["kind"] == "S3 bucket" && w["name"] == stack.bucket.as_str())
+        .map(|w| w["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(warnings.len(), 3, "{report:#}");
+    assert!(
+        warnings[0].contains(
+            "BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy, RestrictPublicBuckets"
+        )
+    );
+    assert!(warnings[1].contains("no default encryption"));
+    assert!(warnings[2].contains("aws:SecureTransport"));
+    assert_eq!(protection(&s3(&eu), &stack.bucket).await, users_protection);
     let created = report["summary"]["create"].as_u64().unwrap();
     assert!(created >= 30, "{report:#}");
     // Only the bucket existed before.
@@ -324,6 +400,9 @@ async fn up_from_nothing_converges_plans_one_change_and_down_removes_everything(
         .unwrap();
     let stream = stream.stream_description_summary().unwrap();
     assert_eq!(stream.stream_status().as_str(), "ACTIVE");
+    // Encrypted with Kinesis's AWS-managed key: no [encryption] key in the config.
+    assert_eq!(stream.encryption_type().map(|e| e.as_str()), Some("KMS"));
+    assert_eq!(stream.key_id(), Some("alias/aws/kinesis"));
     assert_eq!(
         stream.stream_mode_details().unwrap().stream_mode().as_str(),
         "ON_DEMAND"
@@ -498,6 +577,32 @@ async fn up_from_nothing_converges_plans_one_change_and_down_removes_everything(
         attributes[&aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout],
         "390"
     );
+    // SSE-SQS on every queue (S3 cannot deliver to one under alias/aws/sqs).
+    for queue in ["manuscripts", "manuscripts-dlq", "log-analyser-failures"] {
+        let url = sqs
+            .get_queue_url()
+            .queue_name(format!("cfrp-{name}-{queue}"))
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let sse = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+            .send()
+            .await
+            .unwrap();
+        let sse = sse.attributes().unwrap();
+        assert_eq!(
+            sse.get(&aws_sdk_sqs::types::QueueAttributeName::SqsManagedSseEnabled)
+                .map(String::as_str),
+            Some("true"),
+            "{queue}: {sse:?}"
+        );
+        assert!(!sse.contains_key(&aws_sdk_sqs::types::QueueAttributeName::KmsMasterKeyId));
+    }
 
     // The schedule runs the evaluator, which lets only that rule invoke it.
     let events = aws_sdk_eventbridge::Client::new(&eu);
@@ -1383,6 +1488,31 @@ async fn features_turned_off_are_removed_by_up_and_the_bucket_stays() {
     assert_eq!(created("Lambda function").len(), 3, "{first:#}");
     let eu = regional("eu-west-1").await;
     let s3 = s3(&eu);
+    // The bucket `up` created: Block Public Access on, SSE-S3, a TLS-only policy.
+    let made = protection(&s3, &stack.bucket).await;
+    assert_eq!(made.block, Some([true; 4]), "{made:?}");
+    assert_eq!(made.encryption, Some(("AES256".to_string(), None)));
+    let statement = statements(made.policy.as_deref().unwrap())
+        .into_iter()
+        .find(|s| s["Sid"] == "cfrp-deny-insecure-transport")
+        .unwrap();
+    assert_eq!(statement["Effect"], "Deny");
+    assert_eq!(statement["Action"], "s3:*");
+    assert_eq!(
+        statement["Condition"]["Bool"]["aws:SecureTransport"],
+        "false"
+    );
+    assert_eq!(
+        statement["Resource"],
+        json!([
+            format!("arn:aws:s3:::{}", stack.bucket),
+            format!("arn:aws:s3:::{}/*", stack.bucket)
+        ])
+    );
+    assert!(
+        first["warnings"].as_array().unwrap().is_empty(),
+        "{first:#}"
+    );
     s3.put_object()
         .bucket(&stack.bucket)
         .key("manuscripts/chapter-1.md")

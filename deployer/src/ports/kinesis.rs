@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_kinesis::types::{ScalingType, StreamMode, StreamModeDetails};
+use aws_sdk_kinesis::types::{EncryptionType, ScalingType, StreamMode, StreamModeDetails};
 
 use super::fake::{FakeAccount, refused};
 use super::{PortFuture, gone_is_fine};
@@ -45,6 +45,9 @@ pub struct StreamSummary {
     pub retention_hours: i32,
     /// The API's status name (`CREATING`, `UPDATING`, `ACTIVE`, `DELETING`).
     pub status: String,
+    /// The KMS key server-side encryption uses (as it was given: key ARN or alias), None
+    /// when the stream is not encrypted.
+    pub kms_key: Option<String>,
 }
 
 impl StreamSummary {
@@ -76,6 +79,9 @@ pub trait Streams: Send + Sync {
     fn update_shard_count<'a>(&'a self, name: &'a str, shards: i32) -> PortFuture<'a, ()>;
     fn increase_retention<'a>(&'a self, name: &'a str, hours: i32) -> PortFuture<'a, ()>;
     fn decrease_retention<'a>(&'a self, name: &'a str, hours: i32) -> PortFuture<'a, ()>;
+    /// Turns on (or moves to another key) server-side encryption with the KMS key `key`
+    /// (key ARN or alias); the stream is UPDATING until it has switched.
+    fn start_encryption<'a>(&'a self, name: &'a str, key: &'a str) -> PortFuture<'a, ()>;
     /// Adds the tags, overwriting the values of keys the stream already has.
     fn add_tags<'a>(&'a self, name: &'a str, tags: Vec<(String, String)>) -> PortFuture<'a, ()>;
     /// Deletes the stream with its consumers; a stream already gone is not an error.
@@ -124,11 +130,16 @@ impl Streams for SdkStreams {
                 Some(StreamMode::Provisioned) => CapacityMode::Provisioned,
                 _ => CapacityMode::OnDemand,
             };
+            let kms_key = match summary.encryption_type() {
+                Some(EncryptionType::Kms) => summary.key_id().map(str::to_string),
+                _ => None,
+            };
             Ok(Some(StreamSummary {
                 mode,
                 open_shards: summary.open_shard_count(),
                 retention_hours: summary.retention_period_hours(),
                 status: summary.stream_status().as_str().to_string(),
+                kms_key,
             }))
         })
     }
@@ -240,6 +251,20 @@ impl Streams for SdkStreams {
         })
     }
 
+    fn start_encryption<'a>(&'a self, name: &'a str, key: &'a str) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            self.0
+                .start_stream_encryption()
+                .stream_name(name)
+                .encryption_type(EncryptionType::Kms)
+                .key_id(key)
+                .send()
+                .await
+                .map_err(|e| DeployError::aws("kinesis:StartStreamEncryption", name, e))?;
+            Ok(())
+        })
+    }
+
     fn add_tags<'a>(&'a self, name: &'a str, tags: Vec<(String, String)>) -> PortFuture<'a, ()> {
         Box::pin(async move {
             let mut request = self.0.add_tags_to_stream().stream_name(name);
@@ -292,6 +317,8 @@ pub struct FakeStream {
     pub retention_hours: i32,
     pub tags: BTreeMap<String, String>,
     pub status: String,
+    /// The server-side encryption key; None: not encrypted (a new stream's state).
+    pub kms_key: Option<String>,
     /// Reads that still answer the in-progress status.
     pub reads_until_active: u32,
 }
@@ -413,6 +440,7 @@ impl Streams for FakeAccount {
                 open_shards: stream.open_shards,
                 retention_hours: stream.retention_hours,
                 status: stream.status.clone(),
+                kms_key: stream.kms_key.clone(),
             }))
         })
     }
@@ -461,6 +489,7 @@ impl Streams for FakeAccount {
                 retention_hours: MIN_RETENTION_HOURS,
                 tags: BTreeMap::new(),
                 status: "CREATING".to_string(),
+                kms_key: None,
                 reads_until_active: state.streams.settle_reads,
             };
             state.streams.streams.insert(name.to_string(), stream);
@@ -558,6 +587,26 @@ impl Streams for FakeAccount {
                     ));
                 }
                 stream.retention_hours = hours;
+                Ok(())
+            })
+        })
+    }
+
+    fn start_encryption<'a>(&'a self, name: &'a str, key: &'a str) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            let operation = "kinesis:StartStreamEncryption";
+            self.call(operation, name)?;
+            // AWS takes a key ARN, an alias ARN, an alias name or a key id.
+            let shaped = key.starts_with("arn:aws:kms:") || key.starts_with("alias/");
+            if !shaped {
+                return Err(invalid(
+                    operation,
+                    name,
+                    format!("KeyId {key} is not a KMS key id, key ARN, alias name or alias ARN."),
+                ));
+            }
+            self.change_stream(operation, name, true, |stream| {
+                stream.kms_key = Some(key.to_string());
                 Ok(())
             })
         })

@@ -5,8 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_s3::types::{
     BucketLocationConstraint, CreateBucketConfiguration, Delete, Event, EventBridgeConfiguration,
     FilterRule, FilterRuleName, LambdaFunctionConfiguration, NotificationConfiguration,
-    NotificationConfigurationFilter, ObjectIdentifier, QueueConfiguration, S3KeyFilter, Tag,
-    Tagging, TopicConfiguration,
+    NotificationConfigurationFilter, ObjectIdentifier, PublicAccessBlockConfiguration,
+    QueueConfiguration, S3KeyFilter, ServerSideEncryption, ServerSideEncryptionByDefault,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging, TopicConfiguration,
 };
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
@@ -46,6 +47,45 @@ pub struct Notifications {
     pub event_bridge: bool,
 }
 
+/// A bucket's Block Public Access settings (`PutPublicAccessBlock`): each blocks one way a
+/// bucket can become public.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PublicAccessBlock {
+    pub block_public_acls: bool,
+    pub ignore_public_acls: bool,
+    pub block_public_policy: bool,
+    pub restrict_public_buckets: bool,
+}
+
+impl PublicAccessBlock {
+    /// All four on: what the bucket `up` creates gets.
+    pub const ALL: PublicAccessBlock = PublicAccessBlock {
+        block_public_acls: true,
+        ignore_public_acls: true,
+        block_public_policy: true,
+        restrict_public_buckets: true,
+    };
+
+    /// Each setting by its API name (`BlockPublicAcls`, ...), with whether it is on.
+    pub fn settings(&self) -> [(&'static str, bool); 4] {
+        [
+            ("BlockPublicAcls", self.block_public_acls),
+            ("IgnorePublicAcls", self.ignore_public_acls),
+            ("BlockPublicPolicy", self.block_public_policy),
+            ("RestrictPublicBuckets", self.restrict_public_buckets),
+        ]
+    }
+}
+
+/// A bucket's default encryption (its first rule's default): SSE-S3 (`AES256`) or SSE-KMS
+/// (`aws:kms`, with the key; None is S3's AWS-managed key `aws/s3`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefaultEncryption {
+    /// `AES256`, `aws:kms` or `aws:kms:dsse`, as S3 spells it.
+    pub algorithm: String,
+    pub kms_key: Option<String>,
+}
+
 /// S3 buckets, by name.
 pub trait Buckets: Send + Sync {
     /// Whether the bucket exists (and this account may see it).
@@ -70,6 +110,36 @@ pub trait Buckets: Send + Sync {
         bucket: &'a str,
         notifications: Notifications,
     ) -> PortFuture<'a, ()>;
+    /// The bucket's Block Public Access settings, or None when it has none (S3 answers
+    /// NoSuchPublicAccessBlockConfiguration).
+    fn public_access_block<'a>(
+        &'a self,
+        bucket: &'a str,
+    ) -> PortFuture<'a, Option<PublicAccessBlock>>;
+    fn put_public_access_block<'a>(
+        &'a self,
+        bucket: &'a str,
+        block: PublicAccessBlock,
+    ) -> PortFuture<'a, ()>;
+    /// The bucket's default encryption, or None when it has none (S3 answers
+    /// ServerSideEncryptionConfigurationNotFoundError; AWS itself gives every bucket SSE-S3
+    /// since 2023, emulators may not).
+    fn encryption<'a>(&'a self, bucket: &'a str) -> PortFuture<'a, Option<DefaultEncryption>>;
+    /// Replaces the bucket's default encryption with one rule.
+    fn put_encryption<'a>(
+        &'a self,
+        bucket: &'a str,
+        encryption: DefaultEncryption,
+    ) -> PortFuture<'a, ()>;
+    /// The bucket's policy document, or None when it has none (NoSuchBucketPolicy).
+    fn policy<'a>(&'a self, bucket: &'a str) -> PortFuture<'a, Option<String>>;
+    /// Replaces the bucket's policy.
+    fn put_policy<'a>(&'a self, bucket: &'a str, policy: String) -> PortFuture<'a, ()>;
+}
+
+/// The service error's code, for S3 errors that have no modelled variant.
+fn code_is<E: ProvideErrorMetadata>(err: &aws_sdk_s3::error::SdkError<E>, code: &str) -> bool {
+    err.as_service_error().and_then(|e| e.code()) == Some(code)
 }
 
 /// S3 through `aws-sdk-s3`.
@@ -251,6 +321,123 @@ impl Buckets for SdkBuckets {
             Ok(())
         })
     }
+
+    fn public_access_block<'a>(
+        &'a self,
+        bucket: &'a str,
+    ) -> PortFuture<'a, Option<PublicAccessBlock>> {
+        Box::pin(async move {
+            match self.0.get_public_access_block().bucket(bucket).send().await {
+                Ok(out) => Ok(out
+                    .public_access_block_configuration()
+                    .map(|c| PublicAccessBlock {
+                        block_public_acls: c.block_public_acls().unwrap_or(false),
+                        ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
+                        block_public_policy: c.block_public_policy().unwrap_or(false),
+                        restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
+                    })),
+                Err(err) if code_is(&err, "NoSuchPublicAccessBlockConfiguration") => Ok(None),
+                Err(err) => Err(DeployError::aws("s3:GetPublicAccessBlock", bucket, err)),
+            }
+        })
+    }
+
+    fn put_public_access_block<'a>(
+        &'a self,
+        bucket: &'a str,
+        block: PublicAccessBlock,
+    ) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            self.0
+                .put_public_access_block()
+                .bucket(bucket)
+                .public_access_block_configuration(
+                    PublicAccessBlockConfiguration::builder()
+                        .block_public_acls(block.block_public_acls)
+                        .ignore_public_acls(block.ignore_public_acls)
+                        .block_public_policy(block.block_public_policy)
+                        .restrict_public_buckets(block.restrict_public_buckets)
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| DeployError::aws("s3:PutPublicAccessBlock", bucket, e))?;
+            Ok(())
+        })
+    }
+
+    fn encryption<'a>(&'a self, bucket: &'a str) -> PortFuture<'a, Option<DefaultEncryption>> {
+        Box::pin(async move {
+            match self.0.get_bucket_encryption().bucket(bucket).send().await {
+                Ok(out) => Ok(out
+                    .server_side_encryption_configuration()
+                    .and_then(|c| c.rules().first())
+                    .and_then(|rule| rule.apply_server_side_encryption_by_default())
+                    .map(|default| DefaultEncryption {
+                        algorithm: default.sse_algorithm().as_str().to_string(),
+                        kms_key: default.kms_master_key_id().map(str::to_string),
+                    })),
+                Err(err) if code_is(&err, "ServerSideEncryptionConfigurationNotFoundError") => {
+                    Ok(None)
+                }
+                Err(err) => Err(DeployError::aws("s3:GetBucketEncryption", bucket, err)),
+            }
+        })
+    }
+
+    fn put_encryption<'a>(
+        &'a self,
+        bucket: &'a str,
+        encryption: DefaultEncryption,
+    ) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            let default = ServerSideEncryptionByDefault::builder()
+                .sse_algorithm(ServerSideEncryption::from(encryption.algorithm.as_str()))
+                .set_kms_master_key_id(encryption.kms_key.clone())
+                .build()?;
+            // With a KMS key, an S3 Bucket Key cuts the KMS requests (and their cost) that
+            // SSE-KMS makes per object.
+            let rule = ServerSideEncryptionRule::builder()
+                .apply_server_side_encryption_by_default(default)
+                .bucket_key_enabled(encryption.kms_key.is_some())
+                .build();
+            self.0
+                .put_bucket_encryption()
+                .bucket(bucket)
+                .server_side_encryption_configuration(
+                    ServerSideEncryptionConfiguration::builder()
+                        .rules(rule)
+                        .build()?,
+                )
+                .send()
+                .await
+                .map_err(|e| DeployError::aws("s3:PutBucketEncryption", bucket, e))?;
+            Ok(())
+        })
+    }
+
+    fn policy<'a>(&'a self, bucket: &'a str) -> PortFuture<'a, Option<String>> {
+        Box::pin(async move {
+            match self.0.get_bucket_policy().bucket(bucket).send().await {
+                Ok(out) => Ok(out.policy().map(str::to_string)),
+                Err(err) if code_is(&err, "NoSuchBucketPolicy") => Ok(None),
+                Err(err) => Err(DeployError::aws("s3:GetBucketPolicy", bucket, err)),
+            }
+        })
+    }
+
+    fn put_policy<'a>(&'a self, bucket: &'a str, policy: String) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            self.0
+                .put_bucket_policy()
+                .bucket(bucket)
+                .policy(policy)
+                .send()
+                .await
+                .map_err(|e| DeployError::aws("s3:PutBucketPolicy", bucket, e))?;
+            Ok(())
+        })
+    }
 }
 
 /// A bucket's notification configuration as S3 answered it, in the port's terms.
@@ -399,6 +586,11 @@ pub struct FakeBucket {
     /// Keys a bucket policy denies deleting: DeleteObjects reports each as AccessDenied.
     pub undeletable: BTreeSet<String>,
     pub notifications: Notifications,
+    /// None: no Block Public Access configuration on the bucket.
+    pub public_access_block: Option<PublicAccessBlock>,
+    /// None: no default encryption (what moto answers for a new bucket; AWS gives SSE-S3).
+    pub encryption: Option<DefaultEncryption>,
+    pub policy: Option<String>,
 }
 
 /// What ListObjectsV2 answers at most, and DeleteObjects takes at most.
@@ -597,6 +789,89 @@ impl Buckets for FakeAccount {
             self.call("s3:PutBucketNotificationConfiguration", bucket)?;
             self.with_bucket("s3:PutBucketNotificationConfiguration", bucket, |b| {
                 b.notifications = notifications;
+                Ok(())
+            })
+        })
+    }
+    fn public_access_block<'a>(
+        &'a self,
+        bucket: &'a str,
+    ) -> PortFuture<'a, Option<PublicAccessBlock>> {
+        Box::pin(async move {
+            self.call("s3:GetPublicAccessBlock", bucket)?;
+            self.with_bucket("s3:GetPublicAccessBlock", bucket, |b| {
+                Ok(b.public_access_block)
+            })
+        })
+    }
+
+    fn put_public_access_block<'a>(
+        &'a self,
+        bucket: &'a str,
+        block: PublicAccessBlock,
+    ) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            self.call("s3:PutPublicAccessBlock", bucket)?;
+            self.with_bucket("s3:PutPublicAccessBlock", bucket, |b| {
+                b.public_access_block = Some(block);
+                Ok(())
+            })
+        })
+    }
+
+    fn encryption<'a>(&'a self, bucket: &'a str) -> PortFuture<'a, Option<DefaultEncryption>> {
+        Box::pin(async move {
+            self.call("s3:GetBucketEncryption", bucket)?;
+            self.with_bucket("s3:GetBucketEncryption", bucket, |b| {
+                Ok(b.encryption.clone())
+            })
+        })
+    }
+
+    fn put_encryption<'a>(
+        &'a self,
+        bucket: &'a str,
+        encryption: DefaultEncryption,
+    ) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            let operation = "s3:PutBucketEncryption";
+            self.call(operation, bucket)?;
+            // S3 takes a key only with SSE-KMS.
+            if encryption.kms_key.is_some() && !encryption.algorithm.starts_with("aws:kms") {
+                return Err(refused(
+                    operation,
+                    bucket,
+                    "InvalidArgument: a KMS key id may only be given with aws:kms or aws:kms:dsse",
+                ));
+            }
+            self.with_bucket(operation, bucket, |b| {
+                b.encryption = Some(encryption);
+                Ok(())
+            })
+        })
+    }
+
+    fn policy<'a>(&'a self, bucket: &'a str) -> PortFuture<'a, Option<String>> {
+        Box::pin(async move {
+            self.call("s3:GetBucketPolicy", bucket)?;
+            self.with_bucket("s3:GetBucketPolicy", bucket, |b| Ok(b.policy.clone()))
+        })
+    }
+
+    fn put_policy<'a>(&'a self, bucket: &'a str, policy: String) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            let operation = "s3:PutBucketPolicy";
+            self.call(operation, bucket)?;
+            if serde_json::from_str::<serde_json::Value>(&policy).is_err() {
+                return Err(refused(
+                    operation,
+                    bucket,
+                    "MalformedPolicy: Policies must be valid JSON and the first byte must be '{'",
+                ));
+            }
+            self.with_bucket(operation, bucket, |b| {
+                // Block Public Access refuses a policy granting public access; ours only denies.
+                b.policy = Some(policy);
                 Ok(())
             })
         })

@@ -34,6 +34,11 @@ pub trait Topics: Send + Sync {
     ) -> PortFuture<'a, ()>;
     /// Deletes the topic and its subscriptions; a topic already gone is not an error.
     fn delete<'a>(&'a self, arn: &'a str) -> PortFuture<'a, ()>;
+    /// The topic's server-side encryption key (`KmsMasterKeyId`), or None when it has none;
+    /// the outer None when there is no such topic.
+    fn kms_key<'a>(&'a self, arn: &'a str) -> PortFuture<'a, Option<Option<String>>>;
+    /// Sets the topic's `KmsMasterKeyId`; an empty key turns encryption off.
+    fn set_kms_key<'a>(&'a self, arn: &'a str, key: &'a str) -> PortFuture<'a, ()>;
 }
 
 /// SNS through `aws-sdk-sns`.
@@ -67,6 +72,41 @@ impl Topics for SdkTopics {
                 .await
                 .map_err(|e| DeployError::aws("sns:CreateTopic", name, e))?;
             Ok(out.topic_arn.unwrap_or_default())
+        })
+    }
+
+    fn kms_key<'a>(&'a self, arn: &'a str) -> PortFuture<'a, Option<Option<String>>> {
+        Box::pin(async move {
+            match self.0.get_topic_attributes().topic_arn(arn).send().await {
+                Ok(out) => Ok(Some(
+                    out.attributes()
+                        .and_then(|a| a.get("KmsMasterKeyId"))
+                        .filter(|key| !key.is_empty())
+                        .cloned(),
+                )),
+                Err(err)
+                    if err
+                        .as_service_error()
+                        .is_some_and(|e| e.is_not_found_exception()) =>
+                {
+                    Ok(None)
+                }
+                Err(err) => Err(DeployError::aws("sns:GetTopicAttributes", arn, err)),
+            }
+        })
+    }
+
+    fn set_kms_key<'a>(&'a self, arn: &'a str, key: &'a str) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            self.0
+                .set_topic_attributes()
+                .topic_arn(arn)
+                .attribute_name("KmsMasterKeyId")
+                .attribute_value(key)
+                .send()
+                .await
+                .map_err(|e| DeployError::aws("sns:SetTopicAttributes", arn, e))?;
+            Ok(())
         })
     }
 
@@ -137,6 +177,8 @@ pub struct FakeTopic {
     pub name: String,
     pub tags: Vec<(String, String)>,
     pub subscriptions: Vec<FakeSubscription>,
+    /// Empty: not encrypted.
+    pub kms_key: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -195,6 +237,7 @@ impl Topics for FakeAccount {
                             name: name.to_string(),
                             tags,
                             subscriptions: Vec::new(),
+                            kms_key: String::new(),
                         },
                     );
                     Ok(arn)
@@ -255,6 +298,29 @@ impl Topics for FakeAccount {
         Box::pin(async move {
             self.call("sns:DeleteTopic", arn)?;
             self.state().topics.remove(arn);
+            Ok(())
+        })
+    }
+    fn kms_key<'a>(&'a self, arn: &'a str) -> PortFuture<'a, Option<Option<String>>> {
+        Box::pin(async move {
+            self.call("sns:GetTopicAttributes", arn)?;
+            Ok(self
+                .state()
+                .topics
+                .get(arn)
+                .map(|t| (!t.kms_key.is_empty()).then(|| t.kms_key.clone())))
+        })
+    }
+
+    fn set_kms_key<'a>(&'a self, arn: &'a str, key: &'a str) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            self.call("sns:SetTopicAttributes", arn)?;
+            let mut state = self.state();
+            let topic = state
+                .topics
+                .get_mut(arn)
+                .ok_or_else(|| refused("sns:SetTopicAttributes", arn, TOPIC_NOT_FOUND))?;
+            topic.kms_key = key.to_string();
             Ok(())
         })
     }

@@ -12,6 +12,24 @@ use crate::resources::{poll, tag_text};
 
 const KIND: &str = "Kinesis stream";
 
+/// The key the stream is encrypted with when the config names none: Kinesis's AWS-managed
+/// key, which needs no key policy or grants of ours.
+pub const AWS_MANAGED_KEY: &str = "alias/aws/kinesis";
+
+/// The KMS key the stream should be encrypted with.
+fn desired_key(run: &Run<'_>) -> String {
+    run.config
+        .encryption
+        .kms_key_arn
+        .clone()
+        .unwrap_or_else(|| AWS_MANAGED_KEY.to_string())
+}
+
+/// The encryption field: `KMS <key>`, or `none`.
+fn encryption_text(key: Option<&str>) -> String {
+    key.map_or_else(|| "none".to_string(), |key| format!("KMS {key}"))
+}
+
 fn desired(run: &Run<'_>) -> Fields {
     let logging = &run.config.logging;
     let capacity = match (logging.stream_mode, logging.shards) {
@@ -21,6 +39,7 @@ fn desired(run: &Run<'_>) -> Fields {
     };
     fields([
         ("capacity", capacity),
+        ("encryption", encryption_text(Some(&desired_key(run)))),
         ("retention_hours", logging.retention_hours.to_string()),
         ("tags", tag_text(&run.tags())),
     ])
@@ -62,6 +81,7 @@ async fn observe(
     Ok(Some((
         fields([
             ("capacity", capacity),
+            ("encryption", encryption_text(summary.kms_key.as_deref())),
             ("retention_hours", summary.retention_hours.to_string()),
             ("tags", tag_text(&tags)),
         ]),
@@ -156,6 +176,13 @@ pub async fn converge(run: &Run<'_>) -> Result<(), DeployError> {
                     run.mutating("kinesis:DecreaseStreamRetentionPeriod", &name)?;
                     streams.decrease_retention(&name, wanted).await?;
                 }
+                wait_active(run, &name).await?;
+            }
+            "encryption" => {
+                // StartStreamEncryption needs the stream ACTIVE and leaves it UPDATING.
+                let key = desired_key(run);
+                run.mutating("kinesis:StartStreamEncryption", &name)?;
+                streams.start_encryption(&name, &key).await?;
                 wait_active(run, &name).await?;
             }
             "tags" => {
@@ -340,7 +367,11 @@ mod tests {
         // CreateStream takes no tags here: they follow once the stream is ACTIVE.
         assert_eq!(
             mutations,
-            calls(&["kinesis:CreateStream", "kinesis:AddTagsToStream"])
+            calls(&[
+                "kinesis:CreateStream",
+                "kinesis:StartStreamEncryption",
+                "kinesis:AddTagsToStream",
+            ])
         );
         assert_eq!(account.mutating_calls(), mutations);
         let stream = stream_of(&account);
@@ -348,6 +379,45 @@ mod tests {
         assert_eq!(stream.retention_hours, 24);
         assert_eq!(stream.status, "ACTIVE");
         assert_eq!(stream.tags, managed_tags());
+        assert_eq!(
+            stream.kms_key.as_deref(),
+            Some(AWS_MANAGED_KEY),
+            "encrypted with Kinesis's AWS-managed key by default"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_configured_key_is_a_field_diff_and_one_start_encryption_on_the_active_stream() {
+        const KEY: &str =
+            "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let _ = converge_with(&account, Mode::Apply, &config(on_demand)).await;
+        let mut keyed = config(on_demand);
+        keyed.encryption.kms_key_arn = Some(KEY.to_string());
+        // A stream still UPDATING refuses StartStreamEncryption: the run waits first.
+        account.edit_stream(STREAM, |s| {
+            s.status = "UPDATING".into();
+            s.reads_until_active = 1;
+        });
+        let expected = Action::Update {
+            changes: vec![FieldChange {
+                field: "encryption".into(),
+                from: Some(format!("KMS {AWS_MANAGED_KEY}")),
+                to: Some(format!("KMS {KEY}")),
+            }],
+        };
+        let (result, changes, mutations) = converge_with(&account, Mode::Plan, &keyed).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(changes[0].action, expected);
+        assert!(mutations.is_empty());
+        let (result, changes, mutations) = converge_with(&account, Mode::Apply, &keyed).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(changes[0].action, expected);
+        assert_eq!(mutations, calls(&["kinesis:StartStreamEncryption"]));
+        assert_eq!(stream_of(&account).kms_key.as_deref(), Some(KEY));
+        let (_, changes, mutations) = converge_with(&account, Mode::Apply, &keyed).await;
+        assert_eq!(changes[0].action, Action::Unchanged);
+        assert!(mutations.is_empty());
     }
 
     #[tokio::test]
@@ -363,6 +433,7 @@ mod tests {
             mutations,
             calls(&[
                 "kinesis:CreateStream",
+                "kinesis:StartStreamEncryption",
                 "kinesis:IncreaseStreamRetentionPeriod",
                 "kinesis:AddTagsToStream",
             ])
@@ -592,11 +663,16 @@ mod tests {
         let (result, changes, mutations) = converge_with(&account, Mode::Apply, &config).await;
         assert!(result.is_ok(), "{result:?}");
         assert!(
-            matches!(&changes[0].action, Action::Update { changes } if changes.len() == 1 && changes[0].field == "tags"),
+            matches!(&changes[0].action, Action::Update { changes } if changes.iter().map(|c| c.field.as_str()).collect::<Vec<_>>() == ["encryption", "tags"]),
             "{changes:?}"
         );
-        assert_eq!(mutations, calls(&["kinesis:AddTagsToStream"]));
-        assert_eq!(stream_of(&account).tags, managed_tags());
+        assert_eq!(
+            mutations,
+            calls(&["kinesis:StartStreamEncryption", "kinesis:AddTagsToStream"])
+        );
+        let stream = stream_of(&account);
+        assert_eq!(stream.tags, managed_tags());
+        assert_eq!(stream.kms_key.as_deref(), Some(AWS_MANAGED_KEY));
     }
 
     #[tokio::test]
@@ -655,7 +731,11 @@ mod tests {
         assert_eq!(changes[0].action, Action::Create);
         assert_eq!(
             mutations,
-            calls(&["kinesis:CreateStream", "kinesis:AddTagsToStream"])
+            calls(&[
+                "kinesis:CreateStream",
+                "kinesis:StartStreamEncryption",
+                "kinesis:AddTagsToStream",
+            ])
         );
         // The first read saw it DELETING, the wait's read saw it gone, then the create's.
         assert!(status_reads(&account) - reads_before >= 3);
@@ -675,7 +755,11 @@ mod tests {
         );
         assert_eq!(
             mutations,
-            calls(&["kinesis:CreateStream", "kinesis:AddTagsToStream"])
+            calls(&[
+                "kinesis:CreateStream",
+                "kinesis:StartStreamEncryption",
+                "kinesis:AddTagsToStream",
+            ])
         );
         let stream = stream_of(&account);
         assert!(stream.tags.is_empty());

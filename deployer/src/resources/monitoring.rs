@@ -16,18 +16,40 @@ const DASHBOARD: &str = "CloudWatch dashboard";
 pub async fn converge_topic(run: &Run<'_>, arn: &str) -> Result<(), DeployError> {
     let topics = &run.ports.topics;
     let name = run.names.alarm_topic();
-    let desired = fields([("exists", "true")]);
-    let observed = topics.exists(arn).await?.then(|| desired.clone());
+    // Encrypted only with a key the config names: SNS's AWS-managed key `alias/aws/sns`
+    // would keep CloudWatch from publishing alarms to it (its key policy cannot be edited).
+    let key = run.config.encryption.kms_key_arn.clone();
+    let key_text = |key: Option<&str>| key.unwrap_or("none").to_string();
+    let desired = fields([
+        ("exists", "true".to_string()),
+        ("kms_key", key_text(key.as_deref())),
+    ]);
+    let current = topics.kms_key(arn).await?;
+    let observed = current.as_ref().map(|current| {
+        fields([
+            ("exists", "true".to_string()),
+            ("kms_key", key_text(current.as_deref())),
+        ])
+    });
     let action = run.decide(TOPIC, &name, &desired, observed.as_ref());
-    if run.applying() && action == Action::Create {
-        run.mutating("sns:CreateTopic", &name)?;
-        topics.create(&name, run.tags()).await?;
+    if run.applying() && action.is_change() {
+        if action == Action::Create {
+            run.mutating("sns:CreateTopic", &name)?;
+            topics.create(&name, run.tags()).await?;
+        }
+        // A new topic has no key: set only when one is wanted.
+        if current.clone().flatten() != key {
+            run.mutating("sns:SetTopicAttributes", &name)?;
+            topics
+                .set_kms_key(arn, key.as_deref().unwrap_or_default())
+                .await?;
+        }
     }
     let Some(email) = run.config.alarms.email.clone() else {
         return Ok(());
     };
     // A topic made just now has no subscriptions yet: nothing to list.
-    let subscribed = observed.is_some() && email_subscriptions(run, arn).await?.contains(&email);
+    let subscribed = current.is_some() && email_subscriptions(run, arn).await?.contains(&email);
     let desired = fields([("endpoint", email.clone())]);
     let observed = subscribed.then(|| desired.clone());
     let action = run.decide(SUBSCRIPTION, &email, &desired, observed.as_ref());
@@ -296,6 +318,55 @@ mod tests {
             changes: run.changes(),
             mutations: run.mutations(),
         }
+    }
+
+    #[tokio::test]
+    async fn a_configured_key_encrypts_the_topic_once_and_none_is_set_without_one() {
+        const KEY: &str =
+            "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        let account = FakeAccount::new(REGION, ACCOUNT);
+        let mut keyed = StackConfig::for_origin("shop", REGION, "app.example.com");
+        keyed.encryption.kms_key_arn = Some(KEY.to_string());
+        let up = Run::offline(&keyed, account.ports(), ACCOUNT, Mode::Apply);
+        assert!(converge_topic(&up, &topic_arn()).await.is_ok());
+        assert_eq!(
+            up.mutations(),
+            vec![
+                format!("sns:CreateTopic {TOPIC_NAME}"),
+                format!("sns:SetTopicAttributes {TOPIC_NAME}")
+            ]
+        );
+        assert_eq!(
+            account.topic(&topic_arn()).map(|t| t.kms_key),
+            Some(KEY.to_string())
+        );
+        let again = Run::offline(&keyed, account.ports(), ACCOUNT, Mode::Apply);
+        assert!(converge_topic(&again, &topic_arn()).await.is_ok());
+        assert_eq!(again.changes()[0].action, Action::Unchanged);
+        assert!(again.mutations().is_empty());
+
+        // The key taken out of the config: one field, and encryption turned off.
+        let plain = StackConfig::for_origin("shop", REGION, "app.example.com");
+        let off = Run::offline(&plain, account.ports(), ACCOUNT, Mode::Apply);
+        assert!(converge_topic(&off, &topic_arn()).await.is_ok());
+        assert_eq!(
+            off.changes()[0].action,
+            Action::Update {
+                changes: vec![crate::diff::FieldChange {
+                    field: "kms_key".into(),
+                    from: Some(KEY.into()),
+                    to: Some("none".into()),
+                }]
+            }
+        );
+        assert_eq!(
+            off.mutations(),
+            vec![format!("sns:SetTopicAttributes {TOPIC_NAME}")]
+        );
+        assert_eq!(
+            account.topic(&topic_arn()).map(|t| t.kms_key),
+            Some(String::new())
+        );
     }
 
     fn change(kind: &str, name: &str, action: Action) -> (String, String, Action) {

@@ -6,7 +6,10 @@
 use crate::context::Run;
 use crate::diff::{Action, Fields, fields};
 use crate::error::DeployError;
-use crate::ports::s3::{KeyFilterRule, NotificationEntry, Notifications};
+use crate::ports::s3::{
+    DefaultEncryption, KeyFilterRule, NotificationEntry, Notifications, PublicAccessBlock,
+};
+use crate::spec;
 
 const BUCKET: &str = "S3 bucket";
 const NOTIFICATION: &str = "bucket notification";
@@ -30,19 +33,131 @@ async fn observe_bucket(run: &Run<'_>, bucket: &str) -> Result<Option<bool>, Dep
     Ok(Some(ours))
 }
 
+/// What the bucket has of the protection `up` gives the bucket it creates.
+struct Protection {
+    block: Option<PublicAccessBlock>,
+    encryption: Option<DefaultEncryption>,
+    /// The bucket's policy document, kept so ours is merged into it.
+    policy: Option<String>,
+}
+
+async fn observe_protection(run: &Run<'_>, bucket: &str) -> Result<Protection, DeployError> {
+    let buckets = &run.ports.buckets;
+    Ok(Protection {
+        block: buckets.public_access_block(bucket).await?,
+        encryption: buckets.encryption(bucket).await?,
+        policy: buckets.policy(bucket).await?,
+    })
+}
+
+/// The bucket's settings as the plan compares them: each Block Public Access setting, the
+/// default encryption and whether the policy refuses requests without TLS.
+fn protection_fields(
+    block: Option<&PublicAccessBlock>,
+    encryption: Option<&DefaultEncryption>,
+    tls_only: bool,
+) -> Fields {
+    let mut fields = fields([
+        ("exists", "true".to_string()),
+        (
+            "default_encryption",
+            spec::bucket::encryption_text(encryption),
+        ),
+        ("tls_only_policy", tls_only.to_string()),
+    ]);
+    for (setting, on) in block.copied().unwrap_or_default().settings() {
+        fields.insert(format!("public_access_block.{setting}"), on.to_string());
+    }
+    fields
+}
+
+fn desired_encryption(run: &Run<'_>) -> DefaultEncryption {
+    spec::bucket::default_encryption(run.config.encryption.kms_key_arn.as_deref())
+}
+
+/// The bucket `up` creates is converged: Block Public Access on, default encryption, a
+/// policy refusing requests without TLS. A bucket of someone else's is used as it is and
+/// inspected: each protection it lacks is a warning in the plan, never a change.
 pub async fn converge_bucket(run: &Run<'_>, bucket: &str) -> Result<(), DeployError> {
-    let desired = fields([("exists", "true")]);
-    let observed = observe_bucket(run, bucket).await?.map(|_| desired.clone());
-    let action = run.decide(BUCKET, bucket, &desired, observed.as_ref());
-    if !run.applying() || action != Action::Create {
+    let encryption = desired_encryption(run);
+    let desired = protection_fields(Some(&PublicAccessBlock::ALL), Some(&encryption), true);
+    let Some(ours) = observe_bucket(run, bucket).await? else {
+        let action = run.decide(BUCKET, bucket, &desired, None);
+        if !run.applying() || action != Action::Create {
+            return Ok(());
+        }
+        // us-east-1 is the one region that takes no location constraint.
+        let location = (run.region != "us-east-1").then_some(run.region.as_str());
+        run.mutating("s3:CreateBucket", bucket)?;
+        run.ports.buckets.create(bucket, location).await?;
+        run.mutating("s3:PutBucketTagging", bucket)?;
+        run.ports.buckets.put_tags(bucket, run.tags()).await?;
+        let nothing = Protection {
+            block: None,
+            encryption: None,
+            policy: None,
+        };
+        return protect(run, bucket, &nothing, &encryption, false).await;
+    };
+    let current = observe_protection(run, bucket).await?;
+    let tls_only = spec::bucket::denies_insecure_transport(current.policy.as_deref(), bucket);
+    if !ours {
+        let exists = fields([("exists", "true")]);
+        run.decide(BUCKET, bucket, &exists, Some(&exists));
+        for missing in spec::bucket::missing_protection(
+            current.block.as_ref(),
+            current.encryption.as_ref(),
+            tls_only,
+        ) {
+            run.warn(
+                BUCKET,
+                bucket,
+                format!(
+                    "not the stack's (not tagged {}={}), so left as it is: {missing}",
+                    cfrp_config::naming::STACK_TAG,
+                    run.names.stack()
+                ),
+            );
+        }
         return Ok(());
     }
-    // us-east-1 is the one region that takes no location constraint.
-    let location = (run.region != "us-east-1").then_some(run.region.as_str());
-    run.mutating("s3:CreateBucket", bucket)?;
-    run.ports.buckets.create(bucket, location).await?;
-    run.mutating("s3:PutBucketTagging", bucket)?;
-    run.ports.buckets.put_tags(bucket, run.tags()).await
+    let observed = protection_fields(
+        current.block.as_ref(),
+        current.encryption.as_ref(),
+        tls_only,
+    );
+    let action = run.decide(BUCKET, bucket, &desired, Some(&observed));
+    if !run.applying() || !action.is_change() {
+        return Ok(());
+    }
+    protect(run, bucket, &current, &encryption, tls_only).await
+}
+
+/// Puts each protection the bucket lacks (as `current` and `tls_only` tell), and only those.
+async fn protect(
+    run: &Run<'_>,
+    bucket: &str,
+    current: &Protection,
+    encryption: &DefaultEncryption,
+    tls_only: bool,
+) -> Result<(), DeployError> {
+    let buckets = &run.ports.buckets;
+    if current.block != Some(PublicAccessBlock::ALL) {
+        run.mutating("s3:PutPublicAccessBlock", bucket)?;
+        buckets
+            .put_public_access_block(bucket, PublicAccessBlock::ALL)
+            .await?;
+    }
+    if current.encryption.as_ref() != Some(encryption) {
+        run.mutating("s3:PutBucketEncryption", bucket)?;
+        buckets.put_encryption(bucket, encryption.clone()).await?;
+    }
+    if !tls_only {
+        let policy = spec::bucket::with_tls_only(current.policy.as_deref(), bucket);
+        run.mutating("s3:PutBucketPolicy", bucket)?;
+        buckets.put_policy(bucket, policy).await?;
+    }
+    Ok(())
 }
 
 /// Removes the bucket only when this stack created it, with its objects (they were
@@ -181,16 +296,18 @@ mod tests {
     const BUCKET_NAME: &str = "shop-manuscripts";
     const QUEUE_ARN: &str = "arn:aws:sqs:eu-west-1:123456789012:cfrp-shop-manuscripts";
     const OUR_ID: &str = "cfrp-shop-manuscripts";
+    const KEY: &str = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
     fn config(region: &str) -> StackConfig {
         StackConfig::for_origin("shop", region, "app.example.com")
     }
 
-    /// What a step's run decided and which mutating calls it counted.
+    /// What a step's run decided, warned of, and which mutating calls it counted.
     struct Outcome {
         result: Result<(), DeployError>,
         changes: Vec<Change>,
         mutations: Vec<String>,
+        warnings: Vec<crate::diff::Warning>,
     }
 
     impl Outcome {
@@ -236,6 +353,7 @@ mod tests {
             result,
             changes: run.changes(),
             mutations: run.mutations(),
+            warnings: run.warnings(),
         }
     }
 
@@ -322,13 +440,205 @@ mod tests {
             up.mutations,
             vec![
                 "s3:CreateBucket shop-manuscripts",
-                "s3:PutBucketTagging shop-manuscripts"
+                "s3:PutBucketTagging shop-manuscripts",
+                "s3:PutPublicAccessBlock shop-manuscripts",
+                "s3:PutBucketEncryption shop-manuscripts",
+                "s3:PutBucketPolicy shop-manuscripts",
             ]
         );
         assert_eq!(account.mutating_calls(), up.mutations);
         let bucket = account.bucket(BUCKET_NAME).unwrap_or_default();
         assert_eq!(bucket.location.as_deref(), Some("eu-west-1"));
         assert!(tagged_ours(&bucket), "{:?}", bucket.tags);
+        assert_protected(&bucket, "AES256", None);
+        assert!(up.warnings.is_empty(), "{:?}", up.warnings);
+    }
+
+    /// The bucket has all four Block Public Access settings, the default encryption
+    /// `algorithm` with `key`, and a policy refusing requests without TLS.
+    fn assert_protected(bucket: &FakeBucket, algorithm: &str, key: Option<&str>) {
+        assert_eq!(bucket.public_access_block, Some(PublicAccessBlock::ALL));
+        assert_eq!(
+            bucket.encryption,
+            Some(DefaultEncryption {
+                algorithm: algorithm.to_string(),
+                kms_key: key.map(str::to_string),
+            })
+        );
+        assert!(
+            spec::bucket::denies_insecure_transport(bucket.policy.as_deref(), BUCKET_NAME),
+            "{:?}",
+            bucket.policy
+        );
+    }
+
+    #[tokio::test]
+    async fn a_configured_key_makes_the_new_bucket_sse_kms_with_it() {
+        let account = account();
+        let mut config = config("eu-west-1");
+        config.encryption.kms_key_arn = Some(KEY.to_string());
+        let run = Run::offline(&config, account.ports(), ACCOUNT, Mode::Apply);
+        let up = converge_bucket(&run, BUCKET_NAME).await;
+        assert!(up.is_ok(), "{up:?}");
+        let bucket = account.bucket(BUCKET_NAME).unwrap_or_default();
+        assert_protected(&bucket, "aws:kms", Some(KEY));
+    }
+
+    #[tokio::test]
+    async fn protection_undone_by_hand_is_one_field_each_and_only_its_call_keeping_the_owners_policy()
+     {
+        let account = account();
+        let _ = run_step(&account, Mode::Apply, Step::Bucket).await;
+        let someone_elses = serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{"Sid": "Audit", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:role/auditor"}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::shop-manuscripts/*"}]
+        })
+        .to_string();
+        account.edit_bucket(BUCKET_NAME, |b| {
+            b.public_access_block = Some(PublicAccessBlock {
+                restrict_public_buckets: false,
+                ..PublicAccessBlock::ALL
+            });
+            b.policy = Some(someone_elses.clone());
+        });
+        let expected = Action::Update {
+            changes: vec![
+                FieldChange {
+                    field: "public_access_block.RestrictPublicBuckets".into(),
+                    from: Some("false".into()),
+                    to: Some("true".into()),
+                },
+                FieldChange {
+                    field: "tls_only_policy".into(),
+                    from: Some("false".into()),
+                    to: Some("true".into()),
+                },
+            ],
+        };
+        let plan = run_step(&account, Mode::Plan, Step::Bucket).await;
+        assert_eq!(plan.changes[0].action, expected);
+        assert!(plan.mutations.is_empty());
+        let up = run_step(&account, Mode::Apply, Step::Bucket).await;
+        assert!(up.result.is_ok(), "{}", up.error());
+        assert_eq!(up.changes[0].action, expected);
+        assert_eq!(
+            up.mutations,
+            vec![
+                "s3:PutPublicAccessBlock shop-manuscripts",
+                "s3:PutBucketPolicy shop-manuscripts"
+            ]
+        );
+        let bucket = account.bucket(BUCKET_NAME).unwrap_or_default();
+        assert_protected(&bucket, "AES256", None);
+        assert!(
+            bucket
+                .policy
+                .as_deref()
+                .unwrap_or_default()
+                .contains("\"Sid\":\"Audit\""),
+            "the owner's statement stays: {:?}",
+            bucket.policy
+        );
+        let again = run_step(&account, Mode::Apply, Step::Bucket).await;
+        assert_eq!(again.changes[0].action, Action::Unchanged);
+        assert!(again.mutations.is_empty());
+    }
+
+    #[tokio::test]
+    async fn aws_default_sse_s3_on_a_new_bucket_is_already_what_is_wanted() {
+        let account = account();
+        // AWS gives every new bucket SSE-S3; a run cut after tagging resumes from there.
+        account.fail("s3:PutPublicAccessBlock", 1);
+        let failed = run_step(&account, Mode::Apply, Step::Bucket).await;
+        assert!(
+            failed.error().contains("s3:PutPublicAccessBlock"),
+            "{}",
+            failed.error()
+        );
+        account.edit_bucket(BUCKET_NAME, |b| {
+            b.encryption = Some(spec::bucket::default_encryption(None));
+        });
+        let resumed = run_step(&account, Mode::Apply, Step::Bucket).await;
+        assert!(resumed.result.is_ok(), "{}", resumed.error());
+        assert_eq!(
+            resumed.mutations,
+            vec![
+                "s3:PutPublicAccessBlock shop-manuscripts",
+                "s3:PutBucketPolicy shop-manuscripts"
+            ]
+        );
+        assert_protected(
+            &account.bucket(BUCKET_NAME).unwrap_or_default(),
+            "AES256",
+            None,
+        );
+    }
+
+    #[tokio::test]
+    async fn the_users_bucket_is_inspected_and_each_missing_protection_is_a_warning() {
+        let account = account();
+        users_bucket(&account);
+        account.edit_bucket(BUCKET_NAME, |b| {
+            b.public_access_block = Some(PublicAccessBlock {
+                block_public_acls: false,
+                ignore_public_acls: false,
+                ..PublicAccessBlock::ALL
+            });
+        });
+        let before = account.bucket(BUCKET_NAME);
+        for mode in [Mode::Plan, Mode::Apply] {
+            let outcome = run_step(&account, mode, Step::Bucket).await;
+            assert!(outcome.result.is_ok(), "{}", outcome.error());
+            assert_eq!(outcome.changes[0].action, Action::Unchanged);
+            assert!(outcome.mutations.is_empty());
+            let messages: Vec<&str> = outcome
+                .warnings
+                .iter()
+                .map(|w| w.message.as_str())
+                .collect();
+            assert_eq!(messages.len(), 3, "{messages:?}");
+            assert!(
+                messages[0].contains("BlockPublicAcls, IgnorePublicAcls"),
+                "{}",
+                messages[0]
+            );
+            assert!(
+                !messages[0].contains("BlockPublicPolicy"),
+                "{}",
+                messages[0]
+            );
+            assert!(
+                messages[1].contains("no default encryption"),
+                "{}",
+                messages[1]
+            );
+            assert!(
+                messages[2].contains("aws:SecureTransport"),
+                "{}",
+                messages[2]
+            );
+            assert!(
+                outcome
+                    .warnings
+                    .iter()
+                    .all(|w| w.kind == BUCKET && w.name == BUCKET_NAME)
+            );
+        }
+        assert_eq!(
+            account.bucket(BUCKET_NAME),
+            before,
+            "inspected, never changed"
+        );
+        assert!(account.mutating_calls().is_empty());
+
+        // Protected as the deployer would protect it: nothing to say.
+        account.edit_bucket(BUCKET_NAME, |b| {
+            b.public_access_block = Some(PublicAccessBlock::ALL);
+            b.encryption = Some(spec::bucket::default_encryption(Some(KEY)));
+            b.policy = Some(spec::bucket::with_tls_only(None, BUCKET_NAME));
+        });
+        let quiet = run_step(&account, Mode::Plan, Step::Bucket).await;
+        assert!(quiet.warnings.is_empty(), "{:?}", quiet.warnings);
     }
 
     #[tokio::test]
@@ -467,8 +777,10 @@ mod tests {
     }
 
     /// A known gap, pinned so it is not forgotten: the tag is the only record that this stack
-    /// made the bucket, so a run cut between CreateBucket and PutBucketTagging leaves a
-    /// bucket the next `up` takes for the user's (unchanged) and `down` leaves behind.
+    /// made the bucket (its name comes from the config, so an untagged bucket of that name
+    /// may as well be the user's), so a run cut between CreateBucket and PutBucketTagging
+    /// leaves a bucket the next `up` takes for the user's (unchanged, its missing protection
+    /// warned about) and `down` leaves behind.
     #[tokio::test]
     async fn a_run_cut_before_tagging_leaves_a_bucket_no_run_claims() {
         let account = account();
@@ -481,6 +793,8 @@ mod tests {
         );
         let resumed = run_step(&account, Mode::Apply, Step::Bucket).await;
         assert_eq!(resumed.changes[0].action, Action::Unchanged);
+        assert_eq!(resumed.warnings.len(), 3, "{:?}", resumed.warnings);
+        assert!(resumed.mutations.is_empty());
         let down = run_step(&account, Mode::Apply, Step::RemoveBucket).await;
         assert!(down.changes.is_empty());
         assert!(

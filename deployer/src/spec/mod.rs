@@ -2,6 +2,7 @@
 //! the distribution id once it exists). Pure: no AWS calls, so every setting is unit-tested.
 
 pub mod alarms;
+pub mod bucket;
 pub mod dashboard;
 pub mod distribution;
 pub mod policy;
@@ -27,6 +28,8 @@ pub struct Arns {
     pub alarm_topic: String,
     pub schedule_rule: String,
     pub distribution: String,
+    /// The customer managed key of `[encryption]`, when the config names one.
+    pub kms_key: Option<String>,
     names: Names,
 }
 
@@ -54,6 +57,7 @@ impl Arns {
                 "arn:aws:cloudfront::{account}:distribution/{}",
                 distribution_id.unwrap_or(KNOWN_AFTER_UP)
             ),
+            kms_key: config.encryption.kms_key_arn.clone(),
             names,
         }
     }
@@ -115,6 +119,25 @@ pub mod queues {
     /// the batching window so retries cannot overlap a running invocation.
     pub fn visibility_timeout(function_timeout: u32, batch_window: u32) -> u32 {
         function_timeout * 6 + batch_window
+    }
+
+    /// Server-side encryption of every queue: SSE-KMS with the configured key, else SSE-SQS
+    /// (SQS-owned keys). Never the AWS-managed key `alias/aws/sqs`: its key policy cannot be
+    /// edited to let S3 use it, so S3 could not deliver the bucket's events to the queue.
+    pub fn encryption(
+        kms_key_arn: Option<&str>,
+    ) -> Vec<(aws_sdk_sqs::types::QueueAttributeName, String)> {
+        use aws_sdk_sqs::types::QueueAttributeName;
+        match kms_key_arn {
+            Some(key) => vec![
+                (QueueAttributeName::KmsMasterKeyId, key.to_string()),
+                (
+                    QueueAttributeName::SqsManagedSseEnabled,
+                    "false".to_string(),
+                ),
+            ],
+            None => vec![(QueueAttributeName::SqsManagedSseEnabled, "true".to_string())],
+        }
     }
 }
 

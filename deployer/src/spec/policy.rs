@@ -23,13 +23,26 @@ pub fn trust(service: &str, account: &str) -> Value {
 /// What CloudFront needs to write real-time logs to the stream (the AWS developer guide's
 /// list for real-time log configs).
 pub fn cloudfront_logs(arns: &Arns) -> Value {
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [{
+    let mut statements = vec![json!({
+        "Effect": "Allow",
+        "Action": ["kinesis:DescribeStreamSummary", "kinesis:DescribeStream", "kinesis:PutRecord", "kinesis:PutRecords"],
+        "Resource": [arns.stream]
+    })];
+    statements.extend(kms(arns, &["kms:GenerateDataKey"]));
+    json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+/// With a customer managed key (`[encryption] kms_key_arn`), what a role needs of it: a
+/// stream's producers kms:GenerateDataKey, its consumers kms:Decrypt (the Kinesis developer
+/// guide); a queue's senders both, its receivers kms:Decrypt (the SQS developer guide). None
+/// with the services' own keys, which need no grant in IAM.
+fn kms(arns: &Arns, actions: &[&str]) -> Option<Value> {
+    arns.kms_key.as_ref().map(|key| {
+        json!({
             "Effect": "Allow",
-            "Action": ["kinesis:DescribeStreamSummary", "kinesis:DescribeStream", "kinesis:PutRecord", "kinesis:PutRecords"],
-            "Resource": [arns.stream]
-        }]
+            "Action": actions,
+            "Resource": [key]
+        })
     })
 }
 
@@ -61,6 +74,8 @@ pub fn function(arns: &Arns, function: Function, namespace: &str) -> Value {
                 "Action": ["sqs:SendMessage"],
                 "Resource": [arns.analyser_failures]
             }));
+            // Reads the stream (Decrypt) and sends to the failure queue (GenerateDataKey).
+            statements.extend(kms(arns, &["kms:Decrypt", "kms:GenerateDataKey"]));
             statements.push(put_metrics);
         }
         Function::AlarmEvaluator => {
@@ -83,6 +98,8 @@ pub fn function(arns: &Arns, function: Function, namespace: &str) -> Value {
                 "Action": ["cloudfront:CreateInvalidation"],
                 "Resource": [arns.distribution]
             }));
+            // Receives from the manuscripts queue.
+            statements.extend(kms(arns, &["kms:Decrypt"]));
         }
     }
     json!({ "Version": "2012-10-17", "Statement": statements })
@@ -186,6 +203,54 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// The actions each document grants on `key`.
+    fn kms_actions(document: &Value, key: &str) -> Vec<String> {
+        let mut actions: Vec<String> = document["Statement"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|s| {
+                s["Resource"]
+                    .as_array()
+                    .is_some_and(|r| r.iter().any(|r| r == key))
+            })
+            .flat_map(|s| s["Action"].as_array().cloned().unwrap_or_default())
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect();
+        actions.sort();
+        actions
+    }
+
+    #[test]
+    fn a_customer_key_is_granted_to_producers_and_consumers_and_no_one_else() {
+        const KEY: &str =
+            "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        let mut config = StackConfig::for_origin("shop", "eu-west-1", "app.example.com");
+        config.encryption.kms_key_arn = Some(KEY.to_string());
+        let keyed = Arns::new(&config, "123456789012", Some("E2EXAMPLE"));
+        let ns = "CloudFrontReverseProxy";
+        assert_eq!(
+            kms_actions(&cloudfront_logs(&keyed), KEY),
+            ["kms:GenerateDataKey"]
+        );
+        assert_eq!(
+            kms_actions(&function(&keyed, Function::LogAnalyser, ns), KEY),
+            ["kms:Decrypt", "kms:GenerateDataKey"]
+        );
+        assert_eq!(
+            kms_actions(&function(&keyed, Function::Invalidator, ns), KEY),
+            ["kms:Decrypt"]
+        );
+        assert!(kms_actions(&function(&keyed, Function::AlarmEvaluator, ns), KEY).is_empty());
+        // Without a key no document mentions KMS at all.
+        let plain = arns();
+        let mut documents = vec![cloudfront_logs(&plain)];
+        documents.extend(Function::ALL.map(|f| function(&plain, f, ns)));
+        for document in documents {
+            assert!(!document.to_string().contains("kms:"), "{document}");
         }
     }
 

@@ -667,7 +667,11 @@ def _from_rest(protocol: str, shape: Any, request: _Request, labels: dict[str, s
     if payload:
         member = shape.members[payload]
         if member.type_name in ("blob", "string") or member.serialization.get("eventstream") or member.metadata.get("streaming"):
-            return out  # raw bytes: nothing the model constrains is read from them
+            # Raw bytes: nothing the model constrains is read from them, but a body that is
+            # there is the member (PutBucketPolicy's required Policy is its whole body).
+            if member.type_name == "string" and not member.metadata.get("streaming") and request.decoded_body().strip():
+                out[payload] = request.decoded_body().decode("utf-8", "replace")
+            return out
         body = request.decoded_body()
         if body.strip():
             out[payload] = _from_body(protocol, body, member)

@@ -1,5 +1,12 @@
 """Small corrections to moto's CloudFront model, each to what the CloudFront API reference says.
 
+Bucket policy conditions (IAM policy evaluation logic): a statement applies only when its
+Condition holds; one whose condition does not hold neither allows nor denies. moto 5.2 answers
+DENIED for any statement whose condition does not match, so a bucket with the usual TLS-only
+statement (Deny when `aws:SecureTransport` is false) refused every object request. The
+emulator stands for AWS's HTTPS endpoints (the SDK speaks TLS to AWS; the tests' loopback
+HTTP carries the same calls), so it evaluates bucket policies with `aws:SecureTransport` true.
+
 CreateInvalidation: "If you make a second invalidation request with the same value for
 CallerReference, and if the rest of the request is the same, CloudFront doesn't create a new
 invalidation request. Instead, CloudFront returns information about the invalidation request
@@ -158,6 +165,39 @@ def apply() -> None:
         delete_distribution(self, distribution_id, if_match)
 
     models.CloudFrontBackend.delete_distribution = delete_distribution_checked
+
+    from moto.iam import access_control, policy_conditions
+    from moto.s3 import models as s3_models
+
+    # moto evaluates StringEquals only and takes any other operator as holding; `Bool`
+    # compares a boolean key with "true"/"false" (either case, or a list of them).
+    def bool_operation(expected: Any, actual: str) -> bool:
+        values = expected if isinstance(expected, list) else [expected]
+        return str(actual).lower() in {str(v).lower() for v in values}
+
+    policy_conditions.CONDITION_OPERATIONS.setdefault("Bool", bool_operation)
+
+    statement_permitted = access_control.IAMPolicyStatement.is_action_permitted
+
+    def is_action_permitted(self: Any, action: str, resource: str = "*", principal: Any = None, incoming_condition_values: Any = None) -> Any:
+        concerned = (
+            not self._check_element_matches("NotAction", action)
+            if "NotAction" in self._statement
+            else self._check_element_matches("Action", action)
+        )
+        if concerned and self._statement.get("Condition") and not self._check_conditions(incoming_condition_values):
+            return access_control.PermissionResult.NEUTRAL
+        return statement_permitted(self, action, resource, principal, incoming_condition_values)
+
+    access_control.IAMPolicyStatement.is_action_permitted = is_action_permitted
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return access_control.PermissionResult.NEUTRAL
+        policy = access_control.IAMPolicy(self.policy.decode())
+        return policy.is_action_permitted(action, resource, None, {"aws:SecureTransport": "true"})
+
+    s3_models.FakeBucket.get_permission = get_permission
 
     from moto.s3 import responses as s3_responses
 

@@ -101,3 +101,39 @@ def test_invalidation_is_in_progress_when_created_and_on_first_read_then_complet
     assert again["Invalidation"]["Status"] == "Completed"
     listed = cloudfront.list_invalidations(DistributionId=dist_id)["InvalidationList"]["Items"]
     assert [(i["Id"], i["Status"]) for i in listed] == [(invalidation_id, "Completed")]
+
+
+def test_bucket_policy_conditions_decide_whether_a_statement_applies(endpoint):
+    import json as _json
+    import uuid as _uuid
+
+    import boto3 as _boto3
+    from botocore.config import Config as _Config
+    from botocore.exceptions import ClientError as _ClientError
+
+    s3 = _boto3.client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
+        aws_secret_access_key="test", config=_Config(s3={"addressing_style": "path"}),
+    )
+
+    def policy(bucket, secure):
+        return _json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+            "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": secure}},
+        }]})
+
+    # The TLS-only statement: the emulator stands for AWS's HTTPS endpoints, so it does not apply.
+    tls_only = f"tls-only-{_uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=tls_only)
+    s3.put_bucket_policy(Bucket=tls_only, Policy=policy(tls_only, "false"))
+    s3.put_object(Bucket=tls_only, Key="k", Body=b"x")
+    # A Deny whose condition holds still denies.
+    denying = f"deny-tls-{_uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=denying)
+    s3.put_bucket_policy(Bucket=denying, Policy=policy(denying, "true"))
+    try:
+        s3.put_object(Bucket=denying, Key="k", Body=b"x")
+        raise AssertionError("a Deny whose condition holds must deny")
+    except _ClientError as err:
+        assert err.response["ResponseMetadata"]["HTTPStatusCode"] == 403

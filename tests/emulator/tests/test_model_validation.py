@@ -514,6 +514,18 @@ def test_the_switch_turns_the_check_off_and_the_body_is_put_back(monkeypatch):
     assert model_validation.check(_kinesis_environ("fine")) is None
 
 
+def test_s3_a_string_payload_is_its_member(client):
+    # PutBucketPolicy's required Policy is the request's whole body: a body is the member,
+    # and S3 answers the policy back; without one, the member is missing.
+    s3 = client("s3")
+    bucket = _name("policy")
+    s3.create_bucket(Bucket=bucket)
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Sid": "tls", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
+    s3.put_bucket_policy(Bucket=bucket, Policy=policy)
+    assert json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"]) == json.loads(policy)
+    refused(lambda: s3.put_bucket_policy(Bucket=bucket, Policy=""), "MalformedXML", 400, "Policy")
+
+
 def test_s3_filter_rule_names_in_any_case():
     # S3 answers filter rule names as "Prefix" / "Suffix" and takes its answer back: the model's
     # "prefix" / "suffix" are not the only spelling it accepts. (moto itself still asserts the
