@@ -5,6 +5,7 @@ pub mod alarms;
 pub mod dashboard;
 pub mod distribution;
 pub mod policy;
+pub mod secret;
 pub mod viewer_request;
 
 use cfrp_config::naming::Function;
