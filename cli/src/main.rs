@@ -84,6 +84,8 @@ async fn deployer(
         Command::Invalidate(args) => ops::invalidate::run(config, args, session, stdout).await?,
         Command::Logging(args) => ops::logging::run(args, session, stdout).await?,
         Command::Update(args) => ops::update::run(args, session, stdout).await?,
+        Command::Unlock(args) => ops::unlock::run(config, args, session, stdout).await?,
+        Command::Secret(args) => ops::secret::run(config, args, session, stdout).await?,
         Command::Dashboard(args) => ops::dashboard::run(config, args, session, stdout).await?,
         Command::Completions { shell } => {
             ops::completions::run(*shell, &mut Cli::command(), stdout)

@@ -51,6 +51,12 @@ pub enum Command {
     Logging(crate::ops::logging::LoggingArgs),
     /// Point an existing distribution's origin at a new domain, after showing the change.
     Update(crate::ops::update::UpdateArgs),
+    /// Show the lease a run holds on the stack (one writer at a time) and remove it after
+    /// confirmation, when that run is dead.
+    Unlock(crate::ops::unlock::UnlockArgs),
+    /// The origin-verify secret: `show` prints it; `rotate` makes the next value (phase 1)
+    /// and `rotate --apply` switches CloudFront to it (phase 2).
+    Secret(crate::ops::secret::SecretArgs),
     /// (Re)create the stack's CloudWatch dashboard from the config and print its URL.
     #[command(after_help = crate::ops::dashboard::HELP)]
     Dashboard(StackArgs),

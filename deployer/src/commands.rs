@@ -7,6 +7,7 @@ use cfrp_config::{OriginProtocol, PriceClass, StackConfig};
 
 use crate::cli::{ApplyArgs, DownArgs, Output, PlanArgs, StackArgs, UpArgs};
 use crate::error::DeployError;
+use crate::lease::{self, LeaseError};
 use crate::package::{self, Source};
 use crate::plan::{Plan, PlanFileError};
 use crate::session::Session;
@@ -26,6 +27,8 @@ pub enum CommandError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     PlanFile(#[from] PlanFileError),
+    #[error("{0}")]
+    Lease(#[from] crate::lease::LeaseError),
 }
 
 /// The stack config from the file, or from the one-command flags.
@@ -163,6 +166,10 @@ pub async fn up(
     out: &mut dyn Write,
 ) -> Result<i32, CommandError> {
     let (config, packages) = prepare(path, &args.up, session)?;
+    // Another run changing the stack: refused before planning (a read only); the lease
+    // itself is taken after the question, so a no-op `up` changes nothing at all.
+    let parameters = session.parameters(&config.region).await;
+    lease::check_free(&*parameters, &config.name, lease::now()).await?;
     let planned = match workflow::plan_up(session, &config, &packages).await {
         Ok(planned) => planned,
         Err(err) => {
@@ -210,15 +217,20 @@ pub async fn up(
             return Ok(crate::ops::exit::DECLINED);
         }
     }
-    let applied = workflow::apply_up(
-        session,
-        &config,
-        &packages,
-        &approved,
-        &planned,
-        args.up.wait,
-    )
-    .await;
+    let applied = lease::with_lease(parameters, &config.name, "up", async {
+        Ok::<_, LeaseError>(
+            workflow::apply_up(
+                session,
+                &config,
+                &packages,
+                &approved,
+                &planned,
+                args.up.wait,
+            )
+            .await,
+        )
+    })
+    .await?;
     match applied {
         Ok(applied) => print(&applied, session, out)?,
         Err(stopped) => {
@@ -241,6 +253,8 @@ pub async fn down(
     out: &mut dyn Write,
 ) -> Result<i32, CommandError> {
     let config = load_config(path, &args.stack, session)?;
+    let parameters = session.parameters(&config.region).await;
+    lease::check_free(&*parameters, &config.name, lease::now()).await?;
     let planned = workflow::plan_down(session, &config).await?;
     if !planned.plan.pending() {
         print(&Report::planned(planned.plan, None), session, out)?;
@@ -258,7 +272,10 @@ pub async fn down(
     if !show_and_confirm(&shown, &question, session, out)? {
         return Ok(crate::ops::exit::DECLINED);
     }
-    let removed = workflow::apply_down(session, &config, &planned).await?;
+    let removed = lease::with_lease(parameters, &config.name, "down", async {
+        Ok::<_, CommandError>(workflow::apply_down(session, &config, &planned).await?)
+    })
+    .await?;
     print(&removed, session, out)?;
     Ok(0)
 }

@@ -32,6 +32,7 @@ pub struct Clients {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub sns: aws_sdk_sns::Client,
+    pub ssm: aws_sdk_ssm::Client,
     pub sts: aws_sdk_sts::Client,
 }
 
@@ -94,6 +95,7 @@ impl Clients {
             logs: aws_sdk_cloudwatchlogs::Client::new(shared),
             cloudwatch: aws_sdk_cloudwatch::Client::new(shared),
             sns: aws_sdk_sns::Client::new(shared),
+            ssm: aws_sdk_ssm::Client::new(shared),
             sts: aws_sdk_sts::Client::new(shared),
         }
     }

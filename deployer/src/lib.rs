@@ -7,6 +7,7 @@ pub mod context;
 pub mod diff;
 pub mod error;
 pub mod init;
+pub mod lease;
 pub mod monitor;
 pub mod ops;
 pub mod package;

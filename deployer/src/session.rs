@@ -94,6 +94,16 @@ impl Session {
         Clients::load(region, &self.target).await
     }
 
+    /// SSM Parameter Store in `region`: where the stack's lease and pending secret live.
+    pub async fn parameters(
+        &self,
+        region: &str,
+    ) -> std::sync::Arc<dyn crate::ports::ssm::Parameters> {
+        std::sync::Arc::new(crate::ports::ssm::SdkParameters(
+            self.clients(region).await.ssm,
+        ))
+    }
+
     /// Clients, the account they act in, and a run of `mode` for `config`.
     pub async fn run<'a>(
         &self,

@@ -160,10 +160,10 @@ impl Report {
                 d.status.as_deref().unwrap_or("unknown")
             )?;
             if applied {
+                // The secret itself is never printed here (logs and CI output keep it).
                 writeln!(
                     out,
-                    "Origins receive `{ORIGIN_VERIFY_HEADER}: {}`; reject requests without it, e.g. nginx:\n  if ($http_x_origin_verify != \"{}\") {{ return 403; }}",
-                    d.origin_secret, d.origin_secret
+                    "Origins receive the header `{ORIGIN_VERIFY_HEADER}` with the stack's secret; reject requests without it. `deployer secret show` prints the value."
                 )?;
                 writeln!(
                     out,

@@ -1092,7 +1092,8 @@ async fn up_interrupted_at_every_mutating_call_resumes_without_duplicates() {
     for n in 0..total {
         let stack = stack_file(&stack_name(&format!("cut{n}")), |t| t);
         let config = stack.path.to_string_lossy().to_string();
-        inject_fault(&json!({"mutating_after": n})).unwrap();
+        // The first mutating request is the lease's PutParameter: let it through too.
+        inject_fault(&json!({"mutating_after": n + 1})).unwrap();
         let cut = deployer(&[
             "--config",
             &config,
@@ -1116,6 +1117,14 @@ async fn up_interrupted_at_every_mutating_call_resumes_without_duplicates() {
             "{}",
             cut.stderr
         );
+        // Every later change failed, the lease's removal too: the run says so, and the way
+        // out is `unlock` (a lease left behind would refuse the next run until it expires).
+        assert!(
+            cut.stderr.contains("releasing the lease") && cut.stderr.contains("`deployer unlock`"),
+            "{}",
+            cut.stderr
+        );
+        deployer(&["--config", &config, "unlock", "--yes"]).expect_code(0);
         let resumed = up(&stack);
         let summary = &resumed["summary"];
         let present = summary["create"].as_u64().unwrap()

@@ -207,56 +207,65 @@ pub async fn run(
         declined: "Nothing applied.",
     };
     let step = format!("attach real-time logging to {id}");
-    let operated = plan_and_apply(session, &config, &step, &question, out, async |run| {
-        let Some((existing, _)) = cloudfront::read_distribution_config(run, id).await? else {
-            return Err(no_such_distribution(id));
-        };
-        let mut arns = Arns::new(run.config, &run.account, Some(id));
-        match &args.stream_arn {
-            Some(arn) => arns.stream.clone_from(arn),
-            None => kinesis::converge(run).await?,
-        }
-        match &args.role_arn {
-            Some(arn) => arns.cloudfront_logs_role.clone_from(arn),
-            None => {
-                let role = iam::RoleSpec {
-                    name: run.names.cloudfront_logs_role(),
-                    description: format!("CloudFront writes real-time logs of distribution {id}"),
-                    trust: policy::trust("cloudfront.amazonaws.com", &run.account),
-                    policy: policy::cloudfront_logs(&arns),
-                };
-                iam::converge(run, &role).await?;
+    let operated = plan_and_apply(
+        session,
+        &config,
+        ("logging", &step),
+        &question,
+        out,
+        async |run| {
+            let Some((existing, _)) = cloudfront::read_distribution_config(run, id).await? else {
+                return Err(no_such_distribution(id));
+            };
+            let mut arns = Arns::new(run.config, &run.account, Some(id));
+            match &args.stream_arn {
+                Some(arn) => arns.stream.clone_from(arn),
+                None => kinesis::converge(run).await?,
             }
-        }
-        let log_config_arn = cloudfront::converge_log_config(run, &arns).await?;
-        let behaviours = 1 + existing
-            .cache_behaviors()
-            .map(|b| b.items().len())
-            .unwrap_or_default();
-        // Decided on the config just read, before any call, as every step decides.
-        let needed = attach(&mut existing.clone(), &log_config_arn);
-        let action = if needed {
-            Action::Update {
-                changes: vec![crate::diff::FieldChange {
-                    field: "cache_behaviors[*].realtime_log_config_arn".to_string(),
-                    from: None,
-                    to: Some(log_config_arn.clone()),
-                }],
+            match &args.role_arn {
+                Some(arn) => arns.cloudfront_logs_role.clone_from(arn),
+                None => {
+                    let role = iam::RoleSpec {
+                        name: run.names.cloudfront_logs_role(),
+                        description: format!(
+                            "CloudFront writes real-time logs of distribution {id}"
+                        ),
+                        trust: policy::trust("cloudfront.amazonaws.com", &run.account),
+                        policy: policy::cloudfront_logs(&arns),
+                    };
+                    iam::converge(run, &role).await?;
+                }
             }
-        } else {
-            Action::Unchanged
-        };
-        run.note(DISTRIBUTION, id, action);
-        let attached = needed
-            && run.applying()
-            && cloudfront::edit_distribution(run, id, |c| attach(c, &log_config_arn)).await?;
-        Ok(Attaching {
-            arns,
-            log_config_arn,
-            behaviours,
-            attached,
-        })
-    })
+            let log_config_arn = cloudfront::converge_log_config(run, &arns).await?;
+            let behaviours = 1 + existing
+                .cache_behaviors()
+                .map(|b| b.items().len())
+                .unwrap_or_default();
+            // Decided on the config just read, before any call, as every step decides.
+            let needed = attach(&mut existing.clone(), &log_config_arn);
+            let action = if needed {
+                Action::Update {
+                    changes: vec![crate::diff::FieldChange {
+                        field: "cache_behaviors[*].realtime_log_config_arn".to_string(),
+                        from: None,
+                        to: Some(log_config_arn.clone()),
+                    }],
+                }
+            } else {
+                Action::Unchanged
+            };
+            run.note(DISTRIBUTION, id, action);
+            let attached = needed
+                && run.applying()
+                && cloudfront::edit_distribution(run, id, |c| attach(c, &log_config_arn)).await?;
+            Ok(Attaching {
+                arns,
+                log_config_arn,
+                behaviours,
+                attached,
+            })
+        },
+    )
     .await?;
     let report = operated.report();
     let done = operated.value();
@@ -357,39 +366,46 @@ async fn run_detach(
         declined: "Nothing removed.",
     };
     let step = format!("detach real-time logging from {id}");
-    let operated = plan_and_apply(session, &config, &step, &question, out, async |run| {
-        let log_config = run.names.realtime_log_config();
-        // A distribution deleted meanwhile has nothing to detach; what `logging` created for
-        // it is still removed.
-        let existing = cloudfront::read_distribution_config(run, id).await?;
-        let distribution_exists = existing.is_some();
-        let needed = existing.is_some_and(|(mut c, _)| detach(&mut c, &log_config));
-        if needed {
-            run.note(
-                DISTRIBUTION,
-                id,
-                Action::Update {
-                    changes: vec![crate::diff::FieldChange {
-                        field: "cache_behaviors[*].realtime_log_config_arn".to_string(),
-                        from: Some(log_config.clone()),
-                        to: None,
-                    }],
-                },
-            );
-        }
-        let detached = needed
-            && run.applying()
-            && cloudfront::edit_distribution(run, id, |c| detach(c, &log_config)).await?;
-        // The order `down` uses: the log config only once no behaviour refers to it.
-        cloudfront::remove_log_config(run).await?;
-        let role = run.names.cloudfront_logs_role();
-        iam::remove(run, &role).await?;
-        kinesis::remove(run).await?;
-        Ok(Detaching {
-            distribution_exists,
-            detached,
-        })
-    })
+    let operated = plan_and_apply(
+        session,
+        &config,
+        ("logging --detach", &step),
+        &question,
+        out,
+        async |run| {
+            let log_config = run.names.realtime_log_config();
+            // A distribution deleted meanwhile has nothing to detach; what `logging` created for
+            // it is still removed.
+            let existing = cloudfront::read_distribution_config(run, id).await?;
+            let distribution_exists = existing.is_some();
+            let needed = existing.is_some_and(|(mut c, _)| detach(&mut c, &log_config));
+            if needed {
+                run.note(
+                    DISTRIBUTION,
+                    id,
+                    Action::Update {
+                        changes: vec![crate::diff::FieldChange {
+                            field: "cache_behaviors[*].realtime_log_config_arn".to_string(),
+                            from: Some(log_config.clone()),
+                            to: None,
+                        }],
+                    },
+                );
+            }
+            let detached = needed
+                && run.applying()
+                && cloudfront::edit_distribution(run, id, |c| detach(c, &log_config)).await?;
+            // The order `down` uses: the log config only once no behaviour refers to it.
+            cloudfront::remove_log_config(run).await?;
+            let role = run.names.cloudfront_logs_role();
+            iam::remove(run, &role).await?;
+            kinesis::remove(run).await?;
+            Ok(Detaching {
+                distribution_exists,
+                detached,
+            })
+        },
+    )
     .await?;
     let report = operated.report();
     let done = operated.value();

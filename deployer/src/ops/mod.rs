@@ -6,6 +6,8 @@ pub mod completions;
 pub mod dashboard;
 pub mod invalidate;
 pub mod logging;
+pub mod secret;
+pub mod unlock;
 pub mod update;
 
 use std::io::Write;
@@ -79,16 +81,20 @@ impl<T> Operated<T> {
 /// the question asked (`yes` answers it; without a terminal it is refused), then `work` runs
 /// again applying, approved to do only what was shown: a decision that moved meanwhile stops
 /// it before its first call. `step` names the one step of the plan.
+/// The apply holds the lease on `config.name` for `command` ([`crate::lease`]); a live
+/// lease of another run refuses the command before it plans.
 pub async fn plan_and_apply<T>(
     session: &Session,
     config: &StackConfig,
-    step: &str,
+    (command, step): (&str, &str),
     question: &Question,
     out: &mut dyn Write,
     work: impl AsyncFn(&Run<'_>) -> Result<T, DeployError>,
 ) -> Result<Operated<T>, CommandError> {
     let mut graph = Graph::new();
     graph.add(step, &[]);
+    let parameters = session.parameters(&config.region).await;
+    crate::lease::check_free(&*parameters, &config.name, crate::lease::now()).await?;
     let planning = session.run(config, Mode::Plan).await?;
     let planned = work(&planning).await?;
     let plan = Plan::of(&planning, &graph);
@@ -105,9 +111,13 @@ pub async fn plan_and_apply<T>(
             value: planned,
         });
     }
-    let mut run = session.run(config, Mode::Apply).await?;
-    run.approve(&shown.plan.changes);
-    let applied = work(&run).await?;
+    let (run, applied) = crate::lease::with_lease(parameters, &config.name, command, async {
+        let mut run = session.run(config, Mode::Apply).await?;
+        run.approve(&shown.plan.changes);
+        let applied = work(&run).await?;
+        Ok::<_, CommandError>((run, applied))
+    })
+    .await?;
     Ok(Operated::Applied {
         report: Report {
             plan: Plan::of(&run, &graph),

@@ -69,101 +69,113 @@ pub async fn run(
         message: format!("\"{}\" is not {rule}", args.origin_domain),
     })?;
     let id = &args.id;
-    let config = operator_config("operator", &session.region(None));
+    let config = operator_config(
+        &format!("dist-{}", id.to_ascii_lowercase()),
+        &session.region(None),
+    );
     let question = Question {
         yes: args.yes,
         prompt: "Apply?",
         declined: "Nothing applied.",
     };
     let step = format!("update distribution {id}");
-    let operated = plan_and_apply(session, &config, &step, &question, out, async |run| {
-        let Some((current, _)) = cloudfront::read_distribution_config(run, id).await? else {
-            return Err(DeployError::state(
-                &format!("distribution {id}"),
-                "no such distribution in this account",
-            ));
-        };
-        let origins: Vec<(String, String)> = current
-            .origins()
-            .map(|o| o.items())
-            .unwrap_or_default()
-            .iter()
-            .map(|o| (o.id().to_string(), o.domain_name().to_string()))
-            .collect();
-        let origin_id = match &args.origin_id {
-            Some(wanted) => wanted.clone(),
-            None => current
-                .default_cache_behavior()
-                .map(|b| b.target_origin_id().to_string())
-                .unwrap_or_default(),
-        };
-        let Some((_, old_domain)) = origins.iter().find(|(o, _)| *o == origin_id) else {
-            return Err(DeployError::state(
-                "--origin-id",
-                format!(
-                    "distribution {id} has no origin \"{origin_id}\"; its origins are {}",
-                    origins
-                        .iter()
-                        .map(|(o, d)| format!("{o} ({d})"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ));
-        };
-        let action = if *old_domain == args.origin_domain {
-            Action::Unchanged
-        } else {
-            Action::Update {
-                changes: vec![FieldChange {
-                    field: format!("origins[{origin_id}].domain"),
-                    from: Some(old_domain.clone()),
-                    to: Some(args.origin_domain.clone()),
-                }],
+    let operated = plan_and_apply(
+        session,
+        &config,
+        ("update", &step),
+        &question,
+        out,
+        async |run| {
+            let Some((current, _)) = cloudfront::read_distribution_config(run, id).await? else {
+                return Err(DeployError::state(
+                    &format!("distribution {id}"),
+                    "no such distribution in this account",
+                ));
+            };
+            let origins: Vec<(String, String)> = current
+                .origins()
+                .map(|o| o.items())
+                .unwrap_or_default()
+                .iter()
+                .map(|o| (o.id().to_string(), o.domain_name().to_string()))
+                .collect();
+            let origin_id = match &args.origin_id {
+                Some(wanted) => wanted.clone(),
+                None => current
+                    .default_cache_behavior()
+                    .map(|b| b.target_origin_id().to_string())
+                    .unwrap_or_default(),
+            };
+            let Some((_, old_domain)) = origins.iter().find(|(o, _)| *o == origin_id) else {
+                return Err(DeployError::state(
+                    "--origin-id",
+                    format!(
+                        "distribution {id} has no origin \"{origin_id}\"; its origins are {}",
+                        origins
+                            .iter()
+                            .map(|(o, d)| format!("{o} ({d})"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            };
+            let action = if *old_domain == args.origin_domain {
+                Action::Unchanged
+            } else {
+                Action::Update {
+                    changes: vec![FieldChange {
+                        field: format!("origins[{origin_id}].domain"),
+                        from: Some(old_domain.clone()),
+                        to: Some(args.origin_domain.clone()),
+                    }],
+                }
+            };
+            let needed = action.is_change();
+            run.note("CloudFront distribution", id, action);
+            if !needed || !run.applying() {
+                return Ok(Updating {
+                    origin_id,
+                    old_domain: old_domain.clone(),
+                    applied: false,
+                });
             }
-        };
-        let needed = action.is_change();
-        run.note("CloudFront distribution", id, action);
-        if !needed || !run.applying() {
-            return Ok(Updating {
+            let missing = Cell::new(false);
+            let applied = cloudfront::edit_distribution(run, id, |c| {
+                let origin = c
+                    .origins
+                    .as_mut()
+                    .and_then(|o| o.items.iter_mut().find(|o| o.id == origin_id));
+                match origin {
+                    None => {
+                        missing.set(true);
+                        false
+                    }
+                    Some(o) if o.domain_name == args.origin_domain => false,
+                    Some(o) => {
+                        o.domain_name.clone_from(&args.origin_domain);
+                        true
+                    }
+                }
+            })
+            .await?;
+            if missing.get() {
+                return Err(DeployError::state(
+                    &format!("distribution {id}"),
+                    format!(
+                        "origin \"{origin_id}\" was removed while we were asking; nothing applied"
+                    ),
+                ));
+            }
+            if applied && args.wait {
+                cloudfront::wait_deployed(run, id).await?;
+            }
+            Ok(Updating {
                 origin_id,
                 old_domain: old_domain.clone(),
-                applied: false,
-            });
-        }
-        let missing = Cell::new(false);
-        let applied = cloudfront::edit_distribution(run, id, |c| {
-            let origin = c
-                .origins
-                .as_mut()
-                .and_then(|o| o.items.iter_mut().find(|o| o.id == origin_id));
-            match origin {
-                None => {
-                    missing.set(true);
-                    false
-                }
-                Some(o) if o.domain_name == args.origin_domain => false,
-                Some(o) => {
-                    o.domain_name.clone_from(&args.origin_domain);
-                    true
-                }
-            }
-        })
-        .await?;
-        if missing.get() {
-            return Err(DeployError::state(
-                &format!("distribution {id}"),
-                format!("origin \"{origin_id}\" was removed while we were asking; nothing applied"),
-            ));
-        }
-        if applied && args.wait {
-            cloudfront::wait_deployed(run, id).await?;
-        }
-        Ok(Updating {
-            origin_id,
-            old_domain: old_domain.clone(),
-            applied,
-        })
-    })
+                applied,
+            })
+        },
+    )
     .await?;
     let report = operated.report();
     let done = operated.value();

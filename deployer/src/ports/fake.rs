@@ -23,6 +23,8 @@ pub(super) struct State {
     pub(super) functions: super::lambda::FakeFunctions,
     pub(super) log_groups: super::logs::FakeLogGroups,
     pub(super) cloudfront: super::cloudfront::FakeCloudFront,
+    pub(super) parameters: super::ssm::FakeParameters,
+    pub(super) parameter_races: super::ssm::FakeParameterRaces,
     /// Operation (e.g. `sqs:CreateQueue`) → how many more calls of it fail.
     failing: BTreeMap<String, u32>,
     /// Every call, as `operation target`.
@@ -59,6 +61,7 @@ impl FakeAccount {
             functions: Arc::new(self.clone()),
             log_groups: Arc::new(self.clone()),
             cloudfront: Arc::new(self.clone()),
+            parameters: Arc::new(self.clone()),
         }
     }
 

@@ -16,6 +16,7 @@ pub mod logs;
 pub mod s3;
 pub mod sns;
 pub mod sqs;
+pub mod ssm;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -54,6 +55,8 @@ pub struct Ports {
     pub functions: Arc<dyn lambda::Functions>,
     pub log_groups: Arc<dyn logs::LogGroups>,
     pub cloudfront: Arc<dyn cloudfront::CloudFront>,
+    /// SSM Parameter Store in the stack's region: the lease and the pending secret.
+    pub parameters: Arc<dyn ssm::Parameters>,
 }
 
 impl Ports {
@@ -70,6 +73,7 @@ impl Ports {
             functions: Arc::new(lambda::SdkFunctions(aws.lambda.clone())),
             log_groups: Arc::new(logs::SdkLogGroups(aws.logs.clone())),
             cloudfront: Arc::new(cloudfront::SdkCloudFront(aws.cloudfront.clone())),
+            parameters: Arc::new(ssm::SdkParameters(aws.ssm.clone())),
         }
     }
 }

@@ -330,7 +330,7 @@ async fn distribution_config(
 }
 
 /// A new origin-verify secret: 32 random bytes from the OS, hex-encoded.
-fn new_secret() -> Result<String, DeployError> {
+pub(crate) fn new_secret() -> Result<String, DeployError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| {
         DeployError::state("origin secret", format!("no randomness from the OS: {e}"))
@@ -357,10 +357,9 @@ pub async fn converge_distribution(
         Some(f) => Some(distribution_config(run, &f.id).await?),
         None => None,
     };
-    let secret = match current.as_ref().and_then(|(c, _)| spec::origin_secret(c)) {
-        Some(secret) => secret,
-        None => new_secret()?,
-    };
+    // The secret the distribution carries is kept (`secret rotate` replaces it, never up).
+    let choice = crate::spec::secret::choose(current.as_ref().map(|(c, _)| c), new_secret)?;
+    let secret = choice.value().to_string();
     let build = |reference: &str| {
         spec::build(
             run.config,
@@ -379,8 +378,9 @@ pub async fn converge_distribution(
             .map(|(c, _)| c.caller_reference())
             .unwrap_or(&caller_reference),
     )?;
-    let desired = spec::flatten(&desired_config);
+    let mut desired = spec::flatten(&desired_config);
     let observed = current.as_ref().map(|(c, _)| spec::flatten(c));
+    crate::spec::secret::explain(&mut desired, observed.as_ref(), &choice, run.applying());
     let action = run.decide(DISTRIBUTION, &caller_reference, &desired, observed.as_ref());
     if !run.applying() || !action.is_change() {
         return Ok(Converged {
