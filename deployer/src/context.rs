@@ -138,6 +138,8 @@ pub struct Run<'a> {
     /// Steps whose decisions differ from the approved plan, and what moved: such a step makes
     /// no mutating call.
     moved: Mutex<BTreeMap<usize, String>>,
+    /// What the run found and left alone that the user should know about.
+    warnings: Mutex<Vec<String>>,
 }
 
 impl<'a> Run<'a> {
@@ -168,6 +170,7 @@ impl<'a> Run<'a> {
             progress,
             approved: None,
             moved: Mutex::new(BTreeMap::new()),
+            warnings: Mutex::new(Vec::new()),
         })
     }
 
@@ -194,6 +197,7 @@ impl<'a> Run<'a> {
             progress: crate::progress::Progress::silent(),
             approved: None,
             moved: Mutex::new(BTreeMap::new()),
+            warnings: Mutex::new(Vec::new()),
         }
     }
 
@@ -284,6 +288,19 @@ impl<'a> Run<'a> {
         }
         lock(&self.mutations).push(format!("{call} {name}"));
         Ok(())
+    }
+
+    /// Records a warning for the plan and report (each once, however many steps find it).
+    pub fn warn(&self, message: impl Into<String>) {
+        let message = message.into();
+        let mut warnings = lock(&self.warnings);
+        if !warnings.contains(&message) {
+            warnings.push(message);
+        }
+    }
+
+    pub fn warnings(&self) -> Vec<String> {
+        lock(&self.warnings).clone()
     }
 
     /// The mutating calls made so far, in the order they were sent.

@@ -37,6 +37,9 @@ pub struct Plan {
     pub config: Fields,
     pub steps: Vec<Step>,
     pub changes: Vec<Change>,
+    /// What the run found and left alone that the user should know about.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// Why a saved plan cannot be used.
@@ -82,6 +85,7 @@ impl Plan {
             config,
             steps,
             changes: run.changes(),
+            warnings: run.warnings(),
         }
     }
 
@@ -278,6 +282,7 @@ mod tests {
             config,
             steps: Vec::new(),
             changes,
+            warnings: Vec::new(),
         }
     }
 

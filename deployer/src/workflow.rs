@@ -98,6 +98,7 @@ impl Report {
             "mutations": self.mutations(),
             "distribution": self.deployed,
             "timing": timing,
+            "warnings": plan.warnings,
         })
     }
 
@@ -139,6 +140,9 @@ impl Report {
             "{} to create, {} to update, {} to delete, {} unchanged.",
             summary.create, summary.update, summary.delete, summary.unchanged
         )?;
+        for warning in &plan.warnings {
+            writeln!(out, "warning: {warning}")?;
+        }
         let applied = matches!(self.outcome, Outcome::Applied { .. });
         if applied {
             writeln!(out, "{} mutating call(s) made.", self.mutations().len())?;
