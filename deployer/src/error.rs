@@ -394,7 +394,9 @@ mod tests {
             "the SSO token has expired and cannot be refreshed",
             "failed to read `/home/me/.aws/sso/cache/0123abcd.json`",
         ] {
-            let err = credentials(CredentialsError::provider_error(std::io::Error::other(text)));
+            let err = credentials(CredentialsError::provider_error(std::io::Error::other(
+                text,
+            )));
             assert_eq!(classify(&err), Failure::SsoSession, "{text}");
         }
         let err = credentials(CredentialsError::provider_error(std::io::Error::other(
@@ -458,7 +460,9 @@ mod tests {
         };
         let text = denied.to_string();
         assert!(
-            text.contains("allow the IAM actions cloudfront:CreateDistribution and cloudfront:TagResource"),
+            text.contains(
+                "allow the IAM actions cloudfront:CreateDistribution and cloudfront:TagResource"
+            ),
             "{text}"
         );
     }

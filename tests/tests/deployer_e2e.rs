@@ -1389,7 +1389,13 @@ async fn hand_made_distribution(cloudfront: &aws_sdk_cloudfront::Client, stack: 
         .caller_reference(unique("by-hand"))
         .comment("made by hand, tagged like the stack")
         .enabled(false)
-        .origins(Origins::builder().quantity(1).items(origin).build().unwrap())
+        .origins(
+            Origins::builder()
+                .quantity(1)
+                .items(origin)
+                .build()
+                .unwrap(),
+        )
         .default_cache_behavior(
             DefaultCacheBehavior::builder()
                 .target_origin_id("by-hand")

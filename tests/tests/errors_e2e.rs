@@ -72,7 +72,11 @@ fn plan_without_aws(home: &Path, env: &[(&str, &str)], extra: &[&str]) -> Deploy
 
 /// Exit 1 and one line on stderr, holding `hint`, without SDK internals or log lines.
 fn assert_one_actionable_line(run: &DeployerRun, hint: &str) {
-    assert_eq!(run.code, 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code, 1,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
     let stderr = run.stderr.trim_end();
     assert_eq!(stderr.lines().count(), 1, "one line:\n{stderr}");
     assert!(stderr.starts_with("error: "), "{stderr}");
@@ -93,20 +97,16 @@ fn assert_one_actionable_line(run: &DeployerRun, hint: &str) {
 #[test]
 fn no_credentials_anywhere_says_to_run_aws_configure() {
     let home = empty_home("");
-    let run = plan_without_aws(
-        &home,
-        &[("AWS_ENDPOINT_URL", &emulator().endpoint)],
-        &[],
-    );
+    let run = plan_without_aws(&home, &[("AWS_ENDPOINT_URL", &emulator().endpoint)], &[]);
     assert_one_actionable_line(&run, "no AWS credentials found");
     assert!(run.stderr.contains("`aws configure`"), "{}", run.stderr);
     assert!(run.stderr.contains("AWS_PROFILE"), "{}", run.stderr);
 
-    // -v asks for the SDK's own lines: the credential chain's then reach stderr.
+    // -vv asks for the SDK's own lines: the credential chain's then reach stderr.
     let verbose = plan_without_aws(
         &home,
         &[("AWS_ENDPOINT_URL", &emulator().endpoint)],
-        &["-v"],
+        &["-vv"],
     );
     assert_eq!(verbose.code, 1);
     assert!(verbose.stderr.lines().count() > 1, "{}", verbose.stderr);

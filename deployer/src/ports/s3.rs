@@ -677,7 +677,9 @@ impl Buckets for FakeAccount {
                     .filter(|o| from.as_ref().is_none_or(|f| o > f))
                     .collect();
                 let objects: Vec<ObjectId> = after.iter().take(PAGE).cloned().collect();
-                let next = (after.len() > PAGE).then(|| objects.last().cloned()).flatten();
+                let next = (after.len() > PAGE)
+                    .then(|| objects.last().cloned())
+                    .flatten();
                 Ok(ObjectPage { objects, next })
             })
         })
@@ -719,7 +721,8 @@ impl Buckets for FakeAccount {
                         None if b.versioned => {
                             if b.objects.remove(&object.key) {
                                 let marker = format!("marker-{}", b.versions.len());
-                                b.versions.insert((object.key.clone(), format!("{marker}-old")));
+                                b.versions
+                                    .insert((object.key.clone(), format!("{marker}-old")));
                                 b.versions.insert((object.key, marker));
                             }
                         }

@@ -326,7 +326,11 @@ async fn find_with_config(
     let mut ours = None;
     for candidate in tagged {
         // One that vanished between the listing and this read is no one's.
-        let Some((config, etag)) = run.ports.cloudfront.distribution_config(&candidate.id).await?
+        let Some((config, etag)) = run
+            .ports
+            .cloudfront
+            .distribution_config(&candidate.id)
+            .await?
         else {
             continue;
         };
@@ -1242,8 +1246,7 @@ mod tests {
     /// or copied with its tags) is warned about and never taken for the stack's: `up` makes
     /// the stack's own beside it and `down` removes only that one.
     #[tokio::test]
-    async fn a_tagged_distribution_with_another_caller_reference_is_warned_about_and_left_alone()
-    {
+    async fn a_tagged_distribution_with_another_caller_reference_is_warned_about_and_left_alone() {
         let account = account();
         let by_hand = crate::spec::distribution::build(
             &config(),
@@ -1287,7 +1290,11 @@ mod tests {
         assert!(result.is_ok(), "{}", error_text(result));
         assert!(calls.iter().all(|c| !c.contains(&theirs.id)), "{calls:?}");
         assert!(account.distribution(&ours).is_none());
-        assert_eq!(account.distribution(&theirs.id), before, "theirs is untouched");
+        assert_eq!(
+            account.distribution(&theirs.id),
+            before,
+            "theirs is untouched"
+        );
     }
 
     async fn remove_distribution_with(account: &FakeAccount, mode: Mode) -> Outcome<()> {

@@ -615,7 +615,11 @@ mod tests {
         );
         let left = account.bucket(BUCKET_NAME).unwrap_or_default();
         assert_eq!(left.objects.len(), 1000, "the deletable 500 are gone");
-        assert!(!down.mutations.contains(&"s3:DeleteBucket shop-manuscripts".to_string()));
+        assert!(
+            !down
+                .mutations
+                .contains(&"s3:DeleteBucket shop-manuscripts".to_string())
+        );
     }
 
     /// Deleting a versioned bucket's keys leaves their versions and delete markers, which S3
