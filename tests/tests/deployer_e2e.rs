@@ -1416,8 +1416,7 @@ async fn hand_made_distribution(cloudfront: &aws_sdk_cloudfront::Client, stack: 
             DistributionConfigWithTags::builder()
                 .distribution_config(config)
                 .tags(tags)
-                .build()
-                .unwrap(),
+                .build(),
         )
         .send()
         .await
