@@ -33,8 +33,9 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CFRP_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .or_else(|_| tracing_subscriber::EnvFilter::try_from_env("CFRP_LOG"))
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(cli.globals.log_filter())),
         )
         .with_writer(std::io::stderr)
         .init();

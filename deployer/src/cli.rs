@@ -18,6 +18,24 @@ pub struct Globals {
     /// The AWS profile to use (default: AWS_PROFILE or the default profile).
     #[arg(long, global = true, env = "AWS_PROFILE")]
     pub profile: Option<String>,
+
+    /// Log the AWS SDK's own messages to stderr (-v warnings, -vv debug); RUST_LOG picks
+    /// them finely.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+impl Globals {
+    /// The log filter when RUST_LOG (or CFRP_LOG) does not name one: nothing by default, so
+    /// the SDK's credential-chain warnings stay off stderr unless asked for.
+    pub fn log_filter(&self) -> &'static str {
+        match self.verbose {
+            0 => "off",
+            1 => "warn",
+            2 => "debug",
+            _ => "trace",
+        }
+    }
 }
 
 /// The deployer's top-level help: its examples and where AWS settings come from.

@@ -272,15 +272,17 @@ impl<'a> Run<'a> {
     }
 
     /// Records a warning about one resource (part of the plan, shown in text and JSON).
+    /// Each is kept once, however many steps find it (several steps look the distribution up).
     pub fn warn(&self, kind: &str, name: &str, message: impl Into<String>) {
-        lock(&self.warnings).push((
-            current_step(),
-            Warning {
-                kind: kind.to_string(),
-                name: name.to_string(),
-                message: message.into(),
-            },
-        ));
+        let warning = Warning {
+            kind: kind.to_string(),
+            name: name.to_string(),
+            message: message.into(),
+        };
+        let mut warnings = lock(&self.warnings);
+        if !warnings.iter().any(|(_, known)| *known == warning) {
+            warnings.push((current_step(), warning));
+        }
     }
 
     /// The warnings so far in plan-step order.

@@ -111,7 +111,17 @@ impl Session {
         mode: Mode,
     ) -> Result<Run<'a>, DeployError> {
         let clients = self.clients(&config.region).await;
-        Run::new(config, clients, mode, self.progress()).await
+        Run::new(config, clients, mode, self.progress())
+            .await
+            .map_err(|e| e.for_profile(self.profile()))
+    }
+
+    /// The profile named by `--profile` or `AWS_PROFILE`, if any.
+    pub fn profile(&self) -> Option<&str> {
+        match &self.target {
+            Target::Account { profile } => profile.as_deref(),
+            Target::Local { .. } => None,
+        }
     }
 }
 

@@ -99,6 +99,7 @@ impl Report {
             "mutations": self.mutations(),
             "distribution": self.deployed,
             "timing": timing,
+            "warnings": plan.warnings,
         })
     }
 

@@ -1479,12 +1479,100 @@ async fn conflicts_and_throttling_are_retried_and_an_interrupted_down_resumes() 
 /// without changing anything, `up` removes it (the distribution first loses its log config,
 /// then the config goes), a second `up` makes no call, and the manuscripts bucket with the
 /// user's files stays, unhooked from the deleted queue.
+/// A disabled distribution made by hand, tagged with `stack`, under a caller reference that
+/// is not the stack's; its id.
+async fn hand_made_distribution(cloudfront: &aws_sdk_cloudfront::Client, stack: &str) -> String {
+    use aws_sdk_cloudfront::types::{
+        CustomOriginConfig, DefaultCacheBehavior, DistributionConfig, DistributionConfigWithTags,
+        Origin, OriginProtocolPolicy, Origins, Tag, Tags, ViewerProtocolPolicy,
+    };
+    let origin = Origin::builder()
+        .id("by-hand")
+        .domain_name("by-hand.example.com")
+        .custom_origin_config(
+            CustomOriginConfig::builder()
+                .http_port(80)
+                .https_port(443)
+                .origin_protocol_policy(OriginProtocolPolicy::HttpsOnly)
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let config = DistributionConfig::builder()
+        .caller_reference(unique("by-hand"))
+        .comment("made by hand, tagged like the stack")
+        .enabled(false)
+        .origins(
+            Origins::builder()
+                .quantity(1)
+                .items(origin)
+                .build()
+                .unwrap(),
+        )
+        .default_cache_behavior(
+            DefaultCacheBehavior::builder()
+                .target_origin_id("by-hand")
+                .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+                // The managed CachingDisabled policy.
+                .cache_policy_id("4135ea2d-6df8-44a3-9df3-4b5a84be39ad")
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let tags = Tags::builder()
+        .items(Tag::builder().key(STACK_TAG).value(stack).build().unwrap())
+        .build();
+    cloudfront
+        .create_distribution_with_tags()
+        .distribution_config_with_tags(
+            DistributionConfigWithTags::builder()
+                .distribution_config(config)
+                .tags(tags)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .distribution()
+        .unwrap()
+        .id()
+        .to_string()
+}
+
+/// Whether the report warns about the distribution `id`.
+fn warns_about(report: &Value, id: &str) -> bool {
+    report["warnings"]
+        .as_array()
+        .is_some_and(|w| w.iter().any(|w| w["name"] == id))
+}
+
 #[tokio::test]
 async fn features_turned_off_are_removed_by_up_and_the_bucket_stays() {
     let _serial = SERIAL.lock().await;
     let name = stack_name("off");
     let stack = stack_file(&name, |t| t);
+    // A distribution carrying the stack's tag that the stack did not make (its caller
+    // reference is not the stack's): warned about, never changed or deleted.
+    let cloudfront = aws_sdk_cloudfront::Client::new(&sdk_config().await);
+    let theirs = hand_made_distribution(&cloudfront, &name).await;
+    let theirs_before = cloudfront
+        .get_distribution_config()
+        .id(&theirs)
+        .send()
+        .await
+        .unwrap();
     let first = up(&stack);
+    assert!(warns_about(&first, &theirs), "{first:#}");
+    assert!(
+        first["mutations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| !m.as_str().unwrap_or_default().contains(&theirs)),
+        "{first:#}"
+    );
     let created = |kind: &str| -> Vec<String> {
         first["changes"]
             .as_array()
@@ -1518,8 +1606,14 @@ async fn features_turned_off_are_removed_by_up_and_the_bucket_stays() {
             format!("arn:aws:s3:::{}/*", stack.bucket)
         ])
     );
+    // The bucket is the stack's own: nothing to warn about it (the hand-made distribution
+    // is the only warning).
     assert!(
-        first["warnings"].as_array().unwrap().is_empty(),
+        first["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|w| w["kind"] != "S3 bucket"),
         "{first:#}"
     );
     s3.put_object()
@@ -1554,6 +1648,7 @@ async fn features_turned_off_are_removed_by_up_and_the_bucket_stays() {
             .collect()
     };
     let planned = deletions(&plan);
+    assert!(warns_about(&plan, &theirs), "{plan:#}");
     for function in created("Lambda function") {
         assert!(
             planned.contains(&format!("Lambda function {function}")),
@@ -1636,5 +1731,23 @@ async fn features_turned_off_are_removed_by_up_and_the_bucket_stays() {
         .await
         .unwrap();
     s3.delete_bucket().bucket(&off.bucket).send().await.unwrap();
+    let theirs_after = cloudfront
+        .get_distribution_config()
+        .id(&theirs)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(theirs_after.e_tag(), theirs_before.e_tag(), "never changed");
+    assert_eq!(
+        theirs_after.distribution_config(),
+        theirs_before.distribution_config()
+    );
+    cloudfront
+        .delete_distribution()
+        .id(&theirs)
+        .if_match(theirs_after.e_tag().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_nothing_tagged(&name).await;
 }

@@ -166,13 +166,13 @@ pub trait CloudFront: Send + Sync {
         name: &'a str,
     ) -> PortFuture<'a, ()>;
 
-    /// The first distribution carrying the tag `key` = `value` (ListDistributions does not
-    /// answer tags, so each candidate's are read until one matches), or None.
-    fn find_distribution_tagged<'a>(
+    /// Every distribution carrying the tag `key` = `value` (ListDistributions does not
+    /// answer tags, so each one's are read).
+    fn distributions_tagged<'a>(
         &'a self,
         key: &'a str,
         value: &'a str,
-    ) -> PortFuture<'a, Option<DistributionSummary>>;
+    ) -> PortFuture<'a, Vec<DistributionSummary>>;
     /// The distribution's config and its ETag, or None when there is no such distribution.
     fn distribution_config<'a>(
         &'a self,
@@ -572,12 +572,13 @@ impl CloudFront for SdkCloudFront {
         })
     }
 
-    fn find_distribution_tagged<'a>(
+    fn distributions_tagged<'a>(
         &'a self,
         key: &'a str,
         value: &'a str,
-    ) -> PortFuture<'a, Option<DistributionSummary>> {
+    ) -> PortFuture<'a, Vec<DistributionSummary>> {
         Box::pin(async move {
+            let mut tagged_ones = Vec::new();
             let mut marker: Option<String> = None;
             loop {
                 let out = self
@@ -588,7 +589,7 @@ impl CloudFront for SdkCloudFront {
                     .await
                     .map_err(|e| DeployError::aws("cloudfront:ListDistributions", value, e))?;
                 let Some(list) = out.distribution_list else {
-                    return Ok(None);
+                    return Ok(tagged_ones);
                 };
                 for summary in list.items() {
                     let tags = self
@@ -606,12 +607,12 @@ impl CloudFront for SdkCloudFront {
                             .any(|tag| tag.key() == key && tag.value() == Some(value))
                     });
                     if tagged {
-                        return Ok(Some(DistributionSummary {
+                        tagged_ones.push(DistributionSummary {
                             id: summary.id().to_string(),
                             domain: summary.domain_name().to_string(),
                             status: summary.status().to_string(),
                             arn: summary.arn().to_string(),
-                        }));
+                        });
                     }
                 }
                 marker = list
@@ -619,7 +620,7 @@ impl CloudFront for SdkCloudFront {
                     .map(str::to_string)
                     .filter(|m| !m.is_empty());
                 if marker.is_none() || !list.is_truncated() {
-                    return Ok(None);
+                    return Ok(tagged_ones);
                 }
             }
         })
@@ -1453,13 +1454,14 @@ impl CloudFront for FakeAccount {
         })
     }
 
-    fn find_distribution_tagged<'a>(
+    fn distributions_tagged<'a>(
         &'a self,
         key: &'a str,
         value: &'a str,
-    ) -> PortFuture<'a, Option<DistributionSummary>> {
+    ) -> PortFuture<'a, Vec<DistributionSummary>> {
         Box::pin(async move {
             self.call("cloudfront:ListDistributions", value)?;
+            let mut tagged = Vec::new();
             let listed: Vec<FakeDistribution> = self
                 .state()
                 .cloudfront
@@ -1474,10 +1476,10 @@ impl CloudFront for FakeAccount {
                     .iter()
                     .any(|(k, v)| k == key && v == value)
                 {
-                    return Ok(Some(distribution.summary()));
+                    tagged.push(distribution.summary());
                 }
             }
-            Ok(None)
+            Ok(tagged)
         })
     }
 

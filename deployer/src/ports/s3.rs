@@ -86,6 +86,30 @@ pub struct DefaultEncryption {
     pub kms_key: Option<String>,
 }
 
+/// An object to delete: its key, and the version when the bucket keeps versions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ObjectId {
+    pub key: String,
+    pub version: Option<String>,
+}
+
+/// One page of a bucket listing, and where the next one starts (None: it was the last).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectPage {
+    pub objects: Vec<ObjectId>,
+    /// For current keys the last key listed (ListObjectsV2's StartAfter); for versions the
+    /// key and version-id markers S3 answered.
+    pub next: Option<ObjectId>,
+}
+
+/// An object DeleteObjects did not delete, with S3's error code and message for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Undeleted {
+    pub object: ObjectId,
+    pub code: String,
+    pub message: String,
+}
+
 /// S3 buckets, by name.
 pub trait Buckets: Send + Sync {
     /// Whether the bucket exists (and this account may see it).
@@ -97,10 +121,25 @@ pub trait Buckets: Send + Sync {
     fn create<'a>(&'a self, bucket: &'a str, location: Option<&'a str>) -> PortFuture<'a, ()>;
     /// Replaces the bucket's tag set.
     fn put_tags<'a>(&'a self, bucket: &'a str, tags: Vec<(String, String)>) -> PortFuture<'a, ()>;
-    /// The first page (up to 1,000) of the bucket's object keys.
-    fn object_keys<'a>(&'a self, bucket: &'a str) -> PortFuture<'a, Vec<String>>;
-    /// Deletes these objects (at most 1,000); an object that could not be deleted is an error.
-    fn delete_objects<'a>(&'a self, bucket: &'a str, keys: Vec<String>) -> PortFuture<'a, ()>;
+    /// Whether the bucket keeps object versions (versioning Enabled, or Suspended after
+    /// being enabled): deleting its keys then leaves versions and delete markers behind.
+    fn versioned<'a>(&'a self, bucket: &'a str) -> PortFuture<'a, bool>;
+    /// A page (up to 1,000) of the bucket's objects from `from` on (the start when None):
+    /// current keys (ListObjectsV2), or with `versions` every version and delete marker
+    /// (ListObjectVersions).
+    fn list_objects<'a>(
+        &'a self,
+        bucket: &'a str,
+        versions: bool,
+        from: Option<ObjectId>,
+    ) -> PortFuture<'a, ObjectPage>;
+    /// Deletes these objects (at most 1,000; a version when it is named); the objects S3
+    /// answered it did not delete (it answers 200 and names them).
+    fn delete_objects<'a>(
+        &'a self,
+        bucket: &'a str,
+        objects: Vec<ObjectId>,
+    ) -> PortFuture<'a, Vec<Undeleted>>;
     /// Deletes the (empty) bucket; a bucket already gone is not an error.
     fn delete<'a>(&'a self, bucket: &'a str) -> PortFuture<'a, ()>;
     fn notifications<'a>(&'a self, bucket: &'a str) -> PortFuture<'a, Notifications>;
@@ -219,52 +258,130 @@ impl Buckets for SdkBuckets {
         })
     }
 
-    fn object_keys<'a>(&'a self, bucket: &'a str) -> PortFuture<'a, Vec<String>> {
+    fn versioned<'a>(&'a self, bucket: &'a str) -> PortFuture<'a, bool> {
         Box::pin(async move {
-            let listed = self
+            let out = self
                 .0
-                .list_objects_v2()
+                .get_bucket_versioning()
                 .bucket(bucket)
                 .send()
                 .await
-                .map_err(|e| DeployError::aws("s3:ListObjectsV2", bucket, e))?;
-            Ok(listed
-                .contents()
-                .iter()
-                .filter_map(|o| o.key().map(str::to_string))
-                .collect())
+                .map_err(|e| DeployError::aws("s3:GetBucketVersioning", bucket, e))?;
+            // A bucket never versioned answers no status; a suspended one still holds versions.
+            Ok(out.status().is_some())
         })
     }
 
-    fn delete_objects<'a>(&'a self, bucket: &'a str, keys: Vec<String>) -> PortFuture<'a, ()> {
+    fn list_objects<'a>(
+        &'a self,
+        bucket: &'a str,
+        versions: bool,
+        from: Option<ObjectId>,
+    ) -> PortFuture<'a, ObjectPage> {
         Box::pin(async move {
-            let objects = keys
+            if !versions {
+                let listed = self
+                    .0
+                    .list_objects_v2()
+                    .bucket(bucket)
+                    .set_start_after(from.map(|f| f.key))
+                    .send()
+                    .await
+                    .map_err(|e| DeployError::aws("s3:ListObjectsV2", bucket, e))?;
+                let objects: Vec<ObjectId> = listed
+                    .contents()
+                    .iter()
+                    .filter_map(|o| o.key())
+                    .map(|key| ObjectId {
+                        key: key.to_string(),
+                        version: None,
+                    })
+                    .collect();
+                let next = match listed.is_truncated() {
+                    Some(true) => objects.last().cloned(),
+                    _ => None,
+                };
+                return Ok(ObjectPage { objects, next });
+            }
+            let (key_marker, version_marker) = match from {
+                Some(f) => (Some(f.key), f.version),
+                None => (None, None),
+            };
+            let listed = self
+                .0
+                .list_object_versions()
+                .bucket(bucket)
+                .set_key_marker(key_marker)
+                .set_version_id_marker(version_marker)
+                .send()
+                .await
+                .map_err(|e| DeployError::aws("s3:ListObjectVersions", bucket, e))?;
+            let versions = listed.versions().iter().map(|v| (v.key(), v.version_id()));
+            let markers = listed
+                .delete_markers()
                 .iter()
-                .map(|k| ObjectIdentifier::builder().key(k).build())
+                .map(|m| (m.key(), m.version_id()));
+            let objects = versions
+                .chain(markers)
+                .filter_map(|(key, version)| {
+                    Some(ObjectId {
+                        key: key?.to_string(),
+                        version: version.map(str::to_string),
+                    })
+                })
+                .collect();
+            let next = match (listed.is_truncated(), listed.next_key_marker()) {
+                (Some(true), Some(key)) => Some(ObjectId {
+                    key: key.to_string(),
+                    version: listed.next_version_id_marker().map(str::to_string),
+                }),
+                _ => None,
+            };
+            Ok(ObjectPage { objects, next })
+        })
+    }
+
+    fn delete_objects<'a>(
+        &'a self,
+        bucket: &'a str,
+        objects: Vec<ObjectId>,
+    ) -> PortFuture<'a, Vec<Undeleted>> {
+        Box::pin(async move {
+            let identifiers = objects
+                .iter()
+                .map(|o| {
+                    ObjectIdentifier::builder()
+                        .key(&o.key)
+                        .set_version_id(o.version.clone())
+                        .build()
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             let out = self
                 .0
                 .delete_objects()
                 .bucket(bucket)
-                .delete(Delete::builder().set_objects(Some(objects)).build()?)
+                .delete(
+                    Delete::builder()
+                        .set_objects(Some(identifiers))
+                        // Only the failures are answered: a page of 1,000 deletions stays small.
+                        .quiet(true)
+                        .build()?,
+                )
                 .send()
                 .await
                 .map_err(|e| DeployError::aws("s3:DeleteObjects", bucket, e))?;
-            // S3 answers 200 even when some objects were not deleted, naming them in `Errors`:
-            // those keys would be listed and sent again forever, so they fail the call.
-            match out.errors().first() {
-                None => Ok(()),
-                Some(first) => Err(DeployError::Aws {
-                    call: "s3:DeleteObjects".to_string(),
-                    resource: bucket.to_string(),
-                    message: undeleted_message(
-                        first.code().unwrap_or_default(),
-                        first.message().unwrap_or_default(),
-                        first.key().unwrap_or_default(),
-                        out.errors().len(),
-                    ),
-                }),
-            }
+            Ok(out
+                .errors()
+                .iter()
+                .map(|e| Undeleted {
+                    object: ObjectId {
+                        key: e.key().unwrap_or_default().to_string(),
+                        version: e.version_id().map(str::to_string),
+                    },
+                    code: e.code().unwrap_or_default().to_string(),
+                    message: e.message().unwrap_or_default().to_string(),
+                })
+                .collect())
         })
     }
 
@@ -520,11 +637,6 @@ fn sdk_events(events: &[String]) -> Vec<Event> {
     events.iter().map(|e| Event::from(e.as_str())).collect()
 }
 
-/// The message of a DeleteObjects that left `count` objects, the first being `key`.
-fn undeleted_message(code: &str, message: &str, key: &str, count: usize) -> String {
-    format!("{code}: {message} ({count} object(s) not deleted, the first {key})")
-}
-
 /// An SDK notification entry (queue, topic or function) in the port's terms.
 fn entry(
     id: Option<&str>,
@@ -585,6 +697,11 @@ pub struct FakeBucket {
     pub objects: BTreeSet<String>,
     /// Keys a bucket policy denies deleting: DeleteObjects reports each as AccessDenied.
     pub undeletable: BTreeSet<String>,
+    /// Versioning enabled: a delete without a version then leaves a delete marker.
+    pub versioned: bool,
+    /// (key, version id) of every noncurrent version and delete marker; the current
+    /// objects are `objects` (the fake gives them the version id "null").
+    pub versions: BTreeSet<(String, String)>,
     pub notifications: Notifications,
     /// None: no Block Public Access configuration on the bucket.
     pub public_access_block: Option<PublicAccessBlock>,
@@ -714,19 +831,60 @@ impl Buckets for FakeAccount {
         })
     }
 
-    fn object_keys<'a>(&'a self, bucket: &'a str) -> PortFuture<'a, Vec<String>> {
+    fn versioned<'a>(&'a self, bucket: &'a str) -> PortFuture<'a, bool> {
         Box::pin(async move {
-            self.call("s3:ListObjectsV2", bucket)?;
-            self.with_bucket("s3:ListObjectsV2", bucket, |b| {
-                Ok(b.objects.iter().take(PAGE).cloned().collect())
+            self.call("s3:GetBucketVersioning", bucket)?;
+            self.with_bucket("s3:GetBucketVersioning", bucket, |b| Ok(b.versioned))
+        })
+    }
+
+    fn list_objects<'a>(
+        &'a self,
+        bucket: &'a str,
+        versions: bool,
+        from: Option<ObjectId>,
+    ) -> PortFuture<'a, ObjectPage> {
+        Box::pin(async move {
+            let operation = if versions {
+                "s3:ListObjectVersions"
+            } else {
+                "s3:ListObjectsV2"
+            };
+            self.call(operation, bucket)?;
+            self.with_bucket(operation, bucket, |b| {
+                let current = b.objects.iter().map(|key| ObjectId {
+                    key: key.clone(),
+                    version: versions.then(|| "null".to_string()),
+                });
+                let mut all: Vec<ObjectId> = current.collect();
+                if versions {
+                    all.extend(b.versions.iter().map(|(key, version)| ObjectId {
+                        key: key.clone(),
+                        version: Some(version.clone()),
+                    }));
+                    all.sort();
+                }
+                let after: Vec<ObjectId> = all
+                    .into_iter()
+                    .filter(|o| from.as_ref().is_none_or(|f| o > f))
+                    .collect();
+                let objects: Vec<ObjectId> = after.iter().take(PAGE).cloned().collect();
+                let next = (after.len() > PAGE)
+                    .then(|| objects.last().cloned())
+                    .flatten();
+                Ok(ObjectPage { objects, next })
             })
         })
     }
 
-    fn delete_objects<'a>(&'a self, bucket: &'a str, keys: Vec<String>) -> PortFuture<'a, ()> {
+    fn delete_objects<'a>(
+        &'a self,
+        bucket: &'a str,
+        objects: Vec<ObjectId>,
+    ) -> PortFuture<'a, Vec<Undeleted>> {
         Box::pin(async move {
             self.call("s3:DeleteObjects", bucket)?;
-            if keys.len() > PAGE {
+            if objects.len() > PAGE {
                 return Err(refused(
                     "s3:DeleteObjects",
                     bucket,
@@ -734,19 +892,38 @@ impl Buckets for FakeAccount {
                 ));
             }
             self.with_bucket("s3:DeleteObjects", bucket, |b| {
-                let (kept, deleted): (Vec<String>, Vec<String>) =
-                    keys.into_iter().partition(|k| b.undeletable.contains(k));
-                for key in deleted {
-                    b.objects.remove(&key);
+                let mut undeleted = Vec::new();
+                for object in objects {
+                    if b.undeletable.contains(&object.key) {
+                        undeleted.push(Undeleted {
+                            object,
+                            code: "AccessDenied".to_string(),
+                            message: "Access Denied".to_string(),
+                        });
+                        continue;
+                    }
+                    match object.version.as_deref() {
+                        Some("null") => {
+                            b.objects.remove(&object.key);
+                        }
+                        Some(version) => {
+                            b.versions.remove(&(object.key, version.to_string()));
+                        }
+                        // A versioned bucket keeps the object and marks it deleted.
+                        None if b.versioned => {
+                            if b.objects.remove(&object.key) {
+                                let marker = format!("marker-{}", b.versions.len());
+                                b.versions
+                                    .insert((object.key.clone(), format!("{marker}-old")));
+                                b.versions.insert((object.key, marker));
+                            }
+                        }
+                        None => {
+                            b.objects.remove(&object.key);
+                        }
+                    }
                 }
-                match kept.first() {
-                    None => Ok(()),
-                    Some(first) => Err(refused(
-                        "s3:DeleteObjects",
-                        bucket,
-                        &undeleted_message("AccessDenied", "Access Denied", first, kept.len()),
-                    )),
-                }
+                Ok(undeleted)
             })
         })
     }
@@ -758,7 +935,7 @@ impl Buckets for FakeAccount {
             if state
                 .buckets
                 .get(bucket)
-                .is_some_and(|b| !b.objects.is_empty())
+                .is_some_and(|b| !b.objects.is_empty() || !b.versions.is_empty())
             {
                 return Err(refused(
                     "s3:DeleteBucket",

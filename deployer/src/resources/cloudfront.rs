@@ -302,14 +302,62 @@ const DISTRIBUTION: &str = "CloudFront distribution";
 /// The stack's distribution as found again.
 pub use crate::ports::cloudfront::DistributionSummary as Found;
 
-/// Finds the stack's distribution by its `cfrp:stack` tag, the one link that survives a
-/// lost local state (ListDistributions does not return tags, so each candidate's tags are
-/// read; accounts rarely hold more than a few hundred distributions).
+/// Finds the stack's distribution: the one carrying the stack's `cfrp:stack` tag (the link
+/// that survives a lost local state; ListDistributions does not return tags, so each
+/// candidate's tags are read) whose CallerReference is the stack's deterministic one
+/// (CloudFront keeps it unique per account, so at most one matches). Another distribution
+/// with the stack's tag (made by hand, or copied with its tags) is not the stack's: it is
+/// reported as a warning and never changed or deleted.
 pub async fn find_distribution(run: &Run<'_>) -> Result<Option<Found>, DeployError> {
-    run.ports
+    Ok(find_with_config(run).await?.map(|(found, _)| found))
+}
+
+/// The stack's distribution (see [`find_distribution`]) with the config and ETag read to
+/// prove it the stack's, which the caller goes on from.
+async fn find_with_config(
+    run: &Run<'_>,
+) -> Result<Option<(Found, (DistributionConfig, String))>, DeployError> {
+    let tagged = run
+        .ports
         .cloudfront
-        .find_distribution_tagged(cfrp_config::naming::STACK_TAG, run.names.stack())
-        .await
+        .distributions_tagged(cfrp_config::naming::STACK_TAG, run.names.stack())
+        .await?;
+    let reference = run.names.caller_reference();
+    let mut ours = None;
+    for candidate in tagged {
+        // One that vanished between the listing and this read is no one's.
+        let Some((config, etag)) = run
+            .ports
+            .cloudfront
+            .distribution_config(&candidate.id)
+            .await?
+        else {
+            continue;
+        };
+        if config.caller_reference() == reference && ours.is_none() {
+            ours = Some((candidate, (config, etag)));
+        } else {
+            run.warn(
+                "CloudFront distribution",
+                &candidate.id,
+                foreign_distribution_warning(
+                    &candidate.id,
+                    config.caller_reference(),
+                    run.names.stack(),
+                    &reference,
+                ),
+            );
+        }
+    }
+    Ok(ours)
+}
+
+/// The warning for a distribution tagged with the stack that the stack did not create.
+fn foreign_distribution_warning(id: &str, found: &str, stack: &str, reference: &str) -> String {
+    format!(
+        "distribution {id} carries the tag {}={stack} but its caller reference is \"{found}\", not the stack's \"{reference}\": it is not this stack's and is left unchanged; remove the tag from it if it should not look like part of the stack",
+        cfrp_config::naming::STACK_TAG
+    )
 }
 
 /// The distribution's config and ETag; a distribution that is gone is an error here (it
@@ -352,10 +400,9 @@ pub async fn converge_distribution(
     cache_policies: &[(String, String)],
 ) -> Result<Converged, DeployError> {
     let caller_reference = run.names.caller_reference();
-    let mut found = find_distribution(run).await?;
-    let mut current = match &found {
-        Some(f) => Some(distribution_config(run, &f.id).await?),
-        None => None,
+    let (mut found, mut current) = match find_with_config(run).await? {
+        Some((found, current)) => (Some(found), Some(current)),
+        None => (None, None),
     };
     // The secret the distribution carries is kept (`secret rotate` replaces it, never up).
     let choice = crate::spec::secret::choose(current.as_ref().map(|(c, _)| c), new_secret)?;
@@ -446,7 +493,7 @@ pub async fn wait_deployed(run: &Run<'_>, id: &str) -> Result<(), DeployError> {
 /// Disables, waits for, and deletes the distribution. Re-runnable at every step: a
 /// distribution already disabled skips to the wait, one already gone is done.
 pub async fn remove_distribution(run: &Run<'_>) -> Result<(), DeployError> {
-    let Some(existing) = find_distribution(run).await? else {
+    let Some((existing, (mut config, mut etag))) = find_with_config(run).await? else {
         return Ok(());
     };
     // The same name `up` reports (the caller reference), so the two lists line up.
@@ -456,7 +503,6 @@ pub async fn remove_distribution(run: &Run<'_>) -> Result<(), DeployError> {
     if !run.applying() {
         return Ok(());
     }
-    let (mut config, mut etag) = distribution_config(run, &existing.id).await?;
     if config.enabled() {
         for attempt in 0..=ETAG_RETRIES {
             let mut disabled = config.clone();
@@ -1198,6 +1244,61 @@ mod tests {
         let id = created_distribution(&account).await;
         let found = find_distribution(&run).await.ok().flatten().map(|f| f.id);
         assert_eq!(found, Some(id));
+    }
+
+    /// A distribution carrying the stack's tag under another caller reference (made by hand,
+    /// or copied with its tags) is warned about and never taken for the stack's: `up` makes
+    /// the stack's own beside it and `down` removes only that one.
+    #[tokio::test]
+    async fn a_tagged_distribution_with_another_caller_reference_is_warned_about_and_left_alone() {
+        let account = account();
+        let by_hand = crate::spec::distribution::build(
+            &config(),
+            &spec::Inputs {
+                caller_reference: "made-in-the-console",
+                origin_secret: "s",
+                realtime_log_config_arn: None,
+                viewer_request_function_arn: FUNCTION_ARN,
+                custom_cache_policies: &[],
+            },
+        );
+        let created = match by_hand {
+            Ok(config) => {
+                account
+                    .create_distribution(config, vec![("cfrp:stack".into(), "shop".into())])
+                    .await
+            }
+            Err(err) => Err(err),
+        };
+        let Ok(theirs) = created else {
+            panic!("the hand-made distribution was not created");
+        };
+        let before = account.distribution(&theirs.id);
+
+        let config = config();
+        let plan = Run::offline(&config, account.ports(), ACCOUNT, Mode::Plan);
+        assert!(find_distribution(&plan).await.is_ok_and(|f| f.is_none()));
+        let warnings = plan.warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        let warning = &warnings[0];
+        assert!(
+            warning.name == theirs.id
+                && warning.message.contains("\"made-in-the-console\"")
+                && warning.message.contains("left unchanged"),
+            "{warning:?}"
+        );
+
+        let ours = created_distribution(&account).await;
+        assert!(!ours.is_empty() && ours != theirs.id);
+        let (result, _, calls) = remove_distribution_with(&account, Mode::Apply).await;
+        assert!(result.is_ok(), "{}", error_text(result));
+        assert!(calls.iter().all(|c| !c.contains(&theirs.id)), "{calls:?}");
+        assert!(account.distribution(&ours).is_none());
+        assert_eq!(
+            account.distribution(&theirs.id),
+            before,
+            "theirs is untouched"
+        );
     }
 
     async fn remove_distribution_with(account: &FakeAccount, mode: Mode) -> Outcome<()> {

@@ -6,8 +6,11 @@
 use crate::context::Run;
 use crate::diff::{Action, Fields, fields};
 use crate::error::DeployError;
+use std::collections::BTreeMap;
+
 use crate::ports::s3::{
-    DefaultEncryption, KeyFilterRule, NotificationEntry, Notifications, PublicAccessBlock,
+    DefaultEncryption, KeyFilterRule, NotificationEntry, Notifications, ObjectId,
+    PublicAccessBlock, Undeleted,
 };
 use crate::spec;
 
@@ -160,6 +163,41 @@ async fn protect(
     Ok(())
 }
 
+/// How many times `down` walks a bucket's listing deleting what it lists: the first pass
+/// deletes everything deletable, a second retries what S3 refused (a throttled or
+/// transient error per key) and finds what was written meanwhile; more than that is
+/// someone writing as fast as we delete.
+const EMPTYING_PASSES: usize = 4;
+
+/// One pass over the bucket's listing, deleting each page as it is listed: how many objects
+/// it listed and those S3 did not delete. Listing goes on past the refused ones, so a page
+/// of undeletable objects does not hide the rest.
+async fn delete_listed(
+    run: &Run<'_>,
+    bucket: &str,
+    versions: bool,
+) -> Result<(usize, BTreeMap<ObjectId, Undeleted>), DeployError> {
+    let buckets = &run.ports.buckets;
+    let (mut listed, mut refused) = (0, BTreeMap::new());
+    let mut from = None;
+    loop {
+        let page = buckets.list_objects(bucket, versions, from).await?;
+        if page.objects.is_empty() {
+            break;
+        }
+        listed += page.objects.len();
+        run.mutating("s3:DeleteObjects", bucket)?;
+        for undeleted in buckets.delete_objects(bucket, page.objects).await? {
+            refused.insert(undeleted.object.clone(), undeleted);
+        }
+        match page.next {
+            Some(next) => from = Some(next),
+            None => break,
+        }
+    }
+    Ok((listed, refused))
+}
+
 /// Removes the bucket only when this stack created it, with its objects (they were
 /// uploaded for this stack's invalidations).
 pub async fn remove_bucket(run: &Run<'_>, bucket: &str) -> Result<(), DeployError> {
@@ -172,14 +210,26 @@ pub async fn remove_bucket(run: &Run<'_>, bucket: &str) -> Result<(), DeployErro
         return Ok(());
     }
     let buckets = &run.ports.buckets;
-    // A listing answers at most 1,000 keys: list and delete until none is left.
-    loop {
-        let keys = buckets.object_keys(bucket).await?;
-        if keys.is_empty() {
+    // A versioned bucket holds versions and delete markers once its keys are deleted, and
+    // S3 refuses to delete it until they are gone too.
+    let versions = buckets.versioned(bucket).await?;
+    let mut refused_before: BTreeMap<ObjectId, Undeleted> = BTreeMap::new();
+    for pass in 1..=EMPTYING_PASSES {
+        let (listed, refused) = delete_listed(run, bucket, versions).await?;
+        if listed == 0 {
             break;
         }
-        run.mutating("s3:DeleteObjects", bucket)?;
-        buckets.delete_objects(bucket, keys).await?;
+        // An object refused in two passes in a row will be refused again: report it
+        // instead of retrying until the bound.
+        let stuck = !refused.is_empty() && refused.keys().all(|k| refused_before.contains_key(k));
+        if stuck || pass == EMPTYING_PASSES {
+            return Err(DeployError::NotEmptied {
+                bucket: bucket.to_string(),
+                passes: pass,
+                undeleted: refused.into_values().collect(),
+            });
+        }
+        refused_before = refused;
     }
     run.mutating("s3:DeleteBucket", bucket)?;
     buckets.delete(bucket).await
@@ -840,14 +890,77 @@ mod tests {
         let down = run_step(&account, Mode::Apply, Step::RemoveBucket).await;
         let message = down.error();
         assert!(
-            message.contains("s3:DeleteObjects for shop-manuscripts failed")
-                && message.contains("AccessDenied")
-                && message.contains("held.txt"),
+            message.contains("S3 bucket shop-manuscripts could not be emptied")
+                && message.contains("held.txt (AccessDenied: Access Denied)")
+                && message.contains("run `deployer down` again"),
             "{message}"
         );
-        assert_eq!(down.mutations, vec!["s3:DeleteObjects shop-manuscripts"]);
+        // Once, then once more for what was refused: refused twice, it is reported.
+        assert_eq!(
+            down.mutations,
+            vec![
+                "s3:DeleteObjects shop-manuscripts",
+                "s3:DeleteObjects shop-manuscripts"
+            ]
+        );
         let left = account.bucket(BUCKET_NAME).unwrap_or_default();
         assert_eq!(left.objects, ["held.txt".to_string()].into());
+    }
+
+    /// A whole first page S3 refuses does not hide the pages after it, and the error names
+    /// the refused keys (the first ten, and how many more).
+    #[tokio::test]
+    async fn a_page_of_refused_keys_is_passed_over_and_every_refused_key_is_counted() {
+        let account = account();
+        let _ = run_step(&account, Mode::Apply, Step::Bucket).await;
+        let keys: Vec<String> = (0..1500).map(|n| format!("k/{n:04}")).collect();
+        account.edit_bucket(BUCKET_NAME, |b| {
+            b.objects = keys.iter().cloned().collect();
+            b.undeletable = keys[..1000].iter().cloned().collect();
+        });
+        let down = run_step(&account, Mode::Apply, Step::RemoveBucket).await;
+        let message = down.error();
+        assert!(
+            message.contains("1000 object(s) were not deleted in 2 passes")
+                && message.contains("k/0000 (AccessDenied")
+                && message.contains("k/0009 (AccessDenied")
+                && !message.contains("k/0010 (")
+                && message.contains("and 990 more"),
+            "{message}"
+        );
+        let left = account.bucket(BUCKET_NAME).unwrap_or_default();
+        assert_eq!(left.objects.len(), 1000, "the deletable 500 are gone");
+        assert!(
+            !down
+                .mutations
+                .contains(&"s3:DeleteBucket shop-manuscripts".to_string())
+        );
+    }
+
+    /// Deleting a versioned bucket's keys leaves their versions and delete markers, which S3
+    /// will not delete the bucket over: they are listed and deleted by version.
+    #[tokio::test]
+    async fn a_versioned_bucket_is_emptied_of_every_version_and_marker_then_deleted() {
+        let account = account();
+        let _ = run_step(&account, Mode::Apply, Step::Bucket).await;
+        account.edit_bucket(BUCKET_NAME, |b| {
+            b.versioned = true;
+            b.objects = ["a.txt".to_string()].into();
+            b.versions = [
+                ("a.txt".to_string(), "v1".to_string()),
+                ("gone.txt".to_string(), "marker".to_string()),
+                ("gone.txt".to_string(), "v1".to_string()),
+            ]
+            .into();
+        });
+        let down = run_step(&account, Mode::Apply, Step::RemoveBucket).await;
+        assert!(down.result.is_ok(), "{}", down.error());
+        assert_eq!(account.bucket(BUCKET_NAME), None);
+        assert!(
+            account
+                .calls()
+                .contains(&"s3:ListObjectVersions shop-manuscripts".to_string())
+        );
     }
 
     #[tokio::test]
