@@ -10,6 +10,7 @@ pub mod init;
 pub mod monitor;
 pub mod ops;
 pub mod package;
+pub mod permissions;
 pub mod plan;
 pub mod ports;
 pub mod price;
