@@ -82,6 +82,7 @@ async fn deployer(
         Command::Plan(args) => commands::plan(config, args, session, stdout).await?,
         Command::Down(args) => commands::down(config, args, session, stdout).await?,
         Command::Status(args) => commands::status(config, args, session, stdout).await?,
+        Command::Permissions(args) => commands::permissions(config, args, session, stdout)?,
         Command::Invalidate(args) => ops::invalidate::run(config, args, session, stdout).await?,
         Command::Logging(args) => ops::logging::run(args, session, stdout).await?,
         Command::Update(args) => ops::update::run(args, session, stdout).await?,

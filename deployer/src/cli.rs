@@ -63,6 +63,12 @@ pub enum Command {
     Down(DownArgs),
     /// Show the distribution, functions, event source mappings and alarm states.
     Status(StackArgs),
+    /// Print the least-privilege IAM policy (JSON) an operator needs to run `plan`, `up` and
+    /// `down` for this config, scoped to the stack's resources.
+    #[command(
+        after_help = "Examples:\n  deployer permissions --config proxy.toml --account-id 123456789012 > policy.json\n  aws iam create-policy --policy-name cfrp-shop-operator --policy-document file://policy.json\n\nWithout --account-id the ARNs name any account (`*`). No AWS call is made."
+    )]
+    Permissions(PermissionsArgs),
     /// Invalidate paths in CloudFront's edge caches (default: everything, /*).
     Invalidate(crate::ops::invalidate::InvalidateArgs),
     /// Attach real-time logging (stream, role, log config) to an existing distribution.
@@ -174,6 +180,15 @@ pub struct ApplyArgs {
     /// moved, when the config or the cloud changed since it was made.
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PermissionsArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// The 12-digit account the policy is for (default: `*`, any account).
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use cfrp_config::{OriginProtocol, PriceClass, StackConfig};
 
-use crate::cli::{ApplyArgs, DownArgs, Output, PlanArgs, StackArgs, UpArgs};
+use crate::cli::{ApplyArgs, DownArgs, Output, PermissionsArgs, PlanArgs, StackArgs, UpArgs};
 use crate::error::DeployError;
 use crate::lease::{self, LeaseError};
 use crate::package::{self, Source};
@@ -325,5 +325,29 @@ pub async fn status(
         Output::Json => writeln!(out, "{:#}", serde_json::json!(status))?,
         Output::Text => status.write_text(out)?,
     }
+    Ok(0)
+}
+
+/// `permissions`: the IAM policy document for the config, the same JSON in either output
+/// (it is what IAM takes); makes no AWS call.
+pub fn permissions(
+    path: &Path,
+    args: &PermissionsArgs,
+    session: &Session,
+    out: &mut dyn Write,
+) -> Result<i32, CommandError> {
+    let config = load_config(path, &args.stack, session)?;
+    let account = match args.account_id.as_deref() {
+        None => "*",
+        Some(id) if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) => id,
+        Some(id) => {
+            return Err(CommandError::Flag {
+                flag: "--account-id",
+                message: format!("\"{id}\" is not a 12-digit AWS account id"),
+            });
+        }
+    };
+    let policy = crate::permissions::policy(&config, account);
+    writeln!(out, "{policy:#}")?;
     Ok(0)
 }

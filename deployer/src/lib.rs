@@ -11,6 +11,7 @@ pub mod lease;
 pub mod monitor;
 pub mod ops;
 pub mod package;
+pub mod permissions;
 pub mod plan;
 pub mod ports;
 pub mod price;

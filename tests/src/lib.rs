@@ -212,6 +212,23 @@ pub fn requests_answered(endpoint: &str) -> std::io::Result<u64> {
         .ok_or_else(|| std::io::Error::other(format!("no request count in {body}")))
 }
 
+/// The AWS requests the emulator at `endpoint` has answered so far, by `service:Operation`
+/// (the service models' names; `unidentified` for a request no model or header named).
+pub fn requests_by_operation(
+    endpoint: &str,
+) -> std::io::Result<std::collections::BTreeMap<String, u64>> {
+    let answer = control(endpoint, "GET", "/_cfrp/requests", "")?;
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let value: serde_json::Value = serde_json::from_str(body).map_err(std::io::Error::other)?;
+    let operations = value["operations"]
+        .as_object()
+        .ok_or_else(|| std::io::Error::other(format!("no operations in {body}")))?;
+    Ok(operations
+        .iter()
+        .map(|(name, count)| (name.clone(), count.as_u64().unwrap_or_default()))
+        .collect())
+}
+
 /// One control request to the emulator's own `/_cfrp/...` endpoints; the whole answer.
 fn control(endpoint: &str, method: &str, path: &str, body: &str) -> std::io::Result<String> {
     use std::io::{Read, Write};

@@ -442,15 +442,16 @@ async fn up_from_nothing_converges_plans_one_change_and_down_removes_everything(
             }
             for resource in statement["Resource"].as_array().unwrap() {
                 let resource = resource.as_str().unwrap();
-                let cloudwatch_only = statement["Action"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .all(|a| a.as_str().unwrap().starts_with("cloudwatch:"));
+                // "*" only where AWS has no resource-level permission: CloudWatch's metric
+                // calls and the stream mapping's kinesis:ListStreams.
+                let unscoped_only = statement["Action"].as_array().unwrap().iter().all(|a| {
+                    let a = a.as_str().unwrap();
+                    a.starts_with("cloudwatch:") || a == "kinesis:ListStreams"
+                });
                 assert!(
                     resource.contains(&format!("cfrp-{name}-"))
                         || resource.ends_with(&format!("distribution/{distribution_id}"))
-                        || (resource == "*" && cloudwatch_only),
+                        || (resource == "*" && unscoped_only),
                     "{role}: {resource}"
                 );
             }
@@ -1750,4 +1751,171 @@ async fn features_turned_off_are_removed_by_up_and_the_bucket_stays() {
         .await
         .unwrap();
     assert_nothing_tagged(&name).await;
+}
+
+/// Findings parliament (the IAM linter, pinned in `scripts/setup`) reports for `document`,
+/// with `config` (a parliament override file under `tests/parliament/`) if given: one line
+/// of JSON each, none for a clean policy.
+fn parliament_findings(document: &Value, config: Option<&str>) -> Vec<String> {
+    use std::io::Write;
+    let root = cfrp_tests::repo_root();
+    let linter = root.join(".venv/bin/parliament");
+    let mut command = std::process::Command::new(&linter);
+    command.arg("--json");
+    if let Some(config) = config {
+        command
+            .arg("--config")
+            .arg(root.join("tests/parliament").join(config));
+    }
+    // The document on stdin: parliament refuses --file when stdin is not a terminal.
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{}: {e}; run scripts/setup", linter.display()));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(document.to_string().as_bytes())
+        .unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "parliament took over 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.stderr.is_empty(),
+        "parliament: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// `deployer permissions` against what the deployer really sends: on an emulator of its own
+/// (so its request log holds this test's requests only), `up`, a second `up` and `down` of
+/// the example stack; every request is an operation of the permissions table whose IAM
+/// actions the printed policy allows, and parliament finds nothing in that policy nor in the
+/// roles' policies the stack created.
+#[tokio::test(flavor = "multi_thread")]
+async fn permissions_cover_every_request_of_up_and_down_and_lint_clean() {
+    let emulator = cfrp_tests::spawn_emulator(&[]).unwrap();
+    let endpoint = emulator.endpoint.as_str();
+    let name = stack_name("perm");
+    let stack = stack_file(&name, |t| t);
+    let config = stack.path.to_string_lossy().to_string();
+    let dir = artifacts().to_string_lossy().to_string();
+    let timeout = std::time::Duration::from_secs(180);
+    let run = |args: &[&str]| cfrp_tests::deploy::deployer_at(endpoint, args, timeout);
+    let up_args = [
+        "--config",
+        &config,
+        "--output",
+        "json",
+        "up",
+        "--artifacts",
+        &dir,
+        "--yes",
+    ];
+    run(&up_args).expect_code(0);
+    let again = run(&up_args).expect_code(0).json();
+    assert_eq!(again["mutating_calls"], 0, "{again:#}");
+    let policy = run(&[
+        "--config",
+        &config,
+        "permissions",
+        "--account-id",
+        "123456789012",
+    ])
+    .expect_code(0)
+    .json();
+
+    // The roles' policies as the stack created them; these reads are the test's, not the
+    // deployer's, so the request log is read around them.
+    let sent_by_up = cfrp_tests::requests_by_operation(endpoint).unwrap();
+    let iam = aws_sdk_iam::Client::new(
+        &sdk_config()
+            .await
+            .to_builder()
+            .endpoint_url(endpoint)
+            .build(),
+    );
+    let mut role_policies = Vec::new();
+    for role in [
+        "cloudfront-logs",
+        "log-analyser-role",
+        "alarm-evaluator-role",
+        "invalidator-role",
+    ] {
+        let role = format!("cfrp-{name}-{role}");
+        let got = iam
+            .get_role_policy()
+            .role_name(&role)
+            .policy_name("cfrp")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{role}: {e:?}"));
+        let document = percent_encoding::percent_decode_str(got.policy_document())
+            .decode_utf8_lossy()
+            .to_string();
+        role_policies.push((role, serde_json::from_str::<Value>(&document).unwrap()));
+    }
+    let read_by_test = cfrp_tests::requests_by_operation(endpoint).unwrap();
+    run(&["--config", &config, "--output", "json", "down", "--yes"]).expect_code(0);
+    let after_down = cfrp_tests::requests_by_operation(endpoint).unwrap();
+
+    // What up sent, and what down sent after the test's reads.
+    let mut sent = sent_by_up.clone();
+    for (operation, count) in &after_down {
+        let by_down = count - read_by_test.get(operation).copied().unwrap_or_default();
+        if by_down > 0 {
+            *sent.entry(operation.clone()).or_default() += by_down;
+        }
+    }
+    assert!(
+        sent.contains_key("cloudfront:CreateDistributionWithTags")
+            && sent.contains_key("lambda:DeleteFunction"),
+        "the log holds up's and down's requests: {sent:#?}"
+    );
+    let actions_allowed: BTreeSet<String> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["Action"].as_array().unwrap().iter())
+        .map(|a| a.as_str().unwrap().to_ascii_lowercase())
+        .collect();
+    let mut uncovered = Vec::new();
+    for operation in sent.keys() {
+        if cfrp_deployer::permissions::NEEDS_NO_PERMISSION.contains(&operation.as_str()) {
+            continue;
+        }
+        match cfrp_deployer::permissions::operation(operation) {
+            None => uncovered.push(format!("{operation}: not in the permissions table")),
+            Some(row) => {
+                for (action, _) in row.needs {
+                    if !actions_allowed.contains(&action.to_ascii_lowercase()) {
+                        uncovered.push(format!("{operation}: {action} not in the policy"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(uncovered.is_empty(), "{uncovered:#?}\npolicy: {policy:#}");
+
+    // One finding type muted, with the reason, in tests/parliament/operator.yaml.
+    let findings = parliament_findings(&policy, Some("operator.yaml"));
+    assert!(findings.is_empty(), "operator policy: {findings:#?}");
+    for (role, document) in &role_policies {
+        let findings = parliament_findings(document, None);
+        assert!(findings.is_empty(), "{role}: {findings:#?}\n{document:#}");
+    }
 }

@@ -64,11 +64,23 @@ pub fn function(arns: &Arns, function: Function, namespace: &str) -> Value {
     let mut statements = vec![logs];
     match function {
         Function::LogAnalyser => {
+            // What Lambda's event source mapping reads the stream with (Lambda developer
+            // guide, Kinesis event source mappings; AWSLambdaKinesisExecutionRole). Not
+            // SubscribeToShard: that serves enhanced fan-out consumers, which the stack never
+            // registers.
             statements.push(json!({
                 "Effect": "Allow",
-                "Action": ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards", "kinesis:SubscribeToShard"],
+                "Action": ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"],
                 "Resource": [arns.stream]
             }));
+            // ListStreams has no resource-level permissions: AWS requires "*".
+            statements.push(json!({
+                "Effect": "Allow",
+                "Action": ["kinesis:ListStreams"],
+                "Resource": ["*"]
+            }));
+            // The mapping's on-failure destination: Lambda sends the failed batch's
+            // description with the function's role.
             statements.push(json!({
                 "Effect": "Allow",
                 "Action": ["sqs:SendMessage"],
@@ -88,9 +100,12 @@ pub fn function(arns: &Arns, function: Function, namespace: &str) -> Value {
             statements.push(put_metrics);
         }
         Function::Invalidator => {
+            // What Lambda's SQS event source mapping polls with (AWSLambdaSQSQueueExecutionRole);
+            // the function itself makes no SQS call, and failed messages return to the
+            // queue by their visibility timeout, so no ChangeMessageVisibility.
             statements.push(json!({
                 "Effect": "Allow",
-                "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
+                "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
                 "Resource": [arns.manuscripts_queue]
             }));
             statements.push(json!({
@@ -152,7 +167,7 @@ mod tests {
     }
 
     /// Every action is a named action, and every Resource is one of the stack's own ARNs
-    /// unless the statement is one of the two commented AWS-requires-"*" CloudWatch cases.
+    /// unless the statement is one of the commented AWS-requires-"*" cases.
     #[test]
     fn no_wildcard_actions_and_resources_are_the_stacks_own() {
         let arns = arns();
@@ -184,7 +199,8 @@ mod tests {
                     if resource == "*" {
                         assert!(
                             actions == ["cloudwatch:PutMetricData"]
-                                || actions == ["cloudwatch:GetMetricData"],
+                                || actions == ["cloudwatch:GetMetricData"]
+                                || actions == ["kinesis:ListStreams"],
                             "\"*\" resource for {actions:?}"
                         );
                         if actions == ["cloudwatch:PutMetricData"] {

@@ -93,6 +93,9 @@ SERVICES = ("cloudfront", "cloudwatch", "kinesis", "lambda", "iam", "sqs", "sns"
 
 CBOR_PATH = re.compile(r"^/service/(?P<service>[A-Za-z0-9_]+)/operation/(?P<op>[A-Za-z0-9]+)$")
 
+# Where `check` leaves the `service:Operation` it identified, for the request log.
+OPERATION_KEY = "cfrp.operation"
+
 _lock = threading.Lock()
 _stats: dict[str, Any] = {"refused": 0, "skipped_pattern_checks": {}, "unparsed": {}}
 _untranslatable: set[str] = set()
@@ -196,6 +199,8 @@ def check(environ: dict[str, Any]) -> tuple[int, list, bytes] | None:
         if found is None:
             return None
         protocol, op, labels = found
+        # The request log (`GET /_cfrp/requests`) names each request by what was found here.
+        environ[OPERATION_KEY] = f"{service}:{op.name}"
         params = _parse(service, protocol, op, request, labels)
     except _Unparsed as why:
         _pass_unparsed(service, getattr(why, "operation", "?"), str(why))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import urllib.parse
 
 import argparse
@@ -36,6 +37,9 @@ MAX_BODY = 16 * 1024 * 1024
 
 _requests_lock = threading.Lock()
 _requests = [0]
+# Requests answered by `service:Operation` (the service model's names), for tests that check
+# which operations a client sent; `unidentified` counts those no model or header named.
+_operations: dict[str, int] = {}
 
 
 def _distributions() -> list[Any]:
@@ -66,8 +70,8 @@ class ExtendedApp:
         if path == "/_cfrp/requests":
             # How many AWS requests this emulator has answered: a benchmark's call count.
             with _requests_lock:
-                count = _requests[0]
-            return self._answer(start_response, 200, [("Content-Type", "application/json")], f'{{"requests": {count}}}'.encode())
+                answer = {"requests": _requests[0], "operations": dict(sorted(_operations.items()))}
+            return self._answer(start_response, 200, [("Content-Type", "application/json")], json.dumps(answer).encode())
         if path == "/_cfrp/model-validation":
             # What the model validation refused, skipped and let through unparsed.
             return self._answer(start_response, 200, [("Content-Type", "application/json")], json.dumps(model_validation.stats()).encode())
@@ -77,9 +81,12 @@ class ExtendedApp:
         # AWS checks a request against its service model before anything else looks at it; a
         # CreateInvalidation without a body is MissingBody, not a model violation.
         refused = invalidation_limits.missing_body(method, path, environ) or model_validation.check(environ)
+        target = environ.get("HTTP_X_AMZ_TARGET") or cbor_bridge.match(method, path) or ""
+        named = _named_operation(environ, target)
+        with _requests_lock:
+            _operations[named] = _operations.get(named, 0) + 1
         if refused is not None:
             return self._answer(start_response, *refused)
-        target = environ.get("HTTP_X_AMZ_TARGET") or cbor_bridge.match(method, path) or ""
         injected = faults.take(method, path, target)
         if injected is None and faults.active():
             injected = faults.take_mutating(method, _operation(environ, target))
@@ -122,6 +129,20 @@ def _operation(environ: dict[str, Any], target: str) -> str:
         if "Action" in form:
             return form["Action"][0]
     return ""
+
+
+def _named_operation(environ: dict[str, Any], target: str) -> str:
+    """`service:Operation` of a request: as the service-model check identified it, else the
+    SigV4 credential scope's service and the operation the protocol names (a service whose
+    model the check does not load, such as SSM), else `unidentified`."""
+    named = environ.get(model_validation.OPERATION_KEY)
+    if named:
+        return named
+    scope = re.search(r"Credential=[^/,\s]+/\d{8}/[^/,\s]+/([^/,\s]+)/aws4_request", environ.get("HTTP_AUTHORIZATION", ""))
+    operation = _operation(environ, target)
+    if scope is not None and operation:
+        return f"{scope.group(1)}:{operation}"
+    return "unidentified"
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:
