@@ -431,7 +431,23 @@ pub const OPERATIONS: &[Operation] = &[
     op("s3:GetBucketPolicy", &[("s3:GetBucketPolicy", Bucket)]),
     op("s3:PutBucketPolicy", &[("s3:PutBucketPolicy", Bucket)]),
     op("s3:ListObjectsV2", &[("s3:ListBucket", Bucket)]),
-    op("s3:DeleteObjects", &[("s3:DeleteObject", BucketObjects)]),
+    // `down` empties a versioned bucket by version: ListObjectVersions is authorized as
+    // ListBucketVersions, and deleting a version as DeleteObjectVersion.
+    op(
+        "s3:GetBucketVersioning",
+        &[("s3:GetBucketVersioning", Bucket)],
+    ),
+    op(
+        "s3:ListObjectVersions",
+        &[("s3:ListBucketVersions", Bucket)],
+    ),
+    op(
+        "s3:DeleteObjects",
+        &[
+            ("s3:DeleteObject", BucketObjects),
+            ("s3:DeleteObjectVersion", BucketObjects),
+        ],
+    ),
     op("s3:DeleteBucket", &[("s3:DeleteBucket", Bucket)]),
     // SNS: CreateTopic with tags needs TagResource.
     op(
