@@ -126,12 +126,12 @@ pub enum LeaseError {
         "stack \"{stack}\" is being changed by {}. Wait for it to finish; if that run is dead, `deployer unlock` removes the lease (or wait until it expires)",
         holder.describe()
     )]
-    Held { stack: String, holder: Found },
+    Held { stack: String, holder: Box<Found> },
     #[error(
         "the lease on stack \"{stack}\" was taken over by {} while this run held it (it stalled past its expiry); this run stopped: check with `deployer plan` and run again",
         holder.describe()
     )]
-    Lost { stack: String, holder: Found },
+    Lost { stack: String, holder: Box<Found> },
     #[error("{TTL_ENV}={value:?} is not a whole number of seconds above zero")]
     Ttl { value: String },
     #[error(
@@ -229,7 +229,7 @@ pub async fn check_free(
     match read(parameters, stack).await? {
         Some((holder, _)) if !holder.expired(now) => Err(LeaseError::Held {
             stack: stack.to_string(),
-            holder,
+            holder: Box::new(holder),
         }),
         _ => Ok(()),
     }
@@ -266,7 +266,7 @@ impl Lease {
         };
         let refused = |holder| LeaseError::Held {
             stack: stack.to_string(),
-            holder,
+            holder: Box::new(holder),
         };
         // A lease released between our create and our read: create again (bounded, as a
         // stack changing hands this fast is a contest we report rather than join forever).
@@ -325,7 +325,7 @@ impl Lease {
         let mine = self.record();
         let lost = |holder| LeaseError::Lost {
             stack: self.stack.clone(),
-            holder,
+            holder: Box::new(holder),
         };
         let current = self.parameters.get(&self.name).await?;
         let Some(current) = current else {
@@ -410,7 +410,10 @@ where
         lost = lost_rx => match lost {
             Ok(lost) => Err(E::from(lost)),
             // The renewal task ended without a word: it cannot (it loops until aborted).
-            Err(_) => Err(E::from(LeaseError::Lost { stack: stack.to_string(), holder: Found::Unreadable("unknown".to_string()) })),
+            Err(_) => Err(E::from(LeaseError::Lost {
+                stack: stack.to_string(),
+                holder: Box::new(Found::Unreadable("unknown".to_string())),
+            })),
         },
         _ = tokio::signal::ctrl_c() => Err(E::from(LeaseError::Interrupted { stack: stack.to_string() })),
     };
