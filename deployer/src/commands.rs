@@ -27,8 +27,16 @@ pub enum CommandError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     PlanFile(#[from] PlanFileError),
+    /// Boxed: a lease error carries the holder's whole lease, and every command returns this
+    /// type.
     #[error("{0}")]
-    Lease(#[from] crate::lease::LeaseError),
+    Lease(Box<crate::lease::LeaseError>),
+}
+
+impl From<crate::lease::LeaseError> for CommandError {
+    fn from(error: crate::lease::LeaseError) -> Self {
+        CommandError::Lease(Box::new(error))
+    }
 }
 
 /// The stack config from the file, or from the one-command flags.
