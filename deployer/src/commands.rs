@@ -139,12 +139,14 @@ pub async fn plan(
     if let Some(file) = &args.out {
         planned.plan.save(file)?;
     }
-    // The config's weak choices follow the plan, in both views.
+    // The config's weak choices follow the plan, in both views. In JSON they are
+    // `config_warnings` (field, line, column, message, as `validate` gives them): `warnings`
+    // is the plan's own, about resources (kind, name, message).
     let warnings = crate::validate::warnings_of(path, &args.up.stack, &config);
     match session.output {
         Output::Json => {
             let mut value = planned.json();
-            value["warnings"] = crate::validate::warnings_json(&warnings);
+            value["config_warnings"] = crate::validate::warnings_json(&warnings);
             writeln!(out, "{value:#}")?;
         }
         Output::Text => {

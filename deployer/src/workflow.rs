@@ -99,7 +99,6 @@ impl Report {
             "mutations": self.mutations(),
             "distribution": self.deployed,
             "timing": timing,
-            "warnings": plan.warnings,
         })
     }
 

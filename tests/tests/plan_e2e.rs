@@ -260,7 +260,7 @@ fn up_without_a_terminal_and_without_yes_is_refused_and_changes_nothing() {
     let art = artifacts().to_string_lossy().to_string();
     let config = config(&stack);
     let planned = cfrp_tests::deploy::plan(&stack);
-    let warnings = planned["warnings"].as_array().unwrap();
+    let warnings = planned["config_warnings"].as_array().unwrap();
     assert_eq!(warnings.len(), 1, "{planned:#}");
     assert_eq!(warnings[0]["field"], "origins[0].tls_versions[1]");
     assert_eq!(warnings[0]["line"], 26);

@@ -38,7 +38,10 @@ invalidation_limits.py's.
 
 S3 GetBucketNotificationConfiguration on a bucket without notifications returns an empty
 `<NotificationConfiguration/>` document; moto 5.2 answers with a `GetBucketNotificationResponse`
-root that the SDKs reject.
+root that the SDKs reject. GetBucketVersioning likewise: S3 answers a `<VersioningConfiguration>`
+document (empty for a bucket that was never versioned, else its `Status` and `MfaDelete`);
+moto 5.2 answers a `GetBucketVersioningResponse` root, which the Rust SDK refuses to parse (the
+emulator renders `Status`; moto keeps no MfaDelete).
 
 Lambda's pollers are not emulated. moto 5.2 runs a function (in docker) from inside SQS
 SendMessage and Kinesis PutRecord when an event source mapping exists, and on failure puts the
@@ -212,6 +215,17 @@ def apply() -> None:
         return get_notification(self)
 
     s3_responses.S3Response.get_bucket_notification = get_bucket_notification
+
+    def get_bucket_versioning(self: Any) -> Any:
+        status = self.backend.get_bucket_versioning(self.bucket_name)
+        body = f"<Status>{status}</Status>" if status else ""
+        return 200, {"Content-Type": "application/xml"}, (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            f'<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">{body}'
+            "</VersioningConfiguration>"
+        )
+
+    s3_responses.S3Response.get_bucket_versioning = get_bucket_versioning
 
     from moto.kinesis import models as kinesis_models
     from moto.sqs import models as sqs_models

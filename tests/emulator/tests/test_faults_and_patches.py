@@ -54,6 +54,18 @@ def test_empty_bucket_notification_is_a_notification_configuration_document(endp
     assert "QueueConfigurations" not in s3.get_bucket_notification_configuration(Bucket="patch-empty-notification")
 
 
+def test_bucket_versioning_is_a_versioning_configuration_document(endpoint):
+    s3 = _client("s3", endpoint)
+    s3.create_bucket(Bucket="patch-versioning")
+    raw = urllib.request.urlopen(f"{endpoint}/patch-versioning?versioning", timeout=10).read()
+    assert b"<VersioningConfiguration" in raw and b"<Status>" not in raw
+    assert "Status" not in s3.get_bucket_versioning(Bucket="patch-versioning")
+    s3.put_bucket_versioning(Bucket="patch-versioning", VersioningConfiguration={"Status": "Enabled"})
+    raw = urllib.request.urlopen(f"{endpoint}/patch-versioning?versioning", timeout=10).read()
+    assert b"<VersioningConfiguration" in raw and b"<Status>Enabled</Status>" in raw
+    assert s3.get_bucket_versioning(Bucket="patch-versioning")["Status"] == "Enabled"
+
+
 def test_distribution_update_needs_the_current_etag_and_delete_needs_disabled(cloudfront):
     config = {
         "CallerReference": "patch-etag",
