@@ -98,6 +98,23 @@ def test_kinesis(client):
     assert kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamName"] == name
 
 
+# ---------------------------------------------------------------- SSM (json 1.1): the lease and the pending secret
+
+
+def test_ssm(client):
+    ssm = client("ssm")
+    bad = "ValidationException"
+    refused(lambda: ssm.put_parameter(Value="v", Type="String"), bad, 400, "Value null at 'name'", "Member must not be null")
+    refused(lambda: ssm.put_parameter(Name="/cfrp/" + "n" * 2048, Value="v", Type="String"), bad, 400, "at 'name'", "Member must have length less than or equal to 2048")
+    refused(lambda: ssm.put_parameter(Name="/cfrp/x/lease", Value="v", Type="Plain"), bad, 400, "Value 'Plain' at 'type'", "Member must satisfy enum value set")
+    refused(lambda: ssm.get_parameter(), bad, 400, "Value null at 'name'")
+    refused(lambda: ssm.delete_parameter(Name=""), bad, 400, "at 'name'", "Member must have length greater than or equal to 1")
+
+    name = f"/cfrp/{_name('stack')}/lease"
+    assert ssm.put_parameter(Name=name, Value="{}", Type="String")["Version"] == 1
+    assert ssm.get_parameter(Name=name)["Parameter"]["Value"] == "{}"
+
+
 # ---------------------------------------------------------------- CloudWatch Logs (json 1.1)
 
 
