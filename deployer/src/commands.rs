@@ -127,6 +127,32 @@ fn print(report: &Report, session: &Session, out: &mut dyn Write) -> std::io::Re
     }
 }
 
+/// Prints `report` with the config's weak choices: `config_warnings` in JSON, after the
+/// report in text unless `shown` says they were printed already (before a question).
+fn print_with_warnings(
+    report: &Report,
+    warnings: &cfrp_config::Warnings,
+    shown: bool,
+    session: &Session,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    match session.output {
+        Output::Json => {
+            let mut value = report.json();
+            value["config_warnings"] = crate::validate::warnings_json(warnings);
+            writeln!(out, "{value:#}")
+        }
+        Output::Text => {
+            report.write_text(out)?;
+            if shown {
+                Ok(())
+            } else {
+                crate::validate::write_warnings(warnings, out)
+            }
+        }
+    }
+}
+
 /// `plan`. Exit codes: 0 nothing to change, 2 changes pending.
 pub async fn plan(
     path: &Path,
@@ -176,6 +202,10 @@ pub async fn up(
     out: &mut dyn Write,
 ) -> Result<i32, CommandError> {
     let (config, packages) = prepare(path, &args.up, session)?;
+    // The config's weak choices, as `validate` and `plan` give them: a person answering the
+    // question sees them before answering.
+    let warnings = crate::validate::warnings_of(path, &args.up.stack, &config);
+    let mut warnings_shown = false;
     // Another run changing the stack: refused before planning (a read only); the lease
     // itself is taken after the question, so a no-op `up` changes nothing at all.
     let parameters = session.parameters(&config.region).await;
@@ -213,7 +243,7 @@ pub async fn up(
             },
             ..planned
         };
-        print(&nothing, session, out)?;
+        print_with_warnings(&nothing, &warnings, false, session, out)?;
         return Ok(0);
     }
     if args.plan.is_none() && approved.pending() {
@@ -223,7 +253,11 @@ pub async fn up(
             declined: "Nothing applied.",
         };
         let shown = Report::planned(approved.clone(), planned.deployed.clone());
-        if !show_and_confirm(&shown, &question, session, out)? {
+        let mut notes = Vec::new();
+        crate::validate::write_warnings(&warnings, &mut notes)?;
+        warnings_shown = session.output == Output::Text;
+        let notes = String::from_utf8_lossy(&notes);
+        if !show_notes_and_confirm(&shown, &notes, &question, session, out)? {
             return Ok(crate::ops::exit::DECLINED);
         }
     }
@@ -242,7 +276,7 @@ pub async fn up(
     })
     .await?;
     match applied {
-        Ok(applied) => print(&applied, session, out)?,
+        Ok(applied) => print_with_warnings(&applied, &warnings, warnings_shown, session, out)?,
         Err(stopped) => {
             // Say how far it got: the next `up` resumes from here.
             eprintln!(
@@ -307,13 +341,26 @@ pub fn show_and_confirm(
     session: &Session,
     out: &mut dyn Write,
 ) -> Result<bool, CommandError> {
+    show_notes_and_confirm(shown, "", question, session, out)
+}
+
+/// [`show_and_confirm`] with `notes` (text, e.g. the config's warnings) printed after the
+/// plan and before the question.
+pub fn show_notes_and_confirm(
+    shown: &Report,
+    notes: &str,
+    question: &Question,
+    session: &Session,
+    out: &mut dyn Write,
+) -> Result<bool, CommandError> {
     if session.output == Output::Text {
         shown.write_text(out)?;
+        write!(out, "{notes}")?;
         out.flush()?;
     } else if !question.yes {
         let mut text = Vec::new();
         shown.write_text(&mut text)?;
-        eprint!("{}", String::from_utf8_lossy(&text));
+        eprint!("{}{notes}", String::from_utf8_lossy(&text));
     }
     let yes = crate::prompt::confirm(question.yes, question.prompt)?;
     if !yes && session.output == Output::Text {

@@ -188,8 +188,13 @@ where
         return match credentials {
             CredentialsError::CredentialsNotLoaded(_) => Failure::NoCredentials,
             // aws-config's SSO errors are private types: their text is all there is to tell
-            // an SSO session apart from another provider failure.
-            _ if causes(credentials).any(|c| c.to_lowercase().contains("sso")) => {
+            // an SSO session apart from another provider failure. A cached token past its
+            // expiry is sent as it is, and the portal's GetRoleCredentials refuses it with
+            // UnauthorizedException (its only 401; no other credential provider calls it).
+            _ if causes(credentials).any(|c| {
+                c.to_lowercase().contains("sso") || c.contains("UnauthorizedException")
+            }) =>
+            {
                 Failure::SsoSession
             }
             other => Failure::Credentials(innermost(other)),
@@ -393,6 +398,7 @@ mod tests {
         for text in [
             "the SSO token has expired and cannot be refreshed",
             "failed to read `/home/me/.aws/sso/cache/0123abcd.json`",
+            "UnauthorizedException: Session token not found or invalid",
         ] {
             let err = credentials(CredentialsError::provider_error(std::io::Error::other(
                 text,

@@ -197,6 +197,32 @@ async fn two_ups_at_once_apply_once_and_a_killed_ups_lease_is_reported_expires_a
             .stderr
             .contains("someone@elsewhere (pid 7) running `deployer down`")
     );
+    // `update` on the stack's distribution by id takes the stack's lease, not one of its own.
+    let id = taken.json()["distribution"]["distribution_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let update = deployer(&[
+        "update",
+        "--id",
+        &id,
+        "--origin-domain",
+        "other.example.com",
+        "--yes",
+    ]);
+    assert_eq!(update.code, 1, "{}{}", update.stdout, update.stderr);
+    assert!(
+        update
+            .stderr
+            .contains(&format!("stack \"{}\"", killed.name))
+            && update
+                .stderr
+                .contains("someone@elsewhere (pid 7) running `deployer down`"),
+        "{}",
+        update.stderr
+    );
+    let shown = deployer(&["--output", "json", "unlock", "--id", &id]);
+    assert_eq!(shown.code, 1, "no terminal, no --yes: {}", shown.stderr);
     let refused = deployer(&["--config", &config, "unlock"]);
     assert_eq!(refused.code, 1, "no terminal, no --yes: {}", refused.stderr);
     assert!(lease(&ssm, &killed).await.is_some(), "kept without --yes");

@@ -274,8 +274,16 @@ fn up_without_a_terminal_and_without_yes_is_refused_and_changes_nothing() {
     );
     let refused = deployer(&["--config", &config, "up", "--artifacts", &art]).expect_code(1);
     assert!(refused.stderr.contains("pass --yes"), "{}", refused.stderr);
-    // The plan it refused to apply was shown.
+    // The plan it refused to apply was shown, and the weak choice with it, before the
+    // question.
     assert!(refused.stdout.contains("to create"), "{}", refused.stdout);
+    assert!(
+        refused
+            .stdout
+            .contains(":26:28: origins[0].tls_versions[1]: \"TLSv1.1\" lets CloudFront connect"),
+        "{}",
+        refused.stdout
+    );
     assert_eq!(creates_pending(&stack), before);
     // `down` asks the same way.
     let down_refused = deployer(&["--config", &config, "down"]);

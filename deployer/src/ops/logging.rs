@@ -17,7 +17,8 @@ use clap::Args;
 use serde_json::json;
 
 use super::{
-    Operated, Paint, exit, exit_codes_help, operator_config, parse_distribution_id, plan_and_apply,
+    Operated, Paint, distribution_lease_of, exit, exit_codes_help, operator_config,
+    parse_distribution_id, plan_and_apply,
 };
 use crate::cli::Output;
 use crate::commands::{CommandError, Question};
@@ -207,9 +208,11 @@ pub async fn run(
         declined: "Nothing applied.",
     };
     let step = format!("attach real-time logging to {id}");
+    let lease = distribution_lease_of(session, &config, id).await?;
     let operated = plan_and_apply(
         session,
         &config,
+        &lease,
         ("logging", &step),
         &question,
         out,
@@ -366,9 +369,11 @@ async fn run_detach(
         declined: "Nothing removed.",
     };
     let step = format!("detach real-time logging from {id}");
+    let lease = distribution_lease_of(session, &config, id).await?;
     let operated = plan_and_apply(
         session,
         &config,
+        &lease,
         ("logging --detach", &step),
         &question,
         out,

@@ -47,6 +47,73 @@ pub fn operator_config(name: &str, region: &str) -> StackConfig {
     StackConfig::for_origin(name, region, "origin.invalid")
 }
 
+/// Whose lease a command takes: the stack's name and the region whose SSM holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseScope {
+    pub stack: String,
+    pub region: String,
+}
+
+impl LeaseScope {
+    /// The lease of the stack `config` describes.
+    pub fn of(config: &StackConfig) -> LeaseScope {
+        LeaseScope {
+            stack: config.name.clone(),
+            region: config.region.clone(),
+        }
+    }
+}
+
+/// The lease a command aimed at distribution `id` takes (`update`, `logging`, `unlock --id`).
+/// A distribution carrying a stack's `cfrp:stack` tag takes that stack's lease, so the
+/// command and an `up` or `down` of the stack exclude each other; the stack's lease lives in
+/// the region of its stream, which its real-time log config names. Any other distribution
+/// (or a tagged one whose log config is gone) has a lease of its own, `dist-<id>`, in
+/// `region`. The tag alone decides: taking the lease of a stack that only claims the
+/// distribution costs a wait at most, and never changes that stack.
+pub async fn distribution_lease(
+    cloudfront: &dyn crate::ports::cloudfront::CloudFront,
+    id: &str,
+    region: &str,
+) -> Result<LeaseScope, DeployError> {
+    let own = LeaseScope {
+        stack: format!("dist-{}", id.to_ascii_lowercase()),
+        region: region.to_string(),
+    };
+    let tags = cloudfront.distribution_tags(id).await?.unwrap_or_default();
+    let Some((_, stack)) = tags
+        .iter()
+        .find(|(key, _)| key == cfrp_config::naming::STACK_TAG)
+    else {
+        return Ok(own);
+    };
+    let log_config = cfrp_config::naming::Names::new(stack).realtime_log_config();
+    let stream_region = cloudfront.log_config(&log_config).await?.and_then(|found| {
+        // arn:aws:kinesis:REGION:ACCOUNT:stream/NAME
+        found
+            .settings
+            .stream_arn
+            .split(':')
+            .nth(3)
+            .filter(|r| !r.is_empty())
+            .map(str::to_string)
+    });
+    Ok(LeaseScope {
+        stack: stack.clone(),
+        region: stream_region.unwrap_or_else(|| region.to_string()),
+    })
+}
+
+/// [`distribution_lease`] through the session's clients in `config`'s region.
+pub async fn distribution_lease_of(
+    session: &Session,
+    config: &StackConfig,
+    id: &str,
+) -> Result<LeaseScope, CommandError> {
+    let run = session.run(config, Mode::Plan).await?;
+    Ok(distribution_lease(&*run.ports.cloudfront, id, &config.region).await?)
+}
+
 /// How an operator command's plan ended.
 #[derive(Debug)]
 pub enum Operated<T> {
@@ -86,6 +153,7 @@ impl<T> Operated<T> {
 pub async fn plan_and_apply<T>(
     session: &Session,
     config: &StackConfig,
+    lease: &LeaseScope,
     (command, step): (&str, &str),
     question: &Question,
     out: &mut dyn Write,
@@ -93,8 +161,8 @@ pub async fn plan_and_apply<T>(
 ) -> Result<Operated<T>, CommandError> {
     let mut graph = Graph::new();
     graph.add(step, &[]);
-    let parameters = session.parameters(&config.region).await;
-    crate::lease::check_free(&*parameters, &config.name, crate::lease::now()).await?;
+    let parameters = session.parameters(&lease.region).await;
+    crate::lease::check_free(&*parameters, &lease.stack, crate::lease::now()).await?;
     let planning = session.run(config, Mode::Plan).await?;
     let planned = work(&planning).await?;
     let plan = Plan::of(&planning, &graph);
@@ -111,7 +179,7 @@ pub async fn plan_and_apply<T>(
             value: planned,
         });
     }
-    let (run, applied) = crate::lease::with_lease(parameters, &config.name, command, async {
+    let (run, applied) = crate::lease::with_lease(parameters, &lease.stack, command, async {
         let mut run = session.run(config, Mode::Apply).await?;
         run.approve(&shown.plan.changes);
         let applied = work(&run).await?;
@@ -224,6 +292,77 @@ mod tests {
         assert!(parse_distribution_id("E2EXAMPLE1ABC").is_ok());
         assert!(parse_distribution_id("e2example").is_err());
         assert!(parse_distribution_id("").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_distribution_of_a_stack_takes_that_stacks_lease_in_its_streams_region() {
+        use crate::ports::cloudfront::{CloudFront, LogConfigSettings};
+        use aws_sdk_cloudfront::types::DistributionConfig;
+        let account = crate::ports::fake::FakeAccount::new("us-east-1", "123456789012");
+        let config = |reference: &str| {
+            DistributionConfig::builder()
+                .caller_reference(reference)
+                .comment("")
+                .enabled(true)
+                .build()
+                .expect("caller reference, comment and enabled are set")
+        };
+        let tagged = account
+            .create_distribution(config("a"), vec![("cfrp:stack".into(), "shop".into())])
+            .await
+            .expect("created");
+        let untagged = account
+            .create_distribution(config("b"), Vec::new())
+            .await
+            .expect("created");
+        // Tagged, no log config: the stack's lease, in the region asked.
+        assert_eq!(
+            distribution_lease(&account, &tagged.id, "us-east-1")
+                .await
+                .ok(),
+            Some(LeaseScope {
+                stack: "shop".into(),
+                region: "us-east-1".into()
+            })
+        );
+        let settings = LogConfigSettings {
+            sampling_rate: 100,
+            fields: vec!["timestamp".into()],
+            stream_arn: "arn:aws:kinesis:eu-west-1:123456789012:stream/cfrp-shop-logs".into(),
+            role_arn: "arn:aws:iam::123456789012:role/cfrp-shop-cloudfront-logs".into(),
+        };
+        account
+            .create_log_config("cfrp-shop-realtime-logs", &settings)
+            .await
+            .expect("created");
+        // With the stack's log config: the region of the stack's stream.
+        assert_eq!(
+            distribution_lease(&account, &tagged.id, "us-east-1")
+                .await
+                .ok(),
+            Some(LeaseScope {
+                stack: "shop".into(),
+                region: "eu-west-1".into()
+            })
+        );
+        let own = distribution_lease(&account, &untagged.id, "us-east-1")
+            .await
+            .ok();
+        assert_eq!(
+            own,
+            Some(LeaseScope {
+                stack: format!("dist-{}", untagged.id.to_ascii_lowercase()),
+                region: "us-east-1".into()
+            })
+        );
+        // A distribution that does not exist has no stack.
+        assert_eq!(
+            distribution_lease(&account, "E404", "us-east-1")
+                .await
+                .map(|s| s.stack)
+                .ok(),
+            Some("dist-e404".to_string())
+        );
     }
 
     #[test]

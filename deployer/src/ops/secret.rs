@@ -16,7 +16,7 @@ use aws_sdk_cloudfront::types::{CustomHeaders, DistributionConfig, OriginCustomH
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use super::{Operated, exit, exit_codes_help, plan_and_apply};
+use super::{LeaseScope, Operated, exit, exit_codes_help, plan_and_apply};
 use crate::cli::{Output, StackArgs};
 use crate::commands::{CommandError, Question, load_config};
 use crate::context::{Mode, Run};
@@ -153,12 +153,7 @@ async fn show(
     let run = session.run(&config, Mode::Plan).await?;
     let (id, distribution, _) = distribution(&run).await?;
     let origins = origin_secrets(&distribution);
-    let mut values: Vec<&str> = origins.iter().filter_map(|(_, v)| v.as_deref()).collect();
-    values.dedup();
-    let current = match values.as_slice() {
-        [one] if origins.iter().all(|(_, v)| v.is_some()) => Some(one.to_string()),
-        _ => None,
-    };
+    let current = crate::spec::secret::current(&distribution);
     let pending = run
         .ports
         .parameters
@@ -239,7 +234,7 @@ async fn begin(
             }
         })
         .await?;
-    let current = spec::origin_secret(&distribution);
+    let current = crate::spec::secret::current(&distribution);
     match session.output {
         Output::Json => writeln!(
             out,
@@ -293,6 +288,7 @@ async fn apply(
     let operated = plan_and_apply(
         session,
         &config,
+        &LeaseScope::of(&config),
         ("secret rotate --apply", step),
         &question,
         out,

@@ -16,7 +16,7 @@ const HELP: &str = concat!(
     "Examples:\n",
     "  deployer unlock                      # the stack of proxy.toml: shows the lease and asks\n",
     "  deployer unlock --yes --output json\n",
-    "  deployer unlock --id E2EXAMPLE1ABC   # the lease of `logging`/`update` on a distribution\n",
+    "  deployer unlock --id E2EXAMPLE1ABC   # the lease `logging`/`update` take on a distribution\n",
     "\n",
     "Remove a lease only when the run holding it is dead: two runs changing one stack at once\n",
     "can leave it half-changed. Without --yes it asks on a terminal and refuses (exit 1) when\n",
@@ -30,7 +30,8 @@ const HELP: &str = concat!(
 pub struct UnlockArgs {
     #[command(flatten)]
     pub stack: StackArgs,
-    /// The lease `logging` and `update` take on this distribution, instead of the stack's.
+    /// The lease `logging` and `update` take on this distribution: its stack's when it carries
+    /// a stack's tag, else its own.
     #[arg(long, value_parser = parse_distribution_id)]
     pub id: Option<String>,
     /// Remove without asking.
@@ -45,10 +46,14 @@ pub async fn run(
     out: &mut dyn Write,
 ) -> Result<i32, CommandError> {
     let (stack, region) = match &args.id {
-        Some(id) => (
-            format!("dist-{}", id.to_ascii_lowercase()),
-            session.region(args.stack.region.as_deref()),
-        ),
+        Some(id) => {
+            let config = super::operator_config(
+                &format!("dist-{}", id.to_ascii_lowercase()),
+                &session.region(args.stack.region.as_deref()),
+            );
+            let scope = super::distribution_lease_of(session, &config, id).await?;
+            (scope.stack, scope.region)
+        }
         None => {
             let config = load_config(path, &args.stack, session)?;
             (config.name, config.region)

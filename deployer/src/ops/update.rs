@@ -11,7 +11,8 @@ use clap::Args;
 use serde_json::json;
 
 use super::{
-    Operated, exit, exit_codes_help, operator_config, parse_distribution_id, plan_and_apply,
+    Operated, distribution_lease_of, exit, exit_codes_help, operator_config, parse_distribution_id,
+    plan_and_apply,
 };
 use crate::cli::Output;
 use crate::commands::{CommandError, Question};
@@ -79,9 +80,11 @@ pub async fn run(
         declined: "Nothing applied.",
     };
     let step = format!("update distribution {id}");
+    let lease = distribution_lease_of(session, &config, id).await?;
     let operated = plan_and_apply(
         session,
         &config,
+        &lease,
         ("update", &step),
         &question,
         out,

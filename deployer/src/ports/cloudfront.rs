@@ -193,6 +193,11 @@ pub trait CloudFront: Send + Sync {
     ) -> PortFuture<'a, Option<String>>;
     /// The distribution's status (`InProgress` or `Deployed`).
     fn distribution_status<'a>(&'a self, id: &'a str) -> PortFuture<'a, String>;
+    /// The distribution's tags, or None when there is no such distribution.
+    fn distribution_tags<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> PortFuture<'a, Option<Vec<(String, String)>>>;
     /// Deletes the (disabled, deployed) distribution; one already gone is not an error.
     fn delete_distribution<'a>(&'a self, id: &'a str, etag: &'a str) -> PortFuture<'a, ()>;
 
@@ -733,6 +738,48 @@ impl CloudFront for SdkCloudFront {
                 .distribution()
                 .map(|d| d.status().to_string())
                 .unwrap_or_default())
+        })
+    }
+
+    fn distribution_tags<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> PortFuture<'a, Option<Vec<(String, String)>>> {
+        Box::pin(async move {
+            let distribution = match self.0.get_distribution().id(id).send().await {
+                Ok(out) => out.distribution,
+                Err(err)
+                    if err
+                        .as_service_error()
+                        .is_some_and(|e| e.is_no_such_distribution()) =>
+                {
+                    return Ok(None);
+                }
+                Err(err) => return Err(DeployError::aws("cloudfront:GetDistribution", id, err)),
+            };
+            let Some(distribution) = distribution else {
+                return Ok(None);
+            };
+            let out = self
+                .0
+                .list_tags_for_resource()
+                .resource(distribution.arn())
+                .send()
+                .await
+                .map_err(|e| DeployError::aws("cloudfront:ListTagsForResource", id, e))?;
+            Ok(Some(
+                out.tags()
+                    .map(|t| t.items())
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|tag| {
+                        (
+                            tag.key().to_string(),
+                            tag.value().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect(),
+            ))
         })
     }
 
@@ -1596,6 +1643,26 @@ impl CloudFront for FakeAccount {
                 .ok_or_else(|| no_such_distribution(OPERATION, id))?;
             count_down(&mut held.deploying);
             Ok(held.status().to_string())
+        })
+    }
+
+    fn distribution_tags<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> PortFuture<'a, Option<Vec<(String, String)>>> {
+        Box::pin(async move {
+            self.call("cloudfront:GetDistribution", id)?;
+            let Some(tags) = self
+                .state()
+                .cloudfront
+                .distributions
+                .get(id)
+                .map(|d| d.tags.clone())
+            else {
+                return Ok(None);
+            };
+            self.call("cloudfront:ListTagsForResource", id)?;
+            Ok(Some(tags))
         })
     }
 

@@ -226,6 +226,14 @@ impl Queues for FakeAccount {
                 )
             })?;
             queue.attributes.extend(attributes);
+            // As SQS: an empty KmsMasterKeyId removes the key.
+            if queue
+                .attributes
+                .get("KmsMasterKeyId")
+                .is_some_and(|k| k.is_empty())
+            {
+                queue.attributes.remove("KmsMasterKeyId");
+            }
             Ok(())
         })
     }

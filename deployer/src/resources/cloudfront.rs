@@ -1121,7 +1121,7 @@ mod tests {
         assert_eq!(held.config.comment(), "Reverse proxy for app.example.com");
         assert!(held.config.enabled());
         assert_eq!(
-            spec::origin_secret(&held.config),
+            crate::spec::secret::current(&held.config),
             converged.map(|c| c.origin_secret)
         );
     }

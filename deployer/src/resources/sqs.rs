@@ -46,15 +46,32 @@ fn by_name(attributes: &BTreeMap<QueueAttributeName, String>) -> BTreeMap<String
         .collect()
 }
 
+/// SSE-SQS wanted on a queue that has a KMS key: the key is removed too (an empty
+/// `KmsMasterKeyId`), since SQS keeps a queue under SSE-KMS while it names a key. A queue that
+/// never had a key needs no such field, so none is added and a second run compares equal.
+fn without_stale_key(wanted: &mut BTreeMap<String, String>, observed: &BTreeMap<String, String>) {
+    let key = QueueAttributeName::KmsMasterKeyId.as_str();
+    let managed_sse = QueueAttributeName::SqsManagedSseEnabled.as_str();
+    let wants_sse_sqs = wanted.get(managed_sse).is_some_and(|v| v == "true");
+    let has_key = observed.get(key).is_some_and(|v| !v.is_empty());
+    if wants_sse_sqs && !wanted.contains_key(key) && has_key {
+        wanted.insert(key.to_string(), String::new());
+    }
+}
+
 pub async fn converge(run: &Run<'_>, spec: &QueueSpec) -> Result<(), DeployError> {
     let queues = &run.ports.queues;
-    let wanted = by_name(&spec.attributes);
-    let desired = comparable_fields(&wanted);
+    let mut wanted = by_name(&spec.attributes);
     let url = queues.url(&spec.name).await?;
     let observed = match &url {
         None => None,
-        Some(url) => Some(comparable_fields(&queues.attributes(url).await?)),
+        Some(url) => {
+            let attributes = queues.attributes(url).await?;
+            without_stale_key(&mut wanted, &attributes);
+            Some(comparable_fields(&attributes))
+        }
     };
+    let desired = comparable_fields(&wanted);
     let action = run.decide(KIND, &spec.name, &desired, observed.as_ref());
     if !run.applying() || !action.is_change() {
         return Ok(());
@@ -222,6 +239,45 @@ mod tests {
         assert_eq!(calls, vec!["sqs:SetQueueAttributes cfrp-shop-manuscripts"]);
         let queue = account.queue("cfrp-shop-manuscripts").unwrap_or_default();
         assert_eq!(queue.attributes["VisibilityTimeout"], "390");
+    }
+
+    #[tokio::test]
+    async fn a_queue_switched_back_from_a_customer_key_loses_the_key_then_stays_unchanged() {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        let with = |kms: Option<&str>| {
+            let mut spec = spec("390");
+            spec.attributes.extend(crate::spec::queues::encryption(kms));
+            spec
+        };
+        let _ = converge_with(&account, Mode::Apply, &with(Some(key))).await;
+        let queue = account.queue("cfrp-shop-manuscripts").unwrap_or_default();
+        assert_eq!(queue.attributes["KmsMasterKeyId"], key);
+
+        let (result, changes, calls) = converge_with(&account, Mode::Apply, &with(None)).await;
+        assert!(result.is_ok());
+        let Action::Update { changes } = &changes[0].action else {
+            panic!("{changes:?}");
+        };
+        let fields: Vec<(&str, Option<&str>)> = changes
+            .iter()
+            .map(|c| (c.field.as_str(), c.to.as_deref()))
+            .collect();
+        assert_eq!(
+            fields,
+            vec![
+                ("KmsMasterKeyId", Some("")),
+                ("SqsManagedSseEnabled", Some("true"))
+            ]
+        );
+        assert_eq!(calls, vec!["sqs:SetQueueAttributes cfrp-shop-manuscripts"]);
+        let queue = account.queue("cfrp-shop-manuscripts").unwrap_or_default();
+        assert!(!queue.attributes.contains_key("KmsMasterKeyId"));
+        assert_eq!(queue.attributes["SqsManagedSseEnabled"], "true");
+
+        let (_, changes, calls) = converge_with(&account, Mode::Apply, &with(None)).await;
+        assert_eq!(changes[0].action, Action::Unchanged);
+        assert!(calls.is_empty());
     }
 
     #[tokio::test]

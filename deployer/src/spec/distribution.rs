@@ -415,20 +415,6 @@ pub fn secret_digest(secret: &str) -> String {
     format!("(secret, sha256 {short}…)")
 }
 
-/// The origin-verify secret a distribution config carries, if any.
-pub fn origin_secret(config: &DistributionConfig) -> Option<String> {
-    config
-        .origins()
-        .and_then(|o| o.items().first())
-        .and_then(|o| o.custom_headers())
-        .and_then(|h| {
-            h.items()
-                .iter()
-                .find(|h| h.header_name().eq_ignore_ascii_case(ORIGIN_VERIFY_HEADER))
-        })
-        .map(|h| h.header_value().to_string())
-}
-
 /// The comparable form of a distribution config.
 pub fn flatten(c: &DistributionConfig) -> Fields {
     let mut f = Fields::new();
@@ -710,7 +696,10 @@ mod tests {
         assert!(get("viewer_certificate").ends_with(" sni-only TLSv1.2_2021"));
         assert_eq!(get("geo_restriction"), "blacklist KP");
         assert_eq!(get("behavior_order"), "/api/* /static/*");
-        assert_eq!(origin_secret(&built).as_deref(), Some("s3cret"));
+        assert_eq!(
+            crate::spec::secret::current(&built).as_deref(),
+            Some("s3cret")
+        );
     }
 
     #[test]

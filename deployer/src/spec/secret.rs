@@ -54,6 +54,19 @@ pub fn origin_secrets(config: &DistributionConfig) -> Vec<(String, Option<String
         .collect()
 }
 
+/// The value CloudFront sends today: the one every origin carries. None when an origin lacks
+/// the header or origins disagree (then `up` gives them [`choose`]'s value). `secret show`,
+/// `secret rotate` and `up`'s tests all read the current value through this one function.
+pub fn current(config: &DistributionConfig) -> Option<String> {
+    let carried = origin_secrets(config);
+    let (_, first) = carried.first()?;
+    let first = first.as_ref()?;
+    carried
+        .iter()
+        .all(|(_, value)| value.as_ref() == Some(first))
+        .then(|| first.clone())
+}
+
 /// The secret for the distribution as it is now (None: it does not exist yet); `fresh`
 /// makes a new value when one is needed.
 pub fn choose<E>(
@@ -176,6 +189,18 @@ mod tests {
     fn a_missing_header_on_the_first_origin_keeps_the_value_the_others_carry() {
         let d = distribution(&[("web", None), ("api", Some("old")), ("img", Some("old"))]);
         assert_eq!(choose(Some(&d), fresh), Ok(Choice::Kept("old".into())));
+    }
+
+    #[test]
+    fn the_current_value_is_the_one_every_origin_carries_or_none() {
+        let same = distribution(&[("web", Some("a")), ("api", Some("a"))]);
+        assert_eq!(current(&same), Some("a".into()));
+        // [a, b, a]: not one value, though no two neighbours are equal after the first.
+        let apart = distribution(&[("web", Some("a")), ("api", Some("b")), ("img", Some("a"))]);
+        assert_eq!(current(&apart), None);
+        let missing = distribution(&[("web", None), ("api", Some("a"))]);
+        assert_eq!(current(&missing), None);
+        assert_eq!(current(&distribution(&[])), None);
     }
 
     #[test]
