@@ -113,3 +113,130 @@ pub fn stat_query(
         )
         .build()
 }
+
+/// A distribution as another tool or a person makes it, for the tests of what the deployer
+/// does with distributions it did not create.
+#[derive(Debug, Clone, Copy)]
+pub struct HandMade<'a> {
+    pub comment: &'a str,
+    pub enabled: bool,
+    /// (id, domain) of each custom https-only origin; the first is the default behaviour's.
+    pub origins: &'a [(&'a str, &'a str)],
+    /// (path pattern, origin id) of each cache behaviour.
+    pub behaviors: &'a [(&'a str, &'a str)],
+    /// Tags it is created with (none: plain CreateDistribution).
+    pub tags: &'a [(&'a str, &'a str)],
+}
+
+/// AWS's managed CachingDisabled cache policy.
+pub const CACHING_DISABLED: &str = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
+
+/// Creates `made` with the SDK (a unique caller reference, CachingDisabled everywhere,
+/// viewers redirected to HTTPS on the default behaviour and HTTPS-only on the others);
+/// its id. Panics with the reason when CloudFront refuses it.
+pub async fn hand_made_distribution(
+    cloudfront: &aws_sdk_cloudfront::Client,
+    made: &HandMade<'_>,
+) -> String {
+    use aws_sdk_cloudfront::types::{
+        CacheBehavior, CacheBehaviors, CustomOriginConfig, DefaultCacheBehavior,
+        DistributionConfig, DistributionConfigWithTags, Origin, OriginProtocolPolicy, Origins, Tag,
+        Tags, ViewerProtocolPolicy,
+    };
+    let built = |what: &str, e: aws_sdk_cloudfront::error::BuildError| -> ! {
+        panic!("building the hand-made distribution's {what}: {e}")
+    };
+    let mut origins = Vec::new();
+    for (id, domain) in made.origins {
+        let custom = CustomOriginConfig::builder()
+            .http_port(80)
+            .https_port(443)
+            .origin_protocol_policy(OriginProtocolPolicy::HttpsOnly)
+            .build()
+            .unwrap_or_else(|e| built("origin config", e));
+        origins.push(
+            Origin::builder()
+                .id(*id)
+                .domain_name(*domain)
+                .origin_path("")
+                .custom_origin_config(custom)
+                .build()
+                .unwrap_or_else(|e| built("origin", e)),
+        );
+    }
+    let mut behaviors = Vec::new();
+    for (pattern, target) in made.behaviors {
+        behaviors.push(
+            CacheBehavior::builder()
+                .path_pattern(*pattern)
+                .target_origin_id(*target)
+                .viewer_protocol_policy(ViewerProtocolPolicy::HttpsOnly)
+                .cache_policy_id(CACHING_DISABLED)
+                .build()
+                .unwrap_or_else(|e| built("behaviour", e)),
+        );
+    }
+    let default_origin = made.origins.first().map(|(id, _)| *id).unwrap_or_default();
+    let mut config = DistributionConfig::builder()
+        .caller_reference(crate::unique("hand-made"))
+        .comment(made.comment)
+        .enabled(made.enabled)
+        .origins(
+            Origins::builder()
+                .quantity(origins.len() as i32)
+                .set_items(Some(origins))
+                .build()
+                .unwrap_or_else(|e| built("origins", e)),
+        )
+        .default_cache_behavior(
+            DefaultCacheBehavior::builder()
+                .target_origin_id(default_origin)
+                .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+                .cache_policy_id(CACHING_DISABLED)
+                .build()
+                .unwrap_or_else(|e| built("default behaviour", e)),
+        );
+    if !behaviors.is_empty() {
+        config = config.cache_behaviors(
+            CacheBehaviors::builder()
+                .quantity(behaviors.len() as i32)
+                .set_items(Some(behaviors))
+                .build()
+                .unwrap_or_else(|e| built("behaviours", e)),
+        );
+    }
+    let config = config.build().unwrap_or_else(|e| built("config", e));
+    let distribution = if made.tags.is_empty() {
+        cloudfront
+            .create_distribution()
+            .distribution_config(config)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("creating the hand-made distribution: {e:?}"))
+            .distribution
+    } else {
+        let mut tags = Tags::builder();
+        for (key, value) in made.tags {
+            tags = tags.items(
+                Tag::builder()
+                    .key(*key)
+                    .value(*value)
+                    .build()
+                    .unwrap_or_else(|e| built("tag", e)),
+            );
+        }
+        cloudfront
+            .create_distribution_with_tags()
+            .distribution_config_with_tags(
+                DistributionConfigWithTags::builder()
+                    .distribution_config(config)
+                    .tags(tags.build())
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("creating the hand-made distribution: {e:?}"))
+            .distribution
+    };
+    distribution.map(|d| d.id).unwrap_or_default()
+}

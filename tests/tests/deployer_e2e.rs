@@ -1482,72 +1482,6 @@ async fn conflicts_and_throttling_are_retried_and_an_interrupted_down_resumes() 
     assert_nothing_tagged(&name).await;
 }
 
-/// Alarms, real-time logging and manuscripts turned off in the config: `plan` lists what goes
-/// without changing anything, `up` removes it (the distribution first loses its log config,
-/// then the config goes), a second `up` makes no call, and the manuscripts bucket with the
-/// user's files stays, unhooked from the deleted queue.
-/// A disabled distribution made by hand, tagged with `stack`, under a caller reference that
-/// is not the stack's; its id.
-async fn hand_made_distribution(cloudfront: &aws_sdk_cloudfront::Client, stack: &str) -> String {
-    use aws_sdk_cloudfront::types::{
-        CustomOriginConfig, DefaultCacheBehavior, DistributionConfig, DistributionConfigWithTags,
-        Origin, OriginProtocolPolicy, Origins, Tag, Tags, ViewerProtocolPolicy,
-    };
-    let origin = Origin::builder()
-        .id("by-hand")
-        .domain_name("by-hand.example.com")
-        .custom_origin_config(
-            CustomOriginConfig::builder()
-                .http_port(80)
-                .https_port(443)
-                .origin_protocol_policy(OriginProtocolPolicy::HttpsOnly)
-                .build()
-                .unwrap(),
-        )
-        .build()
-        .unwrap();
-    let config = DistributionConfig::builder()
-        .caller_reference(unique("by-hand"))
-        .comment("made by hand, tagged like the stack")
-        .enabled(false)
-        .origins(
-            Origins::builder()
-                .quantity(1)
-                .items(origin)
-                .build()
-                .unwrap(),
-        )
-        .default_cache_behavior(
-            DefaultCacheBehavior::builder()
-                .target_origin_id("by-hand")
-                .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
-                // The managed CachingDisabled policy.
-                .cache_policy_id("4135ea2d-6df8-44a3-9df3-4b5a84be39ad")
-                .build()
-                .unwrap(),
-        )
-        .build()
-        .unwrap();
-    let tags = Tags::builder()
-        .items(Tag::builder().key(STACK_TAG).value(stack).build().unwrap())
-        .build();
-    cloudfront
-        .create_distribution_with_tags()
-        .distribution_config_with_tags(
-            DistributionConfigWithTags::builder()
-                .distribution_config(config)
-                .tags(tags)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .distribution()
-        .unwrap()
-        .id()
-        .to_string()
-}
-
 /// Whether the report warns about the distribution `id`.
 fn warns_about(report: &Value, id: &str) -> bool {
     report["warnings"]
@@ -1555,6 +1489,10 @@ fn warns_about(report: &Value, id: &str) -> bool {
         .is_some_and(|w| w.iter().any(|w| w["name"] == id))
 }
 
+/// Alarms, real-time logging and manuscripts turned off in the config: `plan` lists what goes
+/// without changing anything, `up` removes it (the distribution first loses its log config,
+/// then the config goes), a second `up` makes no call, and the manuscripts bucket with the
+/// user's files stays, unhooked from the deleted queue.
 #[tokio::test]
 async fn features_turned_off_are_removed_by_up_and_the_bucket_stays() {
     let _serial = SERIAL.lock().await;
@@ -1563,7 +1501,17 @@ async fn features_turned_off_are_removed_by_up_and_the_bucket_stays() {
     // A distribution carrying the stack's tag that the stack did not make (its caller
     // reference is not the stack's): warned about, never changed or deleted.
     let cloudfront = aws_sdk_cloudfront::Client::new(&sdk_config().await);
-    let theirs = hand_made_distribution(&cloudfront, &name).await;
+    let theirs = cfrp_tests::fixtures::hand_made_distribution(
+        &cloudfront,
+        &cfrp_tests::fixtures::HandMade {
+            comment: "made by hand, tagged like the stack",
+            enabled: false,
+            origins: &[("by-hand", "by-hand.example.com")],
+            behaviors: &[],
+            tags: &[(STACK_TAG, &name)],
+        },
+    )
+    .await;
     let theirs_before = cloudfront
         .get_distribution_config()
         .id(&theirs)

@@ -138,6 +138,41 @@ fn an_sso_profile_without_a_session_says_to_log_in_with_that_profile() {
 }
 
 #[test]
+fn an_sso_profile_whose_session_expired_says_to_log_in_again() {
+    // Logged in once: the token cache holds an access token past its expiry and no
+    // refresh token, as the AWS CLI leaves it for a legacy `sso_start_url` profile.
+    let url = "https://example.awsapps.com/start";
+    let home = empty_home(&format!(
+        "[profile dev]\nsso_start_url = {url}\nsso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = Deployer\nregion = eu-west-1\n"
+    ));
+    // The cache file is named by the SHA-1 of the start URL (coreutils' sha1sum, so the
+    // tests need no hashing crate).
+    let mut sha1sum = Command::new("sha1sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut sha1sum.stdin.take().unwrap(), url.as_bytes()).unwrap();
+    let digest = String::from_utf8(sha1sum.wait_with_output().unwrap().stdout).unwrap();
+    let digest = digest.split_whitespace().next().unwrap().to_string();
+    let cache = home.join(".aws/sso/cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    let token = serde_json::json!({
+        "startUrl": url,
+        "region": "us-east-1",
+        "accessToken": "expired-token",
+        "expiresAt": "2020-01-01T00:00:00Z",
+    });
+    std::fs::write(cache.join(format!("{digest}.json")), token.to_string()).unwrap();
+    let run = plan_without_aws(
+        &home,
+        &[("AWS_ENDPOINT_URL", &emulator().endpoint)],
+        &["--profile", "dev"],
+    );
+    assert_one_actionable_line(&run, "`aws sso login --profile dev`");
+}
+
+#[test]
 fn an_endpoint_that_refuses_connections_names_it_and_aws_endpoint_url() {
     // A port nothing listens on: bound, read, released.
     let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -10,16 +10,10 @@
 //! deletes those three), `dashboard` recreated after it was deleted,
 //! and `completions`. Each test brings up its own stack and takes it down again.
 
-use aws_sdk_cloudfront::types::{
-    CacheBehavior, CacheBehaviors, CustomOriginConfig, DefaultCacheBehavior, DistributionConfig,
-    Origin, OriginProtocolPolicy, Origins, ViewerProtocolPolicy,
-};
+use aws_sdk_cloudfront::types::DistributionConfig;
 use cfrp_tests::deploy::{Deployed, deploy_example, deployer, down};
 use cfrp_tests::pty::deployer_under_pty;
 use cfrp_tests::sdk_config;
-
-/// AWS's managed CachingDisabled cache policy.
-const CACHING_DISABLED: &str = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
 
 fn config_arg(deployed: &Deployed) -> String {
     deployed.stack.path.to_string_lossy().to_string()
@@ -332,77 +326,6 @@ async fn distribution_config(
         .unwrap()
 }
 
-/// A distribution made directly with the SDK, as someone else's tool would: two origins,
-/// a default and two cache behaviours, no tags of ours.
-async fn foreign_distribution(cloudfront: &aws_sdk_cloudfront::Client) -> String {
-    let origin = |id: &str, domain: &str| {
-        Origin::builder()
-            .id(id)
-            .domain_name(domain)
-            .origin_path("")
-            .custom_origin_config(
-                CustomOriginConfig::builder()
-                    .http_port(80)
-                    .https_port(443)
-                    .origin_protocol_policy(OriginProtocolPolicy::HttpsOnly)
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-            .unwrap()
-    };
-    let behavior = |pattern: &str, target: &str| {
-        CacheBehavior::builder()
-            .path_pattern(pattern)
-            .target_origin_id(target)
-            .viewer_protocol_policy(ViewerProtocolPolicy::HttpsOnly)
-            .cache_policy_id(CACHING_DISABLED)
-            .build()
-            .unwrap()
-    };
-    let reference = cfrp_tests::unique("foreign");
-    let config = DistributionConfig::builder()
-        .caller_reference(&reference)
-        .comment("made by another tool")
-        .enabled(true)
-        .origins(
-            Origins::builder()
-                .quantity(2)
-                .items(origin("web", "web.other.example.com"))
-                .items(origin("img", "img.other.example.com"))
-                .build()
-                .unwrap(),
-        )
-        .default_cache_behavior(
-            DefaultCacheBehavior::builder()
-                .target_origin_id("web")
-                .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
-                .cache_policy_id(CACHING_DISABLED)
-                .build()
-                .unwrap(),
-        )
-        .cache_behaviors(
-            CacheBehaviors::builder()
-                .quantity(2)
-                .items(behavior("/img/*", "img"))
-                .items(behavior("/api/*", "web"))
-                .build()
-                .unwrap(),
-        )
-        .build()
-        .unwrap();
-    cloudfront
-        .create_distribution()
-        .distribution_config(config)
-        .send()
-        .await
-        .unwrap()
-        .distribution()
-        .unwrap()
-        .id()
-        .to_string()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn logging_attaches_to_a_foreign_distribution_touching_nothing_else_reruns_clean_and_detaches()
  {
@@ -410,7 +333,20 @@ async fn logging_attaches_to_a_foreign_distribution_touching_nothing_else_reruns
     let cloudfront = aws_sdk_cloudfront::Client::new(&global);
     let iam = aws_sdk_iam::Client::new(&global);
     let kinesis = aws_sdk_kinesis::Client::new(&global);
-    let id = foreign_distribution(&cloudfront).await;
+    let id = cfrp_tests::fixtures::hand_made_distribution(
+        &cloudfront,
+        &cfrp_tests::fixtures::HandMade {
+            comment: "made by another tool",
+            enabled: true,
+            origins: &[
+                ("web", "web.other.example.com"),
+                ("img", "img.other.example.com"),
+            ],
+            behaviors: &[("/img/*", "img"), ("/api/*", "web")],
+            tags: &[],
+        },
+    )
+    .await;
     let before = distribution_config(&cloudfront, &id).await;
     let prefix = format!("cfrp-dist-{}", id.to_ascii_lowercase());
     let stream = format!("{prefix}-realtime-logs");

@@ -43,6 +43,11 @@ document (empty for a bucket that was never versioned, else its `Status` and `Mf
 moto 5.2 answers a `GetBucketVersioningResponse` root, which the Rust SDK refuses to parse (the
 emulator renders `Status`; moto keeps no MfaDelete).
 
+SQS SetQueueAttributes changes the attributes it names and no others; an empty `Policy`
+removes the policy and an empty `KmsMasterKeyId` the key (the queue then falls back to
+SSE-SQS). moto 5.2 drops a queue's Policy on any SetQueueAttributes that does not name it, and
+keeps an empty KmsMasterKeyId as the key.
+
 Lambda's pollers are not emulated. moto 5.2 runs a function (in docker) from inside SQS
 SendMessage and Kinesis PutRecord when an event source mapping exists, and on failure puts the
 messages back, counting receives towards the dead-letter queue. Here Lambda records the
@@ -229,6 +234,21 @@ def apply() -> None:
 
     from moto.kinesis import models as kinesis_models
     from moto.sqs import models as sqs_models
+
+    set_attributes = sqs_models.Queue._set_attributes
+
+    def set_only_named_attributes(self: Any, attributes: dict[str, Any], now: Any = None) -> None:
+        kept_policy = getattr(self, "policy", None)
+        set_attributes(self, attributes, now)
+        if "Policy" not in attributes:
+            self.policy = kept_policy
+        elif not attributes["Policy"]:
+            self.policy = None
+        if attributes.get("KmsMasterKeyId") == "":
+            self.kms_master_key_id = None
+            self.sqs_managed_sse_enabled = "true"
+
+    sqs_models.Queue._set_attributes = set_only_named_attributes
 
     # A fresh empty dict on every read: registrations go nowhere, nothing ever fires.
     unpolled = property(lambda self: {}, lambda self, value: None)

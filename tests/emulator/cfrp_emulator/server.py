@@ -30,7 +30,7 @@ from moto.cloudfront.models import cloudfront_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from . import cbor_bridge, faults, invalidation_limits, latency, metric_limits, model_validation, moto_patches, sqs_metrics
+from . import cbor_bridge, faults, invalidation_limits, latency, metric_limits, model_validation, moto_patches, sqs_metrics, sso_portal
 from .cloudfront_ext import ACCOUNT, CloudFrontExtension
 
 MAX_BODY = 16 * 1024 * 1024
@@ -92,6 +92,8 @@ class ExtendedApp:
             injected = faults.take_mutating(method, _operation(environ, target))
         if injected is not None:
             return self._answer(start_response, *injected)
+        if sso_portal.match(method, path):
+            return self._answer(start_response, *sso_portal.refuse())
         operation = cbor_bridge.match(method, path)
         routed = None if operation else self.cloudfront.match(method, path)
         if operation is None and routed is None:

@@ -149,3 +149,25 @@ def test_bucket_policy_conditions_decide_whether_a_statement_applies(endpoint):
         raise AssertionError("a Deny whose condition holds must deny")
     except _ClientError as err:
         assert err.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def test_set_queue_attributes_changes_only_what_it_names_and_an_empty_key_removes_it(endpoint):
+    sqs = _client("sqs", endpoint)
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sqs:SendMessage", "Resource": "*"}]})
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    url = sqs.create_queue(
+        QueueName="patch-keeps-policy",
+        Attributes={"Policy": policy, "KmsMasterKeyId": key, "SqsManagedSseEnabled": "false"},
+    )["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "45"})
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert json.loads(attributes["Policy"]) == json.loads(policy)
+    assert attributes["KmsMasterKeyId"] == key
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"KmsMasterKeyId": "", "SqsManagedSseEnabled": "true"})
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert "KmsMasterKeyId" not in attributes
+    assert attributes["SqsManagedSseEnabled"] == "true"
+    assert json.loads(attributes["Policy"]) == json.loads(policy)
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": ""})
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert "Policy" not in attributes
