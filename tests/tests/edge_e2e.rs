@@ -208,7 +208,11 @@ async fn failover_error_responses_and_origin_shield_are_deployed_read_back_and_r
     );
 
     let errors = dc.custom_error_responses().unwrap();
-    assert_eq!(errors.quantity(), 2);
+    // The example's own 500 and 502, and the two added here.
+    let mut codes: Vec<i32> = errors.items().iter().map(|e| e.error_code()).collect();
+    codes.sort_unstable();
+    assert_eq!(codes, [404, 500, 502, 503]);
+    assert_eq!(errors.quantity(), 4);
     let by_code = |code: i32| {
         errors
             .items()
@@ -220,6 +224,7 @@ async fn failover_error_responses_and_origin_shield_are_deployed_read_back_and_r
     assert_eq!(unavailable.error_caching_min_ttl(), Some(0));
     assert_eq!(unavailable.response_page_path().unwrap_or_default(), "");
     assert_eq!(unavailable.response_code().unwrap_or_default(), "");
+    assert_eq!(by_code(502).error_caching_min_ttl(), Some(0));
     let missing = by_code(404);
     assert_eq!(missing.error_caching_min_ttl(), Some(300));
     assert_eq!(missing.response_page_path(), Some("/errors/404.html"));
