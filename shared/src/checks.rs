@@ -293,6 +293,50 @@ pub const VIEWER_TLS_POLICIES: &[&str] = &[
     "TLSv1.3_2025",
 ];
 
+/// The AWS regions CloudFront offers Origin Shield in (CloudFront Developer Guide, "Using
+/// Amazon CloudFront Origin Shield", section "Choosing the AWS Region for Origin Shield":
+/// <https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/origin-shield.html#choose-origin-shield-region>).
+/// An origin in another region takes the nearest of these (the guide's table: us-west-1 →
+/// us-west-2, ca-central-1 → us-east-1, eu-west-3 and eu-north-1 → eu-west-2, eu-south-1 →
+/// eu-central-1, af-south-1 → eu-west-1, ap-east-1 → ap-southeast-1, me-south-1 → ap-south-1).
+pub const ORIGIN_SHIELD_REGIONS: &[&str] = &[
+    "us-east-2",
+    "us-east-1",
+    "us-west-2",
+    "ap-south-1",
+    "ap-northeast-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-northeast-1",
+    "eu-central-1",
+    "eu-west-1",
+    "eu-west-2",
+    "sa-east-1",
+];
+
+/// The status codes an origin group can fail over on (the CloudFront console's list for
+/// failover criteria; CloudFront Developer Guide, "Create an origin group").
+pub const FAILOVER_STATUS_CODES: &[u16] = &[400, 403, 404, 416, 500, 502, 503, 504];
+
+/// The origin error codes a custom error response can be set for (CloudFront Developer
+/// Guide, "Generate custom error responses": the 4xx and 5xx codes CloudFront caches).
+pub const ERROR_RESPONSE_CODES: &[u16] = &[400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504];
+
+/// The status codes CloudFront can answer a custom error page with (the codes above, and
+/// 200 to serve the page as a success).
+pub const ERROR_PAGE_RESPONSE_CODES: &[u16] =
+    &[200, 400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504];
+
+/// A custom error page path: starts with `/` (the API reference's ResponsePagePath), no
+/// whitespace (a URL path carries it encoded).
+pub fn error_page_path(path: &str) -> Result<(), String> {
+    if path.starts_with('/') && !path.chars().any(char::is_whitespace) {
+        Ok(())
+    } else {
+        Err("a path on the distribution that starts with /, e.g. /errors/503.html".to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

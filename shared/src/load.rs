@@ -13,6 +13,8 @@ use crate::reader::{At, TableReader};
 use crate::rules;
 use crate::schema::*;
 
+mod edge;
+
 impl StackConfig {
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<StackConfig, ConfigError> {
@@ -69,6 +71,8 @@ impl StackConfig {
             manuscripts: None,
             functions: Functions::default(),
             encryption: Encryption::default(),
+            origin_groups: Vec::new(),
+            error_responses: Vec::new(),
         }
     }
 
@@ -243,16 +247,21 @@ fn read_stack(mut root: TableReader, r: &mut Report) -> StackConfig {
     }
     let first_origin = origins.first().map_or_else(String::new, |o| o.id.clone());
     let origin_ids: Vec<String> = origins.iter().map(|o| o.id.clone()).collect();
+    let origin_groups = edge::read_origin_groups(root.tables("origin_groups", r), r, &origin_ids);
+    let group_ids: Vec<String> = origin_groups.iter().map(|g| g.id.clone()).collect();
+    // A behaviour routes to an origin or to an origin group.
+    let targets: Vec<String> = origin_ids.iter().chain(&group_ids).cloned().collect();
 
     let default_behavior = match root.table("default_behavior", r) {
-        Some(table) => read_behavior(table, r, &origin_ids, &first_origin, false),
+        Some(table) => read_behavior(table, r, &targets, &group_ids, &first_origin, false),
         None => Behavior::new(&first_origin),
     };
     let behaviors: Vec<Behavior> = root
         .tables("behaviors", r)
         .into_iter()
-        .map(|t| read_behavior(t, r, &origin_ids, &first_origin, true))
+        .map(|t| read_behavior(t, r, &targets, &group_ids, &first_origin, true))
         .collect();
+    let error_responses = edge::read_error_responses(root.tables("error_responses", r), r);
     let mut patterns = HashSet::new();
     for behavior in &behaviors {
         if let Some(pattern) = &behavior.path_pattern
@@ -318,6 +327,8 @@ fn read_stack(mut root: TableReader, r: &mut Report) -> StackConfig {
         manuscripts,
         functions,
         encryption,
+        origin_groups,
+        error_responses,
     };
     cross_checks(&config, r);
     config
@@ -536,6 +547,13 @@ fn read_origin(mut t: TableReader, r: &mut Report) -> Origin {
         " seconds",
         10,
     ));
+    if let Some(region) = t.string("origin_shield_region", r) {
+        if checks::ORIGIN_SHIELD_REGIONS.contains(&region.value.as_str()) {
+            o.origin_shield_region = Some(region.value);
+        } else {
+            r.add(&region.path, region.span, format!("\"{}\" is not a region CloudFront offers Origin Shield in; use one of {} (the one nearest the origin; see the CloudFront Developer Guide, \"Choosing the AWS Region for Origin Shield\")", region.value, checks::ORIGIN_SHIELD_REGIONS.join(", ")));
+        }
+    }
     if let Some(versions) = t.strings("tls_versions", r) {
         let mut parsed = Vec::new();
         let count = versions.len();
@@ -571,6 +589,7 @@ fn read_behavior(
     mut t: TableReader,
     r: &mut Report,
     origin_ids: &[String],
+    group_ids: &[String],
     first: &str,
     needs_pattern: bool,
 ) -> Behavior {
@@ -624,6 +643,9 @@ fn read_behavior(
         AllowedMethods::allowed(),
         b.allowed_methods,
     );
+    if group_ids.contains(&b.origin) {
+        edge::check_group_methods(&mut t, r, &b.origin, b.allowed_methods);
+    }
     b.cached_methods = choice(
         &mut t,
         "cached_methods",

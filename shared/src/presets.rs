@@ -329,6 +329,30 @@ mod tests {
     }
 
     #[test]
+    fn presets_choose_how_long_errors_are_cached() {
+        // Caching nothing of an API also means not repeating its server errors: 0 s for
+        // 500, 502, 503 and 504, every other code at CloudFront's 10 s.
+        for name in ["api", "microservices", "signing-api"] {
+            let c = config(name);
+            let zero: Vec<(u16, u64)> = c
+                .error_responses
+                .iter()
+                .map(|e| (e.code, e.caching_min_ttl))
+                .collect();
+            assert_eq!(zero, [(500, 0), (502, 0), (503, 0), (504, 0)], "{name}");
+            assert!(c.error_responses.iter().all(|e| e.page.is_none()), "{name}");
+        }
+        // Static files: CloudFront's default, stated in the file.
+        let c = config("static");
+        assert!(c.error_responses.is_empty());
+        assert!(
+            get("static")
+                .map(|p| p.text.contains("10 s"))
+                .unwrap_or(false)
+        );
+    }
+
+    #[test]
     fn static_caches_optimised_with_long_ttls_and_an_origin_path() {
         let c = config("static");
         assert_eq!(c.default_behavior.caching, CachingMode::Optimized);

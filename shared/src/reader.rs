@@ -275,3 +275,39 @@ fn kind(value: &Value) -> &'static str {
         Value::InlineTable(_) => "a table",
     }
 }
+
+impl TableReader<'_> {
+    /// A list of whole numbers (`[500, 502]`); elements of another type are reported.
+    pub(crate) fn integers(
+        &mut self,
+        key: &'static str,
+        report: &mut Report,
+    ) -> Option<Vec<At<i64>>> {
+        let (value, span) = self.value(key, report, "a list of whole numbers")?;
+        let Some(array) = value.as_array() else {
+            report.add(
+                &self.path_of(key),
+                span,
+                format!("expected a list of whole numbers, found {}", kind(value)),
+            );
+            return None;
+        };
+        let mut out = Vec::new();
+        for (index, element) in array.iter().enumerate() {
+            let path = format!("{}[{index}]", self.path_of(key));
+            match element.as_integer() {
+                Some(number) => out.push(At {
+                    value: number,
+                    span: element.span(),
+                    path,
+                }),
+                None => report.add(
+                    &path,
+                    element.span(),
+                    format!("expected a whole number, found {}", kind(element)),
+                ),
+            }
+        }
+        Some(out)
+    }
+}

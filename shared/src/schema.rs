@@ -30,6 +30,50 @@ pub struct StackConfig {
     /// Server-side encryption of the stream, queues, topic and the bucket `up` creates.
     #[serde(default, skip_serializing_if = "Encryption::is_default")]
     pub encryption: Encryption,
+    /// `[[origin_groups]]`: failover pairs a behaviour's `origin` may name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub origin_groups: Vec<OriginGroup>,
+    /// `[[error_responses]]`: how long CloudFront caches each error code, and the page it
+    /// answers with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub error_responses: Vec<ErrorResponse>,
+}
+
+/// An origin group: CloudFront sends a request to `primary`, and again to `secondary` when
+/// the primary answers one of `failover_status_codes` (or cannot be reached). CloudFront
+/// only fails over GET, HEAD and OPTIONS requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OriginGroup {
+    pub id: String,
+    /// Origin ids.
+    pub primary: String,
+    pub secondary: String,
+    pub failover_status_codes: Vec<u16>,
+}
+
+impl OriginGroup {
+    /// The status codes a group fails over on when the config names none.
+    pub const DEFAULT_FAILOVER_STATUS_CODES: [u16; 4] = [500, 502, 503, 504];
+}
+
+/// A custom error response: how long CloudFront caches an error status from the origin, and
+/// optionally the page (with its status) it returns instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorResponse {
+    pub code: u16,
+    /// Seconds CloudFront caches the error before asking the origin again (10 unless set).
+    pub caching_min_ttl: u64,
+    /// A path starting with `/`; only with `response_code`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
+    /// The status CloudFront answers the page with; only with `page`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_code: Option<u16>,
+}
+
+impl ErrorResponse {
+    /// CloudFront's error caching time when a distribution says nothing for a code.
+    pub const DEFAULT_CACHING_MIN_TTL: u64 = 10;
 }
 
 /// `[encryption]`: which KMS key encrypts the stack's data at rest. Without a key each
@@ -252,6 +296,10 @@ pub struct Origin {
     pub tls_versions: Vec<OriginTls>,
     pub connection_attempts: u32,
     pub connection_timeout_seconds: u32,
+    /// The AWS region of this origin's Origin Shield (one of
+    /// [`crate::checks::ORIGIN_SHIELD_REGIONS`]); none: no Origin Shield.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin_shield_region: Option<String>,
 }
 
 impl Origin {
@@ -268,6 +316,7 @@ impl Origin {
             tls_versions: vec![OriginTls::TlsV1_2],
             connection_attempts: 3,
             connection_timeout_seconds: 10,
+            origin_shield_region: None,
         }
     }
 }

@@ -100,6 +100,16 @@ fn warn(field: String, message: String) -> Warning {
     }
 }
 
+/// Whether behaviour `b` sends requests to origin `id`: directly, or through an origin group
+/// it is a member of (a group's secondary receives the same requests when the primary fails).
+fn reaches(config: &StackConfig, b: &crate::schema::Behavior, id: &str) -> bool {
+    b.origin == id
+        || config
+            .origin_groups
+            .iter()
+            .any(|g| g.id == b.origin && (g.primary == id || g.secondary == id))
+}
+
 /// The weak choices of `config`, without positions.
 pub fn weak_choices(config: &StackConfig) -> Vec<Warning> {
     let mut out = Vec::new();
@@ -126,7 +136,7 @@ pub fn weak_choices(config: &StackConfig) -> Vec<Warning> {
                 // HTTP, which only an allow-all behaviour lets through.
                 let plain: Vec<&str> = behaviors
                     .iter()
-                    .filter(|(_, b)| b.origin == origin.id && b.viewer_protocol == ViewerProtocol::AllowAll)
+                    .filter(|(_, b)| reaches(config, b, &origin.id) && b.viewer_protocol == ViewerProtocol::AllowAll)
                     .map(|(path, _)| path.as_str())
                     .collect();
                 if !plain.is_empty() {
@@ -313,6 +323,19 @@ domain = "app.shop.example.com"
             })
         );
         assert!(w.warnings[1].message.contains("viewers may use plain HTTP"));
+    }
+
+    #[test]
+    fn a_match_viewer_origin_behind_an_origin_group_warns_like_one_reached_directly() {
+        let text = format!(
+            "{STRONG}\n[[origins]]\nid = \"spare\"\ndomain = \"spare.shop.example.com\"\nprotocol = \"match-viewer\"\n\n[[origin_groups]]\nid = \"site\"\nprimary = \"app\"\nsecondary = \"spare\"\n\n[[behaviors]]\npath_pattern = \"/plain/*\"\norigin = \"site\"\nallowed_methods = \"get-head\"\nviewer_protocol = \"allow-all\"\n"
+        );
+        let w = warnings(&text);
+        assert_eq!(
+            fields(&w),
+            ["origins[1].protocol", "behaviors[0].viewer_protocol"]
+        );
+        assert!(w.warnings[0].message.contains("behaviors[0] allows them"));
     }
 
     #[test]

@@ -44,6 +44,13 @@ fn the_example_is_valid_and_keeps_every_setting() {
     assert_eq!(config.logging.stream_mode, StreamMode::OnDemand);
     assert_eq!(config.logging.fields, Field::default_set());
     assert_eq!(config.metrics.namespace, "CloudFrontProxy/shop");
+    let errors: Vec<(u16, u64)> = config
+        .error_responses
+        .iter()
+        .map(|e| (e.code, e.caching_min_ttl))
+        .collect();
+    assert_eq!(errors, [(500, 0), (502, 0)]);
+    assert!(config.origin_groups.is_empty());
     assert_eq!(config.metrics.app_headers, vec!["x-operation-type"]);
     // Built-in rules plus the file's own.
     assert!(config.alarms.rules.iter().any(|r| r.name == "HighLatency"));

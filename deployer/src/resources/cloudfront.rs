@@ -1510,4 +1510,86 @@ mod tests {
                 .is_ok()
         );
     }
+
+    // -------------------------------------------------------------- failover and errors
+
+    /// Two origins, a group behind a GET/HEAD behaviour, error responses, Origin Shield.
+    fn edge() -> StackConfig {
+        let mut config = config();
+        let mut spare = cfrp_config::Origin::new("spare", "spare.example.com");
+        spare.origin_shield_region = Some("eu-west-1".into());
+        config.origins.push(spare);
+        config.origin_groups.push(cfrp_config::OriginGroup {
+            id: "site".into(),
+            primary: "origin".into(),
+            secondary: "spare".into(),
+            failover_status_codes: vec![502, 503],
+        });
+        let mut pages = cfrp_config::Behavior::new("site");
+        pages.path_pattern = Some("/pages/*".into());
+        pages.allowed_methods = cfrp_config::AllowedMethods::GetHead;
+        config.behaviors.push(pages);
+        config.error_responses.push(cfrp_config::ErrorResponse {
+            code: 503,
+            caching_min_ttl: 0,
+            page: None,
+            response_code: None,
+        });
+        config
+    }
+
+    async fn edge_with(account: &FakeAccount, mode: Mode) -> Outcome<Converged> {
+        let config = edge();
+        let run = Run::offline(&config, account.ports(), ACCOUNT, mode);
+        let result = converge_distribution(&run, Some(LOG_CONFIG_ARN), FUNCTION_ARN, &[]).await;
+        (result, run.changes(), run.mutations())
+    }
+
+    #[tokio::test]
+    async fn groups_and_error_responses_converge_then_cost_no_call_and_a_hand_edit_is_one_field() {
+        assert!(edge().validate().is_ok(), "{:?}", edge().validate());
+        let account = account();
+        let (created, _, calls) = edge_with(&account, Mode::Apply).await;
+        assert_eq!(calls.len(), 1, "{calls:?}");
+        let id = created
+            .ok()
+            .and_then(|c| c.found)
+            .map(|f| f.id)
+            .unwrap_or_default();
+        let held = account.distribution(&id).map(|d| d.config);
+        let group = held
+            .as_ref()
+            .and_then(|c| c.origin_groups())
+            .map(|g| g.items().to_vec())
+            .unwrap_or_default();
+        assert_eq!(group.len(), 1);
+        assert_eq!(group[0].id(), "site");
+
+        let (_, changes, calls) = edge_with(&account, Mode::Apply).await;
+        assert_eq!(changes[0].action, Action::Unchanged);
+        assert!(calls.is_empty(), "{calls:?}");
+
+        account.edit_distribution(&id, |c| {
+            if let Some(item) = c
+                .custom_error_responses
+                .as_mut()
+                .and_then(|e| e.items.as_mut())
+                .and_then(|items| items.first_mut())
+            {
+                item.error_caching_min_ttl = Some(10);
+            }
+        });
+        let (_, changes, calls) = edge_with(&account, Mode::Plan).await;
+        assert_eq!(
+            changes[0].action,
+            update("error_responses[503].caching_min_ttl", "10s", "0s")
+        );
+        assert!(calls.is_empty());
+        let (result, _, calls) = edge_with(&account, Mode::Apply).await;
+        assert!(result.is_ok(), "{}", error_text(result));
+        assert_eq!(calls, vec![format!("cloudfront:UpdateDistribution {id}")]);
+        let (_, changes, calls) = edge_with(&account, Mode::Apply).await;
+        assert_eq!(changes[0].action, Action::Unchanged);
+        assert!(calls.is_empty());
+    }
 }

@@ -208,7 +208,9 @@ pub fn build(config: &StackConfig, inputs: &Inputs<'_>) -> Result<DistributionCo
                 .set_items(Some(origins))
                 .build()?,
         )
-        .default_cache_behavior(default_behavior(config, inputs)?);
+        .default_cache_behavior(default_behavior(config, inputs)?)
+        .origin_groups(super::edge::origin_groups(config)?)
+        .custom_error_responses(super::edge::error_responses(config)?);
     let behaviors = config
         .behaviors
         .iter()
@@ -270,6 +272,7 @@ fn origin(o: &config::Origin, secret: &str) -> Result<Origin, DeployError> {
         .custom_origin_config(custom)
         .connection_attempts(o.connection_attempts as i32)
         .connection_timeout(o.connection_timeout_seconds as i32)
+        .origin_shield(super::edge::origin_shield(o)?)
         .custom_headers(CustomHeaders::builder().quantity(1).items(header).build()?)
         .build()?)
 }
@@ -515,6 +518,10 @@ pub fn flatten(c: &DistributionConfig) -> Fields {
             tls.sort_unstable();
             put(format!("{p}.tls"), tls.join(","));
         }
+        put(
+            format!("{p}.origin_shield"),
+            super::edge::flatten_origin_shield(o),
+        );
         for h in o.custom_headers().map(|h| h.items()).unwrap_or_default() {
             let value = if h.header_name().eq_ignore_ascii_case(ORIGIN_VERIFY_HEADER) {
                 secret_digest(h.header_value())
@@ -558,6 +565,7 @@ pub fn flatten(c: &DistributionConfig) -> Fields {
             },
         );
     }
+    super::edge::flatten(c, &mut f);
     // Behavior order decides which pattern wins; a reorder is a change.
     let order: Vec<&str> = c
         .cache_behaviors()
