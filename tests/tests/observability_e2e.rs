@@ -7,7 +7,6 @@
 
 use cfrp_tests::deploy::{down, plan, stack_file, up};
 use cfrp_tests::{sdk_config, unique};
-use aws_sdk_cloudfront::error::ProvideErrorMetadata;
 use serde_json::Value;
 
 const KIND: &str = "CloudFront additional metrics";
@@ -32,7 +31,13 @@ fn decisions(report: &Value) -> Vec<String> {
         .unwrap()
         .iter()
         .filter(|c| c["kind"] == KIND)
-        .map(|c| format!("{} {}", c["action"].as_str().unwrap(), c["name"].as_str().unwrap()))
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["action"].as_str().unwrap(),
+                c["name"].as_str().unwrap()
+            )
+        })
         .collect()
 }
 
@@ -58,7 +63,11 @@ async fn subscription(
         Ok(out) => Ok(out
             .monitoring_subscription()
             .and_then(|s| s.realtime_metrics_subscription_config())
-            .map(|c| c.realtime_metrics_subscription_status().as_str().to_string())),
+            .map(|c| {
+                c.realtime_metrics_subscription_status()
+                    .as_str()
+                    .to_string()
+            })),
         Err(err) => {
             let service = err.into_service_error();
             if service.is_no_such_monitoring_subscription() {
@@ -121,6 +130,8 @@ async fn additional_metrics_are_created_read_back_unchanged_turned_off_and_remov
     assert!(decisions(&quiet).is_empty(), "{quiet:#}");
 
     // ---- on again, then down: the subscription goes before the distribution is disabled
+    // (both configs live at the same path: the stack's file is written again)
+    let on = stack_file(&name, with_metrics(true));
     up(&on);
     assert_eq!(
         subscription(&cloudfront, &id).await.unwrap().as_deref(),

@@ -167,7 +167,12 @@ pub fn plan(
     }
     let status_rates: Vec<(String, String)> = CLOUDFRONT_STATUS_RATES
         .iter()
-        .map(|code| (format!("{}{code}", ids::CF_STATUS), format!("{code}ErrorRate")))
+        .map(|code| {
+            (
+                format!("{}{code}", ids::CF_STATUS),
+                format!("{code}ErrorRate"),
+            )
+        })
         .collect();
     let cloudfront = CLOUDFRONT_QUERIES
         .iter()

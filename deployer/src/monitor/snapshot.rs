@@ -488,7 +488,15 @@ mod tests {
         cf.insert(ids::CF_REQUESTS.into(), vec![(m3, 300.0)]);
         cf.insert("cf403".into(), vec![(m3, 2.5)]);
         cf.insert("cf504".into(), vec![(m3, 0.5)]);
-        let snap = build(&config, &target, &plan, &breakdowns, &Results::new(), &cf, NOW);
+        let snap = build(
+            &config,
+            &target,
+            &plan,
+            &breakdowns,
+            &Results::new(),
+            &cf,
+            NOW,
+        );
         let c = &snap.cloudfront;
         assert!(c.additional_metrics);
         assert_eq!(c.error_rate_by_status["403"].now, Some(2.5));

@@ -155,7 +155,11 @@ impl MetricsSubscriptions for FakeAccount {
             self.call(OPERATION, distribution_id)?;
             self.check_distribution(OPERATION, distribution_id)?;
             let mut state = self.state();
-            if state.subscriptions.by_distribution.contains_key(distribution_id) {
+            if state
+                .subscriptions
+                .by_distribution
+                .contains_key(distribution_id)
+            {
                 return Err(refused(
                     OPERATION,
                     distribution_id,

@@ -87,7 +87,10 @@ pub fn evaluator_metrics_per_run(config: &StackConfig) -> u64 {
         .rules
         .iter()
         .map(|rule| {
-            let read = match (&rule.metric, rule.expression.as_deref().map(Expression::parse)) {
+            let read = match (
+                &rule.metric,
+                rule.expression.as_deref().map(Expression::parse),
+            ) {
                 (Some(_), _) => 1,
                 (None, Some(Ok(expression))) => expression.metrics().len() as u64,
                 _ => 0,

@@ -423,7 +423,12 @@ fn top_n_app_headers_behaviours_and_additional_metrics_add_their_series() {
     config.distribution.additional_metrics = true;
     let series = cloudwatch::analyser_series(&config);
     assert_eq!(
-        (series.per_distribution, series.breakdowns, series.app_headers, series.threat),
+        (
+            series.per_distribution,
+            series.breakdowns,
+            series.app_headers,
+            series.threat
+        ),
         (15, 20, 12, 5)
     );
     let estimate = estimate(
@@ -437,7 +442,10 @@ fn top_n_app_headers_behaviours_and_additional_metrics_add_their_series() {
     assert_eq!(quantities, [52.0, 525.6, 1.0, 8.0], "{items:#?}");
     assert_close(items.iter().map(|(_, _, c)| c).sum(), 26.256);
     // Without the headers field logged, the app-header series are not published.
-    config.logging.fields.retain(|f| *f != cfrp_config::Field::Headers);
+    config
+        .logging
+        .fields
+        .retain(|f| *f != cfrp_config::Field::Headers);
     assert_eq!(cloudwatch::analyser_series(&config).app_headers, 0);
 }
 

@@ -49,7 +49,10 @@ pub async fn converge(run: &Run<'_>, distribution_id: Option<&str>) -> Result<()
     // Disabled one (made outside the stack) is replaced.
     if observed.is_some() {
         run.mutating("cloudfront:DeleteMonitoringSubscription", id)?;
-        run.ports.metrics_subscriptions.delete_subscription(id).await?;
+        run.ports
+            .metrics_subscriptions
+            .delete_subscription(id)
+            .await?;
     }
     run.mutating("cloudfront:CreateMonitoringSubscription", id)?;
     run.ports
@@ -82,7 +85,10 @@ async fn delete(run: &Run<'_>, name: &str, id: &str) -> Result<(), DeployError> 
         return Ok(());
     }
     run.mutating("cloudfront:DeleteMonitoringSubscription", id)?;
-    run.ports.metrics_subscriptions.delete_subscription(id).await
+    run.ports
+        .metrics_subscriptions
+        .delete_subscription(id)
+        .await
 }
 
 #[cfg(test)]
@@ -184,7 +190,7 @@ mod tests {
 
     #[tokio::test]
     async fn off_by_default_turning_it_off_deletes_it_and_down_removes_it_before_the_distribution()
-     {
+    {
         let account = FakeAccount::new("eu-west-1", ACCOUNT);
         // Off from the start: no decision, no subscription call but reads.
         let (changes, calls) = run_stack(&account, &config(false), Mode::Apply, false).await;
@@ -223,7 +229,11 @@ mod tests {
         let (_, calls) = run_stack(&account, &config(false), Mode::Apply, false).await;
         let id = distribution_id(&account, &calls);
         let ports = account.ports();
-        if let Err(err) = ports.metrics_subscriptions.create_subscription(&id, false).await {
+        if let Err(err) = ports
+            .metrics_subscriptions
+            .create_subscription(&id, false)
+            .await
+        {
             panic!("{err}");
         }
         let (changes, calls) = run_stack(&account, &config(true), Mode::Apply, false).await;
