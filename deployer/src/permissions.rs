@@ -225,19 +225,19 @@ pub const OPERATIONS: &[Operation] = &[
         "cloudfront:DeleteRealtimeLogConfig",
         &[("cloudfront:DeleteRealtimeLogConfig", LogConfig)],
     ),
-    // The distribution's additional metrics: a monitoring subscription, authorized against
-    // the distribution.
+    // The distribution's additional metrics (a monitoring subscription): parliament's copy of
+    // the Service Authorization Reference gives these actions no resource type, so only `*`.
     op(
         "cloudfront:GetMonitoringSubscription",
-        &[("cloudfront:GetMonitoringSubscription", Distributions)],
+        &[("cloudfront:GetMonitoringSubscription", Any)],
     ),
     op(
         "cloudfront:CreateMonitoringSubscription",
-        &[("cloudfront:CreateMonitoringSubscription", Distributions)],
+        &[("cloudfront:CreateMonitoringSubscription", Any)],
     ),
     op(
         "cloudfront:DeleteMonitoringSubscription",
-        &[("cloudfront:DeleteMonitoringSubscription", Distributions)],
+        &[("cloudfront:DeleteMonitoringSubscription", Any)],
     ),
     // CloudWatch: alarms carry tags from PutMetricAlarm, which then needs TagResource.
     op(
