@@ -225,6 +225,20 @@ pub const OPERATIONS: &[Operation] = &[
         "cloudfront:DeleteRealtimeLogConfig",
         &[("cloudfront:DeleteRealtimeLogConfig", LogConfig)],
     ),
+    // The distribution's additional metrics (a monitoring subscription): parliament's copy of
+    // the Service Authorization Reference gives these actions no resource type, so only `*`.
+    op(
+        "cloudfront:GetMonitoringSubscription",
+        &[("cloudfront:GetMonitoringSubscription", Any)],
+    ),
+    op(
+        "cloudfront:CreateMonitoringSubscription",
+        &[("cloudfront:CreateMonitoringSubscription", Any)],
+    ),
+    op(
+        "cloudfront:DeleteMonitoringSubscription",
+        &[("cloudfront:DeleteMonitoringSubscription", Any)],
+    ),
     // CloudWatch: alarms carry tags from PutMetricAlarm, which then needs TagResource.
     op(
         "cloudwatch:DescribeAlarms",
@@ -723,7 +737,10 @@ mod tests {
     fn full_config() -> StackConfig {
         let text = include_str!("../../shared/examples/proxy.toml");
         match StackConfig::parse(text, "proxy.toml") {
-            Ok(config) => config,
+            Ok(mut config) => {
+                config.distribution.additional_metrics = true;
+                config
+            }
             Err(err) => panic!("the example config: {err}"),
         }
     }
@@ -734,6 +751,7 @@ mod tests {
         config.logging.enabled = false;
         config.alarms.enabled = false;
         config.manuscripts = None;
+        config.distribution.additional_metrics = false;
         config
     }
 
@@ -884,6 +902,8 @@ mod tests {
         calls.extend(calls_of(&account, &full, Mode::Apply, true).await);
         for needed in [
             "cloudfront:CreateDistributionWithTags",
+            "cloudfront:CreateMonitoringSubscription",
+            "cloudfront:DeleteMonitoringSubscription",
             "s3:DeleteObjects",
             "lambda:CreateEventSourceMapping",
             "iam:DeleteRole",
@@ -905,6 +925,12 @@ mod tests {
             turning_off
                 .iter()
                 .any(|c| c.starts_with("kinesis:DeleteStream")),
+            "{turning_off:#?}"
+        );
+        assert!(
+            turning_off
+                .iter()
+                .any(|c| c.starts_with("cloudfront:DeleteMonitoringSubscription")),
             "{turning_off:#?}"
         );
         assert_eq!(

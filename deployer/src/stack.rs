@@ -14,7 +14,9 @@ use cfrp_engine::{self as engine, Graph, StepId};
 use crate::context::{self, Run};
 use crate::error::DeployError;
 use crate::package::Packages;
-use crate::resources::{cloudfront, events, iam, kinesis, lambda, monitoring, s3, sqs};
+use crate::resources::{
+    cloudfront, events, iam, kinesis, lambda, metrics_subscription, monitoring, s3, sqs,
+};
 use crate::spec::{self, Arns, KNOWN_AFTER_UP, mappings, policy, queues};
 
 /// The statement id of the schedule's invoke permission.
@@ -60,6 +62,7 @@ enum Task {
     UnusedCachePolicies,
     FeaturesTurnedOff,
     WaitDeployed,
+    MetricsSubscription,
 }
 
 /// The stack's steps and what each depends on.
@@ -292,6 +295,12 @@ pub fn graph(config: &cfrp_config::StackConfig, arns: &Arns, wait: bool) -> Stac
     add(
         Task::FeaturesTurnedOff,
         "features turned off".to_string(),
+        &[distribution],
+    );
+    // 9. The distribution's additional metrics (on, or removed once turned off).
+    add(
+        Task::MetricsSubscription,
+        "distribution's additional metrics".to_string(),
         &[distribution],
     );
     if wait {
@@ -570,6 +579,9 @@ async fn step(
             let arns = Arns::new(config, &run.account, distribution_id()?.as_deref());
             remove_features_turned_off(run, &arns).await
         }
+        Task::MetricsSubscription => {
+            metrics_subscription::converge(run, distribution_id()?.as_deref()).await
+        }
         Task::WaitDeployed => match distribution_id()? {
             Some(id) => cloudfront::wait_deployed(run, &id).await,
             None => Ok(()),
@@ -658,6 +670,7 @@ enum Removal {
     LogsRole,
     LogStream,
     Bucket,
+    MetricsSubscription,
 }
 
 /// What `down` removes and what must go first: a resource goes once nothing that uses it is
@@ -696,7 +709,8 @@ fn removal_graph(config: &cfrp_config::StackConfig) -> (Graph, Vec<Removal>) {
     let queue = add(Removal::ManuscriptsQueue, &unused_queue);
     add(Removal::ManuscriptsDeadLetterQueue, &[queue]);
     add(Removal::AnalyserFailureQueue, &[stream_mapping]);
-    let distribution = add(Removal::Distribution, &[]);
+    let subscription = add(Removal::MetricsSubscription, &[]);
+    let distribution = add(Removal::Distribution, &[subscription]);
     add(Removal::CachePolicies, &[distribution]);
     add(Removal::ViewerFunction, &[distribution]);
     let log_config = add(Removal::LogConfig, &[distribution]);
@@ -779,6 +793,10 @@ async fn removal(run: &Run<'_>, step: Removal, arns: &Arns) -> Result<(), Deploy
             Some(bucket) => s3::remove_bucket(run, bucket).await,
             None => Ok(()),
         },
+        Removal::MetricsSubscription => {
+            let found = cloudfront::find_distribution(run).await?;
+            metrics_subscription::remove(run, found.as_ref().map(|f| f.id.as_str())).await
+        }
     }
 }
 

@@ -435,6 +435,7 @@ fn read_distribution(mut t: TableReader, r: &mut Report) -> Distribution {
     if let Some(root_object) = t.string("default_root_object", r) {
         d.default_root_object = Some(root_object.value);
     }
+    d.additional_metrics = flag(&mut t, "additional_metrics", r, d.additional_metrics);
     if let Some(mut geo) = t.table("geo_restriction", r) {
         d.geo_restriction.mode = choice(
             &mut geo,

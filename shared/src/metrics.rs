@@ -76,7 +76,8 @@ pub const STACK_METRICS: &[&str] = &[
     RULE_STATE,
 ];
 
-/// CloudFront's own metrics (the last two need the distribution's additional metrics on).
+/// CloudFront's own metrics (from `OriginLatency` on, they need the distribution's
+/// additional metrics: `[distribution] additional_metrics = true`).
 pub const CLOUDFRONT_METRICS: &[&str] = &[
     "Requests",
     "BytesDownloaded",
@@ -86,6 +87,12 @@ pub const CLOUDFRONT_METRICS: &[&str] = &[
     "5xxErrorRate",
     "OriginLatency",
     "CacheHitRate",
+    "401ErrorRate",
+    "403ErrorRate",
+    "404ErrorRate",
+    "502ErrorRate",
+    "503ErrorRate",
+    "504ErrorRate",
 ];
 
 /// A metric a rule refers to, resolved against the catalog.

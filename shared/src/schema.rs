@@ -107,6 +107,14 @@ pub struct Distribution {
     pub minimum_viewer_tls: String,
     pub geo_restriction: GeoRestriction,
     pub default_root_object: Option<String>,
+    /// CloudFront's additional CloudWatch metrics for the distribution (a monitoring
+    /// subscription; billed per distribution and month).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub additional_metrics: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 impl Default for Distribution {
@@ -121,6 +129,7 @@ impl Default for Distribution {
             minimum_viewer_tls: "TLSv1.2_2021".to_string(),
             geo_restriction: GeoRestriction::default(),
             default_root_object: None,
+            additional_metrics: false,
         }
     }
 }

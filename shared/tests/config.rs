@@ -351,3 +351,23 @@ fn pipeline_alarms_default_on_and_take_their_thresholds_with_ranges() {
     assert!(found[0].3.contains("60–86400 seconds"), "{found:?}");
     assert_eq!(found[1].0, "alarms.pipeline.queue_depth", "{found:?}");
 }
+
+#[test]
+fn additional_metrics_are_off_by_default_on_when_asked_and_a_wrong_type_is_located() {
+    let base = "name = \"m\"\n\n[[origins]]\nid = \"o\"\ndomain = \"app.example.com\"\n";
+    let off = StackConfig::parse(base, "proxy.toml").unwrap_or_else(|err| panic!("{err}"));
+    assert!(!off.distribution.additional_metrics);
+    let on = format!("{base}\n[distribution]\nadditional_metrics = true\n");
+    let on = StackConfig::parse(&on, "proxy.toml").unwrap_or_else(|err| panic!("{err}"));
+    assert!(on.distribution.additional_metrics);
+    // The file form keeps it, and leaves it out when off.
+    assert!(on.to_toml().unwrap().contains("additional_metrics = true"));
+    assert!(!off.to_toml().unwrap().contains("additional_metrics"));
+    let wrong = format!("{base}\n[distribution]\nadditional_metrics = \"yes\"\n");
+    let found = problems(&wrong);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let (field, line, column, message) = &found[0];
+    assert_eq!(field, "distribution.additional_metrics");
+    assert_eq!((*line, *column), (8, 22));
+    assert!(message.contains("true or false"), "{message}");
+}

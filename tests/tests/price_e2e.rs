@@ -161,22 +161,42 @@ async fn a_day_of_metrics_is_priced_per_class_to_the_hand_computed_totals() {
     //   analyser        max(730 batches, min(730,000, 525,600)) = 525,600 runs:
     //                   0.5256 M × $0.20 = 0.10512; 26,280 GB-s × $0.0000133334 = 0.350401752
     //   evaluator       43,800 runs: 0.00876; 5,475 GB-s × $0.0000133334 = 0.073000365
-    //   stack (Kinesis + Lambda)                                            = 29.8208239871172
+    //   Kinesis + Lambda                                                    = 29.8208239871172
+    //   CloudWatch (the example: top N 10, 1 app header, 2 path behaviours, 7 rules):
+    //     custom metrics  15 + Country 11 + EdgeLocation 11 + PathPattern 3
+    //                     + ProtocolVersion 5 + app header 11 + threat 5 = 61, + 7 rule
+    //                     states = 68 × $0.30                                = 20.40
+    //     PutMetricData   525,600 + 43,800 = 569.4 k × $0.01                 = 5.694
+    //     GetMetricData   per run 2 + 3 + 2 + 2 + 2 + 2 + 2 = 15 metrics;
+    //                     43,800 × 15 = 657 k × $0.01                        = 6.57
+    //     alarm metrics   7 rules + 3 logging + 1 dead letters + 3 × 2 function
+    //                     errors/throttles + 1 evaluator stopped = 18 × $0.10 = 1.80
+    //     dashboard                                                         = 3.00
+    //                                                                       = 37.464
+    //   stack                                                               = 67.2848239871172
     // PriceClass_100: JP is outside, billed at north-america rates (60% there):
     //   transfer  438 GB × $0.085 = 37.23; DE 292 GB × $0.085 = 24.82       = 62.05
     //   HTTPS     43.8 × $0.0100 = 0.438; DE 29.2 × $0.0120 = 0.3504        = 0.7884
     //   CloudFront 62.05 + 0.7884 + 0.0073                                  = 62.8457
-    //   total                                                               = 92.6665239871172
+    //   total                                                               = 130.1305239871172
     // PriceClass_200 and _All: JP in its own region:
     //   transfer  US 365 × 0.085 = 31.025; DE 24.82; JP 73 × 0.114 = 8.322  = 64.167
     //   HTTPS     US 0.365; DE 0.3504; JP 7.3 × 0.012 = 0.0876              = 0.803
     //   CloudFront 64.167 + 0.803 + 0.0073                                  = 64.9773
-    //   total                                                               = 94.7981239871172
-    assert_close(total(&report, "PriceClass_100"), 92.6665239871172);
-    assert_close(total(&report, "PriceClass_200"), 94.7981239871172);
-    assert_close(total(&report, "PriceClass_All"), 94.7981239871172);
+    //   total                                                               = 132.2621239871172
+    assert_close(total(&report, "PriceClass_100"), 130.1305239871172);
+    assert_close(total(&report, "PriceClass_200"), 132.2621239871172);
+    assert_close(total(&report, "PriceClass_All"), 132.2621239871172);
     let class_100 = &report["classes"][0];
-    assert_close(class_100["stack"].as_f64().unwrap(), 29.8208239871172);
+    assert_close(class_100["stack"].as_f64().unwrap(), 67.2848239871172);
+    let cloudwatch: f64 = class_100["line_items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["category"] == "cloudwatch")
+        .map(|i| i["cost"].as_f64().unwrap())
+        .sum();
+    assert_close(cloudwatch, 37.464);
     assert_eq!(class_100["outside"][0]["viewer"], "JP");
     assert_eq!(class_100["outside"][0]["billed_as"], "north-america");
 
@@ -192,8 +212,12 @@ async fn a_day_of_metrics_is_priced_per_class_to_the_hand_computed_totals() {
     ])
     .expect_code(0)
     .stdout;
-    assert!(text.contains("$92.67"), "{text}");
-    assert!(text.contains("$94.80"), "{text}");
+    assert!(text.contains("$130.13"), "{text}");
+    assert!(text.contains("$132.26"), "{text}");
+    assert!(
+        text.contains("https://aws.amazon.com/cloudwatch/pricing/"),
+        "{text}"
+    );
     assert!(text.contains("█"), "{text}");
     assert!(
         text.contains("https://aws.amazon.com/cloudfront/pricing/"),

@@ -74,8 +74,9 @@ pub const HELP: &str = concat!(
     "On a terminal the view redraws in place (alternate screen) until --duration ends or\n",
     "Ctrl-C; otherwise snapshots are printed one after another without escape codes.\n",
     "Values are those of the latest minute with data; \"no data yet\" means nothing was\n",
-    "published in the window. CloudFront's CacheHitRate and OriginLatency exist only when the\n",
-    "distribution's additional metrics are on.\n",
+    "published in the window. CloudFront's CacheHitRate, OriginLatency and 401/403/404/502/\n",
+    "503/504 error rates exist only when the distribution's additional metrics are on\n",
+    "([distribution] additional_metrics = true).\n",
     "\n",
     "--output json prints one object per refresh and line (NDJSON), flushed each time:\n",
     "  at, stack, region, distribution_id, distribution_domain, window_minutes\n",
@@ -87,7 +88,7 @@ pub const HELP: &str = concat!(
     "  rules: [{rule, severity, state: OK|ALARM|INSUFFICIENT_DATA|null}]\n",
     "  cloudfront: minute, requests_per_second, bytes_per_second, error_rate_4xx,\n",
     "    error_rate_5xx, cache_hit_rate, origin_latency_p95_ms (same shape),\n",
-    "    additional_metrics (bool)\n",
+    "    additional_metrics (bool), error_rate_by_status ({\"401\": same shape, ...})\n",
     "\n",
     exit_codes_help!()
 );

@@ -70,7 +70,13 @@ pub mod ids {
     pub const CF_5XX: &str = "cf5xx";
     pub const CF_HIT_RATE: &str = "cfhitrate";
     pub const CF_ORIGIN_LATENCY: &str = "cforigin";
+    /// CloudFront's error rate of one status code (additional metrics): `cf401` …
+    pub const CF_STATUS: &str = "cf";
 }
+
+/// The status codes CloudFront's additional metrics give an error rate of
+/// (`401ErrorRate` … `504ErrorRate`, statistic Average).
+pub const CLOUDFRONT_STATUS_RATES: [u16; 6] = [401, 403, 404, 502, 503, 504];
 
 /// `(query id, CloudFront metric, its one documented statistic)`. CacheHitRate and
 /// OriginLatency exist only when the distribution's additional metrics are on.
@@ -159,14 +165,29 @@ pub fn plan(
             });
         }
     }
+    let status_rates: Vec<(String, String)> = CLOUDFRONT_STATUS_RATES
+        .iter()
+        .map(|code| {
+            (
+                format!("{}{code}", ids::CF_STATUS),
+                format!("{code}ErrorRate"),
+            )
+        })
+        .collect();
     let cloudfront = CLOUDFRONT_QUERIES
         .iter()
+        .map(|(id, metric, stat)| ((*id).to_string(), (*metric).to_string(), *stat))
+        .chain(
+            status_rates
+                .into_iter()
+                .map(|(id, metric)| (id, metric, "Average")),
+        )
         .map(|(id, metric, stat)| Query {
-            id: (*id).to_string(),
+            id,
             namespace: m::CLOUDFRONT_NAMESPACE.to_string(),
-            metric: (*metric).to_string(),
+            metric,
             dimensions: pairs(&[("DistributionId", &target.id), ("Region", "Global")]),
-            stat: (*stat).to_string(),
+            stat: stat.to_string(),
             period_seconds: PERIOD_SECONDS,
         })
         .collect();

@@ -225,13 +225,16 @@ pub fn render(snapshot: &Snapshot, style: Style) -> Vec<String> {
         if c.additional_metrics {
             lines.push(row(style, "cache hit rate", &c.cache_hit_rate, percent));
             lines.push(row(style, "origin p95", &c.origin_latency_p95_ms, millis));
+            for (code, rate) in &c.error_rate_by_status {
+                lines.push(row(style, &format!("{code} rate"), rate, percent));
+            }
         }
     }
     if !c.additional_metrics {
         lines.push(format!(
             "  {}",
             style.dim(
-                "cache hit rate, origin latency: not published — turn on the distribution's additional metrics"
+                "cache hit rate, origin latency, error rates by status: not published — turn on the distribution's additional metrics ([distribution] additional_metrics = true)"
             )
         ));
     }
@@ -353,7 +356,7 @@ Rules (alarm evaluator)
 
 CloudFront (AWS/CloudFront, us-east-1)
   no data yet — CloudFront has published no Requests for E1 in the last 4 min
-  cache hit rate, origin latency: not published — turn on the distribution's additional metrics";
+  cache hit rate, origin latency, error rates by status: not published — turn on the distribution's additional metrics ([distribution] additional_metrics = true)";
         assert_eq!(got, want, "\n{got}");
         assert!(!got.contains('\u{1b}'));
     }

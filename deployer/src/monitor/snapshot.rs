@@ -11,7 +11,7 @@ use aws_sdk_cloudwatch::primitives::{DateTime, DateTimeFormat};
 use cfrp_config::StackConfig;
 use serde::Serialize;
 
-use super::query::{Breakdowns, PERIOD_SECONDS, Plan, Target, ids};
+use super::query::{Breakdowns, CLOUDFRONT_STATUS_RATES, PERIOD_SECONDS, Plan, Target, ids};
 
 /// Datapoints per query id: (timestamp ms, value).
 pub use cfrp_metric_data::Results;
@@ -59,9 +59,12 @@ pub struct CloudFront {
     pub cache_hit_rate: Series,
     /// `OriginLatency` p95 in milliseconds; needs the additional metrics.
     pub origin_latency_p95_ms: Series,
-    /// Whether CacheHitRate or OriginLatency has any datapoint in the window (they exist only
-    /// when the distribution's additional metrics are on).
+    /// Whether CacheHitRate, OriginLatency or a status code's error rate has any datapoint in
+    /// the window (they exist only when the distribution's additional metrics are on).
     pub additional_metrics: bool,
+    /// `401ErrorRate` … `504ErrorRate` (percent), by status code; needs the additional
+    /// metrics.
+    pub error_rate_by_status: std::collections::BTreeMap<String, Series>,
 }
 
 /// A country or POP and its requests over the window.
@@ -267,13 +270,27 @@ pub fn build(
     let cf_at = latest(&cf_requests);
     let hit_rate = minutes(cloudfront, ids::CF_HIT_RATE);
     let origin = minutes(cloudfront, ids::CF_ORIGIN_LATENCY);
+    let by_status: Vec<(String, Vec<Option<f64>>)> = CLOUDFRONT_STATUS_RATES
+        .iter()
+        .map(|code| {
+            let id = format!("{}{code}", ids::CF_STATUS);
+            (code.to_string(), minutes(cloudfront, &id))
+        })
+        .collect();
+    let status_published = by_status.iter().any(|(_, s)| latest(s).is_some());
     let cloudfront = CloudFront {
+        error_rate_by_status: by_status
+            .into_iter()
+            .map(|(code, history)| (code, series(history, cf_at)))
+            .collect(),
         minute: minute_of(cf_at),
         requests_per_second: series(rates(&cf_requests), cf_at),
         bytes_per_second: series(rates(&minutes(cloudfront, ids::CF_BYTES)), cf_at),
         error_rate_4xx: series(minutes(cloudfront, ids::CF_4XX), cf_at),
         error_rate_5xx: series(minutes(cloudfront, ids::CF_5XX), cf_at),
-        additional_metrics: latest(&hit_rate).is_some() || latest(&origin).is_some(),
+        additional_metrics: latest(&hit_rate).is_some()
+            || latest(&origin).is_some()
+            || status_published,
         cache_hit_rate: series(hit_rate, cf_at),
         origin_latency_p95_ms: series(origin, cf_at),
     };
@@ -450,5 +467,45 @@ mod tests {
         assert_eq!(snap.cloudfront.error_rate_5xx.now, Some(1.5));
         assert_eq!(snap.cloudfront.cache_hit_rate.now, None);
         assert!(!snap.cloudfront.additional_metrics);
+    }
+
+    #[test]
+    fn the_additional_metrics_error_rates_by_status_are_read_and_shown() {
+        let (config, target, plan, breakdowns) = setup();
+        let queried: Vec<&str> = plan.cloudfront.iter().map(|q| q.metric.as_str()).collect();
+        for metric in [
+            "401ErrorRate",
+            "403ErrorRate",
+            "404ErrorRate",
+            "502ErrorRate",
+            "503ErrorRate",
+            "504ErrorRate",
+        ] {
+            assert!(queried.contains(&metric), "{queried:?}");
+        }
+        let m3 = minute(&plan, 3);
+        let mut cf = Results::new();
+        cf.insert(ids::CF_REQUESTS.into(), vec![(m3, 300.0)]);
+        cf.insert("cf403".into(), vec![(m3, 2.5)]);
+        cf.insert("cf504".into(), vec![(m3, 0.5)]);
+        let snap = build(
+            &config,
+            &target,
+            &plan,
+            &breakdowns,
+            &Results::new(),
+            &cf,
+            NOW,
+        );
+        let c = &snap.cloudfront;
+        assert!(c.additional_metrics);
+        assert_eq!(c.error_rate_by_status["403"].now, Some(2.5));
+        assert_eq!(c.error_rate_by_status["504"].now, Some(0.5));
+        assert_eq!(c.error_rate_by_status["401"].now, None);
+        assert_eq!(c.error_rate_by_status.len(), 6);
+        let lines = super::super::render::render(&snap, super::super::render::Style::PLAIN);
+        let text = lines.join("\n");
+        assert!(text.contains("403 rate"), "{text}");
+        assert!(!text.contains("not published"), "{text}");
     }
 }

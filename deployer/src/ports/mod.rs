@@ -13,6 +13,7 @@ pub mod iam;
 pub mod kinesis;
 pub mod lambda;
 pub mod logs;
+pub mod metrics_subscription;
 pub mod s3;
 pub mod sns;
 pub mod sqs;
@@ -57,6 +58,8 @@ pub struct Ports {
     pub cloudfront: Arc<dyn cloudfront::CloudFront>,
     /// SSM Parameter Store in the stack's region: the lease and the pending secret.
     pub parameters: Arc<dyn ssm::Parameters>,
+    /// CloudFront monitoring subscriptions (the distribution's additional metrics).
+    pub metrics_subscriptions: Arc<dyn metrics_subscription::MetricsSubscriptions>,
 }
 
 impl Ports {
@@ -74,6 +77,9 @@ impl Ports {
             log_groups: Arc::new(logs::SdkLogGroups(aws.logs.clone())),
             cloudfront: Arc::new(cloudfront::SdkCloudFront(aws.cloudfront.clone())),
             parameters: Arc::new(ssm::SdkParameters(aws.ssm.clone())),
+            metrics_subscriptions: Arc::new(metrics_subscription::SdkMetricsSubscriptions(
+                aws.cloudfront.clone(),
+            )),
         }
     }
 }

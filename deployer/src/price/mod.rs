@@ -7,6 +7,7 @@
 //! no intermediate rounding; only the text view rounds (to cents). The same inputs always
 //! give the same figures, which the tests pin to totals computed by hand.
 
+pub mod cloudwatch;
 pub mod geo;
 pub mod metrics;
 pub mod report;
@@ -344,6 +345,8 @@ pub enum Category {
     RealTimeLogs,
     Kinesis,
     Lambda,
+    #[serde(rename = "cloudwatch")]
+    CloudWatch,
 }
 
 impl Category {
@@ -630,6 +633,8 @@ fn lambda_items(
 /// Real-time logs, Kinesis and Lambda for a month of `traffic`; the same under every class.
 fn stack_items(traffic: &Traffic, config: &StackConfig, notes: &mut Vec<String>) -> Vec<LineItem> {
     let mut items = Vec::new();
+    let mut analyser_runs = 0.0;
+    let mut evaluator_runs = 0.0;
     let logging = &config.logging;
     if logging.enabled {
         let lines = traffic.requests * f64::from(logging.sampling_rate) / 100.0;
@@ -687,6 +692,7 @@ fn stack_items(traffic: &Traffic, config: &StackConfig, notes: &mut Vec<String>)
         let windows =
             table::HOURS_PER_MONTH * 3600.0 / f64::from(mappings::KINESIS_BATCHING_WINDOW);
         let batches = (lines / batch).ceil().max(lines.min(windows));
+        analyser_runs = batches;
         lambda_items(
             "log analyser",
             batches,
@@ -697,6 +703,7 @@ fn stack_items(traffic: &Traffic, config: &StackConfig, notes: &mut Vec<String>)
     }
     if config.alarms.enabled {
         let runs = schedule_runs(&config.alarms.schedule, notes);
+        evaluator_runs = runs;
         lambda_items(
             "alarm evaluator",
             runs,
@@ -714,6 +721,14 @@ fn stack_items(traffic: &Traffic, config: &StackConfig, notes: &mut Vec<String>)
             &mut items,
         );
     }
+    // Each further service the stack bills prices its own items in its module: CloudWatch
+    // here; WAF's web ACL and requests in `waf.rs` go beside it.
+    items.extend(cloudwatch::items(
+        config,
+        analyser_runs,
+        evaluator_runs,
+        notes,
+    ));
     items
 }
 
@@ -767,7 +782,8 @@ fn standing_notes(config: &StackConfig) -> Vec<String> {
             table::EVALUATOR_SECONDS_PER_RUN,
             table::INVALIDATOR_SECONDS_PER_BATCH
         ),
-        "Not included: the AWS Free Tier (CloudFront: 1 TB and 10,000,000 requests a month), CloudWatch (custom metrics, API calls, alarms, dashboard, Logs), SQS, S3, EventBridge, SNS, data transfer to the origin, the origin itself, and taxes.".to_string(),
+        "CloudWatch at US East (N. Virginia) list prices; GetMetricData made by `deployer monitor`, `deployer price --from-metrics` and the console is not counted (it depends on how often they are used).".to_string(),
+        "Not included: the AWS Free Tier (CloudFront: 1 TB and 10,000,000 requests a month; and CloudWatch's own allowances), CloudWatch Logs for the functions' own logs, SQS, S3, EventBridge, SNS, data transfer to the origin, the origin itself, and taxes.".to_string(),
     ]
 }
 

@@ -139,6 +139,7 @@ pub fn text(
         ("Price classes", p.price_classes),
         ("Lambda", p.lambda),
         ("Kinesis", p.kinesis),
+        ("CloudWatch", p.cloudwatch),
     ] {
         writeln!(out, "  {what}: {source}")?;
     }

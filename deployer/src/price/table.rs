@@ -16,6 +16,7 @@ pub struct Provenance {
     pub price_classes: &'static str,
     pub lambda: &'static str,
     pub kinesis: &'static str,
+    pub cloudwatch: &'static str,
 }
 
 pub const PROVENANCE: Provenance = Provenance {
@@ -25,6 +26,7 @@ pub const PROVENANCE: Provenance = Provenance {
     price_classes: "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/PriceClass.html",
     lambda: "US East (N. Virginia) list prices as quoted by secondary pages citing https://aws.amazon.com/lambda/pricing/",
     kinesis: "US East (N. Virginia) list prices from infracost's Kinesis golden test output; the stored copy of https://aws.amazon.com/kinesis/data-streams/pricing/ shows no figures",
+    cloudwatch: "https://aws.amazon.com/cloudwatch/pricing/ (US East: custom metrics $0.30/$0.10/$0.05/$0.02 per metric-month by volume tier; PutMetricData $0.01 per 1,000 requests; GetMetricData $0.01 per 1,000 metrics requested; alarms $0.10 per standard-resolution and $0.30 per high-resolution alarm metric; dashboards $3.00 a month); CloudFront's additional metrics: https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/viewing-cloudfront-metrics.html (up to 8 metrics per distribution, billed as CloudWatch custom metrics)",
 };
 
 /// The hours in a billing month, as AWS's pricing pages and calculator count them.
@@ -189,3 +191,30 @@ pub const KINESIS_BYTES_PER_LINE: f64 = 1024.0;
 pub const ANALYSER_SECONDS_PER_BATCH: f64 = 0.2;
 pub const EVALUATOR_SECONDS_PER_RUN: f64 = 0.5;
 pub const INVALIDATOR_SECONDS_PER_BATCH: f64 = 0.5;
+
+/// CloudWatch custom metrics (US East), $ per metric-month: first 10,000, next 240,000,
+/// next 750,000, over 1,000,000 (cumulative upper bounds).
+pub const CLOUDWATCH_METRIC_TIERS: [(f64, f64); 4] = [
+    (10_000.0, 0.30),
+    (250_000.0, 0.10),
+    (1_000_000.0, 0.05),
+    (f64::INFINITY, 0.02),
+];
+pub const CLOUDWATCH_METRIC_TIER_NAMES: [&str; 4] = [
+    "first 10,000",
+    "next 240,000",
+    "next 750,000",
+    "over 1,000,000",
+];
+/// CloudWatch API requests (PutMetricData among them), $ per 1,000 requests.
+pub const CLOUDWATCH_REQUESTS_PER_THOUSAND: f64 = 0.01;
+/// GetMetricData, $ per 1,000 metrics requested.
+pub const CLOUDWATCH_GET_METRIC_DATA_PER_THOUSAND_METRICS: f64 = 0.01;
+/// Alarms, $ per alarm metric-month: standard (60 s) and high (10 s) resolution.
+pub const CLOUDWATCH_ALARM_METRIC_STANDARD: f64 = 0.10;
+pub const CLOUDWATCH_ALARM_METRIC_HIGH_RESOLUTION: f64 = 0.30;
+/// A dashboard, $ a month.
+pub const CLOUDWATCH_DASHBOARD_MONTH: f64 = 3.00;
+/// The metrics CloudFront's additional metrics add per distribution: CacheHitRate,
+/// OriginLatency and the 401, 403, 404, 502, 503 and 504 error rates.
+pub const CLOUDFRONT_ADDITIONAL_METRICS: f64 = 8.0;

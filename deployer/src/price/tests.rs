@@ -60,7 +60,8 @@ fn profile_a_north_america_with_the_default_stack() {
     //   evaluator       730 × 60 = 43,800 runs: 0.0438 M × $0.20         =  0.00876
     //                   43,800 × 0.5 s × 0.25 GB = 5,475 GB-s × $0.0000133334
     //                                                                    =  0.073000365
-    //   CloudFront 18.60 + stack 30.8816912966875                        = 49.4816912966875
+    //   CloudWatch (see cloudwatch_items_of_the_default_stack)           = 30.712
+    //   CloudFront 18.60 + stack 61.5936912966875                        = 80.1936912966875
     let estimate = estimate(
         traffic(10_000_000.0, 100.0, 1.0, "US=1", 0),
         &config(),
@@ -71,18 +72,18 @@ fn profile_a_north_america_with_the_default_stack() {
         .class(PriceClass::PriceClass100)
         .unwrap_or_else(|| panic!("no class"));
     assert_close(class.cloudfront, 18.60);
-    assert_close(class.stack, 30.8816912966875);
-    assert_close(class.total, 49.4816912966875);
+    assert_close(class.stack, 61.5936912966875);
+    assert_close(class.total, 80.1936912966875);
     // The US is in every class: the same bill under each.
     for class in PriceClass::ALL {
-        assert_close(total(&estimate, *class), 49.4816912966875);
+        assert_close(total(&estimate, *class), 80.1936912966875);
     }
 }
 
 #[test]
 fn profile_b_five_countries_across_the_classes() {
     // 20,000,000 requests (75% HTTPS), 1,000 GB, US 50%, DE 20%, JP/BR/AU 10% each,
-    // 1,500 invalidation paths; CloudFront charges only.
+    // 1,500 invalidation paths; CloudFront charges and the dashboard ($3.00) only.
     // PriceClass_All, every country in its own region:
     //   transfer  US 500 × 0.085 = 42.50; DE 200 × 0.085 = 17.00; JP 100 × 0.114 = 11.40;
     //             BR 100 × 0.110 = 11.00; AU 100 × 0.114 = 11.40                 =  93.30
@@ -92,18 +93,21 @@ fn profile_b_five_countries_across_the_classes() {
     //             BR 2M:  150 × 0.0220 = 3.30 +  50 × 0.0160 = 0.80
     //             AU 2M:  150 × 0.0125 = 1.875 + 50 × 0.0090 = 0.45                =  22.55
     //   invalidations (1,500 − 1,000) × 0.005                                      =   2.50
-    //                                                                       total   118.35
+    //   dashboard                                                                  =   3.00
+    //                                                                       total   121.35
     // PriceClass_200: BR and AU are outside, billed at north-america rates (70% there):
     //   transfer  700 × 0.085 = 59.50 + DE 17.00 + JP 11.40                        =  87.90
     //   requests  14M: 1,050 × 0.0100 = 10.50 + 350 × 0.0075 = 2.625; DE 4.50; JP 2.25
     //                                                                              =  19.875
     //   invalidations                                                              =   2.50
-    //                                                                       total   110.275
+    //   dashboard                                                                  =   3.00
+    //                                                                       total   113.275
     // PriceClass_100: JP, BR and AU outside (80% at north-america rates):
     //   transfer  800 × 0.085 = 68.00 + DE 17.00                                   =  85.00
     //   requests  16M: 1,200 × 0.0100 = 12.00 + 400 × 0.0075 = 3.00; DE 4.50        =  19.50
     //   invalidations                                                              =   2.50
-    //                                                                       total   107.00
+    //   dashboard                                                                  =   3.00
+    //                                                                       total   110.00
     let estimate = estimate(
         traffic(
             20_000_000.0,
@@ -116,9 +120,9 @@ fn profile_b_five_countries_across_the_classes() {
         PriceClass::PriceClass100,
         Vec::new(),
     );
-    assert_close(total(&estimate, PriceClass::PriceClassAll), 118.35);
-    assert_close(total(&estimate, PriceClass::PriceClass200), 110.275);
-    assert_close(total(&estimate, PriceClass::PriceClass100), 107.00);
+    assert_close(total(&estimate, PriceClass::PriceClassAll), 121.35);
+    assert_close(total(&estimate, PriceClass::PriceClass200), 113.275);
+    assert_close(total(&estimate, PriceClass::PriceClass100), 110.00);
     let outside = |class| -> Vec<String> {
         estimate
             .class(class)
@@ -132,12 +136,14 @@ fn profile_b_five_countries_across_the_classes() {
 
 #[test]
 fn profile_c_europe_crosses_two_volume_tiers() {
-    // 60 TB = 61,440 GB to Europe, 1,000,000 HTTPS requests; CloudFront charges only.
+    // 60 TB = 61,440 GB to Europe, 1,000,000 HTTPS requests; CloudFront charges and the
+    // dashboard only.
     //   first 10 TB  10,240 GB × 0.085                       =   870.40
     //   next 40 TB   40,960 GB × 0.080                       = 3,276.80
     //   next 100 TB  61,440 − 51,200 = 10,240 GB × 0.060     =   614.40
     //   HTTPS        100 × 0.0120                            =     1.20
-    //                                                total     4,762.80
+    //   dashboard                                            =     3.00
+    //                                                total     4,765.80
     let estimate = estimate(
         traffic(1_000_000.0, 61_440.0, 1.0, "europe=1", 0),
         &bare_config(),
@@ -145,7 +151,7 @@ fn profile_c_europe_crosses_two_volume_tiers() {
         Vec::new(),
     );
     for class in PriceClass::ALL {
-        assert_close(total(&estimate, *class), 4762.80);
+        assert_close(total(&estimate, *class), 4765.80);
     }
     let tiers: Vec<f64> = estimate.classes[0]
         .line_items
@@ -175,7 +181,14 @@ fn profile_d_provisioned_stream_sampling_x86_and_invalidations() {
     //                                                                     =     0.036500073
     //   invalidator      2,000 runs: 0.002 M × 0.20                       =     0.0004
     //                    2,000 × 0.5 s × 0.5 GB = 500 GB-s × 0.0000166667 =     0.00833335
-    //   CloudFront 2,015.00 + stack 37.813655423                          = 2,052.813655423
+    //   CloudWatch: custom metrics 53 × 0.30 (as profile A)               =    15.90
+    //                PutMetricData 1,000,000 + 8,760 = 1,008.76 k × 0.01  =    10.0876
+    //                GetMetricData 8,760 × 11 = 96.36 k metrics × 0.01    =     0.9636
+    //                alarm metrics 5 rules + 3 logging + 1 dead letters
+    //                  + 3 × 2 function errors/throttles + 1 stopped = 16 × 0.10
+    //                                                                     =     1.60
+    //                dashboard                                            =     3.00
+    //   CloudFront 2,015.00 + stack 69.364855423                          = 2,084.364855423
     let mut config = config();
     config.logging.sampling_rate = 50;
     config.logging.stream_mode = StreamMode::Provisioned;
@@ -197,8 +210,8 @@ fn profile_d_provisioned_stream_sampling_x86_and_invalidations() {
     );
     let class = &estimate.classes[0];
     assert_close(class.cloudfront, 2015.00);
-    assert_close(class.stack, 37.813655423);
-    assert_close(class.total, 2052.813655423);
+    assert_close(class.stack, 69.364855423);
+    assert_close(class.total, 2084.364855423);
 }
 
 #[test]
@@ -334,4 +347,130 @@ fn bars_and_numbers() {
     assert_eq!(report::count(1_234_567.0), "1,234,567");
     assert_eq!(report::money(1234.567), "$1,234.57");
     assert_eq!(report::money(0.001), "<$0.01");
+}
+
+/// The CloudWatch items alone, by category.
+fn cloudwatch_costs(estimate: &Estimate) -> Vec<(String, f64, f64)> {
+    estimate.classes[0]
+        .line_items
+        .iter()
+        .filter(|i| i.category == Category::CloudWatch)
+        .map(|i| (i.description.clone(), i.quantity, i.cost))
+        .collect()
+}
+
+#[test]
+fn cloudwatch_items_of_the_default_stack() {
+    // The default stack: every default field logged, top N 10, no path behaviours, no app
+    // headers; 5 built-in rules (HighLatency, LowSuccessRate, High5xxErrorRate,
+    // HighThreatClients, ThroughputDegradation); the analyser runs 525,600 times and the
+    // evaluator 43,800 times a month (as in profile A).
+    //   analyser series  11 counters and ratios + 4 latency distributions
+    //                    + Country 11 + EdgeLocation 11 + PathPattern min(11, 1) = 1
+    //                    + ProtocolVersion min(11, 5) = 5 + 4 threat levels + HIGH+ = 48
+    //   custom metrics   48 + 5 RuleState = 53 × $0.30                   = 15.90
+    //   PutMetricData    525,600 + 43,800 = 569.4 k requests × $0.01     =  5.694
+    //   GetMetricData    per run 2 + 3 + 2 + 2 + 2 = 11 metrics (a metric or an
+    //                    expression's 2 / 1 metrics, and the previous state);
+    //                    43,800 × 11 = 481.8 k metrics × $0.01           =  4.818
+    //   alarm metrics    5 rule alarms + analyser failures, iterator age, malformed
+    //                    + 2 functions × (errors, throttles) + evaluator stopped
+    //                    = 13 × $0.10                                    =  1.30
+    //   dashboard                                                        =  3.00
+    //                                                            total     30.712
+    let config = config();
+    assert_eq!(cloudwatch::analyser_series(&config).total(), 48);
+    assert_eq!(cloudwatch::evaluator_metrics_per_run(&config), 11);
+    assert_eq!(cloudwatch::alarm_metrics(&config), (13, 0));
+    let estimate = estimate(
+        traffic(10_000_000.0, 100.0, 1.0, "US=1", 0),
+        &config,
+        PriceClass::PriceClass100,
+        Vec::new(),
+    );
+    let items = cloudwatch_costs(&estimate);
+    let quantities: Vec<f64> = items.iter().map(|(_, q, _)| *q).collect();
+    assert_eq!(quantities, [53.0, 569.4, 481.8, 13.0, 1.0], "{items:#?}");
+    assert_close(items.iter().map(|(_, _, c)| c).sum(), 30.712);
+    assert!(
+        estimate
+            .table
+            .cloudwatch
+            .contains("https://aws.amazon.com/cloudwatch/pricing/")
+    );
+}
+
+#[test]
+fn top_n_app_headers_behaviours_and_additional_metrics_add_their_series() {
+    // top N 5, two app headers, two path behaviours, additional metrics on, alarms off:
+    //   analyser series  15 + Country 6 + EdgeLocation 6 + PathPattern min(6, 3) = 3
+    //                    + ProtocolVersion min(6, 5) = 5 + 2 × 6 app-header values + 5
+    //                    = 52 × $0.30                                    = 15.60
+    //   PutMetricData    525,600 analyser runs = 525.6 k × $0.01          =  5.256
+    //   no GetMetricData, no alarms (alarms off)
+    //   dashboard                                                        =  3.00
+    //   CloudFront additional metrics 8 × $0.30                          =  2.40
+    //                                                            total     26.256
+    let mut config = config();
+    config.metrics.top_n = 5;
+    config.metrics.app_headers = vec!["x-tenant".to_string(), "x-operation".to_string()];
+    let mut images = cfrp_config::Behavior::new("origin");
+    images.path_pattern = Some("/images/*".to_string());
+    let mut api = cfrp_config::Behavior::new("origin");
+    api.path_pattern = Some("/api/*".to_string());
+    config.behaviors = vec![images, api];
+    config.alarms.enabled = false;
+    config.distribution.additional_metrics = true;
+    let series = cloudwatch::analyser_series(&config);
+    assert_eq!(
+        (
+            series.per_distribution,
+            series.breakdowns,
+            series.app_headers,
+            series.threat
+        ),
+        (15, 20, 12, 5)
+    );
+    let estimate = estimate(
+        traffic(10_000_000.0, 100.0, 1.0, "US=1", 0),
+        &config,
+        PriceClass::PriceClass100,
+        Vec::new(),
+    );
+    let items = cloudwatch_costs(&estimate);
+    let quantities: Vec<f64> = items.iter().map(|(_, q, _)| *q).collect();
+    assert_eq!(quantities, [52.0, 525.6, 1.0, 8.0], "{items:#?}");
+    assert_close(items.iter().map(|(_, _, c)| c).sum(), 26.256);
+    // Without the headers field logged, the app-header series are not published.
+    config
+        .logging
+        .fields
+        .retain(|f| *f != cfrp_config::Field::Headers);
+    assert_eq!(cloudwatch::analyser_series(&config).app_headers, 0);
+}
+
+#[test]
+fn custom_metrics_past_10000_are_priced_in_the_next_tier() {
+    // top N 1,000 and 10 app headers: 15 + 1,001 + 1,001 + 1 + 5 + 10 × 1,001 + 5 = 12,038
+    // series, plus 5 rule states = 12,043:
+    //   10,000 × $0.30 = 3,000.00; 2,043 × $0.10 = 204.30                 = 3,204.30
+    let mut config = config();
+    config.metrics.top_n = 1000;
+    config.metrics.app_headers = (0..10).map(|i| format!("x-h{i}")).collect();
+    assert_eq!(cloudwatch::analyser_series(&config).total(), 12_038);
+    let estimate = estimate(
+        traffic(0.0, 0.0, 1.0, "US=1", 0),
+        &config,
+        PriceClass::PriceClass100,
+        Vec::new(),
+    );
+    let metrics: Vec<(f64, f64)> = estimate.classes[0]
+        .line_items
+        .iter()
+        .filter(|i| i.description.starts_with("Custom metrics"))
+        .map(|i| (i.quantity, i.unit_price))
+        .collect();
+    assert_eq!(metrics, [(10_000.0, 0.30), (2_043.0, 0.10)]);
+    let cost: f64 = metrics.iter().map(|(q, p)| q * p).sum();
+    assert_close(cost, 3204.30);
 }

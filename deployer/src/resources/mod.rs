@@ -7,6 +7,7 @@ pub mod events;
 pub mod iam;
 pub mod kinesis;
 pub mod lambda;
+pub mod metrics_subscription;
 pub mod monitoring;
 pub mod s3;
 pub mod sqs;

@@ -22,6 +22,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qs, unquote
 
 from . import latency, managed_policies
+from .cloudfront_monitoring import OPERATIONS as MONITORING_OPERATIONS, MonitoringSubscriptions
 from .shapes import ValidationFailure, service_model, validate, value_to_xml, xml_document, xml_to_value
 
 API = "2020-05-31"
@@ -69,6 +70,7 @@ HANDLED_OPERATIONS = [
     "DeleteFunction",
     "ListFunctions",
 ]
+HANDLED_OPERATIONS += MONITORING_OPERATIONS
 
 
 class ApiError(Exception):
@@ -92,7 +94,7 @@ def _route_regex(request_uri: str) -> re.Pattern[str]:
     return re.compile(f"^{pattern}/?$")
 
 
-class CloudFrontExtension:
+class CloudFrontExtension(MonitoringSubscriptions):
     """WSGI-level handler: `match()` says whether a request is ours, `handle()` answers it."""
 
     def __init__(self, distributions: Callable[[], list[Any]]) -> None:
