@@ -496,6 +496,52 @@ pub const OPERATIONS: &[Operation] = &[
         "ssm:DeleteParameter",
         &[("ssm:DeleteParameter", Parameters)],
     ),
+    // Continuous deployment (`stage`, `promote`, `rollback`): the staging distribution and
+    // its policy. CopyDistribution needs GetDistribution and CreateDistribution too (API
+    // reference); policies are named by generated ids, so their actions take "*".
+    op(
+        "cloudfront:CopyDistribution",
+        &[
+            ("cloudfront:CopyDistribution", Distributions),
+            ("cloudfront:CreateDistribution", Distributions),
+            ("cloudfront:GetDistribution", Distributions),
+        ],
+    ),
+    op(
+        "cloudfront:TagResource",
+        &[("cloudfront:TagResource", Distributions)],
+    ),
+    op(
+        "cloudfront:UpdateDistributionWithStagingConfig",
+        &[
+            (
+                "cloudfront:UpdateDistributionWithStagingConfig",
+                Distributions,
+            ),
+            ("cloudfront:GetDistribution", Distributions),
+            ("cloudfront:UpdateDistribution", Distributions),
+        ],
+    ),
+    op(
+        "cloudfront:ListContinuousDeploymentPolicies",
+        &[("cloudfront:ListContinuousDeploymentPolicies", Any)],
+    ),
+    op(
+        "cloudfront:GetContinuousDeploymentPolicy",
+        &[("cloudfront:GetContinuousDeploymentPolicy", Any)],
+    ),
+    op(
+        "cloudfront:CreateContinuousDeploymentPolicy",
+        &[("cloudfront:CreateContinuousDeploymentPolicy", Any)],
+    ),
+    op(
+        "cloudfront:UpdateContinuousDeploymentPolicy",
+        &[("cloudfront:UpdateContinuousDeploymentPolicy", Any)],
+    ),
+    op(
+        "cloudfront:DeleteContinuousDeploymentPolicy",
+        &[("cloudfront:DeleteContinuousDeploymentPolicy", Any)],
+    ),
 ];
 
 /// Operations every caller may make without any permission: STS GetCallerIdentity works
