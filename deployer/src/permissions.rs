@@ -63,6 +63,8 @@ pub enum Target {
     LogConfig,
     /// The stack's SSM parameters, under `/cfrp/<stack>/`.
     Parameters,
+    /// Continuous deployment policies (`stage`): CloudFront names them by generated ids.
+    DeploymentPolicies,
     /// Actions AWS offers no resource-level permission for: `"Resource": "*"` is the only
     /// form AWS accepts.
     Any,
@@ -92,6 +94,7 @@ impl Target {
             Target::ViewerFunction => "ViewerRequestFunction",
             Target::LogConfig => "RealtimeLogConfig",
             Target::Parameters => "Parameters",
+            Target::DeploymentPolicies => "ContinuousDeploymentPolicies",
             Target::Any => "NoResourceLevelPermissions",
         }
     }
@@ -498,7 +501,7 @@ pub const OPERATIONS: &[Operation] = &[
     ),
     // Continuous deployment (`stage`, `promote`, `rollback`): the staging distribution and
     // its policy. CopyDistribution needs GetDistribution and CreateDistribution too (API
-    // reference); policies are named by generated ids, so their actions take "*".
+    // reference); ListContinuousDeploymentPolicies has no resource type.
     op(
         "cloudfront:CopyDistribution",
         &[
@@ -528,19 +531,31 @@ pub const OPERATIONS: &[Operation] = &[
     ),
     op(
         "cloudfront:GetContinuousDeploymentPolicy",
-        &[("cloudfront:GetContinuousDeploymentPolicy", Any)],
+        &[(
+            "cloudfront:GetContinuousDeploymentPolicy",
+            DeploymentPolicies,
+        )],
     ),
     op(
         "cloudfront:CreateContinuousDeploymentPolicy",
-        &[("cloudfront:CreateContinuousDeploymentPolicy", Any)],
+        &[(
+            "cloudfront:CreateContinuousDeploymentPolicy",
+            DeploymentPolicies,
+        )],
     ),
     op(
         "cloudfront:UpdateContinuousDeploymentPolicy",
-        &[("cloudfront:UpdateContinuousDeploymentPolicy", Any)],
+        &[(
+            "cloudfront:UpdateContinuousDeploymentPolicy",
+            DeploymentPolicies,
+        )],
     ),
     op(
         "cloudfront:DeleteContinuousDeploymentPolicy",
-        &[("cloudfront:DeleteContinuousDeploymentPolicy", Any)],
+        &[(
+            "cloudfront:DeleteContinuousDeploymentPolicy",
+            DeploymentPolicies,
+        )],
     ),
 ];
 
@@ -642,6 +657,7 @@ pub fn resources(config: &StackConfig, account: &str, target: Target) -> Vec<Str
         )],
         Distributions => vec![global("cloudfront", "distribution/*")],
         CachePolicies => vec![global("cloudfront", "cache-policy/*")],
+        DeploymentPolicies => vec![global("cloudfront", "continuous-deployment-policy/*")],
         ViewerFunction => vec![global(
             "cloudfront",
             &format!("function/{}", names.viewer_request_function()),
@@ -880,6 +896,10 @@ mod tests {
             Dashboard => vec![global("cloudwatch", &format!("dashboard/{target}"))],
             Distributions => vec![global("cloudfront", &format!("distribution/{target}"))],
             CachePolicies => vec![global("cloudfront", &format!("cache-policy/{target}"))],
+            DeploymentPolicies => vec![global(
+                "cloudfront",
+                &format!("continuous-deployment-policy/{target}"),
+            )],
             ViewerFunction => vec![global("cloudfront", &format!("function/{target}"))],
             LogConfig => vec![global(
                 "cloudfront",
