@@ -87,6 +87,9 @@ async fn deployer(
         Command::Logging(args) => ops::logging::run(args, session, stdout).await?,
         Command::Update(args) => ops::update::run(args, session, stdout).await?,
         Command::Unlock(args) => ops::unlock::run(config, args, session, stdout).await?,
+        Command::Stage(args) => ops::staging::stage(config, args, session, stdout).await?,
+        Command::Promote(args) => ops::staging::promote(config, args, session, stdout).await?,
+        Command::Rollback(args) => ops::staging::rollback(config, args, session, stdout).await?,
         Command::Secret(args) => ops::secret::run(config, args, session, stdout).await?,
         Command::Dashboard(args) => ops::dashboard::run(config, args, session, stdout).await?,
         Command::Completions { shell } => {

@@ -81,6 +81,13 @@ pub enum Command {
     /// The origin-verify secret: `show` prints it; `rotate` makes the next value (phase 1)
     /// and `rotate --apply` switches CloudFront to it (phase 2).
     Secret(crate::ops::secret::SecretArgs),
+    /// Apply the config to a staging distribution and send a share of requests (or those
+    /// with a header) to it through a continuous deployment policy on the primary.
+    Stage(crate::ops::staging::StageArgs),
+    /// Copy the staging distribution's config onto the primary (it keeps its aliases).
+    Promote(crate::ops::staging::PromoteArgs),
+    /// Stop sending traffic to the staging distribution and remove the policy.
+    Rollback(crate::ops::staging::RollbackArgs),
     /// (Re)create the stack's CloudWatch dashboard from the config and print its URL.
     #[command(after_help = crate::ops::dashboard::HELP)]
     Dashboard(StackArgs),
@@ -167,6 +174,10 @@ pub struct PlanArgs {
     /// it or refuses when the config or the cloud moved since.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Show instead the primary's fields a staging distribution with this config would
+    /// change (`deployer stage`); nothing is built or sent.
+    #[arg(long, conflicts_with = "out")]
+    pub stage: bool,
 }
 
 #[derive(Debug, Clone, Args)]

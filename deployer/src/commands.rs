@@ -160,6 +160,9 @@ pub async fn plan(
     session: &Session,
     out: &mut dyn Write,
 ) -> Result<i32, CommandError> {
+    if args.stage {
+        return crate::ops::staging::plan_stage(path, args, session, out).await;
+    }
     let (config, packages) = prepare(path, &args.up, session)?;
     let planned = workflow::plan_up(session, &config, &packages).await?;
     if let Some(file) = &args.out {

@@ -63,6 +63,8 @@ pub enum Target {
     LogConfig,
     /// The stack's SSM parameters, under `/cfrp/<stack>/`.
     Parameters,
+    /// Continuous deployment policies (`stage`): CloudFront names them by generated ids.
+    DeploymentPolicies,
     /// Actions AWS offers no resource-level permission for: `"Resource": "*"` is the only
     /// form AWS accepts.
     Any,
@@ -92,6 +94,7 @@ impl Target {
             Target::ViewerFunction => "ViewerRequestFunction",
             Target::LogConfig => "RealtimeLogConfig",
             Target::Parameters => "Parameters",
+            Target::DeploymentPolicies => "ContinuousDeploymentPolicies",
             Target::Any => "NoResourceLevelPermissions",
         }
     }
@@ -510,6 +513,64 @@ pub const OPERATIONS: &[Operation] = &[
         "ssm:DeleteParameter",
         &[("ssm:DeleteParameter", Parameters)],
     ),
+    // Continuous deployment (`stage`, `promote`, `rollback`): the staging distribution and
+    // its policy. CopyDistribution needs GetDistribution and CreateDistribution too (API
+    // reference); ListContinuousDeploymentPolicies has no resource type.
+    op(
+        "cloudfront:CopyDistribution",
+        &[
+            ("cloudfront:CopyDistribution", Distributions),
+            ("cloudfront:CreateDistribution", Distributions),
+            ("cloudfront:GetDistribution", Distributions),
+        ],
+    ),
+    op(
+        "cloudfront:TagResource",
+        &[("cloudfront:TagResource", Distributions)],
+    ),
+    op(
+        "cloudfront:UpdateDistributionWithStagingConfig",
+        &[
+            (
+                "cloudfront:UpdateDistributionWithStagingConfig",
+                Distributions,
+            ),
+            ("cloudfront:GetDistribution", Distributions),
+            ("cloudfront:UpdateDistribution", Distributions),
+        ],
+    ),
+    op(
+        "cloudfront:ListContinuousDeploymentPolicies",
+        &[("cloudfront:ListContinuousDeploymentPolicies", Any)],
+    ),
+    op(
+        "cloudfront:GetContinuousDeploymentPolicy",
+        &[(
+            "cloudfront:GetContinuousDeploymentPolicy",
+            DeploymentPolicies,
+        )],
+    ),
+    op(
+        "cloudfront:CreateContinuousDeploymentPolicy",
+        &[(
+            "cloudfront:CreateContinuousDeploymentPolicy",
+            DeploymentPolicies,
+        )],
+    ),
+    op(
+        "cloudfront:UpdateContinuousDeploymentPolicy",
+        &[(
+            "cloudfront:UpdateContinuousDeploymentPolicy",
+            DeploymentPolicies,
+        )],
+    ),
+    op(
+        "cloudfront:DeleteContinuousDeploymentPolicy",
+        &[(
+            "cloudfront:DeleteContinuousDeploymentPolicy",
+            DeploymentPolicies,
+        )],
+    ),
 ];
 
 /// Operations every caller may make without any permission: STS GetCallerIdentity works
@@ -610,6 +671,7 @@ pub fn resources(config: &StackConfig, account: &str, target: Target) -> Vec<Str
         )],
         Distributions => vec![global("cloudfront", "distribution/*")],
         CachePolicies => vec![global("cloudfront", "cache-policy/*")],
+        DeploymentPolicies => vec![global("cloudfront", "continuous-deployment-policy/*")],
         ViewerFunction => vec![global(
             "cloudfront",
             &format!("function/{}", names.viewer_request_function()),
@@ -852,6 +914,10 @@ mod tests {
             Dashboard => vec![global("cloudwatch", &format!("dashboard/{target}"))],
             Distributions => vec![global("cloudfront", &format!("distribution/{target}"))],
             CachePolicies => vec![global("cloudfront", &format!("cache-policy/{target}"))],
+            DeploymentPolicies => vec![global(
+                "cloudfront",
+                &format!("continuous-deployment-policy/{target}"),
+            )],
             ViewerFunction => vec![global("cloudfront", &format!("function/{target}"))],
             LogConfig => vec![global(
                 "cloudfront",

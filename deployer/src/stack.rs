@@ -663,6 +663,8 @@ enum Removal {
     ManuscriptsQueue,
     ManuscriptsDeadLetterQueue,
     AnalyserFailureQueue,
+    /// The continuous deployment policy, then the staging distribution (`stage`).
+    Staging,
     Distribution,
     CachePolicies,
     ViewerFunction,
@@ -710,7 +712,8 @@ fn removal_graph(config: &cfrp_config::StackConfig) -> (Graph, Vec<Removal>) {
     add(Removal::ManuscriptsDeadLetterQueue, &[queue]);
     add(Removal::AnalyserFailureQueue, &[stream_mapping]);
     let subscription = add(Removal::MetricsSubscription, &[]);
-    let distribution = add(Removal::Distribution, &[subscription]);
+    let staging = add(Removal::Staging, &[]);
+    let distribution = add(Removal::Distribution, &[subscription, staging]);
     add(Removal::CachePolicies, &[distribution]);
     add(Removal::ViewerFunction, &[distribution]);
     let log_config = add(Removal::LogConfig, &[distribution]);
@@ -783,6 +786,7 @@ async fn removal(run: &Run<'_>, step: Removal, arns: &Arns) -> Result<(), Deploy
             sqs::remove(run, &names.manuscripts_dead_letter_queue()).await
         }
         Removal::AnalyserFailureQueue => sqs::remove(run, &names.analyser_failure_queue()).await,
+        Removal::Staging => crate::resources::staging::remove(run).await,
         Removal::Distribution => cloudfront::remove_distribution(run).await,
         Removal::CachePolicies => cloudfront::remove_cache_policies(run, &[]).await,
         Removal::ViewerFunction => cloudfront::remove_function(run).await,

@@ -298,6 +298,8 @@ pub struct Status {
     pub distribution: Option<DistributionStatus>,
     pub functions: Vec<FunctionStatus>,
     pub alarms: Vec<AlarmStatus>,
+    /// The staging distribution and its continuous deployment policy (`stage`), if any.
+    pub staging: Option<crate::resources::staging::StagingStatus>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -411,12 +413,14 @@ pub async fn status(session: &Session, config: &StackConfig) -> Result<Status, D
             state: a.state,
         }));
     }
+    let staging = crate::resources::staging::status(&run).await?;
     Ok(Status {
         stack: run.names.stack().to_string(),
         region: run.region.clone(),
         distribution,
         functions,
         alarms,
+        staging,
     })
 }
 
@@ -456,6 +460,28 @@ impl Status {
                         origin.id, origin.domain, origin.path
                     )?;
                 }
+            }
+        }
+        if let Some(s) = &self.staging {
+            writeln!(
+                out,
+                "  staging distribution {} https://{} — {}",
+                s.id, s.domain, s.status
+            )?;
+            match &s.policy {
+                Some(p) => writeln!(
+                    out,
+                    "    continuous deployment policy {}: {}, {}, {}",
+                    p.id,
+                    if p.enabled { "enabled" } else { "disabled" },
+                    p.traffic,
+                    if p.attached_to_primary {
+                        "attached to the primary"
+                    } else {
+                        "not attached"
+                    }
+                )?,
+                None => writeln!(out, "    no continuous deployment policy")?,
             }
         }
         for f in &self.functions {

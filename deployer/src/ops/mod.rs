@@ -7,6 +7,7 @@ pub mod dashboard;
 pub mod invalidate;
 pub mod logging;
 pub mod secret;
+pub mod staging;
 pub mod unlock;
 pub mod update;
 

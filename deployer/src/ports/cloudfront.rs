@@ -11,9 +11,12 @@ use std::collections::BTreeMap;
 
 use aws_sdk_cloudfront::primitives::Blob;
 use aws_sdk_cloudfront::types::{
-    CachePolicyConfig, CachePolicyType, DistributionConfig, DistributionConfigWithTags, EndPoint,
-    FunctionConfig, FunctionRuntime, FunctionStage, InvalidationBatch, KinesisStreamConfig, Paths,
-    Tag, Tags,
+    CachePolicyConfig, CachePolicyType, ContinuousDeploymentPolicyConfig,
+    ContinuousDeploymentPolicyType, ContinuousDeploymentSingleHeaderConfig,
+    ContinuousDeploymentSingleWeightConfig, DistributionConfig, DistributionConfigWithTags,
+    EndPoint, FunctionConfig, FunctionRuntime, FunctionStage, InvalidationBatch,
+    KinesisStreamConfig, Paths, SessionStickinessConfig, StagingDistributionDnsNames, Tag, Tags,
+    TrafficConfig,
 };
 
 use super::fake::{FakeAccount, refused};
@@ -102,6 +105,38 @@ pub struct InvalidationState {
     pub id: String,
     /// `InProgress` or `Completed`.
     pub status: String,
+}
+
+/// How a continuous deployment policy chooses the requests it sends to the staging
+/// distribution.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Traffic {
+    /// This share of requests (0 to 0.15); with session stickiness, (idle TTL, maximum TTL)
+    /// in seconds.
+    Weight {
+        weight: f32,
+        stickiness: Option<(i32, i32)>,
+    },
+    /// Requests carrying this header (its name starts `aws-cf-cd-`) with this value.
+    Header { name: String, value: String },
+}
+
+/// A continuous deployment policy's settings, as created or updated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeploymentPolicySettings {
+    /// The staging distribution's CloudFront domain name.
+    pub staging_domain: String,
+    pub enabled: bool,
+    pub traffic: Traffic,
+}
+
+/// A continuous deployment policy as CloudFront answers it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeploymentPolicy {
+    pub id: String,
+    /// Empty when read from the listing (which answers no ETags).
+    pub etag: String,
+    pub settings: DeploymentPolicySettings,
 }
 
 /// CloudFront, in the operations the deployer makes. Every update and delete of a resource
@@ -214,6 +249,49 @@ pub trait CloudFront: Send + Sync {
         distribution_id: &'a str,
         invalidation_id: &'a str,
     ) -> PortFuture<'a, String>;
+
+    // ---------------------------------------------------------- continuous deployment
+
+    /// Creates a staging distribution from the primary's current config (CopyDistribution,
+    /// Staging true, IfMatch the primary's ETag); the copy has no aliases.
+    fn copy_distribution<'a>(
+        &'a self,
+        primary_id: &'a str,
+        primary_etag: &'a str,
+        caller_reference: &'a str,
+    ) -> PortFuture<'a, DistributionSummary>;
+    /// Tags a distribution (CopyDistribution copies no tags).
+    fn tag_distribution<'a>(
+        &'a self,
+        arn: &'a str,
+        tags: Vec<(String, String)>,
+    ) -> PortFuture<'a, ()>;
+    /// Every continuous deployment policy in the account (without ETags).
+    fn deployment_policies<'a>(&'a self) -> PortFuture<'a, Vec<DeploymentPolicy>>;
+    /// The policy with its ETag, or None when there is no such policy.
+    fn deployment_policy<'a>(&'a self, id: &'a str) -> PortFuture<'a, Option<DeploymentPolicy>>;
+    fn create_deployment_policy<'a>(
+        &'a self,
+        settings: &'a DeploymentPolicySettings,
+    ) -> PortFuture<'a, DeploymentPolicy>;
+    fn update_deployment_policy<'a>(
+        &'a self,
+        id: &'a str,
+        etag: &'a str,
+        settings: &'a DeploymentPolicySettings,
+    ) -> PortFuture<'a, ()>;
+    /// Deletes the (detached) policy; one already gone is not an error.
+    fn delete_deployment_policy<'a>(&'a self, id: &'a str, etag: &'a str) -> PortFuture<'a, ()>;
+    /// Copies the staging distribution's config onto the primary, which keeps its aliases
+    /// and policy id; CloudFront disables the policy (UpdateDistributionWithStagingConfig,
+    /// IfMatch "<primary ETag>, <staging ETag>").
+    fn promote_staging<'a>(
+        &'a self,
+        primary_id: &'a str,
+        primary_etag: &'a str,
+        staging_id: &'a str,
+        staging_etag: &'a str,
+    ) -> PortFuture<'a, ()>;
 }
 
 /// Whether CloudFront refused an update or delete because its ETag was stale (someone
@@ -858,6 +936,295 @@ impl CloudFront for SdkCloudFront {
                 .unwrap_or_default())
         })
     }
+
+    fn copy_distribution<'a>(
+        &'a self,
+        primary_id: &'a str,
+        primary_etag: &'a str,
+        caller_reference: &'a str,
+    ) -> PortFuture<'a, DistributionSummary> {
+        Box::pin(async move {
+            let out = self
+                .0
+                .copy_distribution()
+                .primary_distribution_id(primary_id)
+                .staging(true)
+                .if_match(primary_etag)
+                .caller_reference(caller_reference)
+                .enabled(true)
+                .send()
+                .await
+                .map_err(|e| DeployError::aws("cloudfront:CopyDistribution", primary_id, e))?;
+            let d = out.distribution.ok_or_else(|| {
+                DeployError::state(primary_id, "CopyDistribution returned no distribution")
+            })?;
+            Ok(DistributionSummary {
+                id: d.id().to_string(),
+                domain: d.domain_name().to_string(),
+                status: d.status().to_string(),
+                arn: d.arn().to_string(),
+            })
+        })
+    }
+
+    fn tag_distribution<'a>(
+        &'a self,
+        arn: &'a str,
+        tags: Vec<(String, String)>,
+    ) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            let mut tag_set = Tags::builder();
+            for (k, v) in tags {
+                tag_set = tag_set.items(Tag::builder().key(k).value(v).build()?);
+            }
+            self.0
+                .tag_resource()
+                .resource(arn)
+                .tags(tag_set.build())
+                .send()
+                .await
+                .map_err(|e| DeployError::aws("cloudfront:TagResource", arn, e))?;
+            Ok(())
+        })
+    }
+
+    fn deployment_policies<'a>(&'a self) -> PortFuture<'a, Vec<DeploymentPolicy>> {
+        Box::pin(async move {
+            const CALL: &str = "cloudfront:ListContinuousDeploymentPolicies";
+            let mut found = Vec::new();
+            let mut marker: Option<String> = None;
+            loop {
+                let out = self
+                    .0
+                    .list_continuous_deployment_policies()
+                    .set_marker(marker.clone())
+                    .send()
+                    .await
+                    .map_err(|e| DeployError::aws(CALL, "continuous deployment policies", e))?;
+                let Some(list) = out.continuous_deployment_policy_list else {
+                    return Ok(found);
+                };
+                for summary in list.items() {
+                    if let Some(policy) = summary.continuous_deployment_policy() {
+                        found.push(policy_from_sdk(policy, "")?);
+                    }
+                }
+                marker = list
+                    .next_marker()
+                    .map(str::to_string)
+                    .filter(|m| !m.is_empty());
+                if marker.is_none() {
+                    return Ok(found);
+                }
+            }
+        })
+    }
+
+    fn deployment_policy<'a>(&'a self, id: &'a str) -> PortFuture<'a, Option<DeploymentPolicy>> {
+        Box::pin(async move {
+            const CALL: &str = "cloudfront:GetContinuousDeploymentPolicy";
+            let out = match self
+                .0
+                .get_continuous_deployment_policy()
+                .id(id)
+                .send()
+                .await
+            {
+                Ok(out) => out,
+                Err(err)
+                    if err
+                        .as_service_error()
+                        .is_some_and(|e| e.is_no_such_continuous_deployment_policy()) =>
+                {
+                    return Ok(None);
+                }
+                Err(err) => return Err(DeployError::aws(CALL, id, err)),
+            };
+            let policy = out.continuous_deployment_policy().ok_or_else(|| {
+                DeployError::state(id, "GetContinuousDeploymentPolicy returned no policy")
+            })?;
+            Ok(Some(policy_from_sdk(
+                policy,
+                out.e_tag().unwrap_or_default(),
+            )?))
+        })
+    }
+
+    fn create_deployment_policy<'a>(
+        &'a self,
+        settings: &'a DeploymentPolicySettings,
+    ) -> PortFuture<'a, DeploymentPolicy> {
+        Box::pin(async move {
+            const CALL: &str = "cloudfront:CreateContinuousDeploymentPolicy";
+            let out = self
+                .0
+                .create_continuous_deployment_policy()
+                .continuous_deployment_policy_config(policy_config(settings)?)
+                .send()
+                .await
+                .map_err(|e| DeployError::aws(CALL, &settings.staging_domain, e))?;
+            let policy = out.continuous_deployment_policy().ok_or_else(|| {
+                DeployError::state(
+                    &settings.staging_domain,
+                    "CreateContinuousDeploymentPolicy returned no policy",
+                )
+            })?;
+            policy_from_sdk(policy, out.e_tag().unwrap_or_default())
+        })
+    }
+
+    fn update_deployment_policy<'a>(
+        &'a self,
+        id: &'a str,
+        etag: &'a str,
+        settings: &'a DeploymentPolicySettings,
+    ) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            self.0
+                .update_continuous_deployment_policy()
+                .id(id)
+                .if_match(etag)
+                .continuous_deployment_policy_config(policy_config(settings)?)
+                .send()
+                .await
+                .map_err(|e| {
+                    DeployError::aws("cloudfront:UpdateContinuousDeploymentPolicy", id, e)
+                })?;
+            Ok(())
+        })
+    }
+
+    fn delete_deployment_policy<'a>(&'a self, id: &'a str, etag: &'a str) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            gone_is_fine(
+                self.0
+                    .delete_continuous_deployment_policy()
+                    .id(id)
+                    .if_match(etag)
+                    .send()
+                    .await,
+                |e| e.is_no_such_continuous_deployment_policy(),
+                "cloudfront:DeleteContinuousDeploymentPolicy",
+                id,
+            )
+        })
+    }
+
+    fn promote_staging<'a>(
+        &'a self,
+        primary_id: &'a str,
+        primary_etag: &'a str,
+        staging_id: &'a str,
+        staging_etag: &'a str,
+    ) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            self.0
+                .update_distribution_with_staging_config()
+                .id(primary_id)
+                .staging_distribution_id(staging_id)
+                .if_match(format!("{primary_etag}, {staging_etag}"))
+                .send()
+                .await
+                .map_err(|e| {
+                    DeployError::aws(
+                        "cloudfront:UpdateDistributionWithStagingConfig",
+                        primary_id,
+                        e,
+                    )
+                })?;
+            Ok(())
+        })
+    }
+}
+
+/// A policy's settings as the SDK's config.
+fn policy_config(
+    settings: &DeploymentPolicySettings,
+) -> Result<ContinuousDeploymentPolicyConfig, DeployError> {
+    let traffic = match &settings.traffic {
+        Traffic::Weight { weight, stickiness } => {
+            let mut single = ContinuousDeploymentSingleWeightConfig::builder().weight(*weight);
+            if let Some((idle, maximum)) = stickiness {
+                single = single.session_stickiness_config(
+                    SessionStickinessConfig::builder()
+                        .idle_ttl(*idle)
+                        .maximum_ttl(*maximum)
+                        .build()?,
+                );
+            }
+            TrafficConfig::builder()
+                .r#type(ContinuousDeploymentPolicyType::SingleWeight)
+                .single_weight_config(single.build()?)
+                .build()?
+        }
+        Traffic::Header { name, value } => TrafficConfig::builder()
+            .r#type(ContinuousDeploymentPolicyType::SingleHeader)
+            .single_header_config(
+                ContinuousDeploymentSingleHeaderConfig::builder()
+                    .header(name)
+                    .value(value)
+                    .build()?,
+            )
+            .build()?,
+    };
+    Ok(ContinuousDeploymentPolicyConfig::builder()
+        .staging_distribution_dns_names(
+            StagingDistributionDnsNames::builder()
+                .quantity(1)
+                .items(settings.staging_domain.clone())
+                .build()?,
+        )
+        .enabled(settings.enabled)
+        .traffic_config(traffic)
+        .build()?)
+}
+
+/// The SDK's policy as the port's.
+fn policy_from_sdk(
+    policy: &aws_sdk_cloudfront::types::ContinuousDeploymentPolicy,
+    etag: &str,
+) -> Result<DeploymentPolicy, DeployError> {
+    let config = policy
+        .continuous_deployment_policy_config()
+        .ok_or_else(|| {
+            DeployError::state(
+                policy.id(),
+                "the continuous deployment policy has no config",
+            )
+        })?;
+    let staging_domain = config
+        .staging_distribution_dns_names()
+        .and_then(|n| n.items().first().cloned())
+        .unwrap_or_default();
+    let traffic = config.traffic_config();
+    let traffic = match (
+        traffic.and_then(|t| t.single_weight_config()),
+        traffic.and_then(|t| t.single_header_config()),
+    ) {
+        (Some(weight), _) => Traffic::Weight {
+            weight: weight.weight(),
+            stickiness: weight
+                .session_stickiness_config()
+                .map(|s| (s.idle_ttl(), s.maximum_ttl())),
+        },
+        (None, Some(header)) => Traffic::Header {
+            name: header.header().to_string(),
+            value: header.value().to_string(),
+        },
+        (None, None) => Traffic::Weight {
+            weight: 0.0,
+            stickiness: None,
+        },
+    };
+    Ok(DeploymentPolicy {
+        id: policy.id().to_string(),
+        etag: etag.to_string(),
+        settings: DeploymentPolicySettings {
+            staging_domain,
+            enabled: config.enabled(),
+            traffic,
+        },
+    })
 }
 
 // ------------------------------------------------------------------ the fake
@@ -877,6 +1244,8 @@ pub struct FakeCloudFront {
     distributions: BTreeMap<String, FakeDistribution>,
     /// By invalidation id.
     invalidations: BTreeMap<String, FakeInvalidation>,
+    /// Continuous deployment policies by id.
+    deployment_policies: BTreeMap<String, DeploymentPolicy>,
     /// How many status reads after a change still answer InProgress (see
     /// [`FakeAccount::set_in_progress_reads`]).
     in_progress_reads: u32,
@@ -1675,6 +2044,18 @@ impl CloudFront for FakeAccount {
                 return Ok(());
             };
             check_etag(OPERATION, id, etag, &held.etag)?;
+            if state
+                .cloudfront
+                .deployment_policies
+                .values()
+                .any(|p| p.settings.staging_domain == held.domain)
+            {
+                return Err(refused(
+                    OPERATION,
+                    id,
+                    "ResourceInUse: Cannot delete this resource because it is in use.",
+                ));
+            }
             // CloudFront deletes only a distribution that is disabled and whose disabling has
             // deployed.
             if held.config.enabled() || held.deploying.is_some() {
@@ -1760,6 +2141,304 @@ impl CloudFront for FakeAccount {
             Ok(held.status().to_string())
         })
     }
+
+    fn copy_distribution<'a>(
+        &'a self,
+        primary_id: &'a str,
+        primary_etag: &'a str,
+        caller_reference: &'a str,
+    ) -> PortFuture<'a, DistributionSummary> {
+        Box::pin(async move {
+            const OPERATION: &str = "cloudfront:CopyDistribution";
+            self.call(OPERATION, primary_id)?;
+            let mut state = self.state();
+            let primary = state
+                .cloudfront
+                .distributions
+                .get(primary_id)
+                .ok_or_else(|| no_such_distribution(OPERATION, primary_id))?;
+            check_etag(OPERATION, primary_id, primary_etag, &primary.etag)?;
+            let mut config = primary.config.clone();
+            if state
+                .cloudfront
+                .distributions
+                .values()
+                .any(|d| d.config.caller_reference() == caller_reference)
+            {
+                return Err(refused(
+                    OPERATION,
+                    primary_id,
+                    "DistributionAlreadyExists: The caller reference you attempted to create the distribution with is associated with another distribution.",
+                ));
+            }
+            caller_reference.clone_into(&mut config.caller_reference);
+            config.staging = Some(true);
+            config.aliases = None;
+            config.continuous_deployment_policy_id = None;
+            let id = format!("EFAKE{:09}", state.cloudfront.next());
+            let etag = state.cloudfront.new_etag();
+            let distribution = FakeDistribution {
+                arn: self.cloudfront_arn(&format!("distribution/{id}")),
+                domain: format!("{}.cloudfront.net", id.to_ascii_lowercase()),
+                id: id.clone(),
+                config,
+                etag,
+                tags: Vec::new(),
+                deploying: Some(state.cloudfront.in_progress_reads),
+            };
+            let summary = distribution.summary();
+            state.cloudfront.distributions.insert(id, distribution);
+            Ok(summary)
+        })
+    }
+
+    fn tag_distribution<'a>(
+        &'a self,
+        arn: &'a str,
+        tags: Vec<(String, String)>,
+    ) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            const OPERATION: &str = "cloudfront:TagResource";
+            self.call(OPERATION, arn)?;
+            let mut state = self.state();
+            let held = state
+                .cloudfront
+                .distributions
+                .values_mut()
+                .find(|d| d.arn == arn)
+                .ok_or_else(|| no_such_distribution(OPERATION, arn))?;
+            for (key, value) in tags {
+                held.tags.retain(|(k, _)| *k != key);
+                held.tags.push((key, value));
+            }
+            Ok(())
+        })
+    }
+
+    fn deployment_policies<'a>(&'a self) -> PortFuture<'a, Vec<DeploymentPolicy>> {
+        Box::pin(async move {
+            self.call(
+                "cloudfront:ListContinuousDeploymentPolicies",
+                "continuous deployment policies",
+            )?;
+            Ok(self
+                .state()
+                .cloudfront
+                .deployment_policies
+                .values()
+                .map(|p| DeploymentPolicy {
+                    etag: String::new(),
+                    ..p.clone()
+                })
+                .collect())
+        })
+    }
+
+    fn deployment_policy<'a>(&'a self, id: &'a str) -> PortFuture<'a, Option<DeploymentPolicy>> {
+        Box::pin(async move {
+            self.call("cloudfront:GetContinuousDeploymentPolicy", id)?;
+            Ok(self.state().cloudfront.deployment_policies.get(id).cloned())
+        })
+    }
+
+    fn create_deployment_policy<'a>(
+        &'a self,
+        settings: &'a DeploymentPolicySettings,
+    ) -> PortFuture<'a, DeploymentPolicy> {
+        Box::pin(async move {
+            const OPERATION: &str = "cloudfront:CreateContinuousDeploymentPolicy";
+            self.call(OPERATION, &settings.staging_domain)?;
+            let mut state = self.state();
+            check_policy_settings(&state.cloudfront, OPERATION, settings, None)?;
+            let id = format!("cdp-{:08}", state.cloudfront.next());
+            let etag = state.cloudfront.new_etag();
+            let policy = DeploymentPolicy {
+                id: id.clone(),
+                etag,
+                settings: settings.clone(),
+            };
+            state
+                .cloudfront
+                .deployment_policies
+                .insert(id, policy.clone());
+            Ok(policy)
+        })
+    }
+
+    fn update_deployment_policy<'a>(
+        &'a self,
+        id: &'a str,
+        etag: &'a str,
+        settings: &'a DeploymentPolicySettings,
+    ) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            const OPERATION: &str = "cloudfront:UpdateContinuousDeploymentPolicy";
+            self.call(OPERATION, id)?;
+            let mut state = self.state();
+            check_policy_settings(&state.cloudfront, OPERATION, settings, Some(id))?;
+            let fresh = state.cloudfront.new_etag();
+            let held = state
+                .cloudfront
+                .deployment_policies
+                .get_mut(id)
+                .ok_or_else(|| no_such_policy(OPERATION, id))?;
+            check_etag(OPERATION, id, etag, &held.etag)?;
+            held.settings = settings.clone();
+            held.etag = fresh;
+            Ok(())
+        })
+    }
+
+    fn delete_deployment_policy<'a>(&'a self, id: &'a str, etag: &'a str) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            const OPERATION: &str = "cloudfront:DeleteContinuousDeploymentPolicy";
+            self.call(OPERATION, id)?;
+            let mut state = self.state();
+            let Some(held) = state.cloudfront.deployment_policies.get(id) else {
+                return Ok(());
+            };
+            check_etag(OPERATION, id, etag, &held.etag)?;
+            if state
+                .cloudfront
+                .distributions
+                .values()
+                .any(|d| d.config.continuous_deployment_policy_id() == Some(id))
+            {
+                return Err(refused(
+                    OPERATION,
+                    id,
+                    "ContinuousDeploymentPolicyInUse: You cannot delete a continuous deployment policy that is associated with a primary distribution.",
+                ));
+            }
+            state.cloudfront.deployment_policies.remove(id);
+            Ok(())
+        })
+    }
+
+    fn promote_staging<'a>(
+        &'a self,
+        primary_id: &'a str,
+        primary_etag: &'a str,
+        staging_id: &'a str,
+        staging_etag: &'a str,
+    ) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            const OPERATION: &str = "cloudfront:UpdateDistributionWithStagingConfig";
+            self.call(OPERATION, primary_id)?;
+            let mut state = self.state();
+            let staging = state
+                .cloudfront
+                .distributions
+                .get(staging_id)
+                .ok_or_else(|| no_such_distribution(OPERATION, staging_id))?;
+            check_etag(OPERATION, staging_id, staging_etag, &staging.etag)?;
+            let staged = staging.config.clone();
+            let staging_domain = staging.domain.clone();
+            let fresh = state.cloudfront.new_etag();
+            let reads = state.cloudfront.in_progress_reads;
+            let held = state
+                .cloudfront
+                .distributions
+                .get_mut(primary_id)
+                .ok_or_else(|| no_such_distribution(OPERATION, primary_id))?;
+            check_etag(OPERATION, primary_id, primary_etag, &held.etag)?;
+            let policy_id = held.config.continuous_deployment_policy_id.clone();
+            let mut config = staged;
+            config.caller_reference = held.config.caller_reference.clone();
+            config.aliases = held.config.aliases.clone();
+            config.continuous_deployment_policy_id = policy_id.clone();
+            config.staging = Some(false);
+            held.config = config;
+            held.etag = fresh;
+            held.deploying = Some(reads);
+            let fresh = state.cloudfront.new_etag();
+            let policy = policy_id
+                .and_then(|id| state.cloudfront.deployment_policies.get_mut(&id))
+                .filter(|p| p.settings.staging_domain == staging_domain)
+                .ok_or_else(|| {
+                    refused(
+                        OPERATION,
+                        primary_id,
+                        "InvalidArgument: The primary distribution has no continuous deployment policy naming this staging distribution.",
+                    )
+                })?;
+            policy.settings.enabled = false;
+            policy.etag = fresh;
+            Ok(())
+        })
+    }
+}
+
+fn no_such_policy(operation: &str, id: &str) -> DeployError {
+    refused(
+        operation,
+        id,
+        "NoSuchContinuousDeploymentPolicy: The continuous deployment policy doesn't exist.",
+    )
+}
+
+/// CloudFront's checks of a continuous deployment policy (the API reference's limits).
+fn check_policy_settings(
+    cloudfront: &FakeCloudFront,
+    operation: &str,
+    settings: &DeploymentPolicySettings,
+    own_id: Option<&str>,
+) -> Result<(), DeployError> {
+    let target = &settings.staging_domain;
+    let staging = cloudfront
+        .distributions
+        .values()
+        .find(|d| d.domain == *target && d.config.staging() == Some(true));
+    if staging.is_none() {
+        return Err(refused(
+            operation,
+            target,
+            "InvalidArgument: StagingDistributionDnsNames must name a staging distribution.",
+        ));
+    }
+    if cloudfront
+        .deployment_policies
+        .values()
+        .any(|p| Some(p.id.as_str()) != own_id && p.settings.staging_domain == *target)
+    {
+        return Err(refused(
+            operation,
+            target,
+            "StagingDistributionInUse: A continuous deployment policy for this staging distribution already exists.",
+        ));
+    }
+    match &settings.traffic {
+        Traffic::Weight { weight, stickiness } => {
+            if !(0.0..=0.15).contains(weight) {
+                return Err(refused(
+                    operation,
+                    target,
+                    &format!("InvalidArgument: Weight {weight} must be between 0 and 0.15."),
+                ));
+            }
+            if let Some((idle, maximum)) = stickiness
+                && (!(300..=3600).contains(idle)
+                    || !(300..=3600).contains(maximum)
+                    || idle > maximum)
+            {
+                return Err(refused(
+                    operation,
+                    target,
+                    "InvalidArgument: IdleTTL and MaximumTTL must be 300-3600 seconds, IdleTTL at most MaximumTTL.",
+                ));
+            }
+        }
+        Traffic::Header { name, .. } => {
+            if !name.to_ascii_lowercase().starts_with("aws-cf-cd-") {
+                return Err(refused(
+                    operation,
+                    target,
+                    "InvalidArgument: The header must start with aws-cf-cd-.",
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

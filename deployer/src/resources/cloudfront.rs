@@ -223,7 +223,7 @@ pub async fn remove_function(run: &Run<'_>) -> Result<(), DeployError> {
 const CACHE_POLICY: &str = "cache policy";
 
 /// The stack's custom cache policies, each with its id and ETag.
-async fn stack_cache_policies(run: &Run<'_>) -> Result<Vec<CachePolicy>, DeployError> {
+pub(crate) async fn stack_cache_policies(run: &Run<'_>) -> Result<Vec<CachePolicy>, DeployError> {
     let prefix = format!("cfrp-{}-cache-", run.names.stack());
     run.ports.cloudfront.cache_policies(&prefix).await
 }
@@ -314,7 +314,7 @@ pub async fn find_distribution(run: &Run<'_>) -> Result<Option<Found>, DeployErr
 
 /// The stack's distribution (see [`find_distribution`]) with the config and ETag read to
 /// prove it the stack's, which the caller goes on from.
-async fn find_with_config(
+pub(crate) async fn find_with_config(
     run: &Run<'_>,
 ) -> Result<Option<(Found, (DistributionConfig, String))>, DeployError> {
     let tagged = run
@@ -336,6 +336,8 @@ async fn find_with_config(
         };
         if config.caller_reference() == reference && ours.is_none() {
             ours = Some((candidate, (config, etag)));
+        } else if config.caller_reference() == super::staging::staging_reference(run) {
+            // The stack's staging distribution (`stage`): its own module's.
         } else {
             run.warn(
                 "CloudFront distribution",
@@ -452,7 +454,11 @@ pub async fn converge_distribution(
         let Some((existing, etag)) = current.take() else {
             break;
         };
-        let config = build(existing.caller_reference())?;
+        let mut config = build(existing.caller_reference())?;
+        // A continuous deployment policy attached by `stage` stays attached.
+        config
+            .continuous_deployment_policy_id
+            .clone_from(&existing.continuous_deployment_policy_id);
         run.mutating("cloudfront:UpdateDistribution", &id)?;
         match run
             .ports

@@ -11,6 +11,7 @@ pub mod metrics_subscription;
 pub mod monitoring;
 pub mod s3;
 pub mod sqs;
+pub mod staging;
 
 use std::future::Future;
 use std::time::{Duration, Instant};

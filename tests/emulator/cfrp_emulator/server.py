@@ -31,7 +31,8 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import make_server
 
 from . import cbor_bridge, distribution_edge, faults, invalidation_limits, latency, metric_limits, model_validation, moto_patches, sqs_metrics, sso_portal
-from .cloudfront_ext import ACCOUNT, CloudFrontExtension
+from .cloudfront_ext import ACCOUNT
+from .staging import StagingExtension
 
 MAX_BODY = 16 * 1024 * 1024
 
@@ -55,7 +56,7 @@ class ExtendedApp:
 
     def __init__(self, moto_app: Callable) -> None:
         self.moto_app = moto_app
-        self.cloudfront = CloudFrontExtension(_distributions)
+        self.cloudfront = StagingExtension(_distributions, lambda: cloudfront_backends[ACCOUNT]["global"])
 
     def __call__(self, environ: dict[str, Any], start_response: Callable):
         method = environ.get("REQUEST_METHOD", "GET")
