@@ -199,6 +199,7 @@ pub async fn stage(
     let operated = plan_and_apply(
         session,
         &config,
+        &super::LeaseScope::of(&config),
         ("stage", "stage"),
         &question(args.yes),
         out,
@@ -226,6 +227,7 @@ pub async fn promote(
     let operated = plan_and_apply(
         session,
         &config,
+        &super::LeaseScope::of(&config),
         ("promote", "promote"),
         &question(args.yes),
         out,
@@ -252,6 +254,7 @@ pub async fn rollback(
     let operated = plan_and_apply(
         session,
         &config,
+        &super::LeaseScope::of(&config),
         ("rollback", "rollback"),
         &question(args.yes),
         out,
