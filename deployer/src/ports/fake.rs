@@ -25,6 +25,7 @@ pub(super) struct State {
     pub(super) cloudfront: super::cloudfront::FakeCloudFront,
     pub(super) parameters: super::ssm::FakeParameters,
     pub(super) parameter_races: super::ssm::FakeParameterRaces,
+    pub(super) wafv2: super::wafv2::FakeWafv2,
     /// Operation (e.g. `sqs:CreateQueue`) → how many more calls of it fail.
     failing: BTreeMap<String, u32>,
     /// Every call, as `operation target`.
@@ -62,6 +63,7 @@ impl FakeAccount {
             log_groups: Arc::new(self.clone()),
             cloudfront: Arc::new(self.clone()),
             parameters: Arc::new(self.clone()),
+            web_acls: Arc::new(self.clone()),
         }
     }
 

@@ -17,6 +17,7 @@ pub mod s3;
 pub mod sns;
 pub mod sqs;
 pub mod ssm;
+pub mod wafv2;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -57,6 +58,8 @@ pub struct Ports {
     pub cloudfront: Arc<dyn cloudfront::CloudFront>,
     /// SSM Parameter Store in the stack's region: the lease and the pending secret.
     pub parameters: Arc<dyn ssm::Parameters>,
+    /// WAFv2 (scope CLOUDFRONT, us-east-1): the web ACL of `[waf]` and its IP sets.
+    pub web_acls: Arc<dyn wafv2::WebAcls>,
 }
 
 impl Ports {
@@ -74,6 +77,7 @@ impl Ports {
             log_groups: Arc::new(logs::SdkLogGroups(aws.logs.clone())),
             cloudfront: Arc::new(cloudfront::SdkCloudFront(aws.cloudfront.clone())),
             parameters: Arc::new(ssm::SdkParameters(aws.ssm.clone())),
+            web_acls: Arc::new(wafv2::SdkWebAcls(aws.wafv2.clone())),
         }
     }
 }

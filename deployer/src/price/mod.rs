@@ -11,6 +11,7 @@ pub mod geo;
 pub mod metrics;
 pub mod report;
 pub mod table;
+pub mod waf;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -344,6 +345,8 @@ pub enum Category {
     RealTimeLogs,
     Kinesis,
     Lambda,
+    /// The `[waf]` web ACL ([`waf`]).
+    Waf,
 }
 
 impl Category {
@@ -705,6 +708,7 @@ fn stack_items(traffic: &Traffic, config: &StackConfig, notes: &mut Vec<String>)
             &mut items,
         );
     }
+    items.extend(waf::items(traffic, config));
     if config.manuscripts.is_some() && traffic.invalidation_paths > 0 {
         lambda_items(
             "invalidator",

@@ -10,6 +10,7 @@ pub mod lambda;
 pub mod monitoring;
 pub mod s3;
 pub mod sqs;
+pub mod waf;
 
 use std::future::Future;
 use std::time::{Duration, Instant};

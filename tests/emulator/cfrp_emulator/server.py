@@ -30,7 +30,7 @@ from moto.cloudfront.models import cloudfront_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from . import cbor_bridge, faults, invalidation_limits, latency, metric_limits, model_validation, moto_patches, sqs_metrics
+from . import cbor_bridge, faults, invalidation_limits, latency, metric_limits, model_validation, moto_patches, sqs_metrics, wafv2_ext
 from .cloudfront_ext import ACCOUNT, CloudFrontExtension
 
 MAX_BODY = 16 * 1024 * 1024
@@ -189,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     moto_patches.apply()
+    wafv2_ext.apply()
     invalidation_limits.apply()
     metric_limits.apply()
     sqs_metrics.apply(background=True)
