@@ -28,7 +28,7 @@ name = "AWSManagedRulesAmazonIpReputationList"
 mode = "count"
 "#;
 
-fn stack(name: &str, extra: &str) -> StackFile {
+fn waf_stack(name: &str, extra: &str) -> StackFile {
     let extra = extra.to_string();
     stack_file(name, move |t| format!("{t}\n{extra}"))
 }
@@ -84,7 +84,7 @@ fn mutating_waf_requests(before: &std::collections::BTreeMap<String, u64>) -> Ve
 async fn up_creates_the_web_acl_the_distribution_carries_a_second_up_changes_nothing_and_down_removes_it()
  {
     let name: String = unique("waf").chars().take(32).collect();
-    let stack = stack(&name, WAF);
+    let stack = waf_stack(&name, WAF);
     let waf = waf_client().await;
     let prefix = format!("cfrp-{name}-");
 
@@ -262,7 +262,7 @@ async fn up_creates_the_web_acl_the_distribution_carries_a_second_up_changes_not
     assert_eq!(mutating_waf_requests(&before), Vec::<String>::new());
 
     // ---- the rate rule set to count: one field in plan, one UpdateWebACL in up
-    let counting = stack(
+    let counting = waf_stack(
         &name,
         &WAF.replace(
             "path_prefix = \"/api/\"",
@@ -308,14 +308,14 @@ async fn turning_waf_off_detaches_and_removes_the_web_acl() {
     let name: String = unique("waf-off").chars().take(32).collect();
     let waf = waf_client().await;
     let prefix = format!("cfrp-{name}-");
-    let report = up(&stack(&name, "[waf]\n"));
+    let report = up(&waf_stack(&name, "[waf]\n"));
     let distribution_id = report["distribution"]["distribution_id"]
         .as_str()
         .unwrap()
         .to_string();
     assert_eq!(waf_names(&waf, &prefix).await.len(), 5);
 
-    let plain = stack(&name, "");
+    let plain = waf_stack(&name, "");
     let off = up(&plain);
     let mutations: Vec<&str> = off["mutations"]
         .as_array()
