@@ -355,6 +355,30 @@ mod tests {
     }
 
     #[test]
+    fn a_waf_config_round_trips_through_its_file_form() {
+        let config = config(
+            "[waf]\nmode = \"count\"\nallow_list = [\"198.51.100.7/32\"]\nblock_list_mode = \"block\"\n[waf.rate_limit]\nrequests_per_5_minutes = 0\n[[waf.managed_rule_groups]]\nname = \"AWSManagedRulesSQLiRuleSet\"\nmode = \"block\"\n",
+        );
+        let text = match config.to_toml() {
+            Ok(text) => text,
+            Err(err) => panic!("{err}"),
+        };
+        match StackConfig::parse(&text, "written.toml") {
+            Ok(again) => assert_eq!(again.waf, config.waf),
+            Err(err) => panic!("{err}\n{text}"),
+        }
+        let Some(waf) = &config.waf else {
+            panic!("no [waf]")
+        };
+        let names: Vec<String> = acl(&config, waf, "1", &BTreeMap::new())
+            .rules
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        assert_eq!(names, ["allow-list", "block-list", "AWSManagedRulesSQLiRuleSet"]);
+    }
+
+    #[test]
     fn the_config_refuses_what_waf_would() {
         let text = "name = \"shop\"\n[[origins]]\nid = \"app\"\ndomain = \"app.example.com\"\n[distribution]\nweb_acl_arn = \"arn:aws:wafv2:us-east-1:123456789012:global/webacl/mine/abc\"\n[waf]\nallow_list = [\"198.51.100.7\"]\n[waf.rate_limit]\nrequests_per_5_minutes = 5\n[[waf.managed_rule_groups]]\nname = \"AWSManagedRulesBogus\"\n";
         let err = match StackConfig::parse(text, "proxy.toml") {
