@@ -87,6 +87,7 @@ async fn deployer(
         Command::Logging(args) => ops::logging::run(args, session, stdout).await?,
         Command::Update(args) => ops::update::run(args, session, stdout).await?,
         Command::Unlock(args) => ops::unlock::run(config, args, session, stdout).await?,
+        Command::Block(args) => ops::block::run(config, args, session, stdout).await?,
         Command::Secret(args) => ops::secret::run(config, args, session, stdout).await?,
         Command::Dashboard(args) => ops::dashboard::run(config, args, session, stdout).await?,
         Command::Completions { shell } => {

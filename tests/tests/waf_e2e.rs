@@ -9,7 +9,7 @@
 use aws_sdk_wafv2::types::Scope;
 use serde_json::{Value, json};
 
-use cfrp_tests::deploy::{StackFile, down, plan, stack_file, up};
+use cfrp_tests::deploy::{StackFile, deployer, down, plan, stack_file, up};
 use cfrp_tests::{emulator, requests_by_operation, sdk_config, unique};
 
 const WAF: &str = r#"
@@ -304,16 +304,81 @@ async fn up_creates_the_web_acl_the_distribution_carries_a_second_up_changes_not
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn turning_waf_off_detaches_and_removes_the_web_acl() {
+async fn the_block_list_is_edited_by_deployer_block_and_turning_waf_off_removes_the_web_acl() {
     let name: String = unique("waf-off").chars().take(32).collect();
     let waf = waf_client().await;
     let prefix = format!("cfrp-{name}-");
-    let report = up(&waf_stack(&name, "[waf]\n"));
+    let with_waf = waf_stack(&name, "[waf]\nallow_list = [\"198.51.100.7/32\"]\n");
+    let report = up(&with_waf);
     let distribution_id = report["distribution"]["distribution_id"]
         .as_str()
         .unwrap()
         .to_string();
     assert_eq!(waf_names(&waf, &prefix).await.len(), 5);
+
+    // ---- deployer block: add with a reason and expiry, list, refuse an allow-listed one
+    let config = with_waf.path.to_string_lossy().to_string();
+    let block = |args: &[&str]| {
+        let mut all = vec!["--config", config.as_str(), "--output", "json", "block"];
+        all.extend_from_slice(args);
+        deployer(&all)
+    };
+    let added = block(&[
+        "add",
+        "203.0.113.9/32",
+        "--reason",
+        "scraper",
+        "--hours",
+        "1",
+    ])
+    .expect_code(0)
+    .json();
+    assert_eq!(added["changed"], true, "{added:#}");
+    let again = block(&["add", "203.0.113.9/32", "--reason", "scraper"])
+        .expect_code(0)
+        .json();
+    assert_eq!(again["changed"], false, "{again:#}");
+    let refused = block(&["add", "198.51.100.7/32", "--reason", "x"]).expect_code(1);
+    assert!(refused.stderr.contains("allow_list"), "{}", refused.stderr);
+    let listed = block(&["list"]).expect_code(0).json();
+    let entries = listed["blocked"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{listed:#}");
+    assert_eq!(entries[0]["address"], "203.0.113.9/32");
+    assert_eq!(entries[0]["reason"], "scraper");
+    assert_eq!(entries[0]["expired"], false);
+    let expires = entries[0]["expires"].as_i64().unwrap() - entries[0]["added"].as_i64().unwrap();
+    assert_eq!(expires, 3600);
+    // The address is in the IP set WAF reads, and a second up leaves it there.
+    let kept = up(&with_waf);
+    assert_eq!(kept["mutating_calls"], 0, "{kept:#}");
+    let sets = waf
+        .list_ip_sets()
+        .scope(Scope::Cloudfront)
+        .limit(100)
+        .send()
+        .await
+        .unwrap();
+    let set_name = format!("cfrp-{name}-block-v4");
+    let found = sets
+        .ip_sets()
+        .iter()
+        .find(|s| s.name() == Some(set_name.as_str()))
+        .unwrap();
+    let set = waf
+        .get_ip_set()
+        .name(&set_name)
+        .id(found.id().unwrap())
+        .scope(Scope::Cloudfront)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        set.ip_set().unwrap().addresses(),
+        ["203.0.113.9/32".to_string()]
+    );
+    let removed = block(&["remove", "203.0.113.9/32"]).expect_code(0).json();
+    assert_eq!(removed["changed"], true, "{removed:#}");
+    assert_eq!(block(&["list"]).expect_code(0).json()["blocked"], json!([]));
 
     let plain = waf_stack(&name, "");
     let off = up(&plain);

@@ -375,7 +375,10 @@ mod tests {
             .into_iter()
             .map(|r| r.name)
             .collect();
-        assert_eq!(names, ["allow-list", "block-list", "AWSManagedRulesSQLiRuleSet"]);
+        assert_eq!(
+            names,
+            ["allow-list", "block-list", "AWSManagedRulesSQLiRuleSet"]
+        );
     }
 
     #[test]
