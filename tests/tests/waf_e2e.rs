@@ -334,9 +334,16 @@ async fn the_block_list_is_edited_by_deployer_block_and_turning_waf_off_removes_
     .expect_code(0)
     .json();
     assert_eq!(added["changed"], true, "{added:#}");
-    let again = block(&["add", "203.0.113.9/32", "--reason", "scraper"])
-        .expect_code(0)
-        .json();
+    let again = block(&[
+        "add",
+        "203.0.113.9/32",
+        "--reason",
+        "scraper",
+        "--hours",
+        "1",
+    ])
+    .expect_code(0)
+    .json();
     assert_eq!(again["changed"], false, "{again:#}");
     let refused = block(&["add", "198.51.100.7/32", "--reason", "x"]).expect_code(1);
     assert!(refused.stderr.contains("allow_list"), "{}", refused.stderr);
