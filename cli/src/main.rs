@@ -90,6 +90,7 @@ async fn deployer(
         Command::Stage(args) => ops::staging::stage(config, args, session, stdout).await?,
         Command::Promote(args) => ops::staging::promote(config, args, session, stdout).await?,
         Command::Rollback(args) => ops::staging::rollback(config, args, session, stdout).await?,
+        Command::Block(args) => ops::block::run(config, args, session, stdout).await?,
         Command::Secret(args) => ops::secret::run(config, args, session, stdout).await?,
         Command::Dashboard(args) => ops::dashboard::run(config, args, session, stdout).await?,
         Command::Completions { shell } => {

@@ -78,6 +78,8 @@ pub enum Command {
     /// Show the lease a run holds on the stack (one writer at a time) and remove it after
     /// confirmation, when that run is dead.
     Unlock(crate::ops::unlock::UnlockArgs),
+    /// The `[waf]` web ACL's block list: `list` with reasons and expiry, `add`, `remove`.
+    Block(crate::ops::block::BlockArgs),
     /// The origin-verify secret: `show` prints it; `rotate` makes the next value (phase 1)
     /// and `rotate --apply` switches CloudFront to it (phase 2).
     Secret(crate::ops::secret::SecretArgs),

@@ -34,6 +34,8 @@ pub struct Clients {
     pub sns: aws_sdk_sns::Client,
     pub ssm: aws_sdk_ssm::Client,
     pub sts: aws_sdk_sts::Client,
+    /// WAFv2 in us-east-1, where scope CLOUDFRONT lives, whatever the stack's region.
+    pub wafv2: aws_sdk_wafv2::Client,
 }
 
 impl Clients {
@@ -97,6 +99,7 @@ impl Clients {
             sns: aws_sdk_sns::Client::new(shared),
             ssm: aws_sdk_ssm::Client::new(shared),
             sts: aws_sdk_sts::Client::new(shared),
+            wafv2: aws_sdk_wafv2::Client::new(&global),
         }
     }
 }

@@ -68,6 +68,10 @@ pub enum Target {
     /// Actions AWS offers no resource-level permission for: `"Resource": "*"` is the only
     /// form AWS accepts.
     Any,
+    /// The `[waf]` web ACL (scope CLOUDFRONT, us-east-1): its id is WAF's.
+    WebAcl,
+    /// The web ACL's four IP sets (allow and block list, IPv4 and IPv6).
+    WafIpSets,
 }
 
 impl Target {
@@ -96,6 +100,8 @@ impl Target {
             Target::Parameters => "Parameters",
             Target::DeploymentPolicies => "ContinuousDeploymentPolicies",
             Target::Any => "NoResourceLevelPermissions",
+            Target::WebAcl => "WafWebAcl",
+            Target::WafIpSets => "WafIpSets",
         }
     }
 }
@@ -571,6 +577,38 @@ pub const OPERATIONS: &[Operation] = &[
             DeploymentPolicies,
         )],
     ),
+    // WAFv2, scope CLOUDFRONT: the web ACL of [waf] and its IP sets. The List actions take
+    // no resource; creating or updating an ACL authorizes against the IP sets its rules use;
+    // tag-on-create needs wafv2:TagResource.
+    op("wafv2:ListWebACLs", &[("wafv2:ListWebACLs", Any)]),
+    op("wafv2:GetWebACL", &[("wafv2:GetWebACL", WebAcl)]),
+    op(
+        "wafv2:CreateWebACL",
+        &[
+            ("wafv2:CreateWebACL", WebAcl),
+            ("wafv2:CreateWebACL", WafIpSets),
+            ("wafv2:TagResource", WebAcl),
+        ],
+    ),
+    op(
+        "wafv2:UpdateWebACL",
+        &[
+            ("wafv2:UpdateWebACL", WebAcl),
+            ("wafv2:UpdateWebACL", WafIpSets),
+        ],
+    ),
+    op("wafv2:DeleteWebACL", &[("wafv2:DeleteWebACL", WebAcl)]),
+    op("wafv2:ListIPSets", &[("wafv2:ListIPSets", Any)]),
+    op("wafv2:GetIPSet", &[("wafv2:GetIPSet", WafIpSets)]),
+    op(
+        "wafv2:CreateIPSet",
+        &[
+            ("wafv2:CreateIPSet", WafIpSets),
+            ("wafv2:TagResource", WafIpSets),
+        ],
+    ),
+    op("wafv2:UpdateIPSet", &[("wafv2:UpdateIPSet", WafIpSets)]),
+    op("wafv2:DeleteIPSet", &[("wafv2:DeleteIPSet", WafIpSets)]),
 ];
 
 /// Operations every caller may make without any permission: STS GetCallerIdentity works
@@ -684,7 +722,24 @@ pub fn resources(config: &StackConfig, account: &str, target: Target) -> Vec<Str
             "ssm",
             &format!("parameter/cfrp/{}/*", names.stack()),
         )],
+        // Scope CLOUDFRONT lives in us-east-1 whatever the stack's region.
+        WebAcl => vec![format!(
+            "arn:{partition}:wafv2:us-east-1:{account}:global/webacl/{}/*",
+            names.web_acl()
+        )],
+        WafIpSets => waf_ip_set_names(&names)
+            .iter()
+            .map(|set| format!("arn:{partition}:wafv2:us-east-1:{account}:global/ipset/{set}/*"))
+            .collect(),
     }
+}
+
+/// The names of the web ACL's IP sets.
+pub fn waf_ip_set_names(names: &cfrp_config::Names) -> Vec<String> {
+    ["allow", "block"]
+        .iter()
+        .flat_map(|list| [false, true].map(|ipv6| names.waf_ip_set(list, ipv6)))
+        .collect()
 }
 
 /// The condition a target's statement carries, if any.
@@ -924,6 +979,21 @@ mod tests {
                 &format!("realtime-log-config/{target}"),
             )],
             Parameters => vec![regional("ssm", &format!("parameter{target}"))],
+            WebAcl => vec![arn(&format!(
+                "arn:aws:wafv2:us-east-1:{{account}}:global/webacl/{target}/id"
+            ))],
+            // Writing the web ACL authorizes against every IP set its rules reference.
+            WafIpSets if target == names.web_acl() => waf_ip_set_names(&names)
+                .iter()
+                .map(|set| {
+                    arn(&format!(
+                        "arn:aws:wafv2:us-east-1:{{account}}:global/ipset/{set}/id"
+                    ))
+                })
+                .collect(),
+            WafIpSets => vec![arn(&format!(
+                "arn:aws:wafv2:us-east-1:{{account}}:global/ipset/{target}/id"
+            ))],
         }
     }
 
@@ -1092,5 +1162,78 @@ mod tests {
             "arn:aws:cloudwatch:r:1:alarm:cfrp-shopx-rule"
         ));
         assert!(arn_matches("a?c", "abc") && !arn_matches("a?c", "ac"));
+    }
+}
+
+#[cfg(test)]
+mod waf_tests {
+    use super::*;
+    use crate::context::{Mode, Run};
+    use crate::ports::fake::FakeAccount;
+
+    /// Every WAF call of plan, up, a second up and down of a `[waf]` config is in
+    /// OPERATIONS and allowed on the stack's own web ACL and IP sets only.
+    #[tokio::test]
+    async fn every_waf_call_is_allowed_by_the_policy_and_only_on_the_stacks_own() {
+        let text = "name = \"shop\"\nregion = \"eu-west-1\"\n[[origins]]\nid = \"app\"\ndomain = \"app.example.com\"\n[waf]\n";
+        let config = match StackConfig::parse(text, "proxy.toml") {
+            Ok(config) => config,
+            Err(err) => panic!("{err}"),
+        };
+        let account = FakeAccount::new("eu-west-1", "123456789012");
+        for mode in [Mode::Plan, Mode::Apply, Mode::Apply] {
+            let run = Run::offline(&config, account.ports(), "123456789012", mode);
+            let arns = crate::resources::waf::converge_ip_sets(&run).await;
+            let arns = arns.unwrap_or_default();
+            assert!(
+                crate::resources::waf::converge_web_acl(&run, &arns)
+                    .await
+                    .is_ok()
+            );
+        }
+        let run = Run::offline(&config, account.ports(), "123456789012", Mode::Apply);
+        assert!(crate::resources::waf::remove(&run).await.is_ok());
+        let calls = account.calls();
+        assert!(calls.iter().any(|c| c.starts_with("wafv2:CreateWebACL")));
+        assert!(calls.iter().any(|c| c.starts_with("wafv2:DeleteIPSet")));
+        let own = policy(&config, "123456789012");
+        let mut other_config = config.clone();
+        other_config.name = "other".to_string();
+        let other = policy(&other_config, "123456789012");
+        for call in &calls {
+            let (name, target) = call.split_once(' ').unwrap_or((call, ""));
+            let Some(row) = operation(name) else {
+                panic!("{call}: not in OPERATIONS");
+            };
+            for (action, kind) in row.needs {
+                let arns: Vec<String> = match kind {
+                    Any => vec!["*".to_string()],
+                    WebAcl => vec![format!(
+                        "arn:aws:wafv2:us-east-1:123456789012:global/webacl/{target}/id"
+                    )],
+                    WafIpSets if target == config.names().web_acl() => {
+                        waf_ip_set_names(&config.names())
+                            .iter()
+                            .map(|s| {
+                                format!("arn:aws:wafv2:us-east-1:123456789012:global/ipset/{s}/id")
+                            })
+                            .collect()
+                    }
+                    WafIpSets => vec![format!(
+                        "arn:aws:wafv2:us-east-1:123456789012:global/ipset/{target}/id"
+                    )],
+                    other => panic!("{call}: unexpected target {other:?}"),
+                };
+                for arn in arns {
+                    assert!(allows(&own, action, &arn), "{call}: {action} on {arn}");
+                    if *kind != Any {
+                        assert!(
+                            !allows(&other, action, &arn),
+                            "another stack's policy allows {action} on {arn}"
+                        );
+                    }
+                }
+            }
+        }
     }
 }

@@ -15,7 +15,7 @@ use crate::context::{self, Run};
 use crate::error::DeployError;
 use crate::package::Packages;
 use crate::resources::{
-    cloudfront, events, iam, kinesis, lambda, metrics_subscription, monitoring, s3, sqs,
+    cloudfront, events, iam, kinesis, lambda, metrics_subscription, monitoring, s3, sqs, waf,
 };
 use crate::spec::{self, Arns, KNOWN_AFTER_UP, mappings, policy, queues};
 
@@ -63,6 +63,8 @@ enum Task {
     FeaturesTurnedOff,
     WaitDeployed,
     MetricsSubscription,
+    WafIpSets,
+    WebAcl,
 }
 
 /// The stack's steps and what each depends on.
@@ -78,6 +80,9 @@ struct Handoff {
     function_arn: OnceLock<String>,
     cache_policies: OnceLock<Vec<(String, String)>>,
     distribution: OnceLock<cloudfront::Converged>,
+    waf_ip_sets: OnceLock<BTreeMap<String, String>>,
+    /// The `[waf]` web ACL's ARN (KNOWN_AFTER_UP in a plan before it exists).
+    web_acl_arn: OnceLock<String>,
 }
 
 fn handed<'h, T>(slot: &'h OnceLock<T>, what: &str) -> Result<&'h T, DeployError> {
@@ -130,6 +135,15 @@ pub fn graph(config: &cfrp_config::StackConfig, arns: &Arns, wait: bool) -> Stac
     let policies = add(Task::CachePolicies, "cache policies".to_string(), &[]);
     let mut edge = vec![function, policies];
     edge.extend(logs.map(|(_, log_config)| log_config));
+    // The web ACL of [waf] (after its IP sets): the distribution carries its ARN.
+    if config.waf.is_some() {
+        let ip_sets = add(Task::WafIpSets, "WAF IP sets".to_string(), &[]);
+        edge.push(add(
+            Task::WebAcl,
+            format!("WAF web ACL {}", names.web_acl()),
+            &[ip_sets],
+        ));
+    }
     let distribution = add(
         Task::Distribution,
         format!("distribution of stack {}", names.stack()),
@@ -430,6 +444,7 @@ async fn step(
             let converged = cloudfront::converge_distribution(
                 run,
                 log_config.as_deref(),
+                handoff.web_acl_arn.get().map(String::as_str),
                 handed(&handoff.function_arn, "CloudFront function")?,
                 handed(&handoff.cache_policies, "cache policies")?,
             )
@@ -582,6 +597,18 @@ async fn step(
         Task::MetricsSubscription => {
             metrics_subscription::converge(run, distribution_id()?.as_deref()).await
         }
+        Task::WafIpSets => {
+            let arns = waf::converge_ip_sets(run).await?;
+            let _ = handoff.waf_ip_sets.set(arns);
+            Ok(())
+        }
+        Task::WebAcl => {
+            let sets = handed(&handoff.waf_ip_sets, "WAF IP sets")?;
+            if let Some(arn) = waf::converge_web_acl(run, sets).await? {
+                let _ = handoff.web_acl_arn.set(arn);
+            }
+            Ok(())
+        }
         Task::WaitDeployed => match distribution_id()? {
             Some(id) => cloudfront::wait_deployed(run, &id).await,
             None => Ok(()),
@@ -599,6 +626,10 @@ async fn step(
 async fn remove_features_turned_off(run: &Run<'_>, arns: &Arns) -> Result<(), DeployError> {
     let config = run.config;
     let names = run.names.clone();
+    if config.waf.is_none() {
+        // The distribution was updated without the web ACL in step 2.
+        waf::remove(run).await?;
+    }
     if !config.alarms.enabled {
         monitoring::remove_alarms(run).await?;
         monitoring::remove_topic(run, &arns.alarm_topic).await?;
@@ -673,6 +704,8 @@ enum Removal {
     LogStream,
     Bucket,
     MetricsSubscription,
+    WebAcl,
+    WafIpSets,
 }
 
 /// What `down` removes and what must go first: a resource goes once nothing that uses it is
@@ -714,6 +747,9 @@ fn removal_graph(config: &cfrp_config::StackConfig) -> (Graph, Vec<Removal>) {
     let subscription = add(Removal::MetricsSubscription, &[]);
     let staging = add(Removal::Staging, &[]);
     let distribution = add(Removal::Distribution, &[subscription, staging]);
+    // The web ACL once no distribution carries it, its IP sets once no ACL uses them.
+    let web_acl = add(Removal::WebAcl, &[distribution]);
+    add(Removal::WafIpSets, &[web_acl]);
     add(Removal::CachePolicies, &[distribution]);
     add(Removal::ViewerFunction, &[distribution]);
     let log_config = add(Removal::LogConfig, &[distribution]);
@@ -801,6 +837,8 @@ async fn removal(run: &Run<'_>, step: Removal, arns: &Arns) -> Result<(), Deploy
             let found = cloudfront::find_distribution(run).await?;
             metrics_subscription::remove(run, found.as_ref().map(|f| f.id.as_str())).await
         }
+        Removal::WebAcl => waf::remove_web_acl(run).await,
+        Removal::WafIpSets => waf::remove_ip_sets(run).await,
     }
 }
 

@@ -337,6 +337,35 @@ pub fn error_page_path(path: &str) -> Result<(), String> {
     }
 }
 
+/// An address range in CIDR notation as WAF IP sets take it (`198.51.100.0/24`,
+/// `2001:db8::/32`; WAF accepts every prefix but /0). Whether it is IPv6.
+pub fn cidr(text: &str) -> Result<bool, String> {
+    let rule = || {
+        "an address range in CIDR notation, e.g. 198.51.100.7/32 or 2001:db8::/48 (prefix 1–32 for IPv4, 1–128 for IPv6)".to_string()
+    };
+    let (address, prefix) = text.split_once('/').ok_or_else(rule)?;
+    let address: std::net::IpAddr = address.parse().map_err(|_| rule())?;
+    let prefix: u8 = prefix.parse().map_err(|_| rule())?;
+    let max = if address.is_ipv6() { 128 } else { 32 };
+    if prefix == 0 || prefix > max {
+        return Err(rule());
+    }
+    Ok(address.is_ipv6())
+}
+
+/// A URI path prefix for a WAF byte match: starts with `/`, at most 200 bytes (WAF's search
+/// string limit), printable ASCII.
+pub fn uri_path_prefix(text: &str) -> Result<(), String> {
+    if text.starts_with('/') && text.len() <= 200 && text.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(())
+    } else {
+        Err(
+            "a URI path prefix starting with /, at most 200 printable ASCII characters, e.g. /api/"
+                .to_string(),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

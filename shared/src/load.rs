@@ -73,6 +73,7 @@ impl StackConfig {
             encryption: Encryption::default(),
             origin_groups: Vec::new(),
             error_responses: Vec::new(),
+            waf: None,
         }
     }
 
@@ -311,6 +312,7 @@ fn read_stack(mut root: TableReader, r: &mut Report) -> StackConfig {
         Some(table) => read_encryption(table, r, &region),
         None => Encryption::default(),
     };
+    let waf = root.table("waf", r).map(|t| read_waf(t, r));
     root.finish(r);
 
     let config = StackConfig {
@@ -329,12 +331,20 @@ fn read_stack(mut root: TableReader, r: &mut Report) -> StackConfig {
         encryption,
         origin_groups,
         error_responses,
+        waf,
     };
     cross_checks(&config, r);
     config
 }
 
 fn cross_checks(config: &StackConfig, r: &mut Report) {
+    if config.waf.is_some() && config.distribution.web_acl_arn.is_some() {
+        r.add(
+            "distribution.web_acl_arn",
+            None,
+            "a distribution has one web ACL: remove web_acl_arn to use the one [waf] creates, or remove [waf] to keep your own",
+        );
+    }
     if config.name != "invalid" {
         for (resource, name, limit) in Names::new(&config.name).with_limits() {
             if name.len() > limit {
@@ -1213,4 +1223,150 @@ fn read_functions(mut t: TableReader, r: &mut Report) -> Functions {
     }
     t.finish(r);
     f
+}
+
+fn waf_mode(t: &mut TableReader, r: &mut Report) -> Option<WafMode> {
+    t.contains("mode").then(|| {
+        choice(
+            t,
+            "mode",
+            r,
+            WafMode::parse,
+            WafMode::allowed(),
+            WafMode::Block,
+        )
+    })
+}
+
+fn read_waf(mut t: TableReader, r: &mut Report) -> Waf {
+    let mode = waf_mode(&mut t, r).unwrap_or(WafMode::Block);
+    let mut allow_list = Vec::new();
+    if let Some(addresses) = t.strings("allow_list", r) {
+        let mut seen = HashSet::new();
+        for address in addresses {
+            if let Err(rule) = checks::cidr(&address.value) {
+                r.add(
+                    &address.path,
+                    address.span.clone(),
+                    format!("\"{}\" is not valid; expected {rule}", address.value),
+                );
+            } else if !seen.insert(address.value.clone()) {
+                r.add(
+                    &address.path,
+                    address.span.clone(),
+                    format!("\"{}\" is listed twice", address.value),
+                );
+            } else {
+                allow_list.push(address.value);
+            }
+        }
+    }
+    let mode_of = |t: &mut TableReader, key: &'static str, r: &mut Report| {
+        t.contains(key)
+            .then(|| choice(t, key, r, WafMode::parse, WafMode::allowed(), mode))
+    };
+    let allow_list_mode = mode_of(&mut t, "allow_list_mode", r);
+    let block_list_mode = mode_of(&mut t, "block_list_mode", r);
+    let rate_limit = match t.table("rate_limit", r) {
+        Some(mut rate) => {
+            let requests = number(
+                &mut rate,
+                "requests_per_5_minutes",
+                r,
+                0..=2_000_000_000,
+                " requests per 5 minutes (0: no rate rule)",
+                WAF_DEFAULT_RATE_LIMIT as i64,
+            );
+            let requests = match requests {
+                1..=9 => {
+                    if let Some(at) = rate.integer("requests_per_5_minutes", r) {
+                        r.add(
+                            &at.path,
+                            at.span,
+                            format!("{} is below WAF's minimum of 10 requests per 5 minutes; use 10 or more (0: no rate rule)", at.value),
+                        );
+                    }
+                    WAF_DEFAULT_RATE_LIMIT
+                }
+                n => u64::try_from(n).unwrap_or(WAF_DEFAULT_RATE_LIMIT),
+            };
+            let path_prefix =
+                checked(&mut rate, "path_prefix", r, checks::uri_path_prefix).map(|at| at.value);
+            let rate_mode = waf_mode(&mut rate, r);
+            rate.finish(r);
+            WafRateLimit {
+                requests_per_5_minutes: requests,
+                path_prefix,
+                mode: rate_mode,
+            }
+        }
+        None => WafRateLimit {
+            requests_per_5_minutes: WAF_DEFAULT_RATE_LIMIT,
+            path_prefix: None,
+            mode: None,
+        },
+    };
+    let managed_rule_groups = if t.contains("managed_rule_groups") {
+        let mut groups = Vec::new();
+        let mut seen = HashSet::new();
+        for mut group in t.tables("managed_rule_groups", r) {
+            let name = required(
+                &mut group,
+                "name",
+                r,
+                |name| {
+                    if WAF_MANAGED_GROUPS.iter().any(|(known, _)| *known == name) {
+                        Ok(())
+                    } else {
+                        Err(format!(
+                            "one of the AWS managed rule groups: {}",
+                            WAF_MANAGED_GROUPS
+                                .iter()
+                                .map(|(n, _)| *n)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ))
+                    }
+                },
+                "`name = \"AWSManagedRulesCommonRuleSet\"`",
+            );
+            let group_mode = waf_mode(&mut group, r);
+            if let Some(name) = name {
+                if seen.insert(name.value.clone()) {
+                    groups.push(WafManagedGroup {
+                        name: name.value,
+                        mode: group_mode,
+                    });
+                } else {
+                    r.add(
+                        &name.path,
+                        name.span,
+                        format!(
+                            "\"{}\" is listed twice; a web ACL uses a group once",
+                            name.value
+                        ),
+                    );
+                }
+            }
+            group.finish(r);
+        }
+        groups
+    } else {
+        WAF_DEFAULT_GROUPS
+            .iter()
+            .map(|name| WafManagedGroup {
+                name: name.to_string(),
+                mode: None,
+            })
+            .collect()
+    };
+    t.finish(r);
+    Waf {
+        mode,
+        allow_list,
+        allow_list_mode,
+        block_list_mode,
+        rate_limit,
+        managed_rule_groups,
+    }
 }

@@ -96,6 +96,15 @@ impl Names {
     pub fn dashboard(&self) -> String {
         self.prefixed("dashboard")
     }
+    /// The WAFv2 web ACL of `[waf]`; also its CloudWatch metric name.
+    pub fn web_acl(&self) -> String {
+        self.prefixed("web-acl")
+    }
+    /// A WAF IP set of the web ACL: `list` is `allow` or `block`, one set per IP version
+    /// (a WAF IP set holds one version).
+    pub fn waf_ip_set(&self, list: &str, ipv6: bool) -> String {
+        self.prefixed(&format!("{list}-{}", if ipv6 { "v6" } else { "v4" }))
+    }
     pub fn alarm(&self, rule: &str) -> String {
         self.prefixed(&format!("rule-{rule}"))
     }

@@ -37,6 +37,10 @@ pub struct StackConfig {
     /// answers with.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub error_responses: Vec<ErrorResponse>,
+    /// `[waf]`: a WAFv2 web ACL the stack creates and attaches (exclusive with
+    /// `distribution.web_acl_arn`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waf: Option<Waf>,
 }
 
 /// An origin group: CloudFront sends a request to `primary`, and again to `secondary` when
@@ -500,3 +504,85 @@ impl Default for Functions {
         }
     }
 }
+
+string_enum!(
+    /// What a WAF rule does with a request it matches: its own action (`block`; the allow
+    /// list allows), or only count it (`count`, to try a rule before it acts).
+    WafMode {
+        Block = "block",
+        Count = "count",
+    }
+);
+
+/// `[waf]`: the web ACL the stack owns (scope CLOUDFRONT, in us-east-1). Its rules, in this
+/// order: the allow list, the block list, the rate limit per client IP, then the managed rule
+/// groups in config order. The default action allows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waf {
+    /// The mode of every rule that does not set its own.
+    pub mode: WafMode,
+    /// Addresses (CIDR, IPv4 or IPv6) the allow-list rule allows before any other rule.
+    #[serde(default)]
+    pub allow_list: Vec<String>,
+    /// The mode of the allow-list rule (`count`: allow-listed addresses meet the other rules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_list_mode: Option<WafMode>,
+    /// The mode of the block-list rule; the stack manages the list (`deployer block`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_list_mode: Option<WafMode>,
+    /// The rate-based rule per client IP.
+    pub rate_limit: WafRateLimit,
+    /// AWS managed rule groups (vendor AWS), in evaluation order.
+    #[serde(default)]
+    pub managed_rule_groups: Vec<WafManagedGroup>,
+}
+
+/// `[waf.rate_limit]`: requests per client IP in a 5-minute window above which its requests
+/// are blocked (or counted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WafRateLimit {
+    /// Requests per 5 minutes, 10–2,000,000,000 (WAF's range); 0: no rate rule.
+    pub requests_per_5_minutes: u64,
+    /// Only requests whose URI path starts with this count (a scope-down statement).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_prefix: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<WafMode>,
+}
+
+/// `[[waf.managed_rule_groups]]`: one AWS managed rule group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WafManagedGroup {
+    /// E.g. `AWSManagedRulesCommonRuleSet`.
+    pub name: String,
+    /// `count` overrides the group's actions to count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<WafMode>,
+}
+
+/// The AWS managed rule groups `[waf]` accepts (the baseline, use-case and IP reputation
+/// groups; the paid Bot Control, ATP and ACFP groups need their own configuration) with
+/// their capacity in web ACL capacity units, from the AWS WAF developer guide.
+pub const WAF_MANAGED_GROUPS: &[(&str, u32)] = &[
+    ("AWSManagedRulesCommonRuleSet", 700),
+    ("AWSManagedRulesAdminProtectionRuleSet", 100),
+    ("AWSManagedRulesKnownBadInputsRuleSet", 200),
+    ("AWSManagedRulesSQLiRuleSet", 200),
+    ("AWSManagedRulesLinuxRuleSet", 200),
+    ("AWSManagedRulesUnixRuleSet", 100),
+    ("AWSManagedRulesWindowsRuleSet", 200),
+    ("AWSManagedRulesPHPRuleSet", 100),
+    ("AWSManagedRulesWordPressRuleSet", 100),
+    ("AWSManagedRulesAmazonIpReputationList", 25),
+    ("AWSManagedRulesAnonymousIpList", 50),
+];
+
+/// The groups a `[waf]` without `managed_rule_groups` gets.
+pub const WAF_DEFAULT_GROUPS: &[&str] = &[
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesAmazonIpReputationList",
+];
+
+/// The rate limit a `[waf]` without `[waf.rate_limit]` gets (WAF console's default).
+pub const WAF_DEFAULT_RATE_LIMIT: u64 = 2000;

@@ -2,6 +2,7 @@
 //! `logging`, `update`, `dashboard` and `completions`. Each parses its flags here, does its
 //! AWS calls through `resources::*`, and reports as text or as one JSON document.
 
+pub mod block;
 pub mod completions;
 pub mod dashboard;
 pub mod invalidate;

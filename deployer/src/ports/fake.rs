@@ -26,6 +26,7 @@ pub(super) struct State {
     pub(super) parameters: super::ssm::FakeParameters,
     pub(super) parameter_races: super::ssm::FakeParameterRaces,
     pub(super) subscriptions: super::metrics_subscription::FakeSubscriptions,
+    pub(super) wafv2: super::wafv2::FakeWafv2,
     /// Operation (e.g. `sqs:CreateQueue`) → how many more calls of it fail.
     failing: BTreeMap<String, u32>,
     /// Every call, as `operation target`.
@@ -64,6 +65,7 @@ impl FakeAccount {
             cloudfront: Arc::new(self.clone()),
             parameters: Arc::new(self.clone()),
             metrics_subscriptions: Arc::new(self.clone()),
+            web_acls: Arc::new(self.clone()),
         }
     }
 

@@ -18,6 +18,7 @@ pub mod s3;
 pub mod sns;
 pub mod sqs;
 pub mod ssm;
+pub mod wafv2;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -60,6 +61,8 @@ pub struct Ports {
     pub parameters: Arc<dyn ssm::Parameters>,
     /// CloudFront monitoring subscriptions (the distribution's additional metrics).
     pub metrics_subscriptions: Arc<dyn metrics_subscription::MetricsSubscriptions>,
+    /// WAFv2 (scope CLOUDFRONT, us-east-1): the web ACL of `[waf]` and its IP sets.
+    pub web_acls: Arc<dyn wafv2::WebAcls>,
 }
 
 impl Ports {
@@ -80,6 +83,7 @@ impl Ports {
             metrics_subscriptions: Arc::new(metrics_subscription::SdkMetricsSubscriptions(
                 aws.cloudfront.clone(),
             )),
+            web_acls: Arc::new(wafv2::SdkWebAcls(aws.wafv2.clone())),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod geo;
 pub mod metrics;
 pub mod report;
 pub mod table;
+pub mod waf;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -347,6 +348,8 @@ pub enum Category {
     Lambda,
     #[serde(rename = "cloudwatch")]
     CloudWatch,
+    /// The `[waf]` web ACL ([`waf`]).
+    Waf,
 }
 
 impl Category {
@@ -712,6 +715,7 @@ fn stack_items(traffic: &Traffic, config: &StackConfig, notes: &mut Vec<String>)
             &mut items,
         );
     }
+    items.extend(waf::items(traffic, config));
     if config.manuscripts.is_some() && traffic.invalidation_paths > 0 {
         lambda_items(
             "invalidator",

@@ -398,6 +398,7 @@ pub struct Converged {
 pub async fn converge_distribution(
     run: &Run<'_>,
     log_config_arn: Option<&str>,
+    web_acl_arn: Option<&str>,
     function_arn: &str,
     cache_policies: &[(String, String)],
 ) -> Result<Converged, DeployError> {
@@ -418,6 +419,7 @@ pub async fn converge_distribution(
                 realtime_log_config_arn: log_config_arn,
                 viewer_request_function_arn: function_arn,
                 custom_cache_policies: cache_policies,
+                web_acl_arn,
             },
         )
     };
@@ -1083,7 +1085,8 @@ mod tests {
     async fn distribution_with(account: &FakeAccount, mode: Mode) -> Outcome<Converged> {
         let config = config();
         let run = Run::offline(&config, account.ports(), ACCOUNT, mode);
-        let result = converge_distribution(&run, Some(LOG_CONFIG_ARN), FUNCTION_ARN, &[]).await;
+        let result =
+            converge_distribution(&run, Some(LOG_CONFIG_ARN), None, FUNCTION_ARN, &[]).await;
         (result, run.changes(), run.mutations())
     }
 
@@ -1233,6 +1236,7 @@ mod tests {
                 realtime_log_config_arn: None,
                 viewer_request_function_arn: FUNCTION_ARN,
                 custom_cache_policies: &[],
+                web_acl_arn: None,
             },
         );
         let created = match other {
@@ -1266,6 +1270,7 @@ mod tests {
                 realtime_log_config_arn: None,
                 viewer_request_function_arn: FUNCTION_ARN,
                 custom_cache_policies: &[],
+                web_acl_arn: None,
             },
         );
         let created = match by_hand {
@@ -1547,7 +1552,7 @@ mod tests {
     async fn edge_with(account: &FakeAccount, mode: Mode) -> Outcome<Converged> {
         let config = edge();
         let run = Run::offline(&config, account.ports(), ACCOUNT, mode);
-        let result = converge_distribution(&run, Some(LOG_CONFIG_ARN), FUNCTION_ARN, &[]).await;
+        let result = converge_distribution(&run, Some(LOG_CONFIG_ARN), None, FUNCTION_ARN, &[]).await;
         (result, run.changes(), run.mutations())
     }
 

@@ -12,6 +12,7 @@ pub mod monitoring;
 pub mod s3;
 pub mod sqs;
 pub mod staging;
+pub mod waf;
 
 use std::future::Future;
 use std::time::{Duration, Instant};

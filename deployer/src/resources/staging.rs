@@ -152,6 +152,13 @@ async fn desired_staging(
             realtime_log_config_arn: log_config.as_deref(),
             viewer_request_function_arn: &function_arn,
             custom_cache_policies: &policies,
+            // The stack's own web ACL is the one `up` attached to the primary.
+            web_acl_arn: run
+                .config
+                .waf
+                .as_ref()
+                .and(primary_config.web_acl_id())
+                .filter(|arn| !arn.is_empty()),
         },
     )?;
     config.aliases = Some(Aliases::builder().quantity(0).build()?);
@@ -590,7 +597,7 @@ mod tests {
     /// Creates the stack's primary as `up` does; its id.
     async fn primary_in(account: &FakeAccount, config: &StackConfig) -> String {
         let run = Run::offline(config, account.ports(), ACCOUNT, Mode::Apply);
-        let converged = distribution::converge_distribution(&run, None, FUNCTION_ARN, &[]).await;
+        let converged = distribution::converge_distribution(&run, None, None, FUNCTION_ARN, &[]).await;
         converged
             .ok()
             .and_then(|c| c.found)

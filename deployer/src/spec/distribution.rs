@@ -49,6 +49,8 @@ pub struct Inputs<'a> {
     /// The custom cache policy id of each behavior with `caching = "custom"`, by key
     /// (see [`behavior_key`]).
     pub custom_cache_policies: &'a [(String, String)],
+    /// The `[waf]` web ACL's ARN; None: `distribution.web_acl_arn` (bring your own) or none.
+    pub web_acl_arn: Option<&'a str>,
 }
 
 /// The stable key of a behavior: `default` or its path pattern.
@@ -176,7 +178,12 @@ pub fn build(config: &StackConfig, inputs: &Inputs<'_>) -> Result<DistributionCo
         }))
         .is_ipv6_enabled(d.ipv6)
         .default_root_object(d.default_root_object.clone().unwrap_or_default())
-        .web_acl_id(d.web_acl_arn.clone().unwrap_or_default())
+        .web_acl_id(
+            inputs
+                .web_acl_arn
+                .or(d.web_acl_arn.as_deref())
+                .unwrap_or_default(),
+        )
         .aliases(
             cf::Aliases::builder()
                 .quantity(d.aliases.len() as i32)
@@ -650,6 +657,7 @@ mod tests {
             ),
             viewer_request_function_arn: "arn:aws:cloudfront::123456789012:function/cfrp-shop-viewer-request",
             custom_cache_policies: &[],
+            web_acl_arn: None,
         }
     }
 

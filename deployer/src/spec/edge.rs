@@ -206,6 +206,7 @@ response_code = 404
             realtime_log_config_arn: None,
             viewer_request_function_arn: "arn:aws:cloudfront::123456789012:function/cfrp-edge-viewer-request",
             custom_cache_policies: &[],
+            web_acl_arn: None,
         }
     }
 

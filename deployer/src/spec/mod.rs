@@ -9,6 +9,7 @@ pub mod edge;
 pub mod policy;
 pub mod secret;
 pub mod viewer_request;
+pub mod waf;
 
 use cfrp_config::naming::Function;
 use cfrp_config::{Names, StackConfig};

@@ -20,6 +20,7 @@ method, the `http.requestUri` template and its literal query keys (rest-json, re
 | CloudWatch Logs | json 1.1 | InvalidParameterException, Coral wording | API reference (InvalidParameterException); answers: "2 validation errors detected: Value '' at 'logGroupNamePrefix' ... pattern ...; ... length greater than or equal to 1" (fluent-plugin-cloudwatch-logs#223), "Value null at 'logEvents.1.member.timestamp'" |
 | EventBridge | json 1.1 | ValidationException, Coral wording | answers: "... at 'name' ... less than or equal to 64 (Service: AmazonCloudWatchEvents; ... Error Code: ValidationException)" |
 | Lambda | rest-json | ValidationException (x-amzn-ErrorType), Coral wording | answers: "Value '3000' at 'timeout' ... less than or equal to 900 (Service: AWSLambdaInternal; Status Code: 400; Error Code: ValidationException)"; not in the Lambda model's error shapes, as at AWS |
+| WAFv2 | json 1.1 | ValidationException, Coral wording | answers: "ValidationException: 2 validation errors detected: Value '' at 'description' failed to satisfy constraint: Member must have length greater than or equal to 1; ... regular expression pattern: ^[\\w+=:#@/\\-,\\.][\\w+=:#@/\\-,\\.\\s]+[\\w+=:#@/\\-,\\.]$" |
 | SSM | json 1.1 | ValidationException, Coral wording | the API reference's common errors (ValidationException, 400); answers: "1 validation error detected: Value '...' at 'name' failed to satisfy constraint: Member must have length less than or equal to 2048" |
 | IAM | query | ValidationError, Coral wording | IAM Common Errors (ValidationError, 400); answers: "ValidationError ... at 'tags.6.member.value' ... regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*" |
 | STS | query | ValidationError, Coral wording | STS Common Errors (ValidationError, 400); answers: "'roleSessionName' failed to satisfy constraint: Member must have length less than or equal to 64" |
@@ -90,7 +91,7 @@ import botocore.session
 
 log = logging.getLogger(__name__)
 
-SERVICES = ("cloudfront", "cloudwatch", "kinesis", "lambda", "iam", "sqs", "sns", "s3", "events", "logs", "sts", "ssm")
+SERVICES = ("cloudfront", "cloudwatch", "kinesis", "lambda", "iam", "sqs", "sns", "s3", "events", "logs", "sts", "ssm", "wafv2")
 
 CBOR_PATH = re.compile(r"^/service/(?P<service>[A-Za-z0-9_]+)/operation/(?P<op>[A-Za-z0-9]+)$")
 
@@ -1349,6 +1350,7 @@ CORAL_CODES = {
     "sts": "ValidationError",
     "cloudfront": "MalformedXML",
     "ssm": "ValidationException",
+    "wafv2": "ValidationException",
 }
 
 

@@ -30,7 +30,7 @@ from moto.cloudfront.models import cloudfront_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from . import cbor_bridge, distribution_edge, faults, invalidation_limits, latency, metric_limits, model_validation, moto_patches, sqs_metrics, sso_portal
+from . import cbor_bridge, distribution_edge, faults, invalidation_limits, latency, metric_limits, model_validation, moto_patches, sqs_metrics, sso_portal, wafv2_ext
 from .cloudfront_ext import ACCOUNT
 from .staging import StagingExtension
 
@@ -193,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
 
     moto_patches.apply()
     distribution_edge.apply()
+    wafv2_ext.apply()
     invalidation_limits.apply()
     metric_limits.apply()
     sqs_metrics.apply(background=True)
