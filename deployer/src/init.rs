@@ -345,6 +345,7 @@ mod tests {
             realtime_log_config_arn: None,
             viewer_request_function_arn: "arn:aws:cloudfront::123456789012:function/f",
             custom_cache_policies: policies,
+            response_headers_policy: None,
         };
         let build = |name: &str| {
             let config = presets::get(name).unwrap().config().unwrap();

@@ -57,6 +57,8 @@ pub enum Target {
     Distributions,
     /// The cache policies the stack creates: ids known once they exist.
     CachePolicies,
+    /// The stack's response headers policy: its id is known once it exists.
+    ResponseHeadersPolicies,
     /// The viewer-request function.
     ViewerFunction,
     /// The real-time log config.
@@ -89,6 +91,7 @@ impl Target {
             Target::Dashboard => "Dashboard",
             Target::Distributions => "Distribution",
             Target::CachePolicies => "CachePolicies",
+            Target::ResponseHeadersPolicies => "ResponseHeadersPolicies",
             Target::ViewerFunction => "ViewerRequestFunction",
             Target::LogConfig => "RealtimeLogConfig",
             Target::Parameters => "Parameters",
@@ -178,6 +181,29 @@ pub const OPERATIONS: &[Operation] = &[
     op(
         "cloudfront:DeleteCachePolicy",
         &[("cloudfront:DeleteCachePolicy", CachePolicies)],
+    ),
+    op(
+        "cloudfront:ListResponseHeadersPolicies",
+        &[("cloudfront:ListResponseHeadersPolicies", Any)],
+    ),
+    op(
+        "cloudfront:GetResponseHeadersPolicyConfig",
+        &[(
+            "cloudfront:GetResponseHeadersPolicyConfig",
+            ResponseHeadersPolicies,
+        )],
+    ),
+    op(
+        "cloudfront:CreateResponseHeadersPolicy",
+        &[("cloudfront:CreateResponseHeadersPolicy", ResponseHeadersPolicies)],
+    ),
+    op(
+        "cloudfront:UpdateResponseHeadersPolicy",
+        &[("cloudfront:UpdateResponseHeadersPolicy", ResponseHeadersPolicies)],
+    ),
+    op(
+        "cloudfront:DeleteResponseHeadersPolicy",
+        &[("cloudfront:DeleteResponseHeadersPolicy", ResponseHeadersPolicies)],
     ),
     op(
         "cloudfront:DescribeFunction",
@@ -596,6 +622,7 @@ pub fn resources(config: &StackConfig, account: &str, target: Target) -> Vec<Str
         )],
         Distributions => vec![global("cloudfront", "distribution/*")],
         CachePolicies => vec![global("cloudfront", "cache-policy/*")],
+        ResponseHeadersPolicies => vec![global("cloudfront", "response-headers-policy/*")],
         ViewerFunction => vec![global(
             "cloudfront",
             &format!("function/{}", names.viewer_request_function()),
@@ -834,6 +861,10 @@ mod tests {
             Dashboard => vec![global("cloudwatch", &format!("dashboard/{target}"))],
             Distributions => vec![global("cloudfront", &format!("distribution/{target}"))],
             CachePolicies => vec![global("cloudfront", &format!("cache-policy/{target}"))],
+            ResponseHeadersPolicies => vec![global(
+                "cloudfront",
+                &format!("response-headers-policy/{target}"),
+            )],
             ViewerFunction => vec![global("cloudfront", &format!("function/{target}"))],
             LogConfig => vec![global(
                 "cloudfront",

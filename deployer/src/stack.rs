@@ -14,7 +14,7 @@ use cfrp_engine::{self as engine, Graph, StepId};
 use crate::context::{self, Run};
 use crate::error::DeployError;
 use crate::package::Packages;
-use crate::resources::{cloudfront, events, iam, kinesis, lambda, monitoring, s3, sqs};
+use crate::resources::{cloudfront, events, headers, iam, kinesis, lambda, monitoring, s3, sqs};
 use crate::spec::{self, Arns, KNOWN_AFTER_UP, mappings, policy, queues};
 
 /// The statement id of the schedule's invoke permission.
@@ -74,6 +74,8 @@ struct Handoff {
     log_config_arn: OnceLock<String>,
     function_arn: OnceLock<String>,
     cache_policies: OnceLock<Vec<(String, String)>>,
+    /// The stack's own response headers policy id (converged in the cache policies' step).
+    response_headers_policy: OnceLock<Option<String>>,
     distribution: OnceLock<cloudfront::Converged>,
 }
 
@@ -413,6 +415,10 @@ async fn step(
         Task::CachePolicies => {
             let ids = cloudfront::converge_cache_policies(run).await?;
             let _ = handoff.cache_policies.set(ids);
+            // The response headers policy is the distribution's other policy of the stack's
+            // own: converged in the same step, before the distribution that points at it.
+            let headers = headers::converge(run).await?;
+            let _ = handoff.response_headers_policy.set(headers);
             Ok(())
         }
         Task::Distribution => {
@@ -423,6 +429,7 @@ async fn step(
                 log_config.as_deref(),
                 handed(&handoff.function_arn, "CloudFront function")?,
                 handed(&handoff.cache_policies, "cache policies")?,
+                handed(&handoff.response_headers_policy, "response headers policy")?.as_deref(),
             )
             .await?;
             let _ = handoff.distribution.set(converged);
@@ -564,7 +571,9 @@ async fn step(
         }
         Task::UnusedCachePolicies => {
             let known = handed(&handoff.cache_policies, "cache policies")?;
-            cloudfront::remove_cache_policies(run, &cache_policies_in_use(run, known)).await
+            cloudfront::remove_cache_policies(run, &cache_policies_in_use(run, known)).await?;
+            // A response headers policy no behaviour uses any more goes the same way.
+            headers::remove(run, true).await
         }
         Task::FeaturesTurnedOff => {
             let arns = Arns::new(config, &run.account, distribution_id()?.as_deref());
@@ -770,7 +779,12 @@ async fn removal(run: &Run<'_>, step: Removal, arns: &Arns) -> Result<(), Deploy
         }
         Removal::AnalyserFailureQueue => sqs::remove(run, &names.analyser_failure_queue()).await,
         Removal::Distribution => cloudfront::remove_distribution(run).await,
-        Removal::CachePolicies => cloudfront::remove_cache_policies(run, &[]).await,
+        Removal::CachePolicies => {
+            cloudfront::remove_cache_policies(run, &[]).await?;
+            // After the distribution, like the cache policies: CloudFront refuses to delete
+            // a policy a behaviour is attached to.
+            headers::remove(run, false).await
+        }
         Removal::ViewerFunction => cloudfront::remove_function(run).await,
         Removal::LogConfig => cloudfront::remove_log_config(run).await,
         Removal::LogsRole => iam::remove(run, &names.cloudfront_logs_role()).await,

@@ -13,6 +13,8 @@ use crate::reader::{At, TableReader};
 use crate::rules;
 use crate::schema::*;
 
+mod policies;
+
 impl StackConfig {
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<StackConfig, ConfigError> {
@@ -69,6 +71,7 @@ impl StackConfig {
             manuscripts: None,
             functions: Functions::default(),
             encryption: Encryption::default(),
+            response_headers: None,
         }
     }
 
@@ -302,6 +305,16 @@ fn read_stack(mut root: TableReader, r: &mut Report) -> StackConfig {
         Some(table) => read_encryption(table, r, &region),
         None => Encryption::default(),
     };
+    let response_headers = root
+        .table("response_headers", r)
+        .map(|t| policies::read_response_headers(t, r));
+    policies::cross_check(
+        &mut root,
+        &default_behavior,
+        &behaviors,
+        response_headers.is_some(),
+        r,
+    );
     root.finish(r);
 
     let config = StackConfig {
@@ -318,6 +331,7 @@ fn read_stack(mut root: TableReader, r: &mut Report) -> StackConfig {
         manuscripts,
         functions,
         encryption,
+        response_headers,
     };
     cross_checks(&config, r);
     config
@@ -697,6 +711,7 @@ fn read_behavior(
         }
         b.cache_key_headers = headers.into_iter().map(|h| h.value).collect();
     }
+    policies::read_cache_key(&mut t, r, &mut b);
     if b.caching == CachingMode::Custom && b.ttl.is_none() {
         b.ttl = Some(Ttl {
             min: 0,
@@ -720,6 +735,7 @@ fn read_behavior(
         ResponseHeaders::allowed(),
         b.response_headers,
     );
+    policies::check_cookie_leak(&mut t, r, &b);
     t.finish(r);
     b
 }

@@ -398,6 +398,7 @@ pub async fn converge_distribution(
     log_config_arn: Option<&str>,
     function_arn: &str,
     cache_policies: &[(String, String)],
+    response_headers_policy: Option<&str>,
 ) -> Result<Converged, DeployError> {
     let caller_reference = run.names.caller_reference();
     let (mut found, mut current) = match find_with_config(run).await? {
@@ -416,6 +417,7 @@ pub async fn converge_distribution(
                 realtime_log_config_arn: log_config_arn,
                 viewer_request_function_arn: function_arn,
                 custom_cache_policies: cache_policies,
+                response_headers_policy,
             },
         )
     };
@@ -1077,7 +1079,7 @@ mod tests {
     async fn distribution_with(account: &FakeAccount, mode: Mode) -> Outcome<Converged> {
         let config = config();
         let run = Run::offline(&config, account.ports(), ACCOUNT, mode);
-        let result = converge_distribution(&run, Some(LOG_CONFIG_ARN), FUNCTION_ARN, &[]).await;
+        let result = converge_distribution(&run, Some(LOG_CONFIG_ARN), FUNCTION_ARN, &[], None).await;
         (result, run.changes(), run.mutations())
     }
 
@@ -1227,6 +1229,7 @@ mod tests {
                 realtime_log_config_arn: None,
                 viewer_request_function_arn: FUNCTION_ARN,
                 custom_cache_policies: &[],
+                response_headers_policy: None,
             },
         );
         let created = match other {
@@ -1260,6 +1263,7 @@ mod tests {
                 realtime_log_config_arn: None,
                 viewer_request_function_arn: FUNCTION_ARN,
                 custom_cache_policies: &[],
+                response_headers_policy: None,
             },
         );
         let created = match by_hand {

@@ -5,6 +5,7 @@ pub mod alarms;
 pub mod bucket;
 pub mod dashboard;
 pub mod distribution;
+pub mod headers;
 pub mod policy;
 pub mod secret;
 pub mod viewer_request;
