@@ -164,7 +164,7 @@ allow_headers = []
             ("response_headers.remove_headers[3]", 7),
             ("response_headers.server_timing_sampling_rate", 8),
             ("response_headers.referrer_policy", 9),
-            ("response_headers.cors.allow_origins", 11),
+            ("response_headers.cors.allow_methods", 11),
             ("response_headers.cors.allow_headers", 11),
             ("response_headers.cors.allow_origins[0]", 12),
             ("response_headers.cors.allow_methods[0]", 13),
