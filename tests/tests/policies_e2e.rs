@@ -223,7 +223,7 @@ async fn own_response_headers_and_cache_key_lists_are_created_read_back_and_remo
         Some("67f7725c-6f97-4210-82d7-5512b31e9d03"),
         "behaviours that do not ask for it keep the managed SecurityHeadersPolicy"
     );
-    assert_eq!(statics.origin_request_policy_id(), None);
+    assert_eq!(statics.origin_request_policy_id().unwrap_or_default(), "");
     let cache = cloudfront
         .get_cache_policy()
         .id(statics.cache_policy_id().unwrap())
