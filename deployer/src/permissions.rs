@@ -195,15 +195,24 @@ pub const OPERATIONS: &[Operation] = &[
     ),
     op(
         "cloudfront:CreateResponseHeadersPolicy",
-        &[("cloudfront:CreateResponseHeadersPolicy", ResponseHeadersPolicies)],
+        &[(
+            "cloudfront:CreateResponseHeadersPolicy",
+            ResponseHeadersPolicies,
+        )],
     ),
     op(
         "cloudfront:UpdateResponseHeadersPolicy",
-        &[("cloudfront:UpdateResponseHeadersPolicy", ResponseHeadersPolicies)],
+        &[(
+            "cloudfront:UpdateResponseHeadersPolicy",
+            ResponseHeadersPolicies,
+        )],
     ),
     op(
         "cloudfront:DeleteResponseHeadersPolicy",
-        &[("cloudfront:DeleteResponseHeadersPolicy", ResponseHeadersPolicies)],
+        &[(
+            "cloudfront:DeleteResponseHeadersPolicy",
+            ResponseHeadersPolicies,
+        )],
     ),
     op(
         "cloudfront:DescribeFunction",

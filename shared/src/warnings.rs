@@ -168,9 +168,10 @@ pub fn weak_choices(config: &StackConfig) -> Vec<Warning> {
         // only what the origin marks cacheable itself, so it is not warned about.
         if behavior.caching == CachingMode::Optimized
             && matches!(
-            behavior.origin_request,
-            OriginRequest::AllViewer | OriginRequest::AllViewerExceptHost
-        ) {
+                behavior.origin_request,
+                OriginRequest::AllViewer | OriginRequest::AllViewerExceptHost
+            )
+        {
             out.push(warn(
                 format!("{path}.origin_request"),
                 format!("\"{}\" sends every viewer cookie to the origin, but CachingOptimized caches for a day by default with no cookie in the cache key: if the origin answers differently per cookie (a session), one viewer's response can be served to another; set origin_request = \"none\", or caching = \"custom\" with cache_key_cookies = \"all\" (or make the origin send Cache-Control: private for such responses)", behavior.origin_request),

@@ -172,7 +172,11 @@ allow_headers = []
         "{found:#?}"
     );
     assert!(found[0].3.contains("DENY, SAMEORIGIN"));
-    assert!(found[1].3.contains("CloudFront cannot remove \"Content-Length\""));
+    assert!(
+        found[1]
+            .3
+            .contains("CloudFront cannot remove \"Content-Length\"")
+    );
     assert!(found[3].3.contains("listed twice"));
     assert!(found[4].3.contains("0–100"));
 }
@@ -277,9 +281,17 @@ cache_key_cookie_names = ["a", "a b"]
         ],
         "{found:#?}"
     );
-    assert!(found[0].3.contains("only applies with caching = \"custom\""));
+    assert!(
+        found[0]
+            .3
+            .contains("only applies with caching = \"custom\"")
+    );
     assert!(found[1].3.contains("add cache_key_query_string_names"));
-    assert!(found[2].3.contains("only applies with cache_key_cookies = \"allow\" or \"deny\""));
+    assert!(
+        found[2]
+            .3
+            .contains("only applies with cache_key_cookies = \"allow\" or \"deny\"")
+    );
 }
 
 #[test]

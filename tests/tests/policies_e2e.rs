@@ -50,11 +50,17 @@ fn with_policies(text: String, frame: &str) -> String {
             "cache_key_headers = [\"Accept-Language\"]\n",
             "cache_key_headers = [\"Accept-Language\"]\ncache_key_query_strings = \"allow\"\ncache_key_query_string_names = [\"v\", \"lang\"]\ncache_key_cookies = \"allow\"\ncache_key_cookie_names = [\"locale\"]\nresponse_headers = \"custom\"\n",
         );
-    assert!(text.contains("cache_key_cookie_names"), "the example changed");
+    assert!(
+        text.contains("cache_key_cookie_names"),
+        "the example changed"
+    );
     assert!(text.matches("response_headers = \"custom\"").count() == 2);
     format!(
         "{text}\n{}",
-        RESPONSE_HEADERS.replace("frame_options = \"DENY\"", &format!("frame_options = \"{frame}\""))
+        RESPONSE_HEADERS.replace(
+            "frame_options = \"DENY\"",
+            &format!("frame_options = \"{frame}\"")
+        )
     )
 }
 
@@ -140,7 +146,10 @@ async fn own_response_headers_and_cache_key_lists_are_created_read_back_and_remo
         .unwrap()
         .response_headers_policy_config()
         .unwrap();
-    assert_eq!(policy.comment(), Some(format!("cloudfront-reverse-proxy {name}").as_str()));
+    assert_eq!(
+        policy.comment(),
+        Some(format!("cloudfront-reverse-proxy {name}").as_str())
+    );
     let security = policy.security_headers_config().unwrap();
     let csp = security.content_security_policy().unwrap();
     assert_eq!(
@@ -148,9 +157,16 @@ async fn own_response_headers_and_cache_key_lists_are_created_read_back_and_remo
         "default-src 'self'; img-src 'self' data:"
     );
     assert!(csp.r#override());
-    assert_eq!(security.frame_options().unwrap().frame_option().as_str(), "DENY");
     assert_eq!(
-        security.referrer_policy().unwrap().referrer_policy().as_str(),
+        security.frame_options().unwrap().frame_option().as_str(),
+        "DENY"
+    );
+    assert_eq!(
+        security
+            .referrer_policy()
+            .unwrap()
+            .referrer_policy()
+            .as_str(),
         "strict-origin-when-cross-origin"
     );
     assert!(security.content_type_options().unwrap().r#override());
@@ -161,7 +177,10 @@ async fn own_response_headers_and_cache_key_lists_are_created_read_back_and_remo
     let cors = policy.cors_config().unwrap();
     assert_eq!(
         cors.access_control_allow_origins().unwrap().items(),
-        ["https://app.shop.example.com", "https://admin.shop.example.com"]
+        [
+            "https://app.shop.example.com",
+            "https://admin.shop.example.com"
+        ]
     );
     let methods: Vec<&str> = cors
         .access_control_allow_methods()
@@ -208,7 +227,9 @@ async fn own_response_headers_and_cache_key_lists_are_created_read_back_and_remo
         .unwrap();
     let dc = dc.distribution_config().unwrap();
     assert_eq!(
-        dc.default_cache_behavior().unwrap().response_headers_policy_id(),
+        dc.default_cache_behavior()
+            .unwrap()
+            .response_headers_policy_id(),
         Some(id.as_str())
     );
     let behaviors = dc.cache_behaviors().unwrap().items();
@@ -217,7 +238,10 @@ async fn own_response_headers_and_cache_key_lists_are_created_read_back_and_remo
         .find(|b| b.path_pattern() == "/static/*")
         .unwrap();
     assert_eq!(statics.response_headers_policy_id(), Some(id.as_str()));
-    let api = behaviors.iter().find(|b| b.path_pattern() == "/api/*").unwrap();
+    let api = behaviors
+        .iter()
+        .find(|b| b.path_pattern() == "/api/*")
+        .unwrap();
     assert_eq!(
         api.response_headers_policy_id(),
         Some("67f7725c-6f97-4210-82d7-5512b31e9d03"),
@@ -235,7 +259,9 @@ async fn own_response_headers_and_cache_key_lists_are_created_read_back_and_remo
         (cache.min_ttl(), cache.default_ttl(), cache.max_ttl()),
         (0, Some(86_400), Some(31_536_000))
     );
-    let key = cache.parameters_in_cache_key_and_forwarded_to_origin().unwrap();
+    let key = cache
+        .parameters_in_cache_key_and_forwarded_to_origin()
+        .unwrap();
     let query = key.query_strings_config().unwrap();
     assert_eq!(query.query_string_behavior().as_str(), "whitelist");
     assert_eq!(query.query_strings().unwrap().items(), ["v", "lang"]);
@@ -269,7 +295,9 @@ async fn own_response_headers_and_cache_key_lists_are_created_read_back_and_remo
     let applied = up(&reframed);
     assert_eq!(
         applied["mutations"],
-        json!([format!("cloudfront:UpdateResponseHeadersPolicy {policy_name}")]),
+        json!([format!(
+            "cloudfront:UpdateResponseHeadersPolicy {policy_name}"
+        )]),
         "{applied:#}"
     );
 
@@ -280,7 +308,13 @@ async fn own_response_headers_and_cache_key_lists_are_created_read_back_and_remo
         .unwrap()
         .iter()
         .filter(|c| c["action"] == "delete")
-        .map(|c| format!("{} {}", c["kind"].as_str().unwrap(), c["name"].as_str().unwrap()))
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["kind"].as_str().unwrap(),
+                c["name"].as_str().unwrap()
+            )
+        })
         .collect();
     assert!(
         deleted.contains(&format!("response headers policy {policy_name}")),

@@ -677,7 +677,9 @@ impl CloudFront for SdkCloudFront {
                 .response_headers_policy_config(config)
                 .send()
                 .await
-                .map_err(|e| DeployError::aws("cloudfront:CreateResponseHeadersPolicy", &name, e))?;
+                .map_err(|e| {
+                    DeployError::aws("cloudfront:CreateResponseHeadersPolicy", &name, e)
+                })?;
             Ok(out.response_headers_policy().map(|p| p.id().to_string()))
         })
     }
@@ -697,7 +699,9 @@ impl CloudFront for SdkCloudFront {
                 .response_headers_policy_config(config)
                 .send()
                 .await
-                .map_err(|e| DeployError::aws("cloudfront:UpdateResponseHeadersPolicy", &name, e))?;
+                .map_err(|e| {
+                    DeployError::aws("cloudfront:UpdateResponseHeadersPolicy", &name, e)
+                })?;
             Ok(())
         })
     }

@@ -1079,7 +1079,8 @@ mod tests {
     async fn distribution_with(account: &FakeAccount, mode: Mode) -> Outcome<Converged> {
         let config = config();
         let run = Run::offline(&config, account.ports(), ACCOUNT, mode);
-        let result = converge_distribution(&run, Some(LOG_CONFIG_ARN), FUNCTION_ARN, &[], None).await;
+        let result =
+            converge_distribution(&run, Some(LOG_CONFIG_ARN), FUNCTION_ARN, &[], None).await;
         (result, run.changes(), run.mutations())
     }
 

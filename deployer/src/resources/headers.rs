@@ -75,8 +75,8 @@ mod tests {
     use crate::resources::cloudfront;
     use aws_sdk_cloudfront::types::ResponseHeadersPolicyRemoveHeader;
     use cfrp_config::{
-        Cors, CorsMethod, CustomHeader, FrameOption, Hsts, ResponseHeaders,
-        ResponseHeadersPolicy, StackConfig,
+        Cors, CorsMethod, CustomHeader, FrameOption, Hsts, ResponseHeaders, ResponseHeadersPolicy,
+        StackConfig,
     };
 
     const ACCOUNT: &str = "123456789012";
@@ -115,7 +115,11 @@ mod tests {
         config
     }
 
-    type Outcome = (Result<Option<String>, DeployError>, Vec<Change>, Vec<String>);
+    type Outcome = (
+        Result<Option<String>, DeployError>,
+        Vec<Change>,
+        Vec<String>,
+    );
 
     async fn converge_with(account: &FakeAccount, config: &StackConfig, mode: Mode) -> Outcome {
         let run = Run::offline(config, account.ports(), ACCOUNT, mode);
@@ -146,7 +150,10 @@ mod tests {
         );
         let held = held.map(|p| p.config);
         let cors = held.as_ref().and_then(|c| c.cors_config());
-        assert_eq!(cors.map(|c| c.access_control_allow_credentials()), Some(true));
+        assert_eq!(
+            cors.map(|c| c.access_control_allow_credentials()),
+            Some(true)
+        );
         let removed: Vec<String> = held
             .as_ref()
             .and_then(|c| c.remove_headers_config())
@@ -158,7 +165,10 @@ mod tests {
 
         let (_, changes, calls) = converge_with(&account, &config, Mode::Apply).await;
         assert_eq!(changes[0].action, Action::Unchanged);
-        assert!(calls.is_empty(), "a converged policy costs no call: {calls:?}");
+        assert!(
+            calls.is_empty(),
+            "a converged policy costs no call: {calls:?}"
+        );
     }
 
     #[tokio::test]
@@ -190,7 +200,10 @@ mod tests {
         );
         assert!(calls.is_empty());
         let (result, _, calls) = converge_with(&account, &config, Mode::Apply).await;
-        assert!(result.is_ok(), "the update carries the ETag read just before");
+        assert!(
+            result.is_ok(),
+            "the update carries the ETag read just before"
+        );
         assert_eq!(
             calls,
             vec![format!("cloudfront:UpdateResponseHeadersPolicy {NAME}")]
@@ -229,7 +242,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_distribution_points_at_the_policy_and_down_deletes_it_only_after_the_distribution()
-     {
+    {
         let account = FakeAccount::new("eu-west-1", ACCOUNT);
         let config = config();
         let (id, _, _) = converge_with(&account, &config, Mode::Apply).await;

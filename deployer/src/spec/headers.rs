@@ -37,13 +37,20 @@ pub fn uses_own_policy(config: &StackConfig) -> bool {
 pub fn response_headers_policy(
     config: &StackConfig,
 ) -> Result<Option<ResponseHeadersPolicyConfig>, DeployError> {
-    let Some(p) = config.response_headers.as_ref().filter(|_| uses_own_policy(config)) else {
+    let Some(p) = config
+        .response_headers
+        .as_ref()
+        .filter(|_| uses_own_policy(config))
+    else {
         return Ok(None);
     };
     Ok(Some(build(&config.name, p)?))
 }
 
-fn build(stack: &str, p: &ResponseHeadersPolicy) -> Result<ResponseHeadersPolicyConfig, DeployError> {
+fn build(
+    stack: &str,
+    p: &ResponseHeadersPolicy,
+) -> Result<ResponseHeadersPolicyConfig, DeployError> {
     let over = p.override_origin;
     let mut security = ResponseHeadersPolicySecurityHeadersConfig::builder();
     if let Some(csp) = &p.content_security_policy {
@@ -119,7 +126,8 @@ fn build(stack: &str, p: &ResponseHeadersPolicy) -> Result<ResponseHeadersPolicy
             .access_control_allow_credentials(cors.allow_credentials)
             .origin_override(cors.origin_override)
             .set_access_control_max_age_sec(
-                cors.max_age_seconds.map(|s| i32::try_from(s).unwrap_or(i32::MAX)),
+                cors.max_age_seconds
+                    .map(|s| i32::try_from(s).unwrap_or(i32::MAX)),
             );
         if !cors.expose_headers.is_empty() {
             c = c.access_control_expose_headers(
@@ -162,7 +170,11 @@ fn build(stack: &str, p: &ResponseHeadersPolicy) -> Result<ResponseHeadersPolicy
         let items = p
             .remove_headers
             .iter()
-            .map(|h| ResponseHeadersPolicyRemoveHeader::builder().header(h).build())
+            .map(|h| {
+                ResponseHeadersPolicyRemoveHeader::builder()
+                    .header(h)
+                    .build()
+            })
             .collect::<Result<Vec<_>, _>>()?;
         builder = builder.remove_headers_config(
             ResponseHeadersPolicyRemoveHeadersConfig::builder()

@@ -79,7 +79,14 @@ fn key_items(
     check: fn(&str) -> Result<(), String>,
 ) -> (KeyItems, Vec<String>) {
     let present = t.contains(mode_key);
-    let mode = choice(t, mode_key, r, KeyItems::parse, KeyItems::allowed(), default);
+    let mode = choice(
+        t,
+        mode_key,
+        r,
+        KeyItems::parse,
+        KeyItems::allowed(),
+        default,
+    );
     if present && !custom {
         r.add(
             &t.path_of(mode_key),
@@ -335,7 +342,8 @@ pub(super) fn read_response_headers(mut t: TableReader, r: &mut Report) -> Respo
     if let Some((rate, path, span)) = rate {
         // CloudFront: 0–100 with up to four decimal places.
         if (0.0..=100.0).contains(&rate)
-            && (rate * 10_000.0 - (rate * 10_000.0).round()).abs() < 1e-6 {
+            && (rate * 10_000.0 - (rate * 10_000.0).round()).abs() < 1e-6
+        {
             p.server_timing_sampling_rate = Some(rate);
         } else {
             r.add(
@@ -378,7 +386,13 @@ pub(super) fn read_response_headers(mut t: TableReader, r: &mut Report) -> Respo
         );
     }
     for mut h in tables {
-        let name = t_required(&mut h, "name", r, checks::header_name, "`name = \"X-Served-By\"`");
+        let name = t_required(
+            &mut h,
+            "name",
+            r,
+            checks::header_name,
+            "`name = \"X-Served-By\"`",
+        );
         let value = t_required(&mut h, "value", r, header_value, "`value = \"...\"`");
         let override_origin = flag(&mut h, "override_origin", r, true);
         if let (Some(name), Some(value)) = (name, value) {
@@ -429,7 +443,10 @@ fn t_required(
 }
 
 fn header_value(value: &str) -> Result<(), String> {
-    if !value.is_empty() && value.len() <= 1783 && value.chars().all(|c| c == ' ' || c.is_ascii_graphic()) {
+    if !value.is_empty()
+        && value.len() <= 1783
+        && value.chars().all(|c| c == ' ' || c.is_ascii_graphic())
+    {
         Ok(())
     } else {
         Err("a header value of 1–1783 printable ASCII characters".to_string())
@@ -451,7 +468,10 @@ fn cors_origin(origin: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err("\"*\" or an origin such as https://app.example.com (scheme and host, no path)".to_string())
+        Err(
+            "\"*\" or an origin such as https://app.example.com (scheme and host, no path)"
+                .to_string(),
+        )
     }
 }
 
@@ -520,7 +540,10 @@ fn read_cors(mut t: TableReader, r: &mut Report) -> Option<Cors> {
                 r.add(
                     &h.path,
                     h.span,
-                    format!("\"{}\" is not valid; expected \"*\" or an HTTP header name", h.value),
+                    format!(
+                        "\"{}\" is not valid; expected \"*\" or an HTTP header name",
+                        h.value
+                    ),
                 );
             }
         }
@@ -563,7 +586,11 @@ fn read_cors(mut t: TableReader, r: &mut Report) -> Option<Cors> {
             r.add(
                 &at.path,
                 at.span,
-                format!("{} is out of range; allowed 0–{} seconds", at.value, i32::MAX),
+                format!(
+                    "{} is out of range; allowed 0–{} seconds",
+                    at.value,
+                    i32::MAX
+                ),
             );
             None
         }
@@ -602,7 +629,11 @@ pub(super) fn cross_check(
     };
     if default_behavior.response_headers == ResponseHeaders::Custom {
         let t = root.table("default_behavior", &mut quiet);
-        located(t, "default_behavior.response_headers".to_string(), &mut quiet);
+        located(
+            t,
+            "default_behavior.response_headers".to_string(),
+            &mut quiet,
+        );
     }
     let mut tables = root.tables("behaviors", &mut quiet).into_iter();
     for (i, b) in behaviors.iter().enumerate() {
