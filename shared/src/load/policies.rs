@@ -67,17 +67,30 @@ pub fn unremovable(name: &str) -> bool {
     })
 }
 
+/// One of a cache key's name lists: its keys, default mode, and what a name is.
+#[derive(Clone, Copy)]
+struct KeyList {
+    mode_key: &'static str,
+    names_key: &'static str,
+    default: KeyItems,
+    what: &'static str,
+    check: fn(&str) -> Result<(), String>,
+}
+
 /// `cache_key_query_strings` / `cache_key_cookies` with their name lists.
 fn key_items(
     t: &mut TableReader,
     r: &mut Report,
-    mode_key: &'static str,
-    names_key: &'static str,
-    default: KeyItems,
+    list: &KeyList,
     custom: bool,
-    what: &str,
-    check: fn(&str) -> Result<(), String>,
 ) -> (KeyItems, Vec<String>) {
+    let KeyList {
+        mode_key,
+        names_key,
+        default,
+        what,
+        check,
+    } = *list;
     let present = t.contains(mode_key);
     let mode = choice(
         t,
@@ -176,26 +189,23 @@ fn cookie_name(name: &str) -> Result<(), String> {
 /// Reads the query string and cookie settings of a behaviour's cache key.
 pub(super) fn read_cache_key(t: &mut TableReader, r: &mut Report, b: &mut Behavior) {
     let custom = b.caching == CachingMode::Custom;
-    (b.cache_key_query_strings, b.cache_key_query_string_names) = key_items(
-        t,
-        r,
-        "cache_key_query_strings",
-        "cache_key_query_string_names",
-        KeyItems::All,
-        custom,
-        "query string",
-        query_string_name,
-    );
-    (b.cache_key_cookies, b.cache_key_cookie_names) = key_items(
-        t,
-        r,
-        "cache_key_cookies",
-        "cache_key_cookie_names",
-        KeyItems::None,
-        custom,
-        "cookie",
-        cookie_name,
-    );
+    let query_strings = KeyList {
+        mode_key: "cache_key_query_strings",
+        names_key: "cache_key_query_string_names",
+        default: KeyItems::All,
+        what: "query string",
+        check: query_string_name,
+    };
+    let cookies = KeyList {
+        mode_key: "cache_key_cookies",
+        names_key: "cache_key_cookie_names",
+        default: KeyItems::None,
+        what: "cookie",
+        check: cookie_name,
+    };
+    (b.cache_key_query_strings, b.cache_key_query_string_names) =
+        key_items(t, r, &query_strings, custom);
+    (b.cache_key_cookies, b.cache_key_cookie_names) = key_items(t, r, &cookies, custom);
 }
 
 /// A behaviour that caches must key on every cookie it sends to the origin, or one viewer's
