@@ -1515,4 +1515,52 @@ mod tests {
                 .is_ok()
         );
     }
+
+    #[tokio::test]
+    async fn cache_key_lists_are_fields_of_the_cache_policy_and_a_changed_list_is_one_update() {
+        use cfrp_config::KeyItems;
+        let account = account();
+        let mut config = custom_caching();
+        config.default_behavior.cache_key_query_strings = KeyItems::Deny;
+        config.default_behavior.cache_key_query_string_names = vec!["utm_source".into()];
+        config.default_behavior.cache_key_cookies = KeyItems::Allow;
+        config.default_behavior.cache_key_cookie_names = vec!["locale".into()];
+        let run = Run::offline(&config, account.ports(), ACCOUNT, Mode::Apply);
+        assert!(converge_cache_policies(&run).await.is_ok());
+        let held = account.cache_policy(&cache_policy_name()).map(|p| p.config);
+        let fields = held
+            .as_ref()
+            .map(spec::flatten_cache_policy)
+            .unwrap_or_default();
+        assert_eq!(
+            fields.get("query_strings").map(String::as_str),
+            Some("allExcept")
+        );
+        assert_eq!(
+            fields.get("query_string_names").map(String::as_str),
+            Some("utm_source")
+        );
+        assert_eq!(fields.get("cookies").map(String::as_str), Some("whitelist"));
+        assert_eq!(
+            fields.get("cookie_names").map(String::as_str),
+            Some("locale")
+        );
+
+        config.default_behavior.cache_key_cookie_names = vec!["locale".into(), "currency".into()];
+        let plan = Run::offline(&config, account.ports(), ACCOUNT, Mode::Plan);
+        assert!(converge_cache_policies(&plan).await.is_ok());
+        assert_eq!(
+            plan.changes()[0].action,
+            update("cookie_names", "locale", "currency,locale")
+        );
+        let run = Run::offline(&config, account.ports(), ACCOUNT, Mode::Apply);
+        assert!(converge_cache_policies(&run).await.is_ok());
+        assert_eq!(
+            run.mutations(),
+            vec![format!(
+                "cloudfront:UpdateCachePolicy {}",
+                cache_policy_name()
+            )]
+        );
+    }
 }
