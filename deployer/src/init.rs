@@ -346,6 +346,7 @@ mod tests {
             viewer_request_function_arn: "arn:aws:cloudfront::123456789012:function/f",
             custom_cache_policies: policies,
             web_acl_arn: None,
+            response_headers_policy: None,
         };
         let build = |name: &str| {
             let config = presets::get(name).unwrap().config().unwrap();

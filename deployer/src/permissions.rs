@@ -57,6 +57,8 @@ pub enum Target {
     Distributions,
     /// The cache policies the stack creates: ids known once they exist.
     CachePolicies,
+    /// The stack's response headers policy: its id is known once it exists.
+    ResponseHeadersPolicies,
     /// The viewer-request function.
     ViewerFunction,
     /// The real-time log config.
@@ -95,6 +97,7 @@ impl Target {
             Target::Dashboard => "Dashboard",
             Target::Distributions => "Distribution",
             Target::CachePolicies => "CachePolicies",
+            Target::ResponseHeadersPolicies => "ResponseHeadersPolicies",
             Target::ViewerFunction => "ViewerRequestFunction",
             Target::LogConfig => "RealtimeLogConfig",
             Target::Parameters => "Parameters",
@@ -187,6 +190,38 @@ pub const OPERATIONS: &[Operation] = &[
     op(
         "cloudfront:DeleteCachePolicy",
         &[("cloudfront:DeleteCachePolicy", CachePolicies)],
+    ),
+    op(
+        "cloudfront:ListResponseHeadersPolicies",
+        &[("cloudfront:ListResponseHeadersPolicies", Any)],
+    ),
+    op(
+        "cloudfront:GetResponseHeadersPolicyConfig",
+        &[(
+            "cloudfront:GetResponseHeadersPolicyConfig",
+            ResponseHeadersPolicies,
+        )],
+    ),
+    op(
+        "cloudfront:CreateResponseHeadersPolicy",
+        &[(
+            "cloudfront:CreateResponseHeadersPolicy",
+            ResponseHeadersPolicies,
+        )],
+    ),
+    op(
+        "cloudfront:UpdateResponseHeadersPolicy",
+        &[(
+            "cloudfront:UpdateResponseHeadersPolicy",
+            ResponseHeadersPolicies,
+        )],
+    ),
+    op(
+        "cloudfront:DeleteResponseHeadersPolicy",
+        &[(
+            "cloudfront:DeleteResponseHeadersPolicy",
+            ResponseHeadersPolicies,
+        )],
     ),
     op(
         "cloudfront:DescribeFunction",
@@ -710,6 +745,7 @@ pub fn resources(config: &StackConfig, account: &str, target: Target) -> Vec<Str
         Distributions => vec![global("cloudfront", "distribution/*")],
         CachePolicies => vec![global("cloudfront", "cache-policy/*")],
         DeploymentPolicies => vec![global("cloudfront", "continuous-deployment-policy/*")],
+        ResponseHeadersPolicies => vec![global("cloudfront", "response-headers-policy/*")],
         ViewerFunction => vec![global(
             "cloudfront",
             &format!("function/{}", names.viewer_request_function()),
@@ -972,6 +1008,10 @@ mod tests {
             DeploymentPolicies => vec![global(
                 "cloudfront",
                 &format!("continuous-deployment-policy/{target}"),
+            )],
+            ResponseHeadersPolicies => vec![global(
+                "cloudfront",
+                &format!("response-headers-policy/{target}"),
             )],
             ViewerFunction => vec![global("cloudfront", &format!("function/{target}"))],
             LogConfig => vec![global(

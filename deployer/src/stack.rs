@@ -15,7 +15,8 @@ use crate::context::{self, Run};
 use crate::error::DeployError;
 use crate::package::Packages;
 use crate::resources::{
-    cloudfront, events, iam, kinesis, lambda, metrics_subscription, monitoring, s3, sqs, waf,
+    cloudfront, events, headers, iam, kinesis, lambda, metrics_subscription, monitoring, s3, sqs,
+    waf,
 };
 use crate::spec::{self, Arns, KNOWN_AFTER_UP, mappings, policy, queues};
 
@@ -79,6 +80,8 @@ struct Handoff {
     log_config_arn: OnceLock<String>,
     function_arn: OnceLock<String>,
     cache_policies: OnceLock<Vec<(String, String)>>,
+    /// The stack's own response headers policy id (converged in the cache policies' step).
+    response_headers_policy: OnceLock<Option<String>>,
     distribution: OnceLock<cloudfront::Converged>,
     waf_ip_sets: OnceLock<BTreeMap<String, String>>,
     /// The `[waf]` web ACL's ARN (KNOWN_AFTER_UP in a plan before it exists).
@@ -436,6 +439,10 @@ async fn step(
         Task::CachePolicies => {
             let ids = cloudfront::converge_cache_policies(run).await?;
             let _ = handoff.cache_policies.set(ids);
+            // The response headers policy is the distribution's other policy of the stack's
+            // own: converged in the same step, before the distribution that points at it.
+            let headers = headers::converge(run).await?;
+            let _ = handoff.response_headers_policy.set(headers);
             Ok(())
         }
         Task::Distribution => {
@@ -447,6 +454,7 @@ async fn step(
                 handoff.web_acl_arn.get().map(String::as_str),
                 handed(&handoff.function_arn, "CloudFront function")?,
                 handed(&handoff.cache_policies, "cache policies")?,
+                handed(&handoff.response_headers_policy, "response headers policy")?.as_deref(),
             )
             .await?;
             let _ = handoff.distribution.set(converged);
@@ -588,7 +596,9 @@ async fn step(
         }
         Task::UnusedCachePolicies => {
             let known = handed(&handoff.cache_policies, "cache policies")?;
-            cloudfront::remove_cache_policies(run, &cache_policies_in_use(run, known)).await
+            cloudfront::remove_cache_policies(run, &cache_policies_in_use(run, known)).await?;
+            // A response headers policy no behaviour uses any more goes the same way.
+            headers::remove(run, true).await
         }
         Task::FeaturesTurnedOff => {
             let arns = Arns::new(config, &run.account, distribution_id()?.as_deref());
@@ -824,7 +834,12 @@ async fn removal(run: &Run<'_>, step: Removal, arns: &Arns) -> Result<(), Deploy
         Removal::AnalyserFailureQueue => sqs::remove(run, &names.analyser_failure_queue()).await,
         Removal::Staging => crate::resources::staging::remove(run).await,
         Removal::Distribution => cloudfront::remove_distribution(run).await,
-        Removal::CachePolicies => cloudfront::remove_cache_policies(run, &[]).await,
+        Removal::CachePolicies => {
+            cloudfront::remove_cache_policies(run, &[]).await?;
+            // After the distribution, like the cache policies: CloudFront refuses to delete
+            // a policy a behaviour is attached to.
+            headers::remove(run, false).await
+        }
         Removal::ViewerFunction => cloudfront::remove_function(run).await,
         Removal::LogConfig => cloudfront::remove_log_config(run).await,
         Removal::LogsRole => iam::remove(run, &names.cloudfront_logs_role()).await,

@@ -14,6 +14,7 @@ use crate::rules;
 use crate::schema::*;
 
 mod edge;
+mod policies;
 
 impl StackConfig {
     /// Reads and validates a config file.
@@ -74,6 +75,7 @@ impl StackConfig {
             origin_groups: Vec::new(),
             error_responses: Vec::new(),
             waf: None,
+            response_headers: None,
         }
     }
 
@@ -313,6 +315,16 @@ fn read_stack(mut root: TableReader, r: &mut Report) -> StackConfig {
         None => Encryption::default(),
     };
     let waf = root.table("waf", r).map(|t| read_waf(t, r));
+    let response_headers = root
+        .table("response_headers", r)
+        .map(|t| policies::read_response_headers(t, r));
+    policies::cross_check(
+        &mut root,
+        &default_behavior,
+        &behaviors,
+        response_headers.is_some(),
+        r,
+    );
     root.finish(r);
 
     let config = StackConfig {
@@ -332,6 +344,7 @@ fn read_stack(mut root: TableReader, r: &mut Report) -> StackConfig {
         origin_groups,
         error_responses,
         waf,
+        response_headers,
     };
     cross_checks(&config, r);
     config
@@ -730,6 +743,7 @@ fn read_behavior(
         }
         b.cache_key_headers = headers.into_iter().map(|h| h.value).collect();
     }
+    policies::read_cache_key(&mut t, r, &mut b);
     if b.caching == CachingMode::Custom && b.ttl.is_none() {
         b.ttl = Some(Ttl {
             min: 0,
@@ -753,6 +767,7 @@ fn read_behavior(
         ResponseHeaders::allowed(),
         b.response_headers,
     );
+    policies::check_cookie_leak(&mut t, r, &b);
     t.finish(r);
     b
 }

@@ -41,6 +41,10 @@ pub struct StackConfig {
     /// `distribution.web_acl_arn`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waf: Option<Waf>,
+    /// `[response_headers]`: the stack's own response headers policy, used by the behaviours
+    /// with `response_headers = "custom"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_headers: Option<ResponseHeadersPolicy>,
 }
 
 /// An origin group: CloudFront sends a request to `primary`, and again to `secondary` when
@@ -242,10 +246,15 @@ string_enum!(OriginRequest {
     None = "none",
 });
 
-string_enum!(ResponseHeaders {
-    SecurityHeaders = "security-headers",
-    None = "none",
-});
+string_enum!(
+    /// A behaviour's response headers policy: the managed SecurityHeadersPolicy, none, or the
+    /// stack's own (`[response_headers]`).
+    ResponseHeaders {
+        SecurityHeaders = "security-headers",
+        None = "none",
+        Custom = "custom",
+    }
+);
 
 string_enum!(StreamMode {
     OnDemand = "on-demand",
@@ -355,6 +364,18 @@ pub struct Behavior {
     pub ttl: Option<Ttl>,
     /// Viewer headers in the cache key; only with `caching = "custom"`.
     pub cache_key_headers: Vec<String>,
+    /// Query strings in the cache key; only with `caching = "custom"`.
+    #[serde(default = "KeyItems::all", skip_serializing_if = "KeyItems::is_all")]
+    pub cache_key_query_strings: KeyItems,
+    /// The allow or deny list of `cache_key_query_strings`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cache_key_query_string_names: Vec<String>,
+    /// Cookies in the cache key; only with `caching = "custom"`.
+    #[serde(default = "KeyItems::none", skip_serializing_if = "KeyItems::is_none")]
+    pub cache_key_cookies: KeyItems,
+    /// The allow or deny list of `cache_key_cookies`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cache_key_cookie_names: Vec<String>,
     pub origin_request: OriginRequest,
     pub response_headers: ResponseHeaders,
 }
@@ -371,6 +392,10 @@ impl Behavior {
             caching: CachingMode::Disabled,
             ttl: None,
             cache_key_headers: Vec::new(),
+            cache_key_query_strings: KeyItems::All,
+            cache_key_query_string_names: Vec::new(),
+            cache_key_cookies: KeyItems::None,
+            cache_key_cookie_names: Vec::new(),
             origin_request: OriginRequest::AllViewerExceptHost,
             response_headers: ResponseHeaders::SecurityHeaders,
         }
@@ -586,3 +611,145 @@ pub const WAF_DEFAULT_GROUPS: &[&str] = &[
 
 /// The rate limit a `[waf]` without `[waf.rate_limit]` gets (WAF console's default).
 pub const WAF_DEFAULT_RATE_LIMIT: u64 = 2000;
+
+// ------------------------------------------------------------------ cache keys, response headers
+
+string_enum!(
+    /// Which query strings or cookies a custom cache policy keys on: every one, none, only
+    /// the listed names (`allow`), or all but the listed names (`deny`).
+    KeyItems {
+        All = "all",
+        None = "none",
+        Allow = "allow",
+        Deny = "deny",
+    }
+);
+
+impl KeyItems {
+    fn all() -> KeyItems {
+        KeyItems::All
+    }
+    fn none() -> KeyItems {
+        KeyItems::None
+    }
+    fn is_all(&self) -> bool {
+        *self == KeyItems::All
+    }
+    fn is_none(&self) -> bool {
+        *self == KeyItems::None
+    }
+}
+
+string_enum!(
+    /// X-Frame-Options.
+    FrameOption {
+        Deny = "DENY",
+        SameOrigin = "SAMEORIGIN",
+    }
+);
+
+string_enum!(
+    /// Referrer-Policy, the values CloudFront accepts.
+    ReferrerPolicy {
+        NoReferrer = "no-referrer",
+        NoReferrerWhenDowngrade = "no-referrer-when-downgrade",
+        Origin = "origin",
+        OriginWhenCrossOrigin = "origin-when-cross-origin",
+        SameOrigin = "same-origin",
+        StrictOrigin = "strict-origin",
+        StrictOriginWhenCrossOrigin = "strict-origin-when-cross-origin",
+        UnsafeUrl = "unsafe-url",
+    }
+);
+
+string_enum!(
+    /// Access-Control-Allow-Methods values CloudFront accepts.
+    CorsMethod {
+        Get = "GET",
+        Post = "POST",
+        Options = "OPTIONS",
+        Put = "PUT",
+        Delete = "DELETE",
+        Patch = "PATCH",
+        Head = "HEAD",
+        All = "ALL",
+    }
+);
+
+/// `[response_headers]`: the stack's own CloudFront response headers policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResponseHeadersPolicy {
+    /// Whether the security headers below replace the ones the origin sends.
+    pub override_origin: bool,
+    /// Content-Security-Policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_security_policy: Option<String>,
+    /// X-Frame-Options.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame_options: Option<FrameOption>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referrer_policy: Option<ReferrerPolicy>,
+    /// X-Content-Type-Options: nosniff.
+    pub content_type_options: bool,
+    /// Headers CloudFront removes from the origin's responses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove_headers: Vec<String>,
+    /// Percent of responses (0–100) that carry CloudFront's Server-Timing header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_timing_sampling_rate: Option<f64>,
+    /// Strict-Transport-Security.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hsts: Option<Hsts>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cors: Option<Cors>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub custom_headers: Vec<CustomHeader>,
+}
+
+impl Default for ResponseHeadersPolicy {
+    fn default() -> Self {
+        ResponseHeadersPolicy {
+            override_origin: true,
+            content_security_policy: None,
+            frame_options: None,
+            referrer_policy: None,
+            content_type_options: false,
+            remove_headers: Vec::new(),
+            server_timing_sampling_rate: None,
+            hsts: None,
+            cors: None,
+            custom_headers: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hsts {
+    pub max_age_seconds: u32,
+    pub include_subdomains: bool,
+    pub preload: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cors {
+    /// `*` or origins such as `https://app.example.com`.
+    pub allow_origins: Vec<String>,
+    pub allow_methods: Vec<CorsMethod>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_headers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expose_headers: Vec<String>,
+    pub allow_credentials: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age_seconds: Option<u32>,
+    /// Whether these CORS headers replace the ones the origin sends.
+    pub origin_override: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomHeader {
+    pub name: String,
+    pub value: String,
+    /// Whether the value replaces the origin's header of the same name.
+    pub override_origin: bool,
+}

@@ -169,6 +169,26 @@ pub fn weak_choices(config: &StackConfig) -> Vec<Warning> {
         }
     }
 
+    // Managed cache policies that key on no cookies behind an origin request policy that
+    // forwards them all (see `load/policies.rs` for why these warn and custom ones fail).
+    for (path, behavior) in &behaviors {
+        use crate::schema::{CachingMode, OriginRequest};
+
+        // UseOriginCacheControlHeaders (origin-headers) has a default TTL of 0: it caches
+        // only what the origin marks cacheable itself, so it is not warned about.
+        if behavior.caching == CachingMode::Optimized
+            && matches!(
+                behavior.origin_request,
+                OriginRequest::AllViewer | OriginRequest::AllViewerExceptHost
+            )
+        {
+            out.push(warn(
+                format!("{path}.origin_request"),
+                format!("\"{}\" sends every viewer cookie to the origin, but CachingOptimized caches for a day by default with no cookie in the cache key: if the origin answers differently per cookie (a session), one viewer's response can be served to another; set origin_request = \"none\", or caching = \"custom\" with cache_key_cookies = \"all\" (or make the origin send Cache-Control: private for such responses)", behavior.origin_request),
+            ));
+        }
+    }
+
     if config.distribution.aliases.is_empty() {
         out.push(warn(
             "distribution.aliases".to_string(),

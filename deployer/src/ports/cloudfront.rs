@@ -15,8 +15,8 @@ use aws_sdk_cloudfront::types::{
     ContinuousDeploymentPolicyType, ContinuousDeploymentSingleHeaderConfig,
     ContinuousDeploymentSingleWeightConfig, DistributionConfig, DistributionConfigWithTags,
     EndPoint, FunctionConfig, FunctionRuntime, FunctionStage, InvalidationBatch,
-    KinesisStreamConfig, Paths, SessionStickinessConfig, StagingDistributionDnsNames, Tag, Tags,
-    TrafficConfig,
+    KinesisStreamConfig, Paths, ResponseHeadersPolicyConfig, ResponseHeadersPolicyType,
+    SessionStickinessConfig, StagingDistributionDnsNames, Tag, Tags, TrafficConfig,
 };
 
 use super::fake::{FakeAccount, refused};
@@ -87,6 +87,14 @@ pub struct CachePolicy {
     pub id: String,
     pub etag: String,
     pub config: CachePolicyConfig,
+}
+
+/// A custom response headers policy with the ETag its config was read with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResponseHeadersPolicy {
+    pub id: String,
+    pub etag: String,
+    pub config: ResponseHeadersPolicyConfig,
 }
 
 /// A distribution as ListDistributions and CreateDistribution answer it.
@@ -195,6 +203,30 @@ pub trait CloudFront: Send + Sync {
     ) -> PortFuture<'a, ()>;
     /// Deletes the policy `name` (errors name it) by id.
     fn delete_cache_policy<'a>(
+        &'a self,
+        id: &'a str,
+        etag: &'a str,
+        name: &'a str,
+    ) -> PortFuture<'a, ()>;
+
+    /// The custom response headers policy named `name`, with its ETag.
+    fn response_headers_policy<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> PortFuture<'a, Option<ResponseHeadersPolicy>>;
+    /// Creates the policy; its id when CloudFront answers one.
+    fn create_response_headers_policy<'a>(
+        &'a self,
+        config: ResponseHeadersPolicyConfig,
+    ) -> PortFuture<'a, Option<String>>;
+    fn update_response_headers_policy<'a>(
+        &'a self,
+        id: &'a str,
+        etag: &'a str,
+        config: ResponseHeadersPolicyConfig,
+    ) -> PortFuture<'a, ()>;
+    /// Deletes the policy `name` (errors name it) by id.
+    fn delete_response_headers_policy<'a>(
         &'a self,
         id: &'a str,
         etag: &'a str,
@@ -651,6 +683,126 @@ impl CloudFront for SdkCloudFront {
                 .send()
                 .await
                 .map_err(|e| DeployError::aws("cloudfront:DeleteCachePolicy", name, e))?;
+            Ok(())
+        })
+    }
+
+    fn response_headers_policy<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> PortFuture<'a, Option<ResponseHeadersPolicy>> {
+        Box::pin(async move {
+            let mut marker: Option<String> = None;
+            loop {
+                let out = self
+                    .0
+                    .list_response_headers_policies()
+                    .r#type(ResponseHeadersPolicyType::Custom)
+                    .set_marker(marker.clone())
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        DeployError::aws("cloudfront:ListResponseHeadersPolicies", name, e)
+                    })?;
+                let Some(list) = out.response_headers_policy_list else {
+                    return Ok(None);
+                };
+                for item in list.items() {
+                    let Some(policy) = item.response_headers_policy() else {
+                        continue;
+                    };
+                    let Some(config) = policy.response_headers_policy_config() else {
+                        continue;
+                    };
+                    if config.name() == name {
+                        let etag = self
+                            .0
+                            .get_response_headers_policy_config()
+                            .id(policy.id())
+                            .send()
+                            .await
+                            .map_err(|e| {
+                                DeployError::aws(
+                                    "cloudfront:GetResponseHeadersPolicyConfig",
+                                    name,
+                                    e,
+                                )
+                            })?
+                            .e_tag
+                            .unwrap_or_default();
+                        return Ok(Some(ResponseHeadersPolicy {
+                            id: policy.id().to_string(),
+                            etag,
+                            config: config.clone(),
+                        }));
+                    }
+                }
+                marker = list
+                    .next_marker()
+                    .map(str::to_string)
+                    .filter(|m| !m.is_empty());
+                if marker.is_none() {
+                    return Ok(None);
+                }
+            }
+        })
+    }
+
+    fn create_response_headers_policy<'a>(
+        &'a self,
+        config: ResponseHeadersPolicyConfig,
+    ) -> PortFuture<'a, Option<String>> {
+        Box::pin(async move {
+            let name = config.name().to_string();
+            let out = self
+                .0
+                .create_response_headers_policy()
+                .response_headers_policy_config(config)
+                .send()
+                .await
+                .map_err(|e| {
+                    DeployError::aws("cloudfront:CreateResponseHeadersPolicy", &name, e)
+                })?;
+            Ok(out.response_headers_policy().map(|p| p.id().to_string()))
+        })
+    }
+
+    fn update_response_headers_policy<'a>(
+        &'a self,
+        id: &'a str,
+        etag: &'a str,
+        config: ResponseHeadersPolicyConfig,
+    ) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            let name = config.name().to_string();
+            self.0
+                .update_response_headers_policy()
+                .id(id)
+                .if_match(etag)
+                .response_headers_policy_config(config)
+                .send()
+                .await
+                .map_err(|e| {
+                    DeployError::aws("cloudfront:UpdateResponseHeadersPolicy", &name, e)
+                })?;
+            Ok(())
+        })
+    }
+
+    fn delete_response_headers_policy<'a>(
+        &'a self,
+        id: &'a str,
+        etag: &'a str,
+        name: &'a str,
+    ) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            self.0
+                .delete_response_headers_policy()
+                .id(id)
+                .if_match(etag)
+                .send()
+                .await
+                .map_err(|e| DeployError::aws("cloudfront:DeleteResponseHeadersPolicy", name, e))?;
             Ok(())
         })
     }
@@ -1241,6 +1393,8 @@ pub struct FakeCloudFront {
     /// By id.
     cache_policies: BTreeMap<String, FakeCachePolicy>,
     /// By id.
+    response_headers_policies: BTreeMap<String, FakeResponseHeadersPolicy>,
+    /// By id.
     distributions: BTreeMap<String, FakeDistribution>,
     /// By invalidation id.
     invalidations: BTreeMap<String, FakeInvalidation>,
@@ -1281,10 +1435,11 @@ fn references(config: &DistributionConfig) -> Vec<String> {
     let mut add =
         |cache: Option<&str>,
          origin_request: Option<&str>,
+         headers: Option<&str>,
          log: Option<&str>,
          functions: Option<&aws_sdk_cloudfront::types::FunctionAssociations>| {
             used.extend(
-                [cache, origin_request, log]
+                [cache, origin_request, headers, log]
                     .into_iter()
                     .flatten()
                     .map(str::to_string),
@@ -1302,6 +1457,7 @@ fn references(config: &DistributionConfig) -> Vec<String> {
         add(
             b.cache_policy_id(),
             b.origin_request_policy_id(),
+            b.response_headers_policy_id(),
             b.realtime_log_config_arn(),
             b.function_associations(),
         );
@@ -1314,6 +1470,7 @@ fn references(config: &DistributionConfig) -> Vec<String> {
         add(
             b.cache_policy_id(),
             b.origin_request_policy_id(),
+            b.response_headers_policy_id(),
             b.realtime_log_config_arn(),
             b.function_associations(),
         );
@@ -1344,6 +1501,13 @@ pub struct FakeFunction {
 pub struct FakeCachePolicy {
     pub id: String,
     pub config: CachePolicyConfig,
+    pub etag: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeResponseHeadersPolicy {
+    pub id: String,
+    pub config: ResponseHeadersPolicyConfig,
     pub etag: String,
 }
 
@@ -1501,6 +1665,35 @@ impl FakeAccount {
         if let Some(policy) = state
             .cloudfront
             .cache_policies
+            .values_mut()
+            .find(|p| p.config.name() == name)
+        {
+            edit(&mut policy.config);
+            policy.etag = etag;
+        }
+    }
+
+    /// The custom response headers policy named `name`.
+    pub fn response_headers_policy(&self, name: &str) -> Option<FakeResponseHeadersPolicy> {
+        self.state()
+            .cloudfront
+            .response_headers_policies
+            .values()
+            .find(|p| p.config.name() == name)
+            .cloned()
+    }
+
+    /// Changes a response headers policy behind the deployer's back; its ETag changes.
+    pub fn edit_response_headers_policy(
+        &self,
+        name: &str,
+        edit: impl FnOnce(&mut ResponseHeadersPolicyConfig),
+    ) {
+        let mut state = self.state();
+        let etag = state.cloudfront.new_etag();
+        if let Some(policy) = state
+            .cloudfront
+            .response_headers_policies
             .values_mut()
             .find(|p| p.config.name() == name)
         {
@@ -1866,6 +2059,130 @@ impl CloudFront for FakeAccount {
                 ));
             }
             state.cloudfront.cache_policies.remove(id);
+            Ok(())
+        })
+    }
+
+    fn response_headers_policy<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> PortFuture<'a, Option<ResponseHeadersPolicy>> {
+        Box::pin(async move {
+            self.call("cloudfront:ListResponseHeadersPolicies", name)?;
+            let found = self
+                .state()
+                .cloudfront
+                .response_headers_policies
+                .values()
+                .find(|p| p.config.name() == name)
+                .cloned();
+            let Some(policy) = found else {
+                return Ok(None);
+            };
+            self.call("cloudfront:GetResponseHeadersPolicyConfig", name)?;
+            Ok(Some(ResponseHeadersPolicy {
+                id: policy.id,
+                etag: policy.etag,
+                config: policy.config,
+            }))
+        })
+    }
+
+    fn create_response_headers_policy<'a>(
+        &'a self,
+        config: ResponseHeadersPolicyConfig,
+    ) -> PortFuture<'a, Option<String>> {
+        Box::pin(async move {
+            const OPERATION: &str = "cloudfront:CreateResponseHeadersPolicy";
+            let name = config.name().to_string();
+            self.call(OPERATION, &name)?;
+            let mut state = self.state();
+            if state
+                .cloudfront
+                .response_headers_policies
+                .values()
+                .any(|p| p.config.name() == name)
+            {
+                return Err(refused(
+                    OPERATION,
+                    &name,
+                    "ResponseHeadersPolicyAlreadyExists: A response headers policy with this name already exists.",
+                ));
+            }
+            let id = format!("00000000-0000-4000-9000-{:012x}", state.cloudfront.next());
+            let etag = state.cloudfront.new_etag();
+            state.cloudfront.response_headers_policies.insert(
+                id.clone(),
+                FakeResponseHeadersPolicy {
+                    id: id.clone(),
+                    config,
+                    etag,
+                },
+            );
+            Ok(Some(id))
+        })
+    }
+
+    fn update_response_headers_policy<'a>(
+        &'a self,
+        id: &'a str,
+        etag: &'a str,
+        config: ResponseHeadersPolicyConfig,
+    ) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            const OPERATION: &str = "cloudfront:UpdateResponseHeadersPolicy";
+            let name = config.name().to_string();
+            self.call(OPERATION, &name)?;
+            let mut state = self.state();
+            let fresh = state.cloudfront.new_etag();
+            let held = state
+                .cloudfront
+                .response_headers_policies
+                .get_mut(id)
+                .ok_or_else(|| {
+                    refused(
+                        OPERATION,
+                        &name,
+                        "NoSuchResponseHeadersPolicy: The response headers policy does not exist.",
+                    )
+                })?;
+            check_etag(OPERATION, &name, etag, &held.etag)?;
+            held.config = config;
+            held.etag = fresh;
+            Ok(())
+        })
+    }
+
+    fn delete_response_headers_policy<'a>(
+        &'a self,
+        id: &'a str,
+        etag: &'a str,
+        name: &'a str,
+    ) -> PortFuture<'a, ()> {
+        Box::pin(async move {
+            const OPERATION: &str = "cloudfront:DeleteResponseHeadersPolicy";
+            self.call(OPERATION, name)?;
+            let mut state = self.state();
+            let held = state
+                .cloudfront
+                .response_headers_policies
+                .get(id)
+                .ok_or_else(|| {
+                    refused(
+                        OPERATION,
+                        name,
+                        "NoSuchResponseHeadersPolicy: The response headers policy does not exist.",
+                    )
+                })?;
+            check_etag(OPERATION, name, etag, &held.etag)?;
+            if state.cloudfront.in_use(id) {
+                return Err(refused(
+                    OPERATION,
+                    name,
+                    "ResponseHeadersPolicyInUse: Cannot delete the response headers policy because it is attached to one or more cache behaviors.",
+                ));
+            }
+            state.cloudfront.response_headers_policies.remove(id);
             Ok(())
         })
     }

@@ -401,6 +401,7 @@ pub async fn converge_distribution(
     web_acl_arn: Option<&str>,
     function_arn: &str,
     cache_policies: &[(String, String)],
+    response_headers_policy: Option<&str>,
 ) -> Result<Converged, DeployError> {
     let caller_reference = run.names.caller_reference();
     let (mut found, mut current) = match find_with_config(run).await? {
@@ -420,6 +421,7 @@ pub async fn converge_distribution(
                 viewer_request_function_arn: function_arn,
                 custom_cache_policies: cache_policies,
                 web_acl_arn,
+                response_headers_policy,
             },
         )
     };
@@ -1086,7 +1088,7 @@ mod tests {
         let config = config();
         let run = Run::offline(&config, account.ports(), ACCOUNT, mode);
         let result =
-            converge_distribution(&run, Some(LOG_CONFIG_ARN), None, FUNCTION_ARN, &[]).await;
+            converge_distribution(&run, Some(LOG_CONFIG_ARN), None, FUNCTION_ARN, &[], None).await;
         (result, run.changes(), run.mutations())
     }
 
@@ -1237,6 +1239,7 @@ mod tests {
                 viewer_request_function_arn: FUNCTION_ARN,
                 custom_cache_policies: &[],
                 web_acl_arn: None,
+                response_headers_policy: None,
             },
         );
         let created = match other {
@@ -1271,6 +1274,7 @@ mod tests {
                 viewer_request_function_arn: FUNCTION_ARN,
                 custom_cache_policies: &[],
                 web_acl_arn: None,
+                response_headers_policy: None,
             },
         );
         let created = match by_hand {
@@ -1552,7 +1556,8 @@ mod tests {
     async fn edge_with(account: &FakeAccount, mode: Mode) -> Outcome<Converged> {
         let config = edge();
         let run = Run::offline(&config, account.ports(), ACCOUNT, mode);
-        let result = converge_distribution(&run, Some(LOG_CONFIG_ARN), None, FUNCTION_ARN, &[]).await;
+        let result =
+            converge_distribution(&run, Some(LOG_CONFIG_ARN), None, FUNCTION_ARN, &[], None).await;
         (result, run.changes(), run.mutations())
     }
 
@@ -1602,5 +1607,53 @@ mod tests {
         let (_, changes, calls) = edge_with(&account, Mode::Apply).await;
         assert_eq!(changes[0].action, Action::Unchanged);
         assert!(calls.is_empty());
+    }
+
+    #[tokio::test]
+    async fn cache_key_lists_are_fields_of_the_cache_policy_and_a_changed_list_is_one_update() {
+        use cfrp_config::KeyItems;
+        let account = account();
+        let mut config = custom_caching();
+        config.default_behavior.cache_key_query_strings = KeyItems::Deny;
+        config.default_behavior.cache_key_query_string_names = vec!["utm_source".into()];
+        config.default_behavior.cache_key_cookies = KeyItems::Allow;
+        config.default_behavior.cache_key_cookie_names = vec!["locale".into()];
+        let run = Run::offline(&config, account.ports(), ACCOUNT, Mode::Apply);
+        assert!(converge_cache_policies(&run).await.is_ok());
+        let held = account.cache_policy(&cache_policy_name()).map(|p| p.config);
+        let fields = held
+            .as_ref()
+            .map(spec::flatten_cache_policy)
+            .unwrap_or_default();
+        assert_eq!(
+            fields.get("query_strings").map(String::as_str),
+            Some("allExcept")
+        );
+        assert_eq!(
+            fields.get("query_string_names").map(String::as_str),
+            Some("utm_source")
+        );
+        assert_eq!(fields.get("cookies").map(String::as_str), Some("whitelist"));
+        assert_eq!(
+            fields.get("cookie_names").map(String::as_str),
+            Some("locale")
+        );
+
+        config.default_behavior.cache_key_cookie_names = vec!["locale".into(), "currency".into()];
+        let plan = Run::offline(&config, account.ports(), ACCOUNT, Mode::Plan);
+        assert!(converge_cache_policies(&plan).await.is_ok());
+        assert_eq!(
+            plan.changes()[0].action,
+            update("cookie_names", "locale", "currency,locale")
+        );
+        let run = Run::offline(&config, account.ports(), ACCOUNT, Mode::Apply);
+        assert!(converge_cache_policies(&run).await.is_ok());
+        assert_eq!(
+            run.mutations(),
+            vec![format!(
+                "cloudfront:UpdateCachePolicy {}",
+                cache_policy_name()
+            )]
+        );
     }
 }

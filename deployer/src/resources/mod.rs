@@ -4,6 +4,7 @@
 
 pub mod cloudfront;
 pub mod events;
+pub mod headers;
 pub mod iam;
 pub mod kinesis;
 pub mod lambda;

@@ -143,6 +143,19 @@ async fn desired_staging(
             })?;
         policies.push((spec::behavior_key(behavior), found.id.clone()));
     }
+    // The response headers policy is shared like the cache policies: `up` makes it.
+    let headers_policy = if crate::spec::headers::uses_own_policy(run.config) {
+        let name = crate::spec::headers::response_headers_policy_name(run.names.stack());
+        let found = run.ports.cloudfront.response_headers_policy(&name).await?;
+        Some(found.map(|p| p.id).ok_or_else(|| {
+            DeployError::state(
+                &name,
+                "this response headers policy does not exist yet: run `deployer up` first (it is shared by the primary and the staging distribution)",
+            )
+        })?)
+    } else {
+        None
+    };
     let reference = staging_reference(run);
     let mut config = spec::build(
         run.config,
@@ -159,6 +172,7 @@ async fn desired_staging(
                 .as_ref()
                 .and(primary_config.web_acl_id())
                 .filter(|arn| !arn.is_empty()),
+            response_headers_policy: headers_policy.as_deref(),
         },
     )?;
     config.aliases = Some(Aliases::builder().quantity(0).build()?);
@@ -597,7 +611,8 @@ mod tests {
     /// Creates the stack's primary as `up` does; its id.
     async fn primary_in(account: &FakeAccount, config: &StackConfig) -> String {
         let run = Run::offline(config, account.ports(), ACCOUNT, Mode::Apply);
-        let converged = distribution::converge_distribution(&run, None, None, FUNCTION_ARN, &[]).await;
+        let converged =
+            distribution::converge_distribution(&run, None, None, FUNCTION_ARN, &[], None).await;
         converged
             .ok()
             .and_then(|c| c.found)

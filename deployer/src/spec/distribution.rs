@@ -16,7 +16,7 @@ use aws_sdk_cloudfront::types::{
 };
 use cfrp_config::{
     self as config, AllowedMethods as Allowed, Behavior, CachedMethods as Cached, CachingMode,
-    GeoMode, HttpVersion, OriginRequest, ResponseHeaders, StackConfig, ViewerProtocol,
+    GeoMode, HttpVersion, KeyItems, OriginRequest, ResponseHeaders, StackConfig, ViewerProtocol,
 };
 use sha2::{Digest, Sha256};
 
@@ -51,6 +51,8 @@ pub struct Inputs<'a> {
     pub custom_cache_policies: &'a [(String, String)],
     /// The `[waf]` web ACL's ARN; None: `distribution.web_acl_arn` (bring your own) or none.
     pub web_acl_arn: Option<&'a str>,
+    /// The id of the stack's own response headers policy, when it has one.
+    pub response_headers_policy: Option<&'a str>,
 }
 
 /// The stable key of a behavior: `default` or its path pattern.
@@ -97,20 +99,50 @@ pub fn cache_policy(
             )
             .build()?
     };
+    let names = |names: &[String]| -> Result<Option<cf::CookieNames>, DeployError> {
+        Ok(Some(
+            cf::CookieNames::builder()
+                .quantity(names.len() as i32)
+                .set_items(Some(names.to_vec()))
+                .build()?,
+        ))
+    };
+    let cookies = CachePolicyCookiesConfig::builder()
+        .cookie_behavior(match behavior.cache_key_cookies {
+            KeyItems::All => CachePolicyCookieBehavior::All,
+            KeyItems::None => CachePolicyCookieBehavior::None,
+            KeyItems::Allow => CachePolicyCookieBehavior::Whitelist,
+            KeyItems::Deny => CachePolicyCookieBehavior::AllExcept,
+        })
+        .set_cookies(match behavior.cache_key_cookies {
+            KeyItems::Allow | KeyItems::Deny => names(&behavior.cache_key_cookie_names)?,
+            KeyItems::All | KeyItems::None => None,
+        })
+        .build()?;
+    let query_names = match behavior.cache_key_query_strings {
+        KeyItems::Allow | KeyItems::Deny => Some(
+            cf::QueryStringNames::builder()
+                .quantity(behavior.cache_key_query_string_names.len() as i32)
+                .set_items(Some(behavior.cache_key_query_string_names.clone()))
+                .build()?,
+        ),
+        KeyItems::All | KeyItems::None => None,
+    };
+    let query_strings = CachePolicyQueryStringsConfig::builder()
+        .query_string_behavior(match behavior.cache_key_query_strings {
+            KeyItems::All => CachePolicyQueryStringBehavior::All,
+            KeyItems::None => CachePolicyQueryStringBehavior::None,
+            KeyItems::Allow => CachePolicyQueryStringBehavior::Whitelist,
+            KeyItems::Deny => CachePolicyQueryStringBehavior::AllExcept,
+        })
+        .set_query_strings(query_names)
+        .build()?;
     let parameters = ParametersInCacheKeyAndForwardedToOrigin::builder()
         .enable_accept_encoding_gzip(true)
         .enable_accept_encoding_brotli(true)
         .headers_config(headers)
-        .cookies_config(
-            CachePolicyCookiesConfig::builder()
-                .cookie_behavior(CachePolicyCookieBehavior::None)
-                .build()?,
-        )
-        .query_strings_config(
-            CachePolicyQueryStringsConfig::builder()
-                .query_string_behavior(CachePolicyQueryStringBehavior::All)
-                .build()?,
-        )
+        .cookies_config(cookies)
+        .query_strings_config(query_strings)
         .build()?;
     Ok(Some(
         CachePolicyConfig::builder()
@@ -151,6 +183,26 @@ pub fn flatten_cache_policy(policy: &CachePolicyConfig) -> Fields {
             "query_strings".into(),
             p.query_strings_config()
                 .map(|q| q.query_string_behavior().as_str().to_string())
+                .unwrap_or_default(),
+        );
+        f.insert(
+            "query_string_names".into(),
+            p.query_strings_config()
+                .and_then(|q| q.query_strings())
+                .map(|n| sorted(n.items()))
+                .unwrap_or_default(),
+        );
+        f.insert(
+            "cookies".into(),
+            p.cookies_config()
+                .map(|c| c.cookie_behavior().as_str().to_string())
+                .unwrap_or_default(),
+        );
+        f.insert(
+            "cookie_names".into(),
+            p.cookies_config()
+                .and_then(|c| c.cookies())
+                .map(|n| sorted(n.items()))
                 .unwrap_or_default(),
         );
     }
@@ -367,6 +419,12 @@ fn parts(b: &Behavior, inputs: &Inputs<'_>) -> Result<BehaviorParts, DeployError
         response_headers_policy: match b.response_headers {
             ResponseHeaders::SecurityHeaders => Some(managed::SECURITY_HEADERS.to_string()),
             ResponseHeaders::None => None,
+            ResponseHeaders::Custom => Some(
+                inputs
+                    .response_headers_policy
+                    .unwrap_or(super::KNOWN_AFTER_UP)
+                    .to_string(),
+            ),
         },
     })
 }
@@ -658,6 +716,7 @@ mod tests {
             viewer_request_function_arn: "arn:aws:cloudfront::123456789012:function/cfrp-shop-viewer-request",
             custom_cache_policies: &[],
             web_acl_arn: None,
+            response_headers_policy: None,
         }
     }
 

@@ -207,6 +207,7 @@ response_code = 404
             viewer_request_function_arn: "arn:aws:cloudfront::123456789012:function/cfrp-edge-viewer-request",
             custom_cache_policies: &[],
             web_acl_arn: None,
+            response_headers_policy: None,
         }
     }
 

@@ -6,6 +6,7 @@ pub mod bucket;
 pub mod dashboard;
 pub mod distribution;
 pub mod edge;
+pub mod headers;
 pub mod policy;
 pub mod secret;
 pub mod viewer_request;

@@ -94,6 +94,105 @@ def _route_regex(request_uri: str) -> re.Pattern[str]:
     return re.compile(f"^{pattern}/?$")
 
 
+# CloudFront quotas ("Quotas", response headers policies and cache policies) and the
+# documented rules the botocore model cannot express.
+MAX_KEY_NAMES = 10
+MAX_CUSTOM_HEADERS = 10
+MAX_REMOVE_HEADERS = 10
+MAX_CSP_LENGTH = 1783
+
+# Headers a response headers policy cannot remove (developer guide, "Understand response
+# headers policies", Remove headers); a trailing `*` is a prefix. Kept in step with the config
+# crate's list (shared/src/load/policies.rs).
+UNREMOVABLE_HEADERS = [
+    "Connection", "Content-Encoding", "Content-Length", "Expect", "Host", "Keep-Alive",
+    "Proxy-Authenticate", "Proxy-Authorization", "Proxy-Connection", "Trailer",
+    "Transfer-Encoding", "Upgrade", "Via", "Warning", "X-Accel-Buffering", "X-Accel-Charset",
+    "X-Accel-Limit-Rate", "X-Accel-Redirect", "X-Amz-Cf-*", "X-Amzn-Auth", "X-Amzn-Cf-Billing",
+    "X-Amzn-Cf-Id", "X-Amzn-Cf-Xff", "X-Amzn-ErrorType", "X-Amzn-Fle-Profile",
+    "X-Amzn-Header-Count", "X-Amzn-Header-Order", "X-Amzn-Lambda-Integration-Tag",
+    "X-Amzn-RequestId", "X-Cache", "X-Edge-*", "X-Forwarded-Proto", "X-Real-IP",
+]
+
+
+def _unremovable(name: str) -> bool:
+    lower = name.lower()
+    for header in UNREMOVABLE_HEADERS:
+        h = header.lower()
+        if (h.endswith("*") and lower.startswith(h[:-1])) or lower == h:
+            return True
+    return False
+
+
+def _items(container: dict[str, Any] | None) -> list[Any]:
+    return list((container or {}).get("Items") or [])
+
+
+def _check_quantity(container: dict[str, Any] | None, what: str) -> None:
+    if container is not None and container.get("Quantity") != len(_items(container)):
+        raise ApiError("InconsistentQuantities", f"{what}: the value of Quantity and the size of Items don't match")
+
+
+def _check_key_list(config: dict[str, Any], kind: str, names_key: str, too_many: str) -> None:
+    """CookiesConfig / QueryStringsConfig: names only with whitelist / allExcept, and then at
+    least one; at most 10."""
+    behavior = config.get(f"{kind}Behavior")
+    names = config.get(names_key)
+    _check_quantity(names, names_key)
+    listed = _items(names)
+    if behavior in ("whitelist", "allExcept"):
+        if not listed:
+            raise ApiError("InvalidArgument", f"{kind}Behavior {behavior} needs at least one name in {names_key}")
+    elif listed:
+        raise ApiError("InvalidArgument", f"{names_key} can only be given with {kind}Behavior whitelist or allExcept, not {behavior}")
+    if len(listed) > MAX_KEY_NAMES:
+        raise ApiError(too_many, f"a cache policy lists at most {MAX_KEY_NAMES} {names_key.lower()}")
+
+
+def _check_response_headers_policy(config: dict[str, Any]) -> None:
+    cors = config.get("CorsConfig")
+    if cors is not None:
+        for key in ("AccessControlAllowOrigins", "AccessControlAllowHeaders", "AccessControlAllowMethods", "AccessControlExposeHeaders"):
+            _check_quantity(cors.get(key), key)
+        origins = _items(cors.get("AccessControlAllowOrigins"))
+        if not origins:
+            raise ApiError("InvalidArgument", "AccessControlAllowOrigins needs at least one origin")
+        if cors.get("AccessControlAllowCredentials") and "*" in origins:
+            raise ApiError("InvalidArgument", "AccessControlAllowCredentials cannot be true when AccessControlAllowOrigins contains *")
+        if not _items(cors.get("AccessControlAllowMethods")):
+            raise ApiError("InvalidArgument", "AccessControlAllowMethods needs at least one method")
+    security = config.get("SecurityHeadersConfig") or {}
+    csp = (security.get("ContentSecurityPolicy") or {}).get("ContentSecurityPolicy")
+    if csp is not None and len(csp) > MAX_CSP_LENGTH:
+        raise ApiError("TooLongCSPInResponseHeadersPolicy", f"the Content-Security-Policy is {len(csp)} characters; at most {MAX_CSP_LENGTH}")
+    timing = config.get("ServerTimingHeadersConfig")
+    if timing is not None:
+        rate = timing.get("SamplingRate")
+        # The model bounds it 0-100; four decimal places is the API reference's rule.
+        if rate is not None and abs(rate * 10000 - round(rate * 10000)) > 1e-6:
+            raise ApiError("InvalidArgument", f"SamplingRate {rate} has more than four decimal places")
+    custom = config.get("CustomHeadersConfig")
+    _check_quantity(custom, "CustomHeadersConfig")
+    if len(_items(custom)) > MAX_CUSTOM_HEADERS:
+        raise ApiError("TooManyCustomHeadersInResponseHeadersPolicy", f"at most {MAX_CUSTOM_HEADERS} custom headers")
+    seen: set[str] = set()
+    for header in _items(custom):
+        name = header.get("Header", "").lower()
+        if name in seen:
+            raise ApiError("InvalidArgument", f"custom header {header.get('Header')} is given twice")
+        seen.add(name)
+    remove = config.get("RemoveHeadersConfig")
+    _check_quantity(remove, "RemoveHeadersConfig")
+    if len(_items(remove)) > MAX_REMOVE_HEADERS:
+        raise ApiError("TooManyRemoveHeadersInResponseHeadersPolicy", f"at most {MAX_REMOVE_HEADERS} headers to remove")
+    for header in _items(remove):
+        name = header.get("Header", "")
+        if _unremovable(name):
+            raise ApiError("InvalidArgument", f"the header {name} cannot be removed by a response headers policy")
+        if name.lower() in seen:
+            raise ApiError("InvalidArgument", f"the header {name} is both added and removed")
+
+
 class CloudFrontExtension(MonitoringSubscriptions):
     """WSGI-level handler: `match()` says whether a request is ours, `handle()` answers it."""
 
@@ -328,6 +427,10 @@ class CloudFrontExtension(MonitoringSubscriptions):
             headers = (params.get("HeadersConfig") or {}).get("Headers") or {}
             if len(headers.get("Items") or []) > 10:
                 raise ApiError("TooManyHeadersInCachePolicy", "a cache policy keys on at most 10 headers")
+            _check_key_list(params.get("CookiesConfig") or {}, "Cookie", "Cookies", "TooManyCookiesInCachePolicy")
+            _check_key_list(params.get("QueryStringsConfig") or {}, "QueryString", "QueryStrings", "TooManyQueryStringsInCachePolicy")
+        if kind == "ResponseHeadersPolicy":
+            _check_response_headers_policy(config)
 
     def _create_policy(self, kind: str, config: dict[str, Any]) -> dict[str, Any]:
         self._check_policy(kind, config, None)
