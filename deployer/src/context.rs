@@ -36,6 +36,8 @@ pub struct Clients {
     pub sts: aws_sdk_sts::Client,
     /// WAFv2 in us-east-1, where scope CLOUDFRONT lives, whatever the stack's region.
     pub wafv2: aws_sdk_wafv2::Client,
+    /// The Resource Groups Tagging API in the stack's region.
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
 }
 
 impl Clients {
@@ -100,6 +102,7 @@ impl Clients {
             ssm: aws_sdk_ssm::Client::new(shared),
             sts: aws_sdk_sts::Client::new(shared),
             wafv2: aws_sdk_wafv2::Client::new(&global),
+            tagging: aws_sdk_resourcegroupstagging::Client::new(shared),
         }
     }
 }

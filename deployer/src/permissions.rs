@@ -461,6 +461,8 @@ pub const OPERATIONS: &[Operation] = &[
     op("s3:HeadBucket", &[("s3:ListBucket", Bucket)]),
     op("s3:CreateBucket", &[("s3:CreateBucket", Bucket)]),
     op("s3:GetBucketTagging", &[("s3:GetBucketTagging", Bucket)]),
+    // Buckets carrying the stack's tag under another name; GetResources has no resource type.
+    op("tagging:GetResources", &[("tag:GetResources", Any)]),
     op("s3:PutBucketTagging", &[("s3:PutBucketTagging", Bucket)]),
     op(
         "s3:GetBucketNotificationConfiguration",

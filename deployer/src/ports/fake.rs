@@ -66,6 +66,7 @@ impl FakeAccount {
             parameters: Arc::new(self.clone()),
             metrics_subscriptions: Arc::new(self.clone()),
             web_acls: Arc::new(self.clone()),
+            tagged: Arc::new(self.clone()),
         }
     }
 

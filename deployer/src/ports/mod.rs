@@ -18,6 +18,7 @@ pub mod s3;
 pub mod sns;
 pub mod sqs;
 pub mod ssm;
+pub mod tagging;
 pub mod wafv2;
 
 use std::future::Future;
@@ -63,6 +64,8 @@ pub struct Ports {
     pub metrics_subscriptions: Arc<dyn metrics_subscription::MetricsSubscriptions>,
     /// WAFv2 (scope CLOUDFRONT, us-east-1): the web ACL of `[waf]` and its IP sets.
     pub web_acls: Arc<dyn wafv2::WebAcls>,
+    /// The Resource Groups Tagging API in the stack's region: buckets carrying the stack's tag.
+    pub tagged: Arc<dyn tagging::Tagged>,
 }
 
 impl Ports {
@@ -84,6 +87,7 @@ impl Ports {
                 aws.cloudfront.clone(),
             )),
             web_acls: Arc::new(wafv2::SdkWebAcls(aws.wafv2.clone())),
+            tagged: Arc::new(tagging::SdkTagged(aws.tagging.clone())),
         }
     }
 }

@@ -81,7 +81,28 @@ fn desired_encryption(run: &Run<'_>) -> DefaultEncryption {
 /// The bucket `up` creates is converged: Block Public Access on, default encryption, a
 /// policy refusing requests without TLS. A bucket of someone else's is used as it is and
 /// inspected: each protection it lacks is a warning in the plan, never a change.
+/// A bucket is the stack's only when it carries the stack's tag and is the one the config
+/// names. Any other bucket with the tag (made under an earlier `bucket` name, or tagged by
+/// hand) is reported and never changed; `down` does not remove it either.
+async fn report_other_tagged(run: &Run<'_>, bucket: &str) -> Result<(), DeployError> {
+    let stack = run.names.stack();
+    let tag = cfrp_config::naming::STACK_TAG;
+    for other in run.ports.tagged.buckets_tagged(tag, stack).await? {
+        if other != bucket {
+            run.warn(
+                BUCKET,
+                &other,
+                format!(
+                    "carries this stack's tag ({tag}={stack}) but is not the manuscripts bucket the config names ({bucket}), so it is left as it is and `down` keeps it: empty and delete it, or remove the tag, if an earlier config made it"
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
 pub async fn converge_bucket(run: &Run<'_>, bucket: &str) -> Result<(), DeployError> {
+    report_other_tagged(run, bucket).await?;
     let encryption = desired_encryption(run);
     let desired = protection_fields(Some(&PublicAccessBlock::ALL), Some(&encryption), true);
     let Some(ours) = observe_bucket(run, bucket).await? else {
@@ -699,6 +720,36 @@ mod tests {
         let bucket = account.bucket(BUCKET_NAME).unwrap_or_default();
         assert_eq!(bucket.location, None);
         assert!(tagged_ours(&bucket));
+    }
+
+    #[tokio::test]
+    async fn another_bucket_carrying_the_stacks_tag_is_reported_and_left_as_it_is() {
+        let account = account();
+        let _ = run_step(&account, Mode::Apply, Step::Bucket).await;
+        account.add_bucket(
+            "shop-old-manuscripts",
+            FakeBucket {
+                location: Some("eu-west-1".into()),
+                tags: vec![("cfrp:stack".into(), "shop".into())],
+                ..FakeBucket::default()
+            },
+        );
+        let before = account.bucket("shop-old-manuscripts");
+        let config = config("eu-west-1");
+        let run = Run::offline(&config, account.ports(), ACCOUNT, Mode::Apply);
+        assert!(converge_bucket(&run, BUCKET_NAME).await.is_ok());
+        let warnings = run.warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert_eq!(warnings[0].name, "shop-old-manuscripts");
+        assert!(
+            warnings[0]
+                .message
+                .contains("not the manuscripts bucket the config names"),
+            "{}",
+            warnings[0].message
+        );
+        assert!(run.mutations().is_empty(), "{:?}", run.mutations());
+        assert_eq!(account.bucket("shop-old-manuscripts"), before);
     }
 
     #[tokio::test]
