@@ -263,7 +263,7 @@ async fn begin(
             }
             writeln!(
                 out,
-                "Configure every origin to accept both values (README: \"Rotating the origin-verify secret\"), then run `deployer secret rotate --apply`."
+                "Configure every origin to accept both values (README: \"The origin-verify secret\"), then run `deployer secret rotate --apply`."
             )?;
         }
     }
