@@ -172,17 +172,7 @@ pub async fn plan(
     // `config_warnings` (field, line, column, message, as `validate` gives them): `warnings`
     // is the plan's own, about resources (kind, name, message).
     let warnings = crate::validate::warnings_of(path, &args.up.stack, &config);
-    match session.output {
-        Output::Json => {
-            let mut value = planned.json();
-            value["config_warnings"] = crate::validate::warnings_json(&warnings);
-            writeln!(out, "{value:#}")?;
-        }
-        Output::Text => {
-            planned.write_text(out)?;
-            crate::validate::write_warnings(&warnings, out)?;
-        }
-    }
+    print_with_warnings(&planned, &warnings, false, session, out)?;
     if let Some(file) = &args.out
         && session.output == Output::Text
     {
