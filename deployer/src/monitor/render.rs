@@ -206,6 +206,15 @@ pub fn render(snapshot: &Snapshot, style: Style) -> Vec<String> {
     }
     lines.push(String::new());
 
+    if let Some(canary) = &s.canary {
+        let mut canary_lines = super::canary::lines(canary).into_iter();
+        if let Some(title) = canary_lines.next() {
+            lines.push(style.bold(&title));
+        }
+        lines.extend(canary_lines);
+        lines.push(String::new());
+    }
+
     let c = &s.cloudfront;
     let empty = format!(
         "CloudFront has published no Requests for {} in the last {} min",
@@ -327,6 +336,7 @@ mod tests {
                 },
             ],
             cloudfront: CloudFront::default(),
+            canary: None,
         }
     }
 
