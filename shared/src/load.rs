@@ -907,7 +907,9 @@ fn read_alarms(mut t: TableReader, r: &mut Report, caches: bool) -> Alarms {
     };
     for table in t.tables("rules", r) {
         if let Some(rule) = read_rule(table, r) {
-            if rules_out.iter().any(|existing| existing.name == rule.name) {
+            if crate::canary::RULES.contains(&rule.name.as_str()) {
+                r.add("alarms.rules", None, format!("rule name \"{}\" is a built-in canary rule's ([staging.canary]); pick another name", rule.name));
+            } else if rules_out.iter().any(|existing| existing.name == rule.name) {
                 r.add("alarms.rules", None, format!("rule name \"{}\" is used twice (built-in rules count; set default_rules = false to replace them)", rule.name));
             } else {
                 rules_out.push(rule);

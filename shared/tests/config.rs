@@ -426,4 +426,13 @@ fn staging_canary_thresholds_default_parse_round_trip_and_are_located_when_wrong
         "{found:?}"
     );
     of("margin");
+
+    let taken = format!(
+        "{minimal}[[alarms.rules]]\nname = \"canary-5xx\"\nmetric = \"Status5xx\"\nstatistic = \"Sum\"\ncomparison = \">\"\nthreshold = 1\n"
+    );
+    let found = problems(&taken);
+    assert!(
+        found.iter().any(|p| p.3.contains("built-in canary rule")),
+        "{found:?}"
+    );
 }

@@ -105,3 +105,129 @@ pub async fn set_staging(run: &Run<'_>, staging_domain: Option<&str>) -> Result<
         .await?;
     super::lambda::wait_ready(run, &name).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::Mode;
+    use crate::diff::Action;
+    use crate::ports::fake::FakeAccount;
+    use crate::ports::lambda::NewFunction;
+    use cfrp_config::{Names, StackConfig};
+
+    const ACCOUNT: &str = "123456789012";
+
+    fn config() -> StackConfig {
+        StackConfig::for_origin("shop", "eu-west-1", "app.example.com")
+    }
+
+    fn evaluator() -> String {
+        Names::new("shop").lambda(Function::AlarmEvaluator)
+    }
+
+    /// The account with the evaluator `up` makes (no canary settings).
+    async fn account(config: &StackConfig) -> FakeAccount {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let json = config
+            .evaluator_settings(Some("E1"), Some("d1.cloudfront.net"))
+            .to_env_value()
+            .unwrap_or_default();
+        let created = account
+            .ports()
+            .functions
+            .create(
+                &NewFunction {
+                    name: evaluator(),
+                    settings: FunctionSettings {
+                        runtime: "provided.al2023".to_string(),
+                        handler: "bootstrap".to_string(),
+                        role: format!("arn:aws:iam::{ACCOUNT}:role/r"),
+                        memory_mb: 128,
+                        timeout_seconds: 30,
+                        environment: BTreeMap::from([(SETTINGS_VARIABLE.to_string(), json)]),
+                    },
+                    architecture: "arm64".to_string(),
+                    description: String::new(),
+                    zip: vec![1],
+                },
+                Vec::new(),
+            )
+            .await;
+        assert!(created.is_ok(), "{created:?}");
+        account
+    }
+
+    fn deployed_canary(account: &FakeAccount) -> Option<CanarySettings> {
+        let function = account.function(&evaluator())?;
+        let value = function.config.environment.get(SETTINGS_VARIABLE)?.clone();
+        EvaluatorSettings::from_env_value(&value).ok()?.canary
+    }
+
+    #[tokio::test]
+    async fn stage_sets_the_staging_domain_once_and_rollback_clears_it() {
+        let config = config();
+        let account = account(&config).await;
+
+        let plan = Run::offline(&config, account.ports(), ACCOUNT, Mode::Plan);
+        assert!(set_staging(&plan, Some("")).await.is_ok());
+        let changes = plan.changes();
+        assert_eq!(changes.len(), 1);
+        assert!(matches!(changes[0].action, Action::Update { .. }));
+        assert!(plan.mutations().is_empty());
+        assert_eq!(deployed_canary(&account), None);
+
+        let run = Run::offline(&config, account.ports(), ACCOUNT, Mode::Apply);
+        assert!(set_staging(&run, Some("d2.cloudfront.net")).await.is_ok());
+        assert_eq!(
+            run.mutations(),
+            vec![format!(
+                "lambda:UpdateFunctionConfiguration {}",
+                evaluator()
+            )]
+        );
+        let set = deployed_canary(&account);
+        assert_eq!(
+            set.as_ref().map(|c| c.staging_domain.as_str()),
+            Some("d2.cloudfront.net")
+        );
+        assert_eq!(
+            set.map(|c| c.thresholds),
+            Some(config.staging.canary.clone())
+        );
+        // The rest of the settings is untouched.
+        let kept_run = Run::offline(&config, account.ports(), ACCOUNT, Mode::Plan);
+        assert_eq!(
+            kept(&kept_run)
+                .await
+                .ok()
+                .flatten()
+                .map(|c| c.staging_domain),
+            Some("d2.cloudfront.net".to_string())
+        );
+
+        let again = Run::offline(&config, account.ports(), ACCOUNT, Mode::Apply);
+        assert!(set_staging(&again, Some("d2.cloudfront.net")).await.is_ok());
+        assert!(again.mutations().is_empty(), "{:?}", again.mutations());
+
+        let cleared = Run::offline(&config, account.ports(), ACCOUNT, Mode::Apply);
+        assert!(set_staging(&cleared, None).await.is_ok());
+        assert_eq!(cleared.mutations().len(), 1);
+        assert_eq!(deployed_canary(&account), None);
+    }
+
+    #[tokio::test]
+    async fn no_evaluator_or_canary_off_sends_nothing() {
+        let config = config();
+        let empty = FakeAccount::new("eu-west-1", ACCOUNT);
+        let run = Run::offline(&config, empty.ports(), ACCOUNT, Mode::Apply);
+        assert!(set_staging(&run, Some("d2.cloudfront.net")).await.is_ok());
+        assert!(run.mutations().is_empty() && run.changes().is_empty());
+
+        let mut off = config.clone();
+        off.staging.canary.enabled = false;
+        let account = account(&off).await;
+        let run = Run::offline(&off, account.ports(), ACCOUNT, Mode::Apply);
+        assert!(set_staging(&run, Some("d2.cloudfront.net")).await.is_ok());
+        assert!(run.mutations().is_empty());
+    }
+}
