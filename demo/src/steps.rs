@@ -432,7 +432,7 @@ impl Demo<'_> {
             domain: self.domain.clone(),
         };
         let window = u32::try_from(self.args.minutes + 6).unwrap_or(10);
-        let snapshot = monitor::snapshot(config, self.aws()?, &target, window).await?;
+        let snapshot = monitor::snapshot(config, self.aws()?, &target, None, window).await?;
         let traffic = &snapshot.analyser;
         let seen = traffic.requests_per_second.history.iter().flatten().count();
         if seen == 0 {

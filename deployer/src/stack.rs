@@ -496,9 +496,13 @@ async fn step(
             };
             let settings_json = match function {
                 Function::LogAnalyser => config.analyser_settings().to_env_value()?,
-                Function::AlarmEvaluator => config
-                    .evaluator_settings(id.as_deref(), domain.as_deref())
-                    .to_env_value()?,
+                Function::AlarmEvaluator => {
+                    let mut settings = config.evaluator_settings(id.as_deref(), domain.as_deref());
+                    // A staging distribution `stage` set stays compared until `rollback` or
+                    // `promote` clears it.
+                    settings.canary = crate::resources::canary::kept(run).await?;
+                    settings.to_env_value()?
+                }
                 Function::Invalidator => {
                     match config.invalidator_settings(id.as_deref().unwrap_or(KNOWN_AFTER_UP)) {
                         Some(settings) => settings.to_env_value()?,

@@ -300,6 +300,9 @@ pub struct Status {
     pub alarms: Vec<AlarmStatus>,
     /// The staging distribution and its continuous deployment policy (`stage`), if any.
     pub staging: Option<crate::resources::staging::StagingStatus>,
+    /// Primary against staging over the canary window, with the canary rules' states; None
+    /// without a staging distribution (or with alarms or `[staging.canary]` off).
+    pub canary: Option<crate::monitor::canary::Comparison>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -414,6 +417,24 @@ pub async fn status(session: &Session, config: &StackConfig) -> Result<Status, D
         }));
     }
     let staging = crate::resources::staging::status(&run).await?;
+    let canary = match (&found, &staging) {
+        (Some(primary), Some(staged)) if config.alarms.enabled && config.staging.canary.enabled => {
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+            Some(
+                crate::monitor::canary::fetch(
+                    config,
+                    &run.aws.cloudwatch,
+                    &primary.domain,
+                    &staged.domain,
+                    now_ms,
+                )
+                .await?,
+            )
+        }
+        _ => None,
+    };
     Ok(Status {
         stack: run.names.stack().to_string(),
         region: run.region.clone(),
@@ -421,6 +442,7 @@ pub async fn status(session: &Session, config: &StackConfig) -> Result<Status, D
         functions,
         alarms,
         staging,
+        canary,
     })
 }
 
@@ -482,6 +504,11 @@ impl Status {
                     }
                 )?,
                 None => writeln!(out, "    no continuous deployment policy")?,
+            }
+        }
+        if let Some(c) = &self.canary {
+            for line in crate::monitor::canary::lines(c) {
+                writeln!(out, "  {line}")?;
             }
         }
         for f in &self.functions {

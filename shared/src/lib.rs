@@ -2,6 +2,7 @@
 //! schema and validation, the real-time log field list, the metric catalog, alert rules,
 //! resource naming, and the settings handed to each function.
 
+pub mod canary;
 pub mod checks;
 mod error;
 pub mod fields;

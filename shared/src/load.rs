@@ -76,6 +76,7 @@ impl StackConfig {
             error_responses: Vec::new(),
             waf: None,
             response_headers: None,
+            staging: Staging::default(),
         }
     }
 
@@ -325,6 +326,10 @@ fn read_stack(mut root: TableReader, r: &mut Report) -> StackConfig {
         response_headers.is_some(),
         r,
     );
+    let staging = match root.table("staging", r) {
+        Some(table) => read_staging(table, r),
+        None => Staging::default(),
+    };
     root.finish(r);
 
     let config = StackConfig {
@@ -345,6 +350,7 @@ fn read_stack(mut root: TableReader, r: &mut Report) -> StackConfig {
         error_responses,
         waf,
         response_headers,
+        staging,
     };
     cross_checks(&config, r);
     config
@@ -901,7 +907,9 @@ fn read_alarms(mut t: TableReader, r: &mut Report, caches: bool) -> Alarms {
     };
     for table in t.tables("rules", r) {
         if let Some(rule) = read_rule(table, r) {
-            if rules_out.iter().any(|existing| existing.name == rule.name) {
+            if crate::canary::RULES.contains(&rule.name.as_str()) {
+                r.add("alarms.rules", None, format!("rule name \"{}\" is a built-in canary rule's ([staging.canary]); pick another name", rule.name));
+            } else if rules_out.iter().any(|existing| existing.name == rule.name) {
                 r.add("alarms.rules", None, format!("rule name \"{}\" is used twice (built-in rules count; set default_rules = false to replace them)", rule.name));
             } else {
                 rules_out.push(rule);
@@ -953,6 +961,114 @@ fn read_pipeline_alarms(mut t: TableReader, r: &mut Report) -> PipelineAlarms {
     };
     t.finish(r);
     pipeline
+}
+
+/// `[staging]`.
+fn read_staging(mut t: TableReader, r: &mut Report) -> Staging {
+    let canary = t
+        .table("canary", r)
+        .map(|table| read_canary(table, r))
+        .unwrap_or_default();
+    t.finish(r);
+    Staging { canary }
+}
+
+/// `[staging.canary]`: the canary rules' thresholds.
+fn read_canary(mut t: TableReader, r: &mut Report) -> Canary {
+    let d = Canary::default();
+    let enabled = flag(&mut t, "enabled", r, d.enabled);
+    let error_rate_margin = bounded_float(
+        &mut t,
+        "error_rate_margin",
+        r,
+        (0.0, 100.0),
+        "percentage points of 5xx rate above the primary's",
+        d.error_rate_margin,
+    );
+    let latency_p95_factor = bounded_float(
+        &mut t,
+        "latency_p95_factor",
+        r,
+        (1.0, 100.0),
+        "times the primary's p95 time-taken",
+        d.latency_p95_factor,
+    );
+    let hit_ratio_margin = bounded_float(
+        &mut t,
+        "hit_ratio_margin",
+        r,
+        (0.0, 100.0),
+        "percentage points of cache hit ratio below the primary's",
+        d.hit_ratio_margin,
+    );
+    let min_requests = to_u32(number(
+        &mut t,
+        "min_requests",
+        r,
+        1..=10_000_000,
+        " staging requests a minute",
+        i64::from(d.min_requests),
+    ));
+    let evaluation_minutes = to_u32(number(
+        &mut t,
+        "evaluation_minutes",
+        r,
+        1..=60,
+        " minutes",
+        i64::from(d.evaluation_minutes),
+    ));
+    let datapoints_to_alarm = to_u32(number(
+        &mut t,
+        "datapoints_to_alarm",
+        r,
+        1..=60,
+        " minutes",
+        i64::from(d.datapoints_to_alarm),
+    ));
+    if datapoints_to_alarm > evaluation_minutes {
+        r.add(
+            &t.path_of("datapoints_to_alarm"),
+            t.span(),
+            format!("{datapoints_to_alarm} is more than evaluation_minutes ({evaluation_minutes}); a rule cannot need more breaching minutes than it looks at"),
+        );
+    }
+    t.finish(r);
+    Canary {
+        enabled,
+        error_rate_margin,
+        latency_p95_factor,
+        hit_ratio_margin,
+        min_requests,
+        evaluation_minutes,
+        datapoints_to_alarm,
+    }
+}
+
+/// A number (`1` or `1.5`) within `range`, else a problem naming the range and `meaning`.
+fn bounded_float(
+    t: &mut TableReader,
+    key: &'static str,
+    r: &mut Report,
+    (low, high): (f64, f64),
+    meaning: &str,
+    default: f64,
+) -> f64 {
+    let value = match t.integer(key, &mut Report::new("")) {
+        Some(at) => Some((at.value as f64, at.path, at.span)),
+        None => t.float(key, r).map(|at| (at.value, at.path, at.span)),
+    };
+    match value {
+        None => default,
+        Some((v, _, _)) if v.is_finite() && (low..=high).contains(&v) => v,
+        Some((v, path, span)) => {
+            r.add(
+                &path,
+                span,
+                format!("{v} is out of range; allowed {low}–{high} ({meaning})"),
+            );
+            default
+        }
+    }
 }
 
 /// `throughput_baseline_rps`: a number of requests per second, at least 0 (0 turns the

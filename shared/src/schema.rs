@@ -45,6 +45,9 @@ pub struct StackConfig {
     /// with `response_headers = "custom"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_headers: Option<ResponseHeadersPolicy>,
+    /// `[staging]`: the canary thresholds `deployer stage` is watched with.
+    #[serde(default, skip_serializing_if = "Staging::is_default")]
+    pub staging: Staging,
 }
 
 /// An origin group: CloudFront sends a request to `primary`, and again to `secondary` when
@@ -752,4 +755,54 @@ pub struct CustomHeader {
     pub value: String,
     /// Whether the value replaces the origin's header of the same name.
     pub override_origin: bool,
+}
+
+/// `[staging]`: how `deployer stage` is watched. Only the canary thresholds for now.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Staging {
+    #[serde(default)]
+    pub canary: Canary,
+}
+
+impl Staging {
+    pub fn is_default(&self) -> bool {
+        *self == Staging::default()
+    }
+}
+
+/// `[staging.canary]`: the built-in canary rules comparing the staging distribution with the
+/// primary over the same minutes. A minute counts only when staging served at least
+/// `min_requests` (and the primary some); a rule is ALARM when `datapoints_to_alarm` of the
+/// last `evaluation_minutes` counted minutes breach, OK when at least that many minutes
+/// counted and fewer breach, else INSUFFICIENT_DATA.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Canary {
+    pub enabled: bool,
+    /// `canary-5xx`: staging's 5xx rate above the primary's plus this many percentage points.
+    pub error_rate_margin: f64,
+    /// `canary-latency`: staging's p95 time-taken above the primary's times this factor.
+    pub latency_p95_factor: f64,
+    /// `canary-hit-ratio`: staging's cache hit ratio below the primary's minus this many
+    /// percentage points.
+    pub hit_ratio_margin: f64,
+    /// Requests staging must serve in a minute (as the analyser counts them) for the minute
+    /// to count.
+    pub min_requests: u32,
+    pub evaluation_minutes: u32,
+    pub datapoints_to_alarm: u32,
+}
+
+impl Default for Canary {
+    fn default() -> Canary {
+        Canary {
+            enabled: true,
+            error_rate_margin: 1.0,
+            latency_p95_factor: 1.5,
+            hit_ratio_margin: 10.0,
+            min_requests: 20,
+            evaluation_minutes: 5,
+            datapoints_to_alarm: 3,
+        }
+    }
 }

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::canary::CanarySettings;
 use crate::error::ConfigError;
 use crate::fields::Field;
 use crate::metrics;
@@ -45,6 +46,10 @@ pub struct EvaluatorSettings {
     pub distribution_id: Option<String>,
     pub distribution_domain: Option<String>,
     pub rules: Vec<Rule>,
+    /// Set by `deployer stage` while the stack has a staging distribution (cleared by
+    /// `promote --discard`): the canary rules compare it with the primary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<CanarySettings>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -135,6 +140,15 @@ impl FunctionSettings for EvaluatorSettings {
                 return Err(format!("rule {}: bad statistic or M-of-N", rule.name));
             }
         }
+        if let Some(canary) = &self.canary {
+            let t = &canary.thresholds;
+            if canary.staging_domain.is_empty() {
+                return Err("canary: staging_domain is empty".to_string());
+            }
+            if t.evaluation_minutes == 0 || t.datapoints_to_alarm > t.evaluation_minutes {
+                return Err("canary: bad evaluation_minutes or datapoints_to_alarm".to_string());
+            }
+        }
         Ok(())
     }
 }
@@ -181,7 +195,17 @@ impl StackConfig {
             distribution_id: distribution_id.map(str::to_string),
             distribution_domain: distribution_domain.map(str::to_string),
             rules: self.alarms.rules.clone(),
+            canary: None,
         }
+    }
+
+    /// What the evaluator's canary rules need while `staging_domain` serves staged traffic;
+    /// `None` when `[staging.canary] enabled = false`.
+    pub fn canary_settings(&self, staging_domain: &str) -> Option<CanarySettings> {
+        self.staging.canary.enabled.then(|| CanarySettings {
+            staging_domain: staging_domain.to_string(),
+            thresholds: self.staging.canary.clone(),
+        })
     }
 
     /// `None` when the stack has no manuscripts bucket.

@@ -371,3 +371,68 @@ fn additional_metrics_are_off_by_default_on_when_asked_and_a_wrong_type_is_locat
     assert_eq!((*line, *column), (8, 22));
     assert!(message.contains("true or false"), "{message}");
 }
+
+#[test]
+fn staging_canary_thresholds_default_parse_round_trip_and_are_located_when_wrong() {
+    let minimal = "name = \"api\"\n[[origins]]\nid = \"app\"\ndomain = \"app.example.com\"\n";
+    let defaults = StackConfig::parse(minimal, "proxy.toml").unwrap();
+    assert_eq!(defaults.staging.canary, cfrp_config::Canary::default());
+    assert!(!defaults.to_toml().unwrap().contains("[staging"));
+
+    let set = format!(
+        "{minimal}[staging.canary]\nerror_rate_margin = 2\nlatency_p95_factor = 1.25\nhit_ratio_margin = 5.5\nmin_requests = 50\nevaluation_minutes = 10\ndatapoints_to_alarm = 4\n"
+    );
+    let set = StackConfig::parse(&set, "proxy.toml").unwrap();
+    let c = &set.staging.canary;
+    assert_eq!(c.error_rate_margin, 2.0);
+    assert_eq!(c.latency_p95_factor, 1.25);
+    assert_eq!(c.hit_ratio_margin, 5.5);
+    assert_eq!(
+        (c.min_requests, c.evaluation_minutes, c.datapoints_to_alarm),
+        (50, 10, 4)
+    );
+    // The file form `init` writes reads back the same.
+    let again = StackConfig::parse(&set.to_toml().unwrap(), "proxy.toml").unwrap();
+    assert_eq!(again.staging, set.staging);
+    assert!(set.validate().is_ok());
+
+    let bad = format!(
+        "{minimal}[staging.canary]\nlatency_p95_factor = 0.5\nmin_requests = 0\nevaluation_minutes = 2\ndatapoints_to_alarm = 3\nmargin = 1\n"
+    );
+    let found = problems(&bad);
+    assert_eq!(found.len(), 4, "{found:?}");
+    let of = |field: &str| {
+        found
+            .iter()
+            .find(|p| p.0 == format!("staging.canary.{field}"))
+            .unwrap_or_else(|| panic!("no problem for {field}: {found:?}"))
+    };
+    assert_eq!(
+        (of("latency_p95_factor").1, of("latency_p95_factor").2),
+        (6, 22)
+    );
+    assert!(
+        of("latency_p95_factor").3.contains("allowed 1–100"),
+        "{found:?}"
+    );
+    assert!(
+        of("min_requests").3.contains("0 is out of range"),
+        "{found:?}"
+    );
+    assert!(
+        of("datapoints_to_alarm")
+            .3
+            .contains("more than evaluation_minutes (2)"),
+        "{found:?}"
+    );
+    of("margin");
+
+    let taken = format!(
+        "{minimal}[[alarms.rules]]\nname = \"canary-5xx\"\nmetric = \"Status5xx\"\nstatistic = \"Sum\"\ncomparison = \">\"\nthreshold = 1\n"
+    );
+    let found = problems(&taken);
+    assert!(
+        found.iter().any(|p| p.3.contains("built-in canary rule")),
+        "{found:?}"
+    );
+}

@@ -9,6 +9,7 @@
 //! [`Screen`]'s `Drop`), prints plain snapshots one after another when stdout is not a
 //! terminal, or streams one JSON object per refresh with `--output json`.
 
+pub mod canary;
 pub mod fetch;
 pub mod query;
 pub mod render;
@@ -86,6 +87,9 @@ pub const HELP: &str = concat!(
     "    origin_latency_p95_ms — each {\"now\": number|null, \"history\": [one per minute]}\n",
     "  top_countries, top_edge_locations: [{name, requests, percent}] over the window\n",
     "  rules: [{rule, severity, state: OK|ALARM|INSUFFICIENT_DATA|null}]\n",
+    "  canary: null, or while a staging distribution exists {primary_domain, staging_domain,\n",
+    "    window_minutes, primary/staging: {requests, error_rate_5xx, cache_hit_ratio, p95_ms},\n",
+    "    rules: [{rule, state (published), computed, detail}]}\n",
     "  cloudfront: minute, requests_per_second, bytes_per_second, error_rate_4xx,\n",
     "    error_rate_5xx, cache_hit_rate, origin_latency_p95_ms (same shape),\n",
     "    additional_metrics (bool), error_rate_by_status ({\"401\": same shape, ...})\n",
@@ -143,6 +147,7 @@ pub async fn snapshot(
     config: &StackConfig,
     aws: &Clients,
     target: &Target,
+    staging_domain: Option<&str>,
     window_minutes: u32,
 ) -> Result<Snapshot, DeployError> {
     let regional = &aws.cloudwatch;
@@ -180,7 +185,7 @@ pub async fn snapshot(
         fetch::metric_data(regional, &plan.regional, plan.start_ms, plan.end_ms),
         fetch::metric_data(&global, &plan.cloudfront, plan.start_ms, plan.end_ms),
     )?;
-    Ok(snapshot::build(
+    let mut taken = snapshot::build(
         config,
         target,
         &plan,
@@ -188,7 +193,14 @@ pub async fn snapshot(
         &stack_results,
         &cloudfront_results,
         now,
-    ))
+    );
+    if let Some(staging) = staging_domain
+        && config.alarms.enabled
+        && config.staging.canary.enabled
+    {
+        taken.canary = Some(canary::fetch(config, regional, &target.domain, staging, now).await?);
+    }
+    Ok(taken)
 }
 
 /// Where frames go: the alternate screen of a terminal, or plain text / JSON lines.
@@ -268,6 +280,10 @@ pub async fn run(
     let config = load_config(path, &args.stack, session)?;
     let run = session.run(&config, Mode::Apply).await?;
     let target = locate(&run).await?;
+    // Found once: `stage` and `rollback` take minutes, longer than most monitor runs.
+    let staging = crate::resources::staging::find_staging(&run)
+        .await?
+        .map(|(found, _)| found.domain);
     let window_minutes = u32::try_from(args.window.as_secs() / 60).unwrap_or(15);
     let terminal = std::io::stdout().is_terminal();
     let live = session.output == Output::Text && terminal && !args.once;
@@ -282,7 +298,7 @@ pub async fn run(
     let mut screen = Screen::new(out, live)?;
     loop {
         let taken = tokio::select! {
-            taken = snapshot(&config, &run.aws, &target, window_minutes) => taken?,
+            taken = snapshot(&config, &run.aws, &target, staging.as_deref(), window_minutes) => taken?,
             _ = &mut ctrl_c => break,
         };
         if session.output == Output::Json {

@@ -206,6 +206,15 @@ pub fn render(snapshot: &Snapshot, style: Style) -> Vec<String> {
     }
     lines.push(String::new());
 
+    if let Some(canary) = &s.canary {
+        let mut canary_lines = super::canary::lines(canary).into_iter();
+        if let Some(title) = canary_lines.next() {
+            lines.push(style.bold(&title));
+        }
+        lines.extend(canary_lines);
+        lines.push(String::new());
+    }
+
     let c = &s.cloudfront;
     let empty = format!(
         "CloudFront has published no Requests for {} in the last {} min",
@@ -327,6 +336,7 @@ mod tests {
                 },
             ],
             cloudfront: CloudFront::default(),
+            canary: None,
         }
     }
 
@@ -384,5 +394,37 @@ CloudFront (AWS/CloudFront, us-east-1)
         let text = render(&snapshot, Style::PLAIN).join("\n");
         assert!(text.contains("no data yet — the log analyser has published nothing"));
         assert!(!text.contains("requests/s"));
+    }
+
+    #[test]
+    fn the_canary_comparison_shows_only_while_staging_exists() {
+        let mut snapshot = fixed();
+        let text = render(&snapshot, Style::PLAIN).join("\n");
+        assert!(!text.contains("Canary"), "{text}");
+        let config = cfrp_config::StackConfig::for_origin("shop", "eu-west-1", "o.example.com");
+        let end = 1_700_000_100_000;
+        let mut results = super::super::snapshot::Results::new();
+        results.insert("cs0".to_string(), vec![(end - 60_000, 100.0)]);
+        results.insert("cs1".to_string(), vec![(end - 60_000, 8.0)]);
+        results.insert("cr0".to_string(), vec![(end - 60_000, 1.0)]);
+        snapshot.canary = Some(super::super::canary::build(
+            &config,
+            "d1.cloudfront.net",
+            "d2.cloudfront.net",
+            &results,
+            end + 5_000,
+        ));
+        let text = render(&snapshot, Style::PLAIN).join("\n");
+        assert!(text.contains("Canary (last 5 minutes)"), "{text}");
+        assert!(text.contains("d2.cloudfront.net"), "{text}");
+        assert!(text.contains("8.00 %"), "{text}");
+        let alarm = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("canary-5xx"))
+            .unwrap_or_default();
+        assert!(alarm.contains("ALARM"), "{text}");
+        let json = serde_json::to_value(&snapshot).unwrap_or_default();
+        assert_eq!(json["canary"]["staging"]["requests"], 100.0);
+        assert_eq!(json["canary"]["rules"][0]["state"], "ALARM");
     }
 }

@@ -101,6 +101,9 @@ pub struct Snapshot {
     pub top_edge_locations: Vec<Share>,
     pub rules: Vec<RuleStatus>,
     pub cloudfront: CloudFront,
+    /// Primary against staging with the canary rules' states, while the stack has a staging
+    /// distribution; null otherwise.
+    pub canary: Option<super::canary::Comparison>,
 }
 
 /// RFC 3339 (seconds, UTC) of a time in ms since the epoch.
@@ -307,6 +310,7 @@ pub fn build(
         top_edge_locations,
         rules,
         cloudfront,
+        canary: None,
     }
 }
 

@@ -17,6 +17,7 @@ use crate::cli::{Output, PlanArgs, StackArgs};
 use crate::commands::{CommandError, Question, load_config};
 use crate::context::Mode;
 use crate::ports::cloudfront::Traffic;
+use crate::resources::canary;
 use crate::resources::staging::{self, MAX_WEIGHT, STICKINESS};
 use crate::session::Session;
 use crate::workflow::Report;
@@ -41,6 +42,12 @@ const PROMOTE_HELP: &str = concat!(
     "\n",
     "The primary keeps its aliases and its policy id; CloudFront disables the policy, so all\n",
     "traffic goes to the primary again.\n",
+    "\n",
+    "Before promoting, the canary comparison is read: while the evaluator has a canary rule\n",
+    "(canary-5xx, canary-latency, canary-hit-ratio) in ALARM, promote refuses with exit 1,\n",
+    "naming the rule and its numbers, unless --force. A rule that is INSUFFICIENT_DATA (too\n",
+    "little staging traffic) or not evaluated yet is reported as a warning and does not refuse.\n",
+    "Afterwards the evaluator stops comparing staging (rollback does the same).\n",
     "\n",
     exit_codes_help!()
 );
@@ -100,6 +107,10 @@ pub struct PromoteArgs {
     /// next change).
     #[arg(long)]
     pub discard: bool,
+    /// Promote even while a canary rule (canary-5xx, canary-latency, canary-hit-ratio) is
+    /// in ALARM.
+    #[arg(long)]
+    pub force: bool,
     /// Apply without asking.
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -205,6 +216,10 @@ pub async fn stage(
         out,
         async |run| {
             let staged = staging::stage(run, &traffic).await?;
+            // The evaluator's canary rules compare the staging distribution from now on
+            // ("" until a plan's staging distribution exists).
+            let domain = staged.staging.as_ref().map_or("", |s| s.domain.as_str());
+            canary::set_staging(run, Some(domain)).await?;
             Ok(json!({
                 "primary_id": staged.primary_id,
                 "staging_id": staged.staging.as_ref().map(|s| s.id.clone()),
@@ -232,11 +247,15 @@ pub async fn promote(
         &question(args.yes),
         out,
         async |run| {
+            let comparison = canary_gate(run, args.force).await?;
             let promoted = staging::promote(run, args.discard).await?;
+            // No traffic goes to staging any more: the canary rules stop comparing it.
+            canary::set_staging(run, None).await?;
             Ok(json!({
                 "primary_id": promoted.primary_id,
                 "staging_id": promoted.staging_id,
                 "discarded": promoted.discarded,
+                "canary": comparison,
             }))
         },
     )
@@ -260,12 +279,59 @@ pub async fn rollback(
         out,
         async |run| {
             let removed = staging::rollback(run).await?;
+            canary::set_staging(run, None).await?;
             Ok(json!({ "policy_id": removed }))
         },
     )
     .await?;
     finish("rollback", &operated, session, out)
 }
+
+/// The canary comparison before `promote`: refused (exit 1) while a canary rule the
+/// evaluator published is in ALARM, unless `force`; rules without a verdict are reported as
+/// warnings and do not refuse. None when the canary rules are off or nothing is staged.
+async fn canary_gate(
+    run: &crate::context::Run<'_>,
+    force: bool,
+) -> Result<Option<crate::monitor::canary::Comparison>, crate::error::DeployError> {
+    use crate::monitor::canary as comparison;
+    if !run.config.alarms.enabled || !run.config.staging.canary.enabled {
+        return Ok(None);
+    }
+    let (Some(primary), Some((staging, _))) = (
+        crate::resources::cloudfront::find_distribution(run).await?,
+        staging::find_staging(run).await?,
+    ) else {
+        return Ok(None);
+    };
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let found = comparison::fetch(
+        run.config,
+        &run.aws.cloudwatch,
+        &primary.domain,
+        &staging.domain,
+        now_ms,
+    )
+    .await?;
+    if let Some(why) = comparison::refusal(&found) {
+        if !force {
+            return Err(crate::error::DeployError::state("promote refused", why));
+        }
+        run.warn(
+            CANARY,
+            &staging.domain,
+            format!("--force: promoting although {why}"),
+        );
+    }
+    for message in comparison::undecided(&found) {
+        run.warn(CANARY, &staging.domain, message);
+    }
+    Ok(Some(found))
+}
+
+const CANARY: &str = "Canary";
 
 /// `plan --stage`: the primary's fields the staging distribution would change, as a plan;
 /// nothing is sent. Exit 2 when they differ, 0 when staging would equal the primary.

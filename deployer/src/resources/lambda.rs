@@ -215,7 +215,7 @@ pub async fn converge_function(run: &Run<'_>, spec: &FunctionSpec) -> Result<(),
 
 /// Waits until the function is Active and its last update finished (Lambda rejects a second
 /// update while one is in progress).
-async fn wait_ready(run: &Run<'_>, name: &str) -> Result<(), DeployError> {
+pub(crate) async fn wait_ready(run: &Run<'_>, name: &str) -> Result<(), DeployError> {
     let what = format!("function {name} to be ready");
     poll(&what, Duration::from_secs(300), || async {
         let c = run.ports.functions.configuration(name).await?;

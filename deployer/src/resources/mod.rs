@@ -2,6 +2,7 @@
 //! make the calls that converge it. Every mutating call is counted through
 //! [`Run::mutating`](crate::context::Run::mutating) just before it is sent.
 
+pub mod canary;
 pub mod cloudfront;
 pub mod events;
 pub mod headers;

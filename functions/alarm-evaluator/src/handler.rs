@@ -6,6 +6,7 @@ use cfrp_config::EvaluatorSettings;
 use lambda_runtime::{Error, LambdaEvent};
 use serde::Serialize;
 
+use crate::canary;
 use crate::evaluate::{State, evaluate};
 use crate::port::{MetricsPort, RuleStateDatum};
 use crate::queries::{plan, previous_state, series};
@@ -59,16 +60,16 @@ impl<P: MetricsPort> Evaluator<P> {
             ))));
         }
         let now_ms = event.time.timestamp_millis();
-        let plan = plan(&self.settings, now_ms);
+        let mut plan = plan(&self.settings, now_ms);
+        canary::extend(&mut plan, &self.settings);
         let results = self.port.fetch(&plan).await.inspect_err(|err| {
             tracing::error!(error = %err, "evaluation failed: no rule state written for this run");
         })?;
         let mut outcomes = Vec::new();
-        let mut states = Vec::new();
         for (index, rule) in self.settings.rules.iter().enumerate() {
             let previous = previous_state(index, &results);
             let verdict = evaluate(rule, &series(rule, index, &results, &plan), previous);
-            let outcome = RuleOutcome {
+            outcomes.push(RuleOutcome {
                 rule: rule.name.clone(),
                 state: verdict.state,
                 previous,
@@ -78,20 +79,25 @@ impl<P: MetricsPort> Evaluator<P> {
                 threshold: rule.threshold,
                 severity: rule.severity.as_str().to_string(),
                 action: rule.action.clone(),
-            };
+            });
+        }
+        // The canary rules (while a staging distribution is set) are logged and published
+        // like the others.
+        outcomes.extend(canary::outcomes(&self.settings, &results, &plan));
+        let mut states = Vec::new();
+        for outcome in &outcomes {
             let values = serde_json::to_string(&outcome.values).unwrap_or_default();
             tracing::info!(target: "rule", rule = %outcome.rule, state = outcome.state.as_str(), values = %values, breaching = outcome.breaching, missing = outcome.missing, threshold = outcome.threshold, "rule evaluated");
-            if let Some(before) = previous
+            if let Some(before) = outcome.previous
                 && before != outcome.state
             {
                 tracing::warn!(target: "transition", rule = %outcome.rule, from = before.as_str(), to = outcome.state.as_str(), values = %values, severity = %outcome.severity, action = %outcome.action, "rule changed state");
             }
             states.push(RuleStateDatum {
-                rule: rule.name.clone(),
-                state: verdict.state,
+                rule: outcome.rule.clone(),
+                state: outcome.state,
                 timestamp_ms: plan.end_ms,
             });
-            outcomes.push(outcome);
         }
         self.port.publish(&self.settings.namespace, &states).await?;
         Ok(outcomes)

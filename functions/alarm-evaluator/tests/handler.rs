@@ -36,6 +36,7 @@ fn rule(
 
 fn settings() -> EvaluatorSettings {
     EvaluatorSettings {
+        canary: None,
         stack: "shop".to_string(),
         namespace: "CloudFrontProxy/shop".to_string(),
         distribution_id: Some("E1".to_string()),
@@ -141,4 +142,50 @@ async fn a_malformed_scheduled_event_is_refused_with_a_reason() {
     );
     assert!(evaluator.port.published.lock().unwrap().is_empty());
     assert!(serde_json::from_str::<CloudWatchEvent>("{\"time\": \"yesterday\"}").is_err());
+}
+
+#[tokio::test]
+async fn with_a_staging_distribution_the_canary_rules_are_published_after_the_others() {
+    let mut settings = settings();
+    settings.canary = Some(cfrp_config::canary::CanarySettings {
+        staging_domain: "d2.cloudfront.net".to_string(),
+        thresholds: cfrp_config::Canary::default(),
+    });
+    let mut port = port();
+    let minutes = |v: f64| (1..=5).map(|k| (END - k * 60_000, v)).collect::<Vec<_>>();
+    // Requests, Status5xx, CacheHits, p95 of the primary (cp) and of staging (cs): staging
+    // fails 8 % of 100 requests a minute, the primary 1 % of 1000.
+    for (id, v) in [
+        ("cp0", 1000.0),
+        ("cp1", 10.0),
+        ("cp2", 0.0),
+        ("cp3", 120.0),
+        ("cs0", 100.0),
+        ("cs1", 8.0),
+        ("cs2", 0.0),
+        ("cs3", 120.0),
+    ] {
+        port.results.insert(id.into(), minutes(v));
+    }
+    let evaluator = Evaluator { settings, port };
+    let outcomes = evaluator.evaluate(&event()).await.unwrap();
+    let names: Vec<&str> = outcomes.iter().map(|o| o.rule.as_str()).collect();
+    assert_eq!(
+        names,
+        vec![
+            "Busy",
+            "LowSuccess",
+            "Quiet",
+            "canary-5xx",
+            "canary-latency",
+            "canary-hit-ratio"
+        ]
+    );
+    assert_eq!(outcomes[3].state, State::Alarm);
+    assert_eq!(outcomes[4].state, State::Ok);
+    let published = evaluator.port.published.lock().unwrap();
+    assert_eq!(published.len(), 6);
+    assert_eq!(published[3].rule, "canary-5xx");
+    assert_eq!(published[3].state, State::Alarm);
+    assert!(published.iter().all(|s| s.timestamp_ms == END));
 }
