@@ -294,8 +294,10 @@ fn read_stack(mut root: TableReader, r: &mut Report) -> StackConfig {
     let caches = std::iter::once(&default_behavior)
         .chain(behaviors.iter())
         .any(|b| b.caching != CachingMode::Disabled);
+    // Before the alarms: a rule on a WAF metric needs the web ACL `[waf]` creates.
+    let waf = root.table("waf", r).map(|t| read_waf(t, r));
     let alarms = match root.table("alarms", r) {
-        Some(table) => read_alarms(table, r, caches),
+        Some(table) => read_alarms(table, r, caches, waf.as_ref()),
         None => Alarms {
             enabled: true,
             schedule: "rate(1 minute)".to_string(),
@@ -315,7 +317,6 @@ fn read_stack(mut root: TableReader, r: &mut Report) -> StackConfig {
         Some(table) => read_encryption(table, r, &region),
         None => Encryption::default(),
     };
-    let waf = root.table("waf", r).map(|t| read_waf(t, r));
     let response_headers = root
         .table("response_headers", r)
         .map(|t| policies::read_response_headers(t, r));
@@ -889,7 +890,7 @@ fn read_metrics(mut t: TableReader, r: &mut Report, stack: &str) -> Metrics {
     }
 }
 
-fn read_alarms(mut t: TableReader, r: &mut Report, caches: bool) -> Alarms {
+fn read_alarms(mut t: TableReader, r: &mut Report, caches: bool, waf: Option<&Waf>) -> Alarms {
     let enabled = flag(&mut t, "enabled", r, true);
     let schedule = checked(&mut t, "schedule", r, checks::schedule)
         .map_or_else(|| "rate(1 minute)".to_string(), |a| a.value);
@@ -906,7 +907,7 @@ fn read_alarms(mut t: TableReader, r: &mut Report, caches: bool) -> Alarms {
         Vec::new()
     };
     for table in t.tables("rules", r) {
-        if let Some(rule) = read_rule(table, r) {
+        if let Some(rule) = read_rule(table, r, waf) {
             if crate::canary::RULES.contains(&rule.name.as_str()) {
                 r.add("alarms.rules", None, format!("rule name \"{}\" is a built-in canary rule's ([staging.canary]); pick another name", rule.name));
             } else if rules_out.iter().any(|existing| existing.name == rule.name) {
@@ -1094,7 +1095,33 @@ fn read_baseline(t: &mut TableReader, r: &mut Report) -> f64 {
     }
 }
 
-fn read_rule(mut t: TableReader, r: &mut Report) -> Option<Rule> {
+/// Why a rule cannot read WAF metric `name` in this config, if it cannot: there must be a
+/// `[waf]` (the web ACL the stack owns and whose metric names it knows), and a per-rule
+/// metric must name one of its rules.
+fn waf_metric_problem(name: &str, waf: Option<&Waf>) -> Option<String> {
+    let Some(metrics::MetricRef::Waf { rule, .. }) = metrics::resolve(name) else {
+        return None;
+    };
+    let Some(waf) = waf else {
+        return Some(format!(
+            "\"{name}\" reads the metrics of the web ACL the stack owns, and this config has no [waf]; add a [waf] table (a web ACL given by distribution.web_acl_arn is not the stack's), or use a stack or CloudFront: metric"
+        ));
+    };
+    let rules = metrics::waf_rule_names(waf);
+    match rule {
+        Some(rule) if !rules.iter().any(|known| known == rule) => Some(format!(
+            "\"{name}\": the web ACL has no rule \"{rule}\"; use one of {} (WAF:{}:RULE), or leave the rule out for the whole web ACL",
+            rules.join(", "),
+            name.trim_start_matches(metrics::WAF_PREFIX)
+                .split(':')
+                .next()
+                .unwrap_or_default()
+        )),
+        _ => None,
+    }
+}
+
+fn read_rule(mut t: TableReader, r: &mut Report, waf: Option<&Waf>) -> Option<Rule> {
     let name = required(
         &mut t,
         "name",
@@ -1125,22 +1152,37 @@ fn read_rule(mut t: TableReader, r: &mut Report) -> Option<Rule> {
             &m.path,
             m.span.clone(),
             format!(
-                "\"{}\" is not a metric the stack publishes; use one of {} or CloudFront:{}",
+                "\"{}\" is not a metric the stack publishes; use one of {}, CloudFront:{} or WAF:{} (WAF:NAME:RULE for one rule of [waf])",
                 m.value,
                 metrics::STACK_METRICS.join(", "),
-                metrics::CLOUDFRONT_METRICS.join("|")
+                metrics::CLOUDFRONT_METRICS.join("|"),
+                metrics::WAF_METRICS.join("|")
             ),
         );
     }
-    let expression = t.string("expression", r);
-    if let Some(e) = &expression
-        && let Err(problem) = rules::Expression::parse(&e.value)
+    if let Some(m) = &metric
+        && let Some(problem) = waf_metric_problem(&m.value, waf)
     {
-        r.add(
-            &e.path,
-            e.span.clone(),
-            format!("\"{}\": {problem}", e.value),
-        );
+        r.add(&m.path, m.span.clone(), problem);
+    }
+    let expression = t.string("expression", r);
+    if let Some(e) = &expression {
+        match rules::Expression::parse(&e.value) {
+            Err(problem) => r.add(
+                &e.path,
+                e.span.clone(),
+                format!("\"{}\": {problem}", e.value),
+            ),
+            Ok(parsed) => {
+                for problem in parsed
+                    .metrics()
+                    .into_iter()
+                    .filter_map(|name| waf_metric_problem(name, waf))
+                {
+                    r.add(&e.path, e.span.clone(), problem);
+                }
+            }
+        }
     }
     if metric.is_some() == expression.is_some() {
         r.add(

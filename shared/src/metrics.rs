@@ -1,5 +1,5 @@
 //! The metric catalog: every metric the analyser and the evaluator publish in the stack's
-//! namespace, and the `AWS/CloudFront` metrics rules may use. Rules, the dashboard and the
+//! namespace, and the `AWS/CloudFront` and `AWS/WAFV2` metrics rules may use. Rules, the dashboard and the
 //! functions name metrics through these constants, never by retyping strings.
 
 /// The namespace CloudFront publishes its own distribution metrics in (region us-east-1,
@@ -8,6 +8,28 @@ pub const CLOUDFRONT_NAMESPACE: &str = "AWS/CloudFront";
 
 /// Prefix by which a rule names a CloudFront metric: `CloudFront:5xxErrorRate`.
 pub const CLOUDFRONT_PREFIX: &str = "CloudFront:";
+
+/// The namespace WAF publishes its web ACL metrics in. For a CLOUDFRONT-scope web ACL they
+/// exist only in us-east-1, with the dimensions `WebACL` (the web ACL's metric name) and
+/// `Rule` (a rule's metric name, or `ALL` for the whole web ACL), and no `Region` dimension
+/// (that one is for regional web ACLs only).
+pub const WAF_NAMESPACE: &str = "AWS/WAFV2";
+
+/// Prefix by which a rule names a WAF metric of the stack's web ACL: `WAF:BlockedRequests`
+/// (the whole web ACL) or `WAF:BlockedRequests:rate-limit` (one of its rules).
+pub const WAF_PREFIX: &str = "WAF:";
+
+/// WAF's metrics of a web ACL and its rules that the stack's web ACL can produce: its rules
+/// allow, block or count (none uses CAPTCHA or Challenge, so `CaptchaRequests` and
+/// `ChallengeRequests` would stay empty).
+pub const WAF_METRICS: &[&str] = &["AllowedRequests", "BlockedRequests", "CountedRequests"];
+pub const WAF_ALLOWED: &str = "AllowedRequests";
+pub const WAF_BLOCKED: &str = "BlockedRequests";
+pub const WAF_COUNTED: &str = "CountedRequests";
+/// WAF's dimension names and the `Rule` value of a web ACL's totals.
+pub const DIM_WEB_ACL: &str = "WebACL";
+pub const DIM_WAF_RULE: &str = "Rule";
+pub const WAF_ALL_RULES: &str = "ALL";
 
 pub const REQUESTS: &str = "Requests";
 pub const BYTES_SENT: &str = "BytesSent";
@@ -100,19 +122,65 @@ pub const CLOUDFRONT_METRICS: &[&str] = &[
 pub enum MetricRef<'a> {
     Stack(&'a str),
     CloudFront(&'a str),
+    /// A metric of the stack's web ACL (`[waf]`): of one rule (by its metric name), or of the
+    /// whole web ACL when `rule` is `None` (dimension `Rule=ALL`).
+    Waf {
+        metric: &'a str,
+        rule: Option<&'a str>,
+    },
 }
 
-/// Resolves a rule's metric name; `None` when the catalog has no such metric.
+/// Whether `name` can be a WAF rule's metric name: 1–128 letters, digits, `-` and `_` (WAF's
+/// own rule for metric names), and not a name WAF reserves (`ALL`, `Default_Action`).
+pub fn is_waf_rule_name(name: &str) -> bool {
+    (1..=128).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && !["ALL", "All", "Default_Action"].contains(&name)
+}
+
+/// Resolves a rule's metric name; `None` when the catalog has no such metric. A WAF rule
+/// name is only checked for its form here: which rules the web ACL has is the config's.
 pub fn resolve(name: &str) -> Option<MetricRef<'_>> {
     if let Some(rest) = name.strip_prefix(CLOUDFRONT_PREFIX) {
         return CLOUDFRONT_METRICS
             .contains(&rest)
             .then_some(MetricRef::CloudFront(rest));
     }
+    if let Some(rest) = name.strip_prefix(WAF_PREFIX) {
+        let (metric, rule) = match rest.split_once(':') {
+            Some((metric, rule)) => (metric, Some(rule)),
+            None => (rest, None),
+        };
+        let known = WAF_METRICS.contains(&metric) && rule.is_none_or(is_waf_rule_name);
+        return known.then_some(MetricRef::Waf { metric, rule });
+    }
     STACK_METRICS
         .contains(&name)
         .then_some(MetricRef::Stack(name))
 }
+
+/// The metric names of the rules of the web ACL `[waf]` creates (the `Rule` dimension of its
+/// per-rule metrics), in evaluation order: the allow list, the block list, the rate limit
+/// (when on) and the managed rule groups. The deployer's web ACL spec names its rules the
+/// same (a test there holds the two together).
+pub fn waf_rule_names(waf: &crate::schema::Waf) -> Vec<String> {
+    let mut names = vec![
+        WAF_RULE_ALLOW_LIST.to_string(),
+        WAF_RULE_BLOCK_LIST.to_string(),
+    ];
+    if waf.rate_limit.requests_per_5_minutes > 0 {
+        names.push(WAF_RULE_RATE_LIMIT.to_string());
+    }
+    names.extend(waf.managed_rule_groups.iter().map(|g| g.name.clone()));
+    names
+}
+
+/// The metric names of the web ACL's own rules (see [`waf_rule_names`]).
+pub const WAF_RULE_ALLOW_LIST: &str = "allow-list";
+pub const WAF_RULE_BLOCK_LIST: &str = "block-list";
+pub const WAF_RULE_RATE_LIMIT: &str = "rate-limit";
 
 /// Whether `statistic` is one CloudWatch accepts for a rule: a plain statistic or a
 /// percentile `pNN` / `pNN.N` between 0 and 100.
@@ -138,6 +206,24 @@ mod tests {
             Some(MetricRef::CloudFront("5xxErrorRate"))
         );
         assert_eq!(resolve("CloudFront:TimeTaken"), None);
+        assert_eq!(
+            resolve("WAF:BlockedRequests"),
+            Some(MetricRef::Waf {
+                metric: "BlockedRequests",
+                rule: None
+            })
+        );
+        assert_eq!(
+            resolve("WAF:CountedRequests:rate-limit"),
+            Some(MetricRef::Waf {
+                metric: "CountedRequests",
+                rule: Some("rate-limit")
+            })
+        );
+        assert_eq!(resolve("WAF:PassedRequests"), None);
+        assert_eq!(resolve("WAF:BlockedRequests:"), None);
+        assert_eq!(resolve("WAF:BlockedRequests:ALL"), None);
+        assert_eq!(resolve("WAF:BlockedRequests:a b"), None);
         assert_eq!(resolve("Latency"), None);
     }
 

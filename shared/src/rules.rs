@@ -1,7 +1,8 @@
 //! Alert rules: the built-in set and the metric-math expressions rules may use.
 //!
 //! An expression is arithmetic (`+ - * /`, parentheses, numbers) over metric names from the
-//! catalog, e.g. `100 * (1 - Status5xx / Requests)`. It is parsed here so validation rejects a
+//! catalog, e.g. `100 * (1 - Status5xx / Requests)` or
+//! `100 * WAF:BlockedRequests / (WAF:AllowedRequests + WAF:BlockedRequests)`. It is parsed here so validation rejects a
 //! rule that names a metric the stack does not publish before anything is deployed, and the
 //! evaluator uses the same parse tree.
 
@@ -224,8 +225,13 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
             tokens.push(Token::Number(number));
         } else if c.is_ascii_alphabetic() {
             let mut end = start;
+            let mut colons = 0;
             while let Some(&(i, d)) = chars.peek() {
-                if d.is_ascii_alphanumeric() || d == '_' {
+                // `CloudFront:5xxErrorRate`, `WAF:BlockedRequests`; after a second colon comes
+                // a WAF rule's name, which may hold `-` (`WAF:BlockedRequests:rate-limit`).
+                let in_rule_name = colons == 2 && d == '-';
+                if d.is_ascii_alphanumeric() || d == '_' || d == ':' || in_rule_name {
+                    colons += usize::from(d == ':');
                     end = i + d.len_utf8();
                     chars.next();
                 } else {
@@ -233,10 +239,12 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
                 }
             }
             let name = &text[start..end];
-            if !metrics::STACK_METRICS.contains(&name) {
+            if metrics::resolve(name).is_none() {
                 return Err(format!(
-                    "\"{name}\" is not a metric the stack publishes; use {}",
-                    metrics::STACK_METRICS.join(", ")
+                    "\"{name}\" is not a metric the stack publishes; use {}, CloudFront:{} or WAF:{}",
+                    metrics::STACK_METRICS.join(", "),
+                    metrics::CLOUDFRONT_METRICS.join("|"),
+                    metrics::WAF_METRICS.join("|")
                 ));
             }
             tokens.push(Token::Name(name.to_string()));
@@ -364,6 +372,38 @@ mod tests {
         assert!(Expression::parse("Requests Requests").is_err());
         assert!(Expression::parse("").is_err());
         assert!(Expression::parse("Requests % 2").is_err());
+    }
+
+    #[test]
+    fn cloudfront_and_waf_metrics_in_expressions() {
+        let e = Expression::parse(
+            "100 * WAF:BlockedRequests / (WAF:AllowedRequests + WAF:BlockedRequests)",
+        )
+        .unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(
+            e.metrics(),
+            vec!["WAF:BlockedRequests", "WAF:AllowedRequests"]
+        );
+        let value = e.evaluate(&|name| match name {
+            "WAF:BlockedRequests" => Some(25.0),
+            "WAF:AllowedRequests" => Some(75.0),
+            _ => None,
+        });
+        assert_eq!(value, Some(25.0));
+        // A rule's name after the second colon keeps its hyphens; elsewhere `-` subtracts.
+        let e = Expression::parse("WAF:BlockedRequests:rate-limit - CloudFront:5xxErrorRate")
+            .unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(
+            e.metrics(),
+            vec!["WAF:BlockedRequests:rate-limit", "CloudFront:5xxErrorRate"]
+        );
+        let e = Expression::parse("Requests-Status5xx").unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(e.metrics(), vec!["Requests", "Status5xx"]);
+        assert!(
+            Expression::parse("WAF:PassedRequests / 2")
+                .unwrap_err()
+                .contains("WAF:AllowedRequests|BlockedRequests|CountedRequests")
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `deployer monitor`: a live view of the stack's traffic, refreshed every `--interval` for
 //! `--duration`: the analyser's rates, ratios and latency percentiles with sparklines over
-//! `--window`, top countries and POPs, the evaluator's rule states, and CloudFront's own
-//! `AWS/CloudFront` metrics beside them.
+//! `--window`, top countries and POPs, the evaluator's rule states, CloudFront's own
+//! `AWS/CloudFront` metrics beside them, and with `[waf]` the web ACL's `AWS/WAFV2` totals
+//! and its most blocking rules.
 //!
 //! Pure parts: [`query`] (what to ask CloudWatch), [`snapshot`] (answers → [`Snapshot`]),
 //! [`render`] (snapshot → lines). I/O: [`fetch`] (CloudWatch calls) and the refresh loop here,
@@ -93,6 +94,9 @@ pub const HELP: &str = concat!(
     "  cloudfront: minute, requests_per_second, bytes_per_second, error_rate_4xx,\n",
     "    error_rate_5xx, cache_hit_rate, origin_latency_p95_ms (same shape),\n",
     "    additional_metrics (bool), error_rate_by_status ({\"401\": same shape, ...})\n",
+    "  waf (null without [waf]; AWS/WAFV2 in us-east-1): web_acl, minute, allowed_per_second,\n",
+    "    blocked_per_second, counted_per_second, blocked_percent (same shape),\n",
+    "    top_rules: [{rule, blocked, counted, percent_of_blocked}] over the window\n",
     "\n",
     exit_codes_help!()
 );
@@ -181,9 +185,11 @@ pub async fn snapshot(
     };
     let now = now_ms();
     let plan = query::plan(config, target, &breakdowns, window_minutes, now);
+    // CloudFront's and the web ACL's metrics both live in us-east-1: one request for both.
+    let us_east_1: Vec<_> = plan.cloudfront.iter().chain(&plan.waf).cloned().collect();
     let (stack_results, cloudfront_results) = tokio::try_join!(
         fetch::metric_data(regional, &plan.regional, plan.start_ms, plan.end_ms),
-        fetch::metric_data(&global, &plan.cloudfront, plan.start_ms, plan.end_ms),
+        fetch::metric_data(&global, &us_east_1, plan.start_ms, plan.end_ms),
     )?;
     let mut taken = snapshot::build(
         config,

@@ -6,7 +6,8 @@
 //! counters are read as `Sum` and turned into rates and ratios here, which stays exact however
 //! many analyser invocations published into a minute; latencies are percentiles CloudWatch
 //! computes from the analyser's value/count datums. CloudFront's own metrics are read with the
-//! one statistic CloudFront documents for each, in us-east-1 with `Region=Global`.
+//! one statistic CloudFront documents for each, in us-east-1 with `Region=Global`; the web
+//! ACL's `AWS/WAFV2` counts (with `[waf]`) as `Sum`, in us-east-1 too.
 
 use cfrp_config::StackConfig;
 use cfrp_config::metrics as m;
@@ -40,6 +41,11 @@ pub struct Breakdowns {
 pub struct Plan {
     pub regional: Vec<Query>,
     pub cloudfront: Vec<Query>,
+    /// The web ACL's `AWS/WAFV2` metrics (us-east-1); empty without `[waf]`.
+    pub waf: Vec<Query>,
+    /// The web ACL's metric name (its `WebACL` dimension) and its rules' metric names, in
+    /// evaluation order; `None` without `[waf]`.
+    pub web_acl: Option<(String, Vec<String>)>,
     /// Start of the first minute of the window (ms since the epoch).
     pub start_ms: i64,
     /// End of the current minute: the window includes the minute still filling.
@@ -72,6 +78,45 @@ pub mod ids {
     pub const CF_ORIGIN_LATENCY: &str = "cforigin";
     /// CloudFront's error rate of one status code (additional metrics): `cf401` …
     pub const CF_STATUS: &str = "cf";
+    /// The web ACL's totals (`Rule=ALL`).
+    pub const WAF_ALLOWED: &str = "wafallowed";
+    pub const WAF_BLOCKED: &str = "wafblocked";
+    pub const WAF_COUNTED: &str = "wafcounted";
+    /// Prefixes followed by the index of the web ACL's rule: blocked and counted by it.
+    pub const WAF_RULE_BLOCKED: &str = "wafruleblocked";
+    pub const WAF_RULE_COUNTED: &str = "wafrulecounted";
+}
+
+/// The web ACL's queries: its totals (`Rule=ALL`) and, per rule, what it blocked and what it
+/// counted (a rule in count mode blocks nothing), all `Sum` per minute, dimensions `WebACL`
+/// and `Rule` as WAF publishes them for a CLOUDFRONT-scope web ACL (no `Region`).
+pub fn waf_queries(web_acl: &str, rules: &[String]) -> Vec<Query> {
+    let query = |id: String, metric: &str, rule: &str| Query {
+        id,
+        namespace: m::WAF_NAMESPACE.to_string(),
+        metric: metric.to_string(),
+        dimensions: pairs(&[(m::DIM_WEB_ACL, web_acl), (m::DIM_WAF_RULE, rule)]),
+        stat: "Sum".to_string(),
+        period_seconds: PERIOD_SECONDS,
+    };
+    let mut queries = vec![
+        query(ids::WAF_ALLOWED.into(), m::WAF_ALLOWED, m::WAF_ALL_RULES),
+        query(ids::WAF_BLOCKED.into(), m::WAF_BLOCKED, m::WAF_ALL_RULES),
+        query(ids::WAF_COUNTED.into(), m::WAF_COUNTED, m::WAF_ALL_RULES),
+    ];
+    for (i, rule) in rules.iter().enumerate() {
+        queries.push(query(
+            format!("{}{i}", ids::WAF_RULE_BLOCKED),
+            m::WAF_BLOCKED,
+            rule,
+        ));
+        queries.push(query(
+            format!("{}{i}", ids::WAF_RULE_COUNTED),
+            m::WAF_COUNTED,
+            rule,
+        ));
+    }
+    queries
 }
 
 /// The status codes CloudFront's additional metrics give an error rate of
@@ -191,10 +236,20 @@ pub fn plan(
             period_seconds: PERIOD_SECONDS,
         })
         .collect();
+    let web_acl = config
+        .waf
+        .as_ref()
+        .map(|waf| (config.names().web_acl(), m::waf_rule_names(waf)));
+    let waf = web_acl
+        .as_ref()
+        .map(|(acl, rules)| waf_queries(acl, rules))
+        .unwrap_or_default();
     let (start_ms, end_ms) = range(now_ms, window_minutes);
     Plan {
         regional,
         cloudfront,
+        waf,
+        web_acl,
         start_ms,
         end_ms,
         minutes: window_minutes.max(1) as usize,
@@ -284,6 +339,50 @@ mod tests {
         ids.sort_unstable();
         ids.dedup();
         assert_eq!(ids.len(), count, "query ids are unique");
+    }
+
+    #[test]
+    fn the_web_acl_is_read_only_with_waf_by_its_totals_and_each_rule() {
+        let mut config = StackConfig::for_origin("shop", "eu-west-1", "app.example.com");
+        let none = plan(&config, &target(), &Breakdowns::default(), 5, 0);
+        assert!(none.waf.is_empty() && none.web_acl.is_none());
+        config = StackConfig::parse(
+            "name = \"shop\"\nregion = \"eu-west-1\"\n[[origins]]\nid = \"app\"\ndomain = \"app.example.com\"\n[waf]\n[[waf.managed_rule_groups]]\nname = \"AWSManagedRulesSQLiRuleSet\"\n",
+            "p.toml",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let plan = plan(&config, &target(), &Breakdowns::default(), 5, 0);
+        let (acl, rules) = plan.web_acl.clone().unwrap();
+        assert_eq!(acl, "cfrp-shop-web-acl");
+        assert_eq!(
+            rules,
+            [
+                "allow-list",
+                "block-list",
+                "rate-limit",
+                "AWSManagedRulesSQLiRuleSet"
+            ]
+        );
+        // 3 totals, then blocked and counted per rule.
+        assert_eq!(plan.waf.len(), 3 + 2 * 4);
+        for q in &plan.waf {
+            assert_eq!(q.namespace, "AWS/WAFV2");
+            assert_eq!(q.stat, "Sum");
+            assert!(m::WAF_METRICS.contains(&q.metric.as_str()), "{q:?}");
+            assert_eq!(
+                q.dimensions[0],
+                ("WebACL".to_string(), "cfrp-shop-web-acl".to_string())
+            );
+            assert_eq!(q.dimensions.len(), 2, "no Region dimension: {q:?}");
+        }
+        let blocked = plan.waf.iter().find(|q| q.id == "wafblocked").unwrap();
+        assert_eq!(
+            blocked.dimensions[1],
+            ("Rule".to_string(), "ALL".to_string())
+        );
+        let rate = plan.waf.iter().find(|q| q.id == "wafruleblocked2").unwrap();
+        assert_eq!(rate.metric, "BlockedRequests");
+        assert_eq!(rate.dimensions[1].1, "rate-limit");
     }
 
     #[test]

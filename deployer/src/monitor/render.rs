@@ -1,5 +1,6 @@
 //! A snapshot as lines of text: values with sparklines over the window, top countries and
-//! POPs, rule states, and CloudFront's own metrics beside the analyser's. Pure; colours only
+//! POPs, rule states, CloudFront's own metrics beside the analyser's, and the web ACL's
+//! (with `[waf]`). Pure; colours only
 //! when the caller says so (a terminal without `NO_COLOR`).
 
 use super::snapshot::{Series, Share, Snapshot};
@@ -247,7 +248,53 @@ pub fn render(snapshot: &Snapshot, style: Style) -> Vec<String> {
             )
         ));
     }
+    if let Some(waf) = &s.waf {
+        lines.push(String::new());
+        let empty = format!(
+            "WAF has published no request counts for web ACL {} in the last {} min",
+            waf.web_acl, s.window_minutes
+        );
+        let title = format!("WAF (AWS/WAFV2, us-east-1) · web ACL {}", waf.web_acl);
+        if heading(&mut lines, style, &title, &waf.minute, &empty) {
+            lines.push(row(style, "allowed/s", &waf.allowed_per_second, number));
+            lines.push(row(style, "blocked/s", &waf.blocked_per_second, number));
+            lines.push(row(style, "counted/s", &waf.counted_per_second, number));
+            lines.push(row(style, "blocked share", &waf.blocked_percent, percent));
+            let listed = if waf.top_rules.is_empty() {
+                style.dim("no rule blocked or counted in the window")
+            } else {
+                waf.top_rules
+                    .iter()
+                    .map(|r| {
+                        let mut parts = Vec::new();
+                        if r.blocked > 0.0 {
+                            parts.push(format!(
+                                "{} blocked ({:.1} %)",
+                                number_whole(r.blocked),
+                                r.percent_of_blocked
+                            ));
+                        }
+                        if r.counted > 0.0 {
+                            parts.push(format!("{} counted", number_whole(r.counted)));
+                        }
+                        format!("{} {}", style.bold(&r.rule), parts.join(", "))
+                    })
+                    .collect::<Vec<_>>()
+                    .join("  ")
+            };
+            lines.push(format!("  {:<16}{listed}", "top rules"));
+        }
+    }
     lines
+}
+
+/// A count of requests: whole below 10,000, then as [`number`] does.
+fn number_whole(v: f64) -> String {
+    if v.abs() < 1e4 {
+        format!("{v:.0}")
+    } else {
+        number(v)
+    }
 }
 
 #[cfg(test)]
@@ -336,6 +383,7 @@ mod tests {
                 },
             ],
             cloudfront: CloudFront::default(),
+            waf: None,
             canary: None,
         }
     }

@@ -67,6 +67,34 @@ pub struct CloudFront {
     pub error_rate_by_status: std::collections::BTreeMap<String, Series>,
 }
 
+/// The web ACL's own `AWS/WAFV2` metrics (us-east-1), with `[waf]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct WafTraffic {
+    /// The web ACL's metric name (its `WebACL` dimension).
+    pub web_acl: String,
+    /// The latest minute (RFC 3339, UTC) with any of the web ACL's totals; `null`: none yet.
+    pub minute: Option<String>,
+    /// The web ACL's totals (`Rule=ALL`) per second.
+    pub allowed_per_second: Series,
+    pub blocked_per_second: Series,
+    /// Requests a count-mode rule matched (they went on to the next rule).
+    pub counted_per_second: Series,
+    /// Percent of the requests the web ACL allowed or blocked that it blocked.
+    pub blocked_percent: Series,
+    /// Over the window, the rules that blocked or counted most, most blocking first.
+    pub top_rules: Vec<WafRuleShare>,
+}
+
+/// What one rule of the web ACL blocked and counted over the window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WafRuleShare {
+    pub rule: String,
+    pub blocked: f64,
+    pub counted: f64,
+    /// Percent of the web ACL's blocked requests over the window this rule blocked.
+    pub percent_of_blocked: f64,
+}
+
 /// A country or POP and its requests over the window.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Share {
@@ -101,6 +129,8 @@ pub struct Snapshot {
     pub top_edge_locations: Vec<Share>,
     pub rules: Vec<RuleStatus>,
     pub cloudfront: CloudFront,
+    /// `null` when the stack has no `[waf]`.
+    pub waf: Option<WafTraffic>,
     /// Primary against staging with the canary rules' states, while the stack has a staging
     /// distribution; null otherwise.
     pub canary: Option<super::canary::Comparison>,
@@ -194,7 +224,76 @@ pub fn state_name(value: f64) -> Option<&'static str> {
     }
 }
 
-/// Builds the snapshot from the answers of both regions.
+/// The web ACL's view from the us-east-1 answers: WAF publishes a total only for a minute
+/// in which it counted some request, so in a minute with some totals a missing one is 0.
+fn waf_traffic(
+    web_acl: &str,
+    rules: &[String],
+    minutes: &dyn Fn(&str) -> Vec<Option<f64>>,
+    minute_of: &dyn Fn(Option<usize>) -> Option<String>,
+) -> WafTraffic {
+    let (allowed, blocked, counted) = (
+        minutes(ids::WAF_ALLOWED),
+        minutes(ids::WAF_BLOCKED),
+        minutes(ids::WAF_COUNTED),
+    );
+    let any: Vec<bool> = (0..allowed.len())
+        .map(|i| allowed[i].is_some() || blocked[i].is_some() || counted[i].is_some())
+        .collect();
+    let at = any.iter().rposition(|a| *a);
+    let filled = |series: &[Option<f64>]| -> Vec<Option<f64>> {
+        series
+            .iter()
+            .zip(&any)
+            .map(|(v, any)| if *any { Some(v.unwrap_or(0.0)) } else { None })
+            .collect()
+    };
+    let (allowed, blocked, counted) = (filled(&allowed), filled(&blocked), filled(&counted));
+    let decided: Vec<Option<f64>> = allowed
+        .iter()
+        .zip(&blocked)
+        .map(|(a, b)| Some((*a)? + (*b)?))
+        .collect();
+    let window_sum = |series: &[Option<f64>]| -> f64 { series.iter().flatten().sum() };
+    let blocked_total = window_sum(&blocked);
+    let mut top_rules: Vec<WafRuleShare> = rules
+        .iter()
+        .enumerate()
+        .map(|(i, rule)| {
+            let blocked = window_sum(&minutes(&format!("{}{i}", ids::WAF_RULE_BLOCKED)));
+            WafRuleShare {
+                rule: rule.clone(),
+                blocked,
+                counted: window_sum(&minutes(&format!("{}{i}", ids::WAF_RULE_COUNTED))),
+                percent_of_blocked: if blocked_total > 0.0 {
+                    100.0 * blocked / blocked_total
+                } else {
+                    0.0
+                },
+            }
+        })
+        .filter(|r| r.blocked > 0.0 || r.counted > 0.0)
+        .collect();
+    top_rules.sort_by(|a, b| {
+        b.blocked
+            .total_cmp(&a.blocked)
+            .then(b.counted.total_cmp(&a.counted))
+            .then_with(|| a.rule.cmp(&b.rule))
+    });
+    top_rules.truncate(TOP_N);
+    WafTraffic {
+        web_acl: web_acl.to_string(),
+        minute: minute_of(at),
+        blocked_percent: series(ratios(&blocked, &decided), at),
+        allowed_per_second: series(rates(&allowed), at),
+        blocked_per_second: series(rates(&blocked), at),
+        counted_per_second: series(rates(&counted), at),
+        top_rules,
+    }
+}
+
+/// Builds the snapshot from the answers of both regions (`cloudfront`: every us-east-1
+/// answer, CloudFront's and the web ACL's).
 pub fn build(
     config: &StackConfig,
     target: &Target,
@@ -269,6 +368,15 @@ pub fn build(
         Vec::new()
     };
 
+    let waf = plan.web_acl.as_ref().map(|(web_acl, rules)| {
+        waf_traffic(
+            web_acl,
+            rules,
+            &|id: &str| minutes(cloudfront, id),
+            &minute_of,
+        )
+    });
+
     let cf_requests = minutes(cloudfront, ids::CF_REQUESTS);
     let cf_at = latest(&cf_requests);
     let hit_rate = minutes(cloudfront, ids::CF_HIT_RATE);
@@ -310,6 +418,7 @@ pub fn build(
         top_edge_locations,
         rules,
         cloudfront,
+        waf,
         canary: None,
     }
 }
@@ -471,6 +580,137 @@ mod tests {
         assert_eq!(snap.cloudfront.error_rate_5xx.now, Some(1.5));
         assert_eq!(snap.cloudfront.cache_hit_rate.now, None);
         assert!(!snap.cloudfront.additional_metrics);
+    }
+
+    #[test]
+    fn the_web_acl_totals_and_top_rules_come_from_the_us_east_1_answers() {
+        let config = StackConfig::parse(
+            "name = \"shop\"\nregion = \"eu-west-1\"\n[[origins]]\nid = \"app\"\ndomain = \"app.example.com\"\n[waf]\n",
+            "p.toml",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let (_, target, _, breakdowns) = setup();
+        let plan = query::plan(&config, &target, &breakdowns, 5, NOW);
+        let (_, rules) = plan.web_acl.clone().unwrap();
+        let index = |rule: &str| rules.iter().position(|r| r == rule).unwrap();
+        let (m2, m3) = (minute(&plan, 2), minute(&plan, 3));
+        let mut us = Results::new();
+        us.insert(ids::WAF_ALLOWED.into(), vec![(m2, 600.0), (m3, 540.0)]);
+        // Minute 3 blocked 60 of 600 decided; minute 2 blocked none (no datum).
+        us.insert(ids::WAF_BLOCKED.into(), vec![(m3, 60.0)]);
+        us.insert(ids::WAF_COUNTED.into(), vec![(m3, 12.0)]);
+        let rate = index("rate-limit");
+        let block = index("block-list");
+        let common = index("AWSManagedRulesCommonRuleSet");
+        us.insert(format!("wafruleblocked{rate}"), vec![(m3, 45.0)]);
+        us.insert(format!("wafruleblocked{block}"), vec![(m3, 15.0)]);
+        us.insert(
+            format!("wafrulecounted{common}"),
+            vec![(m2, 2.0), (m3, 10.0)],
+        );
+        let snap = build(
+            &config,
+            &target,
+            &plan,
+            &breakdowns,
+            &Results::new(),
+            &us,
+            NOW,
+        );
+        let waf = snap.waf.clone().unwrap();
+        assert_eq!(waf.web_acl, "cfrp-shop-web-acl");
+        assert_eq!(waf.minute.as_deref(), Some("2023-11-14T22:13:00Z"));
+        assert_eq!(waf.allowed_per_second.now, Some(9.0));
+        assert_eq!(waf.blocked_per_second.now, Some(1.0));
+        assert_eq!(waf.counted_per_second.now, Some(0.2));
+        assert_eq!(waf.blocked_percent.now, Some(10.0));
+        assert_eq!(
+            waf.blocked_percent.history,
+            vec![None, None, Some(0.0), Some(10.0), None]
+        );
+        let top: Vec<(&str, f64, f64, f64)> = waf
+            .top_rules
+            .iter()
+            .map(|r| (r.rule.as_str(), r.blocked, r.counted, r.percent_of_blocked))
+            .collect();
+        assert_eq!(
+            top,
+            [
+                ("rate-limit", 45.0, 0.0, 75.0),
+                ("block-list", 15.0, 0.0, 25.0),
+                ("AWSManagedRulesCommonRuleSet", 0.0, 12.0, 0.0)
+            ]
+        );
+        let json = serde_json::to_value(&snap).unwrap();
+        assert_eq!(json["waf"]["top_rules"][0]["rule"], "rate-limit");
+        assert_eq!(json["waf"]["blocked_percent"]["now"], 10.0);
+        let text =
+            super::super::render::render(&snap, super::super::render::Style::PLAIN).join("\n");
+        assert!(
+            text.contains(
+                "WAF (AWS/WAFV2, us-east-1) · web ACL cfrp-shop-web-acl, minute 22:13 UTC"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("blocked share") && text.contains("10.0 %"),
+            "{text}"
+        );
+        assert!(
+            text.contains("rate-limit 45 blocked (75.0 %)  block-list 15 blocked (25.0 %)  AWSManagedRulesCommonRuleSet 12 counted"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn without_waf_there_is_no_waf_view_and_with_it_no_data_is_no_data() {
+        let (config, target, plan, breakdowns) = setup();
+        let snap = build(
+            &config,
+            &target,
+            &plan,
+            &breakdowns,
+            &Results::new(),
+            &Results::new(),
+            NOW,
+        );
+        assert_eq!(snap.waf, None);
+        assert_eq!(
+            serde_json::to_value(&snap).unwrap()["waf"],
+            serde_json::Value::Null
+        );
+        let text =
+            super::super::render::render(&snap, super::super::render::Style::PLAIN).join("\n");
+        assert!(!text.contains("WAF"), "{text}");
+
+        let config = StackConfig::parse(
+            "name = \"shop\"\nregion = \"eu-west-1\"\n[[origins]]\nid = \"app\"\ndomain = \"app.example.com\"\n[waf]\n",
+            "p.toml",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let plan = query::plan(&config, &target, &breakdowns, 5, NOW);
+        let snap = build(
+            &config,
+            &target,
+            &plan,
+            &breakdowns,
+            &Results::new(),
+            &Results::new(),
+            NOW,
+        );
+        let waf = snap.waf.clone().unwrap();
+        assert_eq!(waf.minute, None);
+        assert_eq!(waf.blocked_per_second.now, None);
+        assert_eq!(waf.blocked_per_second.history, vec![None; 5]);
+        assert!(waf.top_rules.is_empty());
+        let text =
+            super::super::render::render(&snap, super::super::render::Style::PLAIN).join("\n");
+        assert!(
+            text.contains(
+                "no data yet — WAF has published no request counts for web ACL cfrp-shop-web-acl"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

@@ -118,7 +118,48 @@ pub fn body(config: &StackConfig, domain: &str, id: &str) -> Value {
             24,
         ));
     }
+    if let Some(waf) = &config.waf {
+        widgets.extend(waf_widgets(
+            &config.names().web_acl(),
+            &m::waf_rule_names(waf),
+        ));
+    }
     json!({ "widgets": widgets })
+}
+
+/// The web ACL's widgets (us-east-1, where CLOUDFRONT-scope web ACLs publish; dimensions
+/// `WebACL` and `Rule`, no `Region`): its totals, and what each rule blocked and counted.
+fn waf_widgets(web_acl: &str, rules: &[String]) -> Vec<Value> {
+    let metric = |name: &str, rule: &str, label: &str| json!([m::WAF_NAMESPACE, name, m::DIM_WEB_ACL, web_acl, m::DIM_WAF_RULE, rule, { "stat": "Sum", "label": label }]);
+    let per_rule =
+        |name: &str| -> Vec<Value> { rules.iter().map(|rule| metric(name, rule, rule)).collect() };
+    vec![
+        graph(
+            "WAF: allowed, blocked and counted requests per minute",
+            CLOUDFRONT_REGION,
+            vec![
+                metric(m::WAF_ALLOWED, m::WAF_ALL_RULES, "allowed"),
+                metric(m::WAF_BLOCKED, m::WAF_ALL_RULES, "blocked"),
+                metric(m::WAF_COUNTED, m::WAF_ALL_RULES, "counted"),
+            ],
+            0,
+            30,
+        ),
+        graph(
+            "WAF: blocked requests by rule",
+            CLOUDFRONT_REGION,
+            per_rule(m::WAF_BLOCKED),
+            12,
+            30,
+        ),
+        graph(
+            "WAF: counted requests by rule (count mode)",
+            CLOUDFRONT_REGION,
+            per_rule(m::WAF_COUNTED),
+            0,
+            36,
+        ),
+    ]
 }
 
 fn graph(title: &str, region: &str, metrics: Vec<Value>, x: u32, y: u32) -> Value {
@@ -174,7 +215,16 @@ mod tests {
                     continue;
                 };
                 let name = metric[1].as_str().unwrap_or_default();
-                if namespace == m::CLOUDFRONT_NAMESPACE {
+                assert_eq!(
+                    widget["properties"]["region"] == CLOUDFRONT_REGION,
+                    namespace == m::CLOUDFRONT_NAMESPACE || namespace == m::WAF_NAMESPACE,
+                    "{widget}"
+                );
+                if namespace == m::WAF_NAMESPACE {
+                    assert!(m::WAF_METRICS.contains(&name), "{name}");
+                    assert_eq!(metric[2], m::DIM_WEB_ACL);
+                    assert_eq!(metric[4], m::DIM_WAF_RULE);
+                } else if namespace == m::CLOUDFRONT_NAMESPACE {
                     assert!(m::CLOUDFRONT_METRICS.contains(&name), "{name}");
                 } else {
                     assert_eq!(namespace, config.metrics.namespace);
@@ -184,5 +234,76 @@ mod tests {
             }
         }
         assert!(seen > 15, "only {seen} metrics on the dashboard");
+    }
+
+    #[test]
+    fn with_waf_the_web_acl_gets_its_widgets_in_us_east_1() {
+        let plain = StackConfig::for_origin("shop", "eu-west-1", "app.example.com");
+        let text = body(&plain, "d1.cloudfront.net", "E1").to_string();
+        assert!(!text.contains("AWS/WAFV2"), "{text}");
+        let config = StackConfig::parse(
+            "name = \"shop\"\nregion = \"eu-west-1\"\n[[origins]]\nid = \"app\"\ndomain = \"app.example.com\"\n[waf]\n[waf.rate_limit]\nrequests_per_5_minutes = 0\n",
+            "p.toml",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let dashboard = body(&config, "d1.cloudfront.net", "E1");
+        let waf: Vec<&Value> = dashboard["widgets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|w| w.to_string().contains("AWS/WAFV2"))
+            .collect();
+        assert_eq!(waf.len(), 3);
+        let totals = &waf[0]["properties"];
+        assert_eq!(totals["region"], "us-east-1");
+        assert_eq!(
+            totals["metrics"][1],
+            json!(["AWS/WAFV2", "BlockedRequests", "WebACL", "cfrp-shop-web-acl", "Rule", "ALL", { "stat": "Sum", "label": "blocked" }])
+        );
+        // One line per rule of the web ACL (no rate rule here), by its metric name.
+        let rules: Vec<&str> = waf[1]["properties"]["metrics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m[5].as_str())
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                "allow-list",
+                "block-list",
+                "AWSManagedRulesCommonRuleSet",
+                "AWSManagedRulesKnownBadInputsRuleSet",
+                "AWSManagedRulesAmazonIpReputationList"
+            ]
+        );
+    }
+
+    /// The rule names the metric catalog gives the web ACL's per-rule metrics are the metric
+    /// names the web ACL spec gives its rules.
+    #[test]
+    fn the_catalog_names_the_web_acl_rules_as_the_spec_does() {
+        for waf in [
+            "[waf]\n",
+            "[waf]\n[waf.rate_limit]\nrequests_per_5_minutes = 0\n[[waf.managed_rule_groups]]\nname = \"AWSManagedRulesSQLiRuleSet\"\n",
+        ] {
+            let config = StackConfig::parse(
+                &format!("name = \"shop\"\nregion = \"eu-west-1\"\n[[origins]]\nid = \"app\"\ndomain = \"app.example.com\"\n{waf}"),
+                "p.toml",
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            let Some(section) = &config.waf else {
+                panic!("no [waf]")
+            };
+            let acl = crate::spec::waf::acl(
+                &config,
+                section,
+                "123456789012",
+                &std::collections::BTreeMap::new(),
+            );
+            let spec: Vec<&str> = acl.rules.iter().map(|r| r.metric_name.as_str()).collect();
+            assert_eq!(m::waf_rule_names(section), spec);
+            assert_eq!(acl.metric_name, config.names().web_acl());
+        }
     }
 }

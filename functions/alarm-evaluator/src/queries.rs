@@ -41,6 +41,24 @@ fn metric_query(
                 ("Region".to_string(), "Global".to_string()),
             ],
         ),
+        // The stack's web ACL: its metric name is the WebACL dimension (spec::waf names the
+        // ACL and its metric after the stack); `Rule=ALL` is the whole web ACL. No `Region`
+        // dimension: WAF adds it for regional web ACLs only. The port reads the namespace in
+        // us-east-1, where CLOUDFRONT-scope web ACLs publish.
+        Some(MetricRef::Waf { metric, rule }) => (
+            m::WAF_NAMESPACE.to_string(),
+            metric.to_string(),
+            vec![
+                (
+                    m::DIM_WEB_ACL.to_string(),
+                    cfrp_config::naming::Names::new(&settings.stack).web_acl(),
+                ),
+                (
+                    m::DIM_WAF_RULE.to_string(),
+                    rule.unwrap_or(m::WAF_ALL_RULES).to_string(),
+                ),
+            ],
+        ),
         _ => {
             let dimensions = match (&settings.distribution_domain, name) {
                 (_, m::MALFORMED_RECORDS | m::RULE_STATE) | (None, _) => Vec::new(),
@@ -171,6 +189,59 @@ mod tests {
             bucket(&points, end, 60_000, 3),
             vec![None, Some(4.0), Some(5.0)]
         );
+    }
+
+    #[test]
+    fn waf_rules_query_the_stacks_web_acl_in_its_namespace() {
+        let rule = |name: &str, metric: Option<&str>, expression: Option<&str>| Rule {
+            name: name.to_string(),
+            metric: metric.map(str::to_string),
+            expression: expression.map(str::to_string),
+            ..cfrp_config::rules::default_rules(1.0, false)[0].clone()
+        };
+        let settings = EvaluatorSettings {
+            stack: "shop".to_string(),
+            namespace: "NS".to_string(),
+            distribution_id: Some("E1".to_string()),
+            distribution_domain: Some("d1.cloudfront.net".to_string()),
+            rules: vec![
+                rule("Blocked", Some("WAF:BlockedRequests"), None),
+                rule("RateLimited", Some("WAF:CountedRequests:rate-limit"), None),
+                rule(
+                    "Share",
+                    None,
+                    Some("100 * WAF:BlockedRequests / (WAF:AllowedRequests + Requests)"),
+                ),
+            ],
+            canary: None,
+        };
+        let plan = plan(&settings, 1_700_000_075_000);
+        let query = |id: &str| plan.queries.iter().find(|q| q.id == id).unwrap();
+        let acl = |rule: &str| {
+            vec![
+                ("WebACL".to_string(), "cfrp-shop-web-acl".to_string()),
+                ("Rule".to_string(), rule.to_string()),
+            ]
+        };
+        assert_eq!(query("r0").namespace, "AWS/WAFV2");
+        assert_eq!(query("r0").metric, "BlockedRequests");
+        assert_eq!(query("r0").dimensions, acl("ALL"));
+        assert_eq!(query("r1").metric, "CountedRequests");
+        assert_eq!(query("r1").dimensions, acl("rate-limit"));
+        assert_eq!(query("r2m0").namespace, "AWS/WAFV2");
+        assert_eq!(query("r2m1").metric, "AllowedRequests");
+        // The stack's own metric of the same expression stays in the stack's namespace.
+        assert_eq!(query("r2m2").namespace, "NS");
+        // Rule states are the evaluator's own, in the stack's namespace.
+        assert_eq!(query("s0").namespace, "NS");
+        // Exactly the WAF queries are those read in us-east-1.
+        let global: Vec<&str> = plan
+            .queries
+            .iter()
+            .filter(|q| cfrp_metric_data::only_in_global_region(&q.namespace))
+            .map(|q| q.id.as_str())
+            .collect();
+        assert_eq!(global, ["r0", "r1", "r2m0", "r2m1"]);
     }
 
     #[test]

@@ -147,6 +147,16 @@ def apply() -> None:
 
     cloudwatch_models.Statistics.get_statistics_for_type = get_statistics_for_type
 
+    # moto matches a query's dimensions to a datum's by comparing both lists sorted, but its
+    # Dimension ordering compares a value with a name (`self.value < other.name`), so some
+    # sets stay in their given order: a datum put with Rule=rate-limit, WebACL=x was not found
+    # by a query naming WebACL=x, Rule=rate-limit. CloudWatch matches a metric by its set of
+    # dimensions, whatever their order; order by (name, value).
+    def dimension_lt(self: Any, other: Any) -> bool:
+        return (self.name or "", self.value or "") < (other.name or "", other.value or "")
+
+    cloudwatch_models.Dimension.__lt__ = dimension_lt
+
     update_distribution = models.CloudFrontBackend.update_distribution
 
     def update_distribution_checked(self: Any, dist_config: dict[str, Any], _id: str, if_match: Any) -> Any:

@@ -64,3 +64,36 @@ def test_percentiles_come_from_values_and_counts(cloudwatch):
     assert stat("p95") == [100.0]
     assert stat("p99.9") == [1000.0]
     assert stat("SampleCount") == [100.0]
+
+
+def test_waf_metrics_put_in_us_east_1_are_read_there_only(endpoint):
+    """AWS/WAFV2 datums as WAF publishes them for a CLOUDFRONT-scope web ACL (us-east-1,
+    dimensions WebACL and Rule, no Region): GetMetricData in us-east-1 answers each rule's
+    series by its full dimension set, named in another order than the datums' (moto's own
+    dimension ordering missed that: moto_patches); another region has none of it."""
+
+    def client(region):
+        return boto3.client("cloudwatch", endpoint_url=endpoint, region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing", config=Config(retries={"max_attempts": 1}))
+
+    us_east_1, eu_west_1 = client("us-east-1"), client("eu-west-1")
+    acl = f"cfrp-{uuid.uuid4().hex[:8]}-web-acl"
+    now = dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0)
+
+    def datum(rule, value):
+        return {"MetricName": "BlockedRequests", "Dimensions": [{"Name": "Rule", "Value": rule}, {"Name": "WebACL", "Value": acl}], "Timestamp": now, "Value": value, "Unit": "Count"}
+
+    us_east_1.put_metric_data(Namespace="AWS/WAFV2", MetricData=[datum("ALL", 60.0), datum("rate-limit", 45.0), datum("block-list", 15.0)])
+
+    def blocked(cloudwatch, rule):
+        result = cloudwatch.get_metric_data(
+            MetricDataQueries=[{"Id": "q", "MetricStat": {"Metric": {"Namespace": "AWS/WAFV2", "MetricName": "BlockedRequests", "Dimensions": [{"Name": "WebACL", "Value": acl}, {"Name": "Rule", "Value": rule}]}, "Period": 60, "Stat": "Sum"}}],
+            StartTime=now - dt.timedelta(minutes=2),
+            EndTime=now + dt.timedelta(minutes=2),
+        )
+        return result["MetricDataResults"][0]["Values"]
+
+    assert blocked(us_east_1, "ALL") == [60.0]
+    assert blocked(us_east_1, "rate-limit") == [45.0]
+    assert blocked(us_east_1, "block-list") == [15.0]
+    assert blocked(us_east_1, "AWSManagedRulesCommonRuleSet") == []
+    assert blocked(eu_west_1, "ALL") == []
