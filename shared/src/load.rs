@@ -14,6 +14,7 @@ use crate::rules;
 use crate::schema::*;
 
 mod edge;
+mod logs;
 mod policies;
 
 impl StackConfig {
@@ -76,6 +77,7 @@ impl StackConfig {
             error_responses: Vec::new(),
             waf: None,
             response_headers: None,
+            standard_logs: None,
         }
     }
 
@@ -318,6 +320,9 @@ fn read_stack(mut root: TableReader, r: &mut Report) -> StackConfig {
     let response_headers = root
         .table("response_headers", r)
         .map(|t| policies::read_response_headers(t, r));
+    let standard_logs = root
+        .table("standard_logs", r)
+        .map(|t| logs::read_standard_logs(t, r));
     policies::cross_check(
         &mut root,
         &default_behavior,
@@ -345,6 +350,7 @@ fn read_stack(mut root: TableReader, r: &mut Report) -> StackConfig {
         error_responses,
         waf,
         response_headers,
+        standard_logs,
     };
     cross_checks(&config, r);
     config

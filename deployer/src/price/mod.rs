@@ -9,6 +9,7 @@
 
 pub mod cloudwatch;
 pub mod geo;
+pub mod logs;
 pub mod metrics;
 pub mod report;
 pub mod table;
@@ -350,6 +351,10 @@ pub enum Category {
     CloudWatch,
     /// The `[waf]` web ACL ([`waf`]).
     Waf,
+    /// CloudFront's Origin Shield requests ([`logs`]).
+    OriginShield,
+    /// Standard access logs (v2) delivered by CloudWatch vended logs ([`logs`]).
+    StandardLogs,
 }
 
 impl Category {
@@ -361,6 +366,7 @@ impl Category {
                 | Category::Requests
                 | Category::Invalidations
                 | Category::RealTimeLogs
+                | Category::OriginShield
         )
     }
 }
@@ -716,6 +722,8 @@ fn stack_items(traffic: &Traffic, config: &StackConfig, notes: &mut Vec<String>)
         );
     }
     items.extend(waf::items(traffic, config));
+    items.extend(logs::standard_logs_items(traffic, config));
+    items.extend(logs::origin_shield_items(traffic, config));
     if config.manuscripts.is_some() && traffic.invalidation_paths > 0 {
         lambda_items(
             "invalidator",
