@@ -78,6 +78,10 @@ pub enum Target {
     DeliverySources,
     /// The standard logs' delivery destination (us-east-1).
     DeliveryDestinations,
+    /// Deleting the delivery source: the Service Authorization Reference (parliament's copy)
+    /// lists logs:DeleteDeliverySource against the delivery-destination type, the API against
+    /// the source; the statement names both, so either reading allows it.
+    DeliverySourceDeletion,
     /// Deliveries: CloudWatch Logs names them by generated ids.
     Deliveries,
     /// The bucket `[standard_logs]` delivers to: CloudWatch Logs adds the statement that lets
@@ -119,6 +123,7 @@ impl Target {
             Target::WafIpSets => "WafIpSets",
             Target::DeliverySources => "StandardLogsDeliverySource",
             Target::DeliveryDestinations => "StandardLogsDeliveryDestination",
+            Target::DeliverySourceDeletion => "StandardLogsDeliverySourceDeletion",
             Target::Deliveries => "StandardLogsDeliveries",
             Target::StandardLogsBucket => "StandardLogsBucketPolicy",
             Target::StandardLogsResourcePolicies => "StandardLogsLogGroupResourcePolicy",
@@ -685,7 +690,7 @@ pub const OPERATIONS: &[Operation] = &[
     ),
     op(
         "logs:DeleteDeliverySource",
-        &[("logs:DeleteDeliverySource", DeliverySources)],
+        &[("logs:DeleteDeliverySource", DeliverySourceDeletion)],
     ),
     op(
         "logs:GetDeliveryDestination",
@@ -862,6 +867,10 @@ pub fn resources(config: &StackConfig, account: &str, target: Target) -> Vec<Str
                 crate::resources::standard_logs::name(names.stack())
             )]
         }
+        DeliverySourceDeletion => [DeliverySources, DeliveryDestinations]
+            .into_iter()
+            .flat_map(|t| resources(config, account, t))
+            .collect(),
         Deliveries => vec![format!(
             "arn:{partition}:logs:us-east-1:{account}:delivery:*"
         )],
@@ -1155,7 +1164,7 @@ mod tests {
             WafIpSets => vec![arn(&format!(
                 "arn:aws:wafv2:us-east-1:{{account}}:global/ipset/{target}/id"
             ))],
-            DeliverySources => vec![arn(&format!(
+            DeliverySources | DeliverySourceDeletion => vec![arn(&format!(
                 "arn:aws:logs:us-east-1:{{account}}:delivery-source:{target}"
             ))],
             DeliveryDestinations => vec![arn(&format!(
