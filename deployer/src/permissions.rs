@@ -84,6 +84,9 @@ pub enum Target {
     DeliverySourceDeletion,
     /// Deliveries: CloudWatch Logs names them by generated ids.
     Deliveries,
+    /// Creating a delivery authorizes against the source, the destination and the delivery
+    /// at once: one statement names all three.
+    DeliveryCreation,
     /// The bucket `[standard_logs]` delivers to: CloudWatch Logs adds the statement that lets
     /// `delivery.logs.amazonaws.com` write to it, with the caller's permissions.
     StandardLogsBucket,
@@ -125,6 +128,7 @@ impl Target {
             Target::DeliveryDestinations => "StandardLogsDeliveryDestination",
             Target::DeliverySourceDeletion => "StandardLogsDeliverySourceDeletion",
             Target::Deliveries => "StandardLogsDeliveries",
+            Target::DeliveryCreation => "StandardLogsDeliveryCreation",
             Target::StandardLogsBucket => "StandardLogsBucketPolicy",
             Target::StandardLogsResourcePolicies => "StandardLogsLogGroupResourcePolicy",
         }
@@ -714,9 +718,7 @@ pub const OPERATIONS: &[Operation] = &[
     op(
         "logs:CreateDelivery",
         &[
-            ("logs:CreateDelivery", DeliverySources),
-            ("logs:CreateDelivery", DeliveryDestinations),
-            ("logs:CreateDelivery", Deliveries),
+            ("logs:CreateDelivery", DeliveryCreation),
             ("logs:TagResource", Deliveries),
             ("s3:GetBucketPolicy", StandardLogsBucket),
             ("s3:PutBucketPolicy", StandardLogsBucket),
@@ -868,6 +870,10 @@ pub fn resources(config: &StackConfig, account: &str, target: Target) -> Vec<Str
             )]
         }
         DeliverySourceDeletion => [DeliverySources, DeliveryDestinations]
+            .into_iter()
+            .flat_map(|t| resources(config, account, t))
+            .collect(),
+        DeliveryCreation => [DeliverySources, DeliveryDestinations, Deliveries]
             .into_iter()
             .flat_map(|t| resources(config, account, t))
             .collect(),
@@ -1173,6 +1179,15 @@ mod tests {
             Deliveries => vec![arn(&format!(
                 "arn:aws:logs:us-east-1:{{account}}:delivery:{target}"
             ))],
+            // Logged with the source's name, which the destination shares.
+            DeliveryCreation => ["delivery-source", "delivery-destination", "delivery"]
+                .iter()
+                .map(|kind| {
+                    arn(&format!(
+                        "arn:aws:logs:us-east-1:{{account}}:{kind}:{target}"
+                    ))
+                })
+                .collect(),
             StandardLogsBucket | StandardLogsResourcePolicies => resources(config, ACCOUNT, kind),
         }
     }
