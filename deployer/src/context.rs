@@ -30,6 +30,8 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub events: aws_sdk_eventbridge::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// CloudWatch Logs in us-east-1, where CloudFront's log delivery sources must be.
+    pub logs_global: aws_sdk_cloudwatchlogs::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub sns: aws_sdk_sns::Client,
     pub ssm: aws_sdk_ssm::Client,
@@ -97,6 +99,7 @@ impl Clients {
             s3: aws_sdk_s3::Client::from_conf(s3),
             events: aws_sdk_eventbridge::Client::new(shared),
             logs: aws_sdk_cloudwatchlogs::Client::new(shared),
+            logs_global: aws_sdk_cloudwatchlogs::Client::new(&global),
             cloudwatch: aws_sdk_cloudwatch::Client::new(shared),
             sns: aws_sdk_sns::Client::new(shared),
             ssm: aws_sdk_ssm::Client::new(shared),

@@ -74,6 +74,25 @@ pub enum Target {
     WebAcl,
     /// The web ACL's four IP sets (allow and block list, IPv4 and IPv6).
     WafIpSets,
+    /// The standard logs' delivery source (us-east-1).
+    DeliverySources,
+    /// The standard logs' delivery destination (us-east-1).
+    DeliveryDestinations,
+    /// Deleting the delivery source: the Service Authorization Reference (parliament's copy)
+    /// lists logs:DeleteDeliverySource against the delivery-destination type, the API against
+    /// the source; the statement names both, so either reading allows it.
+    DeliverySourceDeletion,
+    /// Deliveries: CloudWatch Logs names them by generated ids.
+    Deliveries,
+    /// Creating a delivery authorizes against the source, the destination and the delivery
+    /// at once: one statement names all three.
+    DeliveryCreation,
+    /// The bucket `[standard_logs]` delivers to: CloudWatch Logs adds the statement that lets
+    /// `delivery.logs.amazonaws.com` write to it, with the caller's permissions.
+    StandardLogsBucket,
+    /// With a log group destination CloudWatch Logs adds a log group resource policy, with
+    /// the caller's permissions; those actions take `"Resource": "*"` only.
+    StandardLogsResourcePolicies,
 }
 
 impl Target {
@@ -105,6 +124,13 @@ impl Target {
             Target::Any => "NoResourceLevelPermissions",
             Target::WebAcl => "WafWebAcl",
             Target::WafIpSets => "WafIpSets",
+            Target::DeliverySources => "StandardLogsDeliverySource",
+            Target::DeliveryDestinations => "StandardLogsDeliveryDestination",
+            Target::DeliverySourceDeletion => "StandardLogsDeliverySourceDeletion",
+            Target::Deliveries => "StandardLogsDeliveries",
+            Target::DeliveryCreation => "StandardLogsDeliveryCreation",
+            Target::StandardLogsBucket => "StandardLogsBucketPolicy",
+            Target::StandardLogsResourcePolicies => "StandardLogsLogGroupResourcePolicy",
         }
     }
 }
@@ -646,6 +672,68 @@ pub const OPERATIONS: &[Operation] = &[
     ),
     op("wafv2:UpdateIPSet", &[("wafv2:UpdateIPSet", WafIpSets)]),
     op("wafv2:DeleteIPSet", &[("wafv2:DeleteIPSet", WafIpSets)]),
+    // CloudWatch Logs delivery in us-east-1 (standard access logs v2). A CloudFront source
+    // also needs cloudfront:AllowVendedLogDeliveryForResource on the distribution; creating
+    // the delivery lets CloudWatch Logs add the destination's bucket policy or log group
+    // resource policy with the caller's permissions (CloudWatch Logs user guide, "Enable
+    // logging from AWS services"); tag-on-create needs logs:TagResource.
+    op(
+        "logs:GetDeliverySource",
+        &[("logs:GetDeliverySource", DeliverySources)],
+    ),
+    op(
+        "logs:PutDeliverySource",
+        &[
+            ("logs:PutDeliverySource", DeliverySources),
+            ("logs:TagResource", DeliverySources),
+            (
+                "cloudfront:AllowVendedLogDeliveryForResource",
+                Distributions,
+            ),
+        ],
+    ),
+    op(
+        "logs:DeleteDeliverySource",
+        &[("logs:DeleteDeliverySource", DeliverySourceDeletion)],
+    ),
+    op(
+        "logs:GetDeliveryDestination",
+        &[("logs:GetDeliveryDestination", DeliveryDestinations)],
+    ),
+    op(
+        "logs:PutDeliveryDestination",
+        &[
+            ("logs:PutDeliveryDestination", DeliveryDestinations),
+            ("logs:TagResource", DeliveryDestinations),
+        ],
+    ),
+    op(
+        "logs:DeleteDeliveryDestination",
+        &[("logs:DeleteDeliveryDestination", DeliveryDestinations)],
+    ),
+    op(
+        "logs:DescribeDeliveries",
+        &[("logs:DescribeDeliveries", Any)],
+    ),
+    op(
+        "logs:CreateDelivery",
+        &[
+            ("logs:CreateDelivery", DeliveryCreation),
+            ("logs:TagResource", Deliveries),
+            ("s3:GetBucketPolicy", StandardLogsBucket),
+            ("s3:PutBucketPolicy", StandardLogsBucket),
+            (
+                "logs:DescribeResourcePolicies",
+                StandardLogsResourcePolicies,
+            ),
+            ("logs:PutResourcePolicy", StandardLogsResourcePolicies),
+            ("logs:DescribeLogGroups", StandardLogsResourcePolicies),
+        ],
+    ),
+    op(
+        "logs:DeleteDelivery",
+        &[("logs:DeleteDelivery", Deliveries)],
+    ),
 ];
 
 /// Operations every caller may make without any permission: STS GetCallerIdentity works
@@ -768,6 +856,43 @@ pub fn resources(config: &StackConfig, account: &str, target: Target) -> Vec<Str
         WafIpSets => waf_ip_set_names(&names)
             .iter()
             .map(|set| format!("arn:{partition}:wafv2:us-east-1:{account}:global/ipset/{set}/*"))
+            .collect(),
+        // CloudFront's delivery sources live in us-east-1 whatever the stack's region.
+        DeliverySources | DeliveryDestinations => {
+            let kind = if target == DeliverySources {
+                "delivery-source"
+            } else {
+                "delivery-destination"
+            };
+            vec![format!(
+                "arn:{partition}:logs:us-east-1:{account}:{kind}:{}",
+                crate::resources::standard_logs::name(names.stack())
+            )]
+        }
+        DeliverySourceDeletion => [DeliverySources, DeliveryDestinations]
+            .into_iter()
+            .flat_map(|t| resources(config, account, t))
+            .collect(),
+        DeliveryCreation => [DeliverySources, DeliveryDestinations, Deliveries]
+            .into_iter()
+            .flat_map(|t| resources(config, account, t))
+            .collect(),
+        Deliveries => vec![format!(
+            "arn:{partition}:logs:us-east-1:{account}:delivery:*"
+        )],
+        StandardLogsBucket => config
+            .standard_logs
+            .as_ref()
+            .and_then(|logs| logs.bucket.as_ref())
+            .map(|b| format!("arn:{partition}:s3:::{b}"))
+            .into_iter()
+            .collect(),
+        StandardLogsResourcePolicies => config
+            .standard_logs
+            .as_ref()
+            .filter(|logs| logs.log_group.is_some())
+            .map(|_| "*".to_string())
+            .into_iter()
             .collect(),
     }
 }
@@ -894,6 +1019,14 @@ mod tests {
         match StackConfig::parse(text, "proxy.toml") {
             Ok(mut config) => {
                 config.distribution.additional_metrics = true;
+                config.standard_logs = Some(cfrp_config::StandardLogs {
+                    destination: cfrp_config::StandardLogsDestination::S3,
+                    bucket: Some("shop-access-logs".to_string()),
+                    prefix: Some("cloudfront".to_string()),
+                    log_group: None,
+                    format: cfrp_config::StandardLogsFormat::Json,
+                    fields: vec!["date".to_string(), "time".to_string()],
+                });
                 config
             }
             Err(err) => panic!("the example config: {err}"),
@@ -907,6 +1040,7 @@ mod tests {
         config.alarms.enabled = false;
         config.manuscripts = None;
         config.distribution.additional_metrics = false;
+        config.standard_logs = None;
         config
     }
 
@@ -1036,6 +1170,25 @@ mod tests {
             WafIpSets => vec![arn(&format!(
                 "arn:aws:wafv2:us-east-1:{{account}}:global/ipset/{target}/id"
             ))],
+            DeliverySources | DeliverySourceDeletion => vec![arn(&format!(
+                "arn:aws:logs:us-east-1:{{account}}:delivery-source:{target}"
+            ))],
+            DeliveryDestinations => vec![arn(&format!(
+                "arn:aws:logs:us-east-1:{{account}}:delivery-destination:{target}"
+            ))],
+            Deliveries => vec![arn(&format!(
+                "arn:aws:logs:us-east-1:{{account}}:delivery:{target}"
+            ))],
+            // Logged with the source's name, which the destination shares.
+            DeliveryCreation => ["delivery-source", "delivery-destination", "delivery"]
+                .iter()
+                .map(|kind| {
+                    arn(&format!(
+                        "arn:aws:logs:us-east-1:{{account}}:{kind}:{target}"
+                    ))
+                })
+                .collect(),
+            StandardLogsBucket | StandardLogsResourcePolicies => resources(config, ACCOUNT, kind),
         }
     }
 
@@ -1082,6 +1235,8 @@ mod tests {
             "cloudfront:CreateDistributionWithTags",
             "cloudfront:CreateMonitoringSubscription",
             "cloudfront:DeleteMonitoringSubscription",
+            "logs:CreateDelivery",
+            "logs:DeleteDeliverySource",
             "s3:DeleteObjects",
             "lambda:CreateEventSourceMapping",
             "iam:DeleteRole",

@@ -16,7 +16,7 @@ use crate::error::DeployError;
 use crate::package::Packages;
 use crate::resources::{
     cloudfront, events, headers, iam, kinesis, lambda, metrics_subscription, monitoring, s3, sqs,
-    waf,
+    standard_logs, waf,
 };
 use crate::spec::{self, Arns, KNOWN_AFTER_UP, mappings, policy, queues};
 
@@ -66,6 +66,7 @@ enum Task {
     MetricsSubscription,
     WafIpSets,
     WebAcl,
+    StandardLogs,
 }
 
 /// The stack's steps and what each depends on.
@@ -318,6 +319,13 @@ pub fn graph(config: &cfrp_config::StackConfig, arns: &Arns, wait: bool) -> Stac
     add(
         Task::MetricsSubscription,
         "distribution's additional metrics".to_string(),
+        &[distribution],
+    );
+    // 10. Standard access logs (v2): delivery source, destination and delivery (or their
+    // removal once the section is gone).
+    add(
+        Task::StandardLogs,
+        "standard access logs".to_string(),
         &[distribution],
     );
     if wait {
@@ -611,6 +619,7 @@ async fn step(
         Task::MetricsSubscription => {
             metrics_subscription::converge(run, distribution_id()?.as_deref()).await
         }
+        Task::StandardLogs => standard_logs::converge(run, distribution_id()?.as_deref()).await,
         Task::WafIpSets => {
             let arns = waf::converge_ip_sets(run).await?;
             let _ = handoff.waf_ip_sets.set(arns);
@@ -720,6 +729,7 @@ enum Removal {
     MetricsSubscription,
     WebAcl,
     WafIpSets,
+    StandardLogs,
 }
 
 /// What `down` removes and what must go first: a resource goes once nothing that uses it is
@@ -760,7 +770,12 @@ fn removal_graph(config: &cfrp_config::StackConfig) -> (Graph, Vec<Removal>) {
     add(Removal::AnalyserFailureQueue, &[stream_mapping]);
     let subscription = add(Removal::MetricsSubscription, &[]);
     let staging = add(Removal::Staging, &[]);
-    let distribution = add(Removal::Distribution, &[subscription, staging]);
+    // The log delivery whose source names the distribution goes first, as the subscription.
+    let standard_logs = add(Removal::StandardLogs, &[]);
+    let distribution = add(
+        Removal::Distribution,
+        &[subscription, staging, standard_logs],
+    );
     // The web ACL once no distribution carries it, its IP sets once no ACL uses them.
     let web_acl = add(Removal::WebAcl, &[distribution]);
     add(Removal::WafIpSets, &[web_acl]);
@@ -858,6 +873,7 @@ async fn removal(run: &Run<'_>, step: Removal, arns: &Arns) -> Result<(), Deploy
         }
         Removal::WebAcl => waf::remove_web_acl(run).await,
         Removal::WafIpSets => waf::remove_ip_sets(run).await,
+        Removal::StandardLogs => standard_logs::remove(run).await,
     }
 }
 

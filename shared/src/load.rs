@@ -14,6 +14,7 @@ use crate::rules;
 use crate::schema::*;
 
 mod edge;
+mod logs;
 mod policies;
 
 impl StackConfig {
@@ -77,6 +78,7 @@ impl StackConfig {
             waf: None,
             response_headers: None,
             staging: Staging::default(),
+            standard_logs: None,
         }
     }
 
@@ -320,6 +322,9 @@ fn read_stack(mut root: TableReader, r: &mut Report) -> StackConfig {
     let response_headers = root
         .table("response_headers", r)
         .map(|t| policies::read_response_headers(t, r));
+    let standard_logs = root
+        .table("standard_logs", r)
+        .map(|t| logs::read_standard_logs(t, r));
     policies::cross_check(
         &mut root,
         &default_behavior,
@@ -352,6 +357,7 @@ fn read_stack(mut root: TableReader, r: &mut Report) -> StackConfig {
         waf,
         response_headers,
         staging,
+        standard_logs,
     };
     cross_checks(&config, r);
     config

@@ -48,6 +48,10 @@ pub struct StackConfig {
     /// `[staging]`: the canary thresholds `deployer stage` is watched with.
     #[serde(default, skip_serializing_if = "Staging::is_default")]
     pub staging: Staging,
+    /// `[standard_logs]`: CloudFront standard access logs (v2), every request, delivered by
+    /// CloudWatch Logs to an S3 bucket or a log group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub standard_logs: Option<StandardLogs>,
 }
 
 /// An origin group: CloudFront sends a request to `primary`, and again to `secondary` when
@@ -806,3 +810,82 @@ impl Default for Canary {
         }
     }
 }
+// ------------------------------------------------------------------ standard access logs (v2)
+
+string_enum!(
+    /// Where CloudWatch Logs delivers the distribution's standard access logs.
+    StandardLogsDestination {
+        S3 = "s3",
+        CloudwatchLogs = "cloudwatch_logs",
+    }
+);
+
+string_enum!(
+    /// The delivery destination's output format (CloudWatch Logs' `outputFormat` values);
+    /// `parquet` only for S3.
+    StandardLogsFormat {
+        Json = "json",
+        Plain = "plain",
+        W3c = "w3c",
+        Raw = "raw",
+        Parquet = "parquet",
+    }
+);
+
+/// `[standard_logs]`: a CloudWatch Logs delivery source for the distribution (log type
+/// ACCESS_LOGS), a delivery destination (the bucket or log group, which the stack does not
+/// create) and the delivery between them, all in us-east-1 as CloudFront requires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StandardLogs {
+    pub destination: StandardLogsDestination,
+    /// `s3`: the bucket's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    /// `s3`: the key prefix the logs go under (no leading or trailing `/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// `cloudwatch_logs`: the log group's name, in us-east-1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_group: Option<String>,
+    pub format: StandardLogsFormat,
+    /// The record fields, in order (CloudFront's standard log field names).
+    pub fields: Vec<String>,
+}
+
+/// The fields CloudFront's standard logs (v2) carry, in CloudFront's default order: a
+/// delivery without `fields` gets all of them.
+pub const STANDARD_LOG_FIELDS: &[&str] = &[
+    "date",
+    "time",
+    "x-edge-location",
+    "sc-bytes",
+    "c-ip",
+    "cs-method",
+    "cs(Host)",
+    "cs-uri-stem",
+    "sc-status",
+    "cs(Referer)",
+    "cs(User-Agent)",
+    "cs-uri-query",
+    "cs(Cookie)",
+    "x-edge-result-type",
+    "x-edge-request-id",
+    "x-host-header",
+    "cs-protocol",
+    "cs-bytes",
+    "time-taken",
+    "x-forwarded-for",
+    "ssl-protocol",
+    "ssl-cipher",
+    "x-edge-response-result-type",
+    "cs-protocol-version",
+    "fle-status",
+    "fle-encrypted-fields",
+    "c-port",
+    "time-to-first-byte",
+    "x-edge-detailed-result-type",
+    "sc-content-type",
+    "sc-content-len",
+    "sc-range-start",
+    "sc-range-end",
+];

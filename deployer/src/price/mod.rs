@@ -9,6 +9,7 @@
 
 pub mod cloudwatch;
 pub mod geo;
+pub mod logs;
 pub mod metrics;
 pub mod report;
 pub mod table;
@@ -350,6 +351,10 @@ pub enum Category {
     CloudWatch,
     /// The `[waf]` web ACL ([`waf`]).
     Waf,
+    /// CloudFront's Origin Shield requests ([`logs`]).
+    OriginShield,
+    /// Standard access logs (v2) delivered by CloudWatch vended logs ([`logs`]).
+    StandardLogs,
 }
 
 impl Category {
@@ -361,6 +366,7 @@ impl Category {
                 | Category::Requests
                 | Category::Invalidations
                 | Category::RealTimeLogs
+                | Category::OriginShield
         )
     }
 }
@@ -716,6 +722,8 @@ fn stack_items(traffic: &Traffic, config: &StackConfig, notes: &mut Vec<String>)
         );
     }
     items.extend(waf::items(traffic, config));
+    items.extend(logs::standard_logs_items(traffic, config));
+    items.extend(logs::origin_shield_items(traffic, config));
     if config.manuscripts.is_some() && traffic.invalidation_paths > 0 {
         lambda_items(
             "invalidator",
@@ -768,7 +776,7 @@ pub fn estimate(
 }
 
 fn standing_notes(config: &StackConfig) -> Vec<String> {
-    vec![
+    let mut notes = vec![
         format!(
             "Viewers outside a price class's regions are served from a farther edge in the class (higher latency); AWS bills those requests at the rate of the least expensive region in the class ({}), per the CloudFront Developer Guide.",
             least_expensive(PriceClass::PriceClass100).id()
@@ -788,7 +796,25 @@ fn standing_notes(config: &StackConfig) -> Vec<String> {
         ),
         "CloudWatch at US East (N. Virginia) list prices; GetMetricData made by `deployer monitor`, `deployer price --from-metrics` and the console is not counted (it depends on how often they are used).".to_string(),
         "Not included: the AWS Free Tier (CloudFront: 1 TB and 10,000,000 requests a month; and CloudWatch's own allowances), CloudWatch Logs for the functions' own logs, SQS, S3, EventBridge, SNS, data transfer to the origin, the origin itself, and taxes.".to_string(),
-    ]
+    ];
+    notes.extend(feature_notes(config));
+    notes
+}
+
+/// What the estimate assumes about `[standard_logs]` and Origin Shield, when the config has them.
+fn feature_notes(config: &StackConfig) -> Vec<String> {
+    let mut notes = Vec::new();
+    if config.standard_logs.is_some() {
+        notes.push("Standard logs (v2): every request's record taken as 1 KB (an assumption), delivery at CloudWatch's vended-log prices in us-east-1 (the source's region); Parquet conversion, S3 storage of the files and the log group's storage are not included.".to_string());
+    }
+    if config
+        .origins
+        .iter()
+        .any(|o| o.origin_shield_region.is_some())
+    {
+        notes.push("Origin Shield: an upper bound, every request taken to reach Origin Shield (requests the edges answer from cache do not), split evenly over the origins.".to_string());
+    }
+    notes
 }
 
 /// Loads the config; without a file at the default path, a flags-only estimate uses the

@@ -140,6 +140,8 @@ pub fn text(
         ("Lambda", p.lambda),
         ("Kinesis", p.kinesis),
         ("CloudWatch", p.cloudwatch),
+        ("Standard logs", p.standard_logs),
+        ("Origin Shield", p.origin_shield),
     ] {
         writeln!(out, "  {what}: {source}")?;
     }

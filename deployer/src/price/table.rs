@@ -17,6 +17,9 @@ pub struct Provenance {
     pub lambda: &'static str,
     pub kinesis: &'static str,
     pub cloudwatch: &'static str,
+    /// `[standard_logs]` delivery and Origin Shield ([`super::logs`]).
+    pub standard_logs: &'static str,
+    pub origin_shield: &'static str,
 }
 
 pub const PROVENANCE: Provenance = Provenance {
@@ -27,6 +30,8 @@ pub const PROVENANCE: Provenance = Provenance {
     lambda: "US East (N. Virginia) list prices as quoted by secondary pages citing https://aws.amazon.com/lambda/pricing/",
     kinesis: "US East (N. Virginia) list prices from infracost's Kinesis golden test output; the stored copy of https://aws.amazon.com/kinesis/data-streams/pricing/ shows no figures",
     cloudwatch: "https://aws.amazon.com/cloudwatch/pricing/ (US East: custom metrics $0.30/$0.10/$0.05/$0.02 per metric-month by volume tier; PutMetricData $0.01 per 1,000 requests; GetMetricData $0.01 per 1,000 metrics requested; alarms $0.10 per standard-resolution and $0.30 per high-resolution alarm metric; dashboards $3.00 a month); CloudFront's additional metrics: https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/viewing-cloudfront-metrics.html (up to 8 metrics per distribution, billed as CloudWatch custom metrics)",
+    standard_logs: "CloudWatch vended logs, US East (the source's region): to S3 $0.25/$0.15/$0.075/$0.05 per GB, to CloudWatch Logs $0.50/$0.25/$0.10/$0.05 per GB over 10 TB/20 TB/20 TB/the rest, as quoted by aws-samples/sample-cfm-tips-mcp from https://aws.amazon.com/cloudwatch/pricing/ (not confirmed against the page itself)",
+    origin_shield: "https://aws.amazon.com/cloudfront/pricing/ (Origin Shield requests per 10,000: $0.0075 US, $0.0090 Europe and Asia Pacific, $0.0160 South America; not confirmed: the stored copy of the page ended before that table)",
 };
 
 /// The hours in a billing month, as AWS's pricing pages and calculator count them.

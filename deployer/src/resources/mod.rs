@@ -14,6 +14,7 @@ pub mod monitoring;
 pub mod s3;
 pub mod sqs;
 pub mod staging;
+pub mod standard_logs;
 pub mod waf;
 
 use std::future::Future;

@@ -10,3 +10,9 @@ _LIST = Path(__file__).resolve().parents[3] / "shared" / "realtime-log-fields.tx
 REALTIME_LOG_FIELDS = frozenset(
     line.strip() for line in _LIST.read_text().splitlines() if line.strip() and not line.startswith("#")
 )
+
+_STANDARD = Path(__file__).resolve().parents[3] / "shared" / "standard-log-fields.txt"
+
+STANDARD_LOG_FIELDS = frozenset(
+    line.strip() for line in _STANDARD.read_text().splitlines() if line.strip() and not line.startswith("#")
+)

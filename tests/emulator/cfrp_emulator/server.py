@@ -30,7 +30,7 @@ from moto.cloudfront.models import cloudfront_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from . import cbor_bridge, distribution_edge, faults, invalidation_limits, latency, metric_limits, model_validation, moto_patches, sqs_metrics, sso_portal, wafv2_ext
+from . import cbor_bridge, distribution_edge, faults, invalidation_limits, latency, log_delivery, metric_limits, model_validation, moto_patches, sqs_metrics, sso_portal, wafv2_ext
 from .cloudfront_ext import ACCOUNT
 from .staging import StagingExtension
 
@@ -196,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     wafv2_ext.apply()
     invalidation_limits.apply()
     metric_limits.apply()
+    log_delivery.apply()
     sqs_metrics.apply(background=True)
     latency.configure(args.latency, args.scale)
     model_validation.warm()
