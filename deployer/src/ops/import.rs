@@ -461,3 +461,281 @@ fn write_new(path: &Path, text: &str, force: bool) -> Result<(), CommandError> {
     file.write_all(text.as_bytes())?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::cloudfront::{CloudFront, LogConfigSettings};
+    use crate::ports::fake::FakeAccount;
+    use crate::spec::distribution::{Inputs, build, cache_policy};
+
+    const ACCOUNT: &str = "123456789012";
+
+    const STACK: &str = r#"
+name = "edge"
+region = "eu-west-1"
+comment = "Edge"
+
+[distribution]
+price_class = "PriceClass_All"
+
+[[origins]]
+id = "app"
+domain = "app.example.com"
+
+[default_behavior]
+origin = "app"
+response_headers = "custom"
+
+[[behaviors]]
+path_pattern = "/static/*"
+origin = "app"
+caching = "custom"
+cache_key_headers = ["Accept-Language"]
+origin_request = "none"
+
+[response_headers]
+frame_options = "SAMEORIGIN"
+remove_headers = ["X-Powered-By"]
+"#;
+
+    fn stack() -> StackConfig {
+        StackConfig::parse(STACK, "edge.toml").expect("valid")
+    }
+
+    /// The stack's distribution as `up` leaves it in the fake account, with its cache and
+    /// response headers policies and log config; its id.
+    async fn deployed(account: &FakeAccount) -> String {
+        let config = stack();
+        let policy = cache_policy("edge", &config.behaviors[0])
+            .expect("builds")
+            .expect("custom caching");
+        let cache_id = account
+            .create_cache_policy(policy)
+            .await
+            .expect("created")
+            .expect("an id");
+        let headers = crate::spec::headers::response_headers_policy(&config)
+            .expect("builds")
+            .expect("custom headers");
+        let headers_id = account
+            .create_response_headers_policy(headers)
+            .await
+            .expect("created")
+            .expect("an id");
+        let log_arn = account
+            .create_log_config(
+                "cfrp-edge-realtime-logs",
+                &LogConfigSettings {
+                    sampling_rate: 100,
+                    fields: config
+                        .logging
+                        .fields
+                        .iter()
+                        .map(|f| f.name().to_string())
+                        .collect(),
+                    stream_arn: format!(
+                        "arn:aws:kinesis:eu-west-1:{ACCOUNT}:stream/cfrp-edge-logs"
+                    ),
+                    role_arn: format!("arn:aws:iam::{ACCOUNT}:role/cfrp-edge-cloudfront-logs"),
+                },
+            )
+            .await
+            .expect("created")
+            .expect("an arn");
+        let keys = vec![("/static/*".to_string(), cache_id)];
+        let distribution = build(
+            &config,
+            &Inputs {
+                caller_reference: "cfrp-edge-distribution",
+                origin_secret: "s3cret",
+                realtime_log_config_arn: Some(&log_arn),
+                viewer_request_function_arn: &format!(
+                    "arn:aws:cloudfront::{ACCOUNT}:function/cfrp-edge-viewer-request"
+                ),
+                custom_cache_policies: &keys,
+                web_acl_arn: None,
+                response_headers_policy: Some(&headers_id),
+            },
+        )
+        .expect("builds");
+        account
+            .create_distribution(distribution, Names::new("edge").tags())
+            .await
+            .expect("created")
+            .id
+    }
+
+    async fn hand_made(account: &FakeAccount, tags: Vec<(String, String)>) -> String {
+        let reference = format!("made-in-the-console-{}", account.mutating_calls().len());
+        let mut config = operator_config("hand", "us-east-1");
+        config.origins[0].domain = "legacy.example.com".into();
+        let distribution = build(
+            &config,
+            &Inputs {
+                caller_reference: &reference,
+                origin_secret: "unused",
+                realtime_log_config_arn: None,
+                viewer_request_function_arn: "",
+                custom_cache_policies: &[],
+                web_acl_arn: None,
+                response_headers_policy: None,
+            },
+        )
+        .expect("builds");
+        account
+            .create_distribution(distribution, tags)
+            .await
+            .expect("created")
+            .id
+    }
+
+    #[tokio::test]
+    async fn describe_reads_the_policies_and_log_config_the_distribution_references() {
+        let account = FakeAccount::new("us-east-1", ACCOUNT);
+        let id = deployed(&account).await;
+        let made = account.mutating_calls().len();
+        let reading = operator_config("dist-x", "us-east-1");
+        let run = Run::offline(&reading, account.ports(), ACCOUNT, Mode::Plan);
+        let described = describe(&run, &id, None, None).await.expect("described");
+        // The stack's name from its tag, its region from its stream's ARN.
+        assert_eq!(described.stack, "edge");
+        assert_eq!(described.region, "eu-west-1");
+        assert!(described.imported.unrepresentable.is_empty());
+        let again = StackConfig::parse(&described.imported.text, "i.toml")
+            .unwrap_or_else(|e| panic!("{e}\n{}", described.imported.text));
+        let original = stack();
+        assert_eq!(again.default_behavior, original.default_behavior);
+        assert_eq!(again.behaviors, original.behaviors);
+        assert_eq!(again.response_headers, original.response_headers);
+        assert_eq!(again.origins, original.origins);
+        assert_eq!(again.distribution, original.distribution);
+        assert_eq!(again.logging, original.logging);
+        // Only reads.
+        assert_eq!(account.mutating_calls().len(), made);
+        // --name and --region win over what the distribution suggests.
+        let named = describe(&run, &id, Some("shop"), Some("us-west-2"))
+            .await
+            .expect("described");
+        assert!(
+            named
+                .imported
+                .text
+                .contains("name = \"shop\"\nregion = \"us-west-2\"\n")
+        );
+        let missing = describe(&run, "E404", None, None).await;
+        assert!(
+            missing
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("no such distribution")),
+            "{missing:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn adopt_tags_the_distribution_and_the_stack_then_finds_it_as_its_own() {
+        let account = FakeAccount::new("us-east-1", ACCOUNT);
+        let id = hand_made(&account, Vec::new()).await;
+        let reading = operator_config("dist-x", "us-east-1");
+        let run = Run::offline(&reading, account.ports(), ACCOUNT, Mode::Plan);
+        let described = describe(&run, &id, Some("legacy"), Some("eu-west-1"))
+            .await
+            .expect("described");
+        let config = StackConfig::parse(&described.imported.text, "legacy.toml")
+            .unwrap_or_else(|e| panic!("{e}\n{}", described.imported.text));
+        let before = Run::offline(&config, account.ports(), ACCOUNT, Mode::Plan);
+        assert!(
+            crate::resources::cloudfront::find_distribution(&before)
+                .await
+                .expect("read")
+                .is_none()
+        );
+        let apply = Run::offline(&config, account.ports(), ACCOUNT, Mode::Apply);
+        let arn = apply.global_arn("cloudfront", &format!("distribution/{id}"));
+        assert_eq!(
+            adopt(&apply, &id, &arn, "legacy").await.expect("adopted"),
+            Adopted::Tagged
+        );
+        let tags = account.distribution(&id).expect("exists").tags;
+        for (k, v) in [
+            ("cfrp:stack", "legacy"),
+            ("cfrp:managed-by", "cloudfront-reverse-proxy"),
+            ("cfrp:adopted", id.as_str()),
+        ] {
+            assert!(tags.contains(&(k.to_string(), v.to_string())), "{tags:?}");
+        }
+        assert_eq!(
+            apply.mutations(),
+            vec![format!("cloudfront:TagResource {id}")]
+        );
+        let found = crate::resources::cloudfront::find_distribution(&before)
+            .await
+            .expect("read");
+        assert_eq!(found.map(|f| f.id), Some(id.clone()));
+        // A second adopt changes nothing.
+        assert_eq!(
+            adopt(&apply, &id, &arn, "legacy").await.expect("adopted"),
+            Adopted::AlreadyTheStacks
+        );
+        assert_eq!(apply.mutations().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn adopt_refuses_another_stacks_distribution_and_a_stack_that_has_one() {
+        let account = FakeAccount::new("us-east-1", ACCOUNT);
+        let theirs = hand_made(&account, Names::new("other").tags()).await;
+        let config = operator_config("legacy", "us-east-1");
+        let apply = Run::offline(&config, account.ports(), ACCOUNT, Mode::Apply);
+        let refused = adopt(&apply, &theirs, "arn", "legacy").await;
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("belongs to stack \"other\"")),
+            "{refused:?}"
+        );
+        let first = hand_made(&account, Vec::new()).await;
+        let arn = apply.global_arn("cloudfront", &format!("distribution/{first}"));
+        adopt(&apply, &first, &arn, "legacy")
+            .await
+            .expect("adopted");
+        let second = hand_made(&account, Vec::new()).await;
+        let arn = apply.global_arn("cloudfront", &format!("distribution/{second}"));
+        let refused = adopt(&apply, &second, &arn, "legacy").await;
+        assert!(
+            refused.as_ref().is_err_and(|e| e
+                .to_string()
+                .contains(&format!("already has distribution {first}"))),
+            "{refused:?}"
+        );
+        assert!(
+            account
+                .distribution(&second)
+                .expect("exists")
+                .tags
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn an_existing_file_is_only_replaced_with_force() {
+        let dir = std::env::temp_dir().join(format!("cfrp-import-{}", std::process::id()));
+        let path = dir.join("proxy.toml");
+        let _ = std::fs::remove_file(&path);
+        write_new(&path, "first", false).expect("written");
+        let refused = write_new(&path, "second", false);
+        assert!(
+            matches!(&refused, Err(CommandError::Flag { flag: "--force", message }) if message.contains("already exists")),
+            "{refused:?}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).ok().as_deref(),
+            Some("first")
+        );
+        write_new(&path, "third", true).expect("forced");
+        assert_eq!(
+            std::fs::read_to_string(&path).ok().as_deref(),
+            Some("third")
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
