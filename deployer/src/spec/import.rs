@@ -70,7 +70,7 @@ impl Doc {
     }
     fn comment(&mut self, text: &str) {
         for line in text.lines() {
-            self.line(&format!("# {line}").trim_end().to_string());
+            self.line(format!("# {line}").trim_end());
         }
     }
     fn blank(&mut self) {
@@ -384,14 +384,12 @@ fn origin_groups(doc: &mut Doc, c: &DistributionConfig) {
         doc.kv("secondary", members.get(1).copied().unwrap_or_default());
         let array: Array = codes.into_iter().collect();
         doc.kv("failover_status_codes", array);
-        if let Some(criteria) = g.selection_criteria() {
-            if criteria.as_str() != "default" {
-                doc.lost(
-                    &at,
-                    format!("SelectionCriteria = {}", criteria.as_str()),
-                    "the stack's groups use the default selection",
-                );
-            }
+        if let Some(criteria) = g.selection_criteria().filter(|c| c.as_str() != "default") {
+            doc.lost(
+                &at,
+                format!("SelectionCriteria = {}", criteria.as_str()),
+                "the stack's groups use the default selection",
+            );
         }
     }
 }
