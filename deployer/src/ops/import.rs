@@ -717,6 +717,53 @@ remove_headers = ["X-Powered-By"]
     }
 
     #[test]
+    fn the_text_report_lists_what_was_not_imported_and_the_adoption() {
+        let args = ImportArgs {
+            id: "E2EXAMPLE1ABC".into(),
+            name: None,
+            region: None,
+            adopt: true,
+            force: false,
+        };
+        let described = Described {
+            stack: "legacy".into(),
+            region: "eu-west-1".into(),
+            imported: Imported {
+                text: String::new(),
+                unrepresentable: vec![Unrepresentable {
+                    at: "origins[web]".into(),
+                    setting: "origin custom header X-Api-Key".into(),
+                    instead: "`up` removes this header".into(),
+                }],
+            },
+        };
+        let mut out = Vec::new();
+        report(
+            Path::new("legacy.toml"),
+            &args,
+            &described,
+            None,
+            Some(&Adopted::Tagged),
+            Output::Text,
+            &mut out,
+        )
+        .expect("written");
+        let text = String::from_utf8(out).expect("utf-8");
+        assert!(text.starts_with("Wrote legacy.toml from distribution E2EXAMPLE1ABC: stack \"legacy\" in eu-west-1.\n"), "{text}");
+        assert!(text.contains("Not imported (1; marked NOT IMPORTED in the file):\n  origins[web]: origin custom header X-Api-Key (`up` removes this header)\n"), "{text}");
+        assert!(
+            text.contains("Adopted: tagged cfrp:stack=legacy, cfrp:adopted=E2EXAMPLE1ABC;"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(
+                "Next: deployer validate --config legacy.toml; deployer plan --config legacy.toml\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn an_existing_file_is_only_replaced_with_force() {
         let dir = std::env::temp_dir().join(format!("cfrp-import-{}", std::process::id()));
         let path = dir.join("proxy.toml");
