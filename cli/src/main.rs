@@ -96,6 +96,7 @@ async fn deployer(
         Command::Completions { shell } => {
             ops::completions::run(*shell, &mut Cli::command(), stdout)
         }
+        Command::Import(args) => ops::import::run(config, args, session, stdout).await?,
         Command::Init(args) => init::run(config, args, globals.output, stdout)?,
         Command::Monitor(args) => monitor::run(config, args, session, stdout).await?,
         Command::Price(args) => price::run(config, args, session, stdout).await?,

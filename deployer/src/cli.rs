@@ -99,6 +99,9 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Write a commented proxy.toml describing an existing distribution (what the config
+    /// cannot hold is named); `--adopt` tags the distribution so the stack owns it.
+    Import(crate::ops::import::ImportArgs),
     /// Write a commented proxy.toml from a preset: api, static, microservices, signing-api.
     #[command(
         after_help = "Examples:\n  deployer init --list\n  deployer init --preset api --name shop-api --origin-domain api.mycompany.com\n  deployer init --preset microservices --origin-domain gateway.mycompany.com --origin-domain users=users.mycompany.com\n  deployer init --preset signing-api --stdout\n  deployer init --preset static --config site.toml --force"

@@ -6,6 +6,9 @@ pub const STACK_TAG: &str = "cfrp:stack";
 /// Tag marking what created the resource.
 pub const MANAGED_BY_TAG: &str = "cfrp:managed-by";
 pub const MANAGED_BY_VALUE: &str = "cloudfront-reverse-proxy";
+/// Tag `deployer import --adopt` puts on a distribution the stack did not create; its value
+/// is the distribution's own id, so the tag copied onto another distribution claims nothing.
+pub const ADOPTED_TAG: &str = "cfrp:adopted";
 
 /// The three Lambda functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -5,6 +5,7 @@
 pub mod block;
 pub mod completions;
 pub mod dashboard;
+pub mod import;
 pub mod invalidate;
 pub mod logging;
 pub mod secret;

@@ -214,6 +214,12 @@ pub trait CloudFront: Send + Sync {
         &'a self,
         name: &'a str,
     ) -> PortFuture<'a, Option<ResponseHeadersPolicy>>;
+    /// The custom response headers policy with id `id` (any name), or None when there is
+    /// no such policy (`deployer import` reads the policies a distribution references).
+    fn response_headers_policy_by_id<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> PortFuture<'a, Option<ResponseHeadersPolicy>>;
     /// Creates the policy; its id when CloudFront answers one.
     fn create_response_headers_policy<'a>(
         &'a self,
@@ -745,6 +751,45 @@ impl CloudFront for SdkCloudFront {
                     return Ok(None);
                 }
             }
+        })
+    }
+
+    fn response_headers_policy_by_id<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> PortFuture<'a, Option<ResponseHeadersPolicy>> {
+        Box::pin(async move {
+            let out = match self
+                .0
+                .get_response_headers_policy_config()
+                .id(id)
+                .send()
+                .await
+            {
+                Ok(out) => out,
+                Err(err)
+                    if err
+                        .as_service_error()
+                        .is_some_and(|e| e.is_no_such_response_headers_policy()) =>
+                {
+                    return Ok(None);
+                }
+                Err(err) => {
+                    return Err(DeployError::aws(
+                        "cloudfront:GetResponseHeadersPolicyConfig",
+                        id,
+                        err,
+                    ));
+                }
+            };
+            let etag = out.e_tag().unwrap_or_default().to_string();
+            Ok(out
+                .response_headers_policy_config
+                .map(|config| ResponseHeadersPolicy {
+                    id: id.to_string(),
+                    etag,
+                    config,
+                }))
         })
     }
 
@@ -2085,6 +2130,25 @@ impl CloudFront for FakeAccount {
                 etag: policy.etag,
                 config: policy.config,
             }))
+        })
+    }
+
+    fn response_headers_policy_by_id<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> PortFuture<'a, Option<ResponseHeadersPolicy>> {
+        Box::pin(async move {
+            self.call("cloudfront:GetResponseHeadersPolicyConfig", id)?;
+            Ok(self
+                .state()
+                .cloudfront
+                .response_headers_policies
+                .get(id)
+                .map(|p| ResponseHeadersPolicy {
+                    id: p.id.clone(),
+                    etag: p.etag.clone(),
+                    config: p.config.clone(),
+                }))
         })
     }
 

@@ -338,6 +338,9 @@ pub(crate) async fn find_with_config(
             ours = Some((candidate, (config, etag)));
         } else if config.caller_reference() == super::staging::staging_reference(run) {
             // The stack's staging distribution (`stage`): its own module's.
+        } else if ours.is_none() && adopted(run, &candidate.id).await? {
+            // Made elsewhere and adopted by `deployer import --adopt`: the stack's from now on.
+            ours = Some((candidate, (config, etag)));
         } else {
             run.warn(
                 "CloudFront distribution",
@@ -352,6 +355,21 @@ pub(crate) async fn find_with_config(
         }
     }
     Ok(ours)
+}
+
+/// Whether the distribution carries `cfrp:adopted` = its own id (`deployer import --adopt`).
+/// Read only for a tagged candidate whose caller reference is not the stack's, so the
+/// distributions `up` made cost no extra call.
+async fn adopted(run: &Run<'_>, id: &str) -> Result<bool, DeployError> {
+    let tags = run
+        .ports
+        .cloudfront
+        .distribution_tags(id)
+        .await?
+        .unwrap_or_default();
+    Ok(tags
+        .iter()
+        .any(|(k, v)| k == cfrp_config::naming::ADOPTED_TAG && v == id))
 }
 
 /// The warning for a distribution tagged with the stack that the stack did not create.

@@ -7,6 +7,7 @@ pub mod dashboard;
 pub mod distribution;
 pub mod edge;
 pub mod headers;
+pub mod import;
 pub mod policy;
 pub mod secret;
 pub mod viewer_request;
