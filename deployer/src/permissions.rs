@@ -74,6 +74,8 @@ pub enum Target {
     WebAcl,
     /// The web ACL's four IP sets (allow and block list, IPv4 and IPv6).
     WafIpSets,
+    /// The `[waf.auto_block]` block table (DynamoDB).
+    BlockTable,
 }
 
 impl Target {
@@ -105,6 +107,7 @@ impl Target {
             Target::Any => "NoResourceLevelPermissions",
             Target::WebAcl => "WafWebAcl",
             Target::WafIpSets => "WafIpSets",
+            Target::BlockTable => "BlockTable",
         }
     }
 }
@@ -646,6 +649,37 @@ pub const OPERATIONS: &[Operation] = &[
     ),
     op("wafv2:UpdateIPSet", &[("wafv2:UpdateIPSet", WafIpSets)]),
     op("wafv2:DeleteIPSet", &[("wafv2:DeleteIPSet", WafIpSets)]),
+    // DynamoDB: the block table of [waf.auto_block]; tags on create need TagResource; the
+    // TTL is turned on after creation; `deployer block` reads and edits its entries.
+    op(
+        "dynamodb:DescribeTable",
+        &[("dynamodb:DescribeTable", BlockTable)],
+    ),
+    op(
+        "dynamodb:CreateTable",
+        &[
+            ("dynamodb:CreateTable", BlockTable),
+            ("dynamodb:TagResource", BlockTable),
+        ],
+    ),
+    op(
+        "dynamodb:DescribeTimeToLive",
+        &[("dynamodb:DescribeTimeToLive", BlockTable)],
+    ),
+    op(
+        "dynamodb:UpdateTimeToLive",
+        &[("dynamodb:UpdateTimeToLive", BlockTable)],
+    ),
+    op(
+        "dynamodb:DeleteTable",
+        &[("dynamodb:DeleteTable", BlockTable)],
+    ),
+    op("dynamodb:Query", &[("dynamodb:Query", BlockTable)]),
+    op("dynamodb:PutItem", &[("dynamodb:PutItem", BlockTable)]),
+    op(
+        "dynamodb:DeleteItem",
+        &[("dynamodb:DeleteItem", BlockTable)],
+    ),
 ];
 
 /// Operations every caller may make without any permission: STS GetCallerIdentity works
@@ -769,6 +803,12 @@ pub fn resources(config: &StackConfig, account: &str, target: Target) -> Vec<Str
             .iter()
             .map(|set| format!("arn:{partition}:wafv2:us-east-1:{account}:global/ipset/{set}/*"))
             .collect(),
+        // Like the web ACL, whatever the config: an `up` after [waf] was turned off looks
+        // for the table by name to remove it.
+        BlockTable => vec![regional(
+            "dynamodb",
+            &format!("table/{}", names.block_table()),
+        )],
     }
 }
 
@@ -1036,6 +1076,7 @@ mod tests {
             WafIpSets => vec![arn(&format!(
                 "arn:aws:wafv2:us-east-1:{{account}}:global/ipset/{target}/id"
             ))],
+            BlockTable => vec![regional("dynamodb", &format!("table/{target}"))],
         }
     }
 

@@ -13,6 +13,7 @@ use crate::reader::{At, TableReader};
 use crate::rules;
 use crate::schema::*;
 
+mod autoblock;
 mod edge;
 mod policies;
 
@@ -1375,6 +1376,9 @@ fn read_waf(mut t: TableReader, r: &mut Report) -> Waf {
             })
             .collect()
     };
+    let auto_block = t
+        .table("auto_block", r)
+        .map(|table| autoblock::read_auto_block(table, r, mode));
     t.finish(r);
     Waf {
         mode,
@@ -1383,5 +1387,6 @@ fn read_waf(mut t: TableReader, r: &mut Report) -> Waf {
         block_list_mode,
         rate_limit,
         managed_rule_groups,
+        auto_block,
     }
 }

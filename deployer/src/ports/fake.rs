@@ -27,6 +27,7 @@ pub(super) struct State {
     pub(super) parameter_races: super::ssm::FakeParameterRaces,
     pub(super) subscriptions: super::metrics_subscription::FakeSubscriptions,
     pub(super) wafv2: super::wafv2::FakeWafv2,
+    pub(super) tables: super::dynamodb::FakeTables,
     /// Operation (e.g. `sqs:CreateQueue`) → how many more calls of it fail.
     failing: BTreeMap<String, u32>,
     /// Every call, as `operation target`.
@@ -67,6 +68,7 @@ impl FakeAccount {
             metrics_subscriptions: Arc::new(self.clone()),
             web_acls: Arc::new(self.clone()),
             tagged: Arc::new(self.clone()),
+            tables: Arc::new(self.clone()),
         }
     }
 

@@ -7,6 +7,7 @@
 
 pub mod cloudfront;
 pub mod cloudwatch;
+pub mod dynamodb;
 pub mod events;
 pub mod fake;
 pub mod iam;
@@ -66,6 +67,8 @@ pub struct Ports {
     pub web_acls: Arc<dyn wafv2::WebAcls>,
     /// The Resource Groups Tagging API in the stack's region: buckets carrying the stack's tag.
     pub tagged: Arc<dyn tagging::Tagged>,
+    /// DynamoDB in the stack's region: the `[waf.auto_block]` block table.
+    pub tables: Arc<dyn dynamodb::Tables>,
 }
 
 impl Ports {
@@ -88,6 +91,7 @@ impl Ports {
             )),
             web_acls: Arc::new(wafv2::SdkWebAcls(aws.wafv2.clone())),
             tagged: Arc::new(tagging::SdkTagged(aws.tagging.clone())),
+            tables: Arc::new(dynamodb::SdkTables(aws.dynamodb.clone())),
         }
     }
 }

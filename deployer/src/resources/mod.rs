@@ -3,6 +3,7 @@
 //! [`Run::mutating`](crate::context::Run::mutating) just before it is sent.
 
 pub mod cloudfront;
+pub mod dynamodb;
 pub mod events;
 pub mod headers;
 pub mod iam;

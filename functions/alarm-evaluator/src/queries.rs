@@ -176,6 +176,7 @@ mod tests {
     #[test]
     fn plans_one_query_per_metric_and_one_per_state() {
         let settings = EvaluatorSettings {
+            auto_block: None,
             stack: "s".to_string(),
             namespace: "NS".to_string(),
             distribution_id: Some("E1".to_string()),
