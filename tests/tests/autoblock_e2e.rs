@@ -60,7 +60,7 @@ fn scheduled_event(epoch: i64) -> String {
 /// answered 503; one group of lines per minute.
 fn flood(start: u64, minutes: u64, domain: &str) -> Vec<Vec<String>> {
     let generated = generate_kinesis_event(&Generate {
-        max_event_bytes: 300 * 1024,
+        max_event_bytes: 1024 * 1024,
         start_epoch: start,
         minutes,
         distribution_domain: domain.to_string(),
@@ -209,16 +209,39 @@ async fn a_flooding_client_is_blocked_with_an_expiry_an_allow_listed_one_is_not_
     // ---- three minutes of logs, one analyser batch a minute, through the deployed stream
     let start = now_secs() / 60 * 60 - 180;
     let analyser_env = deployed.function_env("log-analyser").await;
-    let mut events = Vec::new();
-    for lines in flood(start, 3, &deployed.domain) {
-        let payloads = kinesis_round_trip(&kinesis, &deployed.resource("realtime-logs"), &lines)
-            .await
+    // All lines through the stream once, then one batch per minute of what came back (as
+    // Lambda's batching window cuts a stream's records into batches over time).
+    let lines: Vec<String> = flood(start, 3, &deployed.domain).concat();
+    let payloads = kinesis_round_trip(&kinesis, &deployed.resource("realtime-logs"), &lines)
+        .await
+        .unwrap();
+    assert_eq!(payloads.len(), lines.len());
+    let timestamp = Field::default_set()
+        .iter()
+        .position(|f| *f == Field::Timestamp)
+        .unwrap();
+    let mut per_minute: Vec<Vec<Vec<u8>>> = vec![Vec::new(); 3];
+    for payload in payloads {
+        let text = String::from_utf8(payload.clone()).unwrap();
+        let second: f64 = text
+            .trim()
+            .split('\t')
+            .nth(timestamp)
+            .unwrap()
+            .parse()
             .unwrap();
-        events.push(cfrp_events::kinesis_event_from_payloads(
-            payloads.iter().map(Vec::as_slice),
-            now_secs() as f64,
-        ));
+        let minute = ((second as u64).saturating_sub(start) / 60).min(2);
+        per_minute[minute as usize].push(payload);
     }
+    let events: Vec<String> = per_minute
+        .iter()
+        .map(|batch| {
+            cfrp_events::kinesis_event_from_payloads(
+                batch.iter().map(Vec::as_slice),
+                now_secs() as f64,
+            )
+        })
+        .collect();
     let analysed = run_bootstrap(
         &function_binary("cfrp-log-analyser"),
         &pairs(&analyser_env),
