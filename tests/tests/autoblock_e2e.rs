@@ -196,6 +196,22 @@ async fn a_flooding_client_is_blocked_with_an_expiry_an_allow_listed_one_is_not_
             .and_then(|d| d.attribute_name()),
         Some("expires_at")
     );
+    // A second `up` makes no DynamoDB change.
+    let before = cfrp_tests::requests_by_operation(&cfrp_tests::emulator().endpoint).unwrap();
+    up(&deployed.stack);
+    let after = cfrp_tests::requests_by_operation(&cfrp_tests::emulator().endpoint).unwrap();
+    let changed: Vec<&String> = after
+        .iter()
+        .filter(|(op, n)| {
+            op.starts_with("dynamodb:")
+                && !["Describe", "Get", "List", "Query", "Scan"]
+                    .iter()
+                    .any(|read| op.contains(&format!(":{read}")))
+                && before.get(*op).copied().unwrap_or_default() < **n
+        })
+        .map(|(op, _)| op)
+        .collect();
+    assert!(changed.is_empty(), "second up changed {changed:?}");
     let waf = aws_sdk_wafv2::Client::new(
         &deployed
             .config

@@ -78,3 +78,70 @@ pub async fn remove_block_table(run: &Run<'_>) -> Result<(), DeployError> {
     run.mutating("dynamodb:DeleteTable", &name)?;
     run.ports.tables.delete(&name).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::Mode;
+    use crate::ports::fake::FakeAccount;
+    use cfrp_config::StackConfig;
+
+    const ACCOUNT: &str = "123456789012";
+
+    fn config(waf: &str) -> &'static StackConfig {
+        let text = format!(
+            "name = \"shop\"\nregion = \"eu-west-1\"\n[[origins]]\nid = \"app\"\ndomain = \"app.example.com\"\n{waf}"
+        );
+        match StackConfig::parse(&text, "proxy.toml") {
+            Ok(config) => Box::leak(Box::new(config)),
+            Err(err) => panic!("{err}"),
+        }
+    }
+
+    async fn converge(
+        account: &FakeAccount,
+        config: &'static StackConfig,
+        mode: Mode,
+    ) -> Run<'static> {
+        let run = Run::offline(config, account.ports(), ACCOUNT, mode);
+        if let Err(err) = converge_block_table(&run).await {
+            panic!("{err}");
+        }
+        run
+    }
+
+    #[tokio::test]
+    async fn plan_creates_nothing_up_creates_the_table_with_ttl_a_second_up_makes_no_call_and_turning_it_off_removes_it()
+     {
+        let account = FakeAccount::new("eu-west-1", ACCOUNT);
+        let on = config("[waf]\n[waf.auto_block]\n");
+        let run = converge(&account, on, Mode::Plan).await;
+        assert_eq!(run.changes().len(), 1);
+        assert_eq!(run.changes()[0].action, Action::Create);
+        assert!(account.mutating_calls().is_empty());
+
+        converge(&account, on, Mode::Apply).await;
+        assert_eq!(
+            account.mutating_calls(),
+            [
+                "dynamodb:CreateTable cfrp-shop-blocks",
+                "dynamodb:UpdateTimeToLive cfrp-shop-blocks"
+            ]
+        );
+        let before = account.mutating_calls().len();
+        let run = converge(&account, on, Mode::Apply).await;
+        assert_eq!(account.mutating_calls().len(), before);
+        assert!(run.changes().iter().all(|c| c.action == Action::Unchanged));
+
+        // [waf] without auto_block: the table goes.
+        let run = converge(&account, config("[waf]\n"), Mode::Apply).await;
+        assert_eq!(run.changes()[0].action, Action::Delete);
+        assert_eq!(
+            account.mutating_calls().last().map(String::as_str),
+            Some("dynamodb:DeleteTable cfrp-shop-blocks")
+        );
+        let before = account.mutating_calls().len();
+        converge(&account, config("[waf]\n"), Mode::Apply).await;
+        assert_eq!(account.mutating_calls().len(), before);
+    }
+}
