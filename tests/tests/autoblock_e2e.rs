@@ -3,9 +3,10 @@
 //! logs in which one client sends 20 % of the requests, 90 % of them errors, for 3 minutes
 //! (and an allow-listed client does the same) go through the deployed Kinesis stream into
 //! the built analyser, one batch a minute; the built evaluator's scheduled run then puts the
-//! first on the block list IP set with an expiry and spares the second. In count mode the
-//! same run blocks nothing and reports the would-be block (log line and metric); a run after
-//! the expiry removes the block. `down` removes the table.
+//! first on the block list IP set with an expiry and spares the second. Deployed first with
+//! `mode = "count"`, the same run blocks nothing and reports the would-be block (log line and
+//! metric); after an `up` with `mode = "block"` it blocks; a run after the expiry removes the
+//! block. A second `up` makes no DynamoDB change; `down` removes the table.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
 
@@ -34,6 +35,7 @@ minutes = 3
 window = 5
 expiry = "1h"
 max = 50
+mode = "count"
 "#;
 
 fn now_secs() -> u64 {
@@ -132,24 +134,6 @@ async fn run_evaluator(env: &[(String, String)], epoch: i64) -> cfrp_tests::runt
         run.stdout
     );
     run
-}
-
-/// The deployed evaluator's environment with its settings edited by `edit`.
-fn with_settings(
-    env: &[(String, String)],
-    edit: impl Fn(&mut EvaluatorSettings),
-) -> Vec<(String, String)> {
-    env.iter()
-        .map(|(k, v)| {
-            if k == "CFRP_SETTINGS" {
-                let mut settings = EvaluatorSettings::from_env_value(v).unwrap();
-                edit(&mut settings);
-                (k.clone(), settings.to_env_value().unwrap())
-            } else {
-                (k.clone(), v.clone())
-            }
-        })
-        .collect()
 }
 
 /// The JSON log lines with this message.
@@ -306,10 +290,8 @@ async fn a_flooding_client_is_blocked_with_an_expiry_an_allow_listed_one_is_not_
     let evaluator_env = deployed.function_env("alarm-evaluator").await;
     let now = (start + 185) as i64;
 
-    // ---- count mode: nothing blocked, the would-be block logged and counted
-    let counting = with_settings(&evaluator_env, |s| {
-        s.auto_block.as_mut().unwrap().auto_block.mode = WafMode::Count;
-    });
+    // ---- count mode (as first deployed): nothing blocked, the would-be block logged and counted
+    let counting = evaluator_env.clone();
     let run = run_evaluator(&counting, now).await;
     let would = log_lines(&run.stdout, "count mode: client would be blocked");
     assert_eq!(would.len(), 1, "{}", run.stdout);
@@ -333,8 +315,22 @@ async fn a_flooding_client_is_blocked_with_an_expiry_an_allow_listed_one_is_not_
         .sum();
     assert_eq!(would_sum, 1.0);
 
-    // ---- block mode (as deployed): the attacker is blocked with an expiry, the allow-listed
-    // client is not
+    // ---- block mode, after `up` with `mode = "block"`: the attacker is blocked with an
+    // expiry, the allow-listed client is not
+    let text = std::fs::read_to_string(&deployed.stack.path).unwrap();
+    std::fs::write(
+        &deployed.stack.path,
+        text.replace("mode = \"count\"", "mode = \"block\""),
+    )
+    .unwrap();
+    up(&deployed.stack);
+    let evaluator_env = deployed.function_env("alarm-evaluator").await;
+    let settings = evaluator_env
+        .iter()
+        .find(|(k, _)| k == "CFRP_SETTINGS")
+        .map(|(_, v)| EvaluatorSettings::from_env_value(v).unwrap())
+        .unwrap();
+    assert_eq!(settings.auto_block.unwrap().auto_block.mode, WafMode::Block);
     let run = run_evaluator(&evaluator_env, now).await;
     let blocked = log_lines(&run.stdout, "client blocked");
     assert_eq!(blocked.len(), 1, "{}", run.stdout);
