@@ -6,7 +6,8 @@
 //! first on the block list IP set with an expiry and spares the second. Deployed first with
 //! `mode = "count"`, the same run blocks nothing and reports the would-be block (log line and
 //! metric); after an `up` with `mode = "block"` it blocks; a run after the expiry removes the
-//! block. A second `up` makes no DynamoDB change; `down` removes the table.
+//! block, and a `deployer block add --hours 1` entry (listed beside the automatic one with its
+//! source) likewise. A second `up` makes no DynamoDB change; `down` removes the table.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
 
@@ -364,12 +365,56 @@ async fn a_flooding_client_is_blocked_with_an_expiry_an_allow_listed_one_is_not_
         run.stdout
     );
 
-    // ---- after the expiry the next run removes it
-    let later = now + 3600 + 60;
+    // ---- `deployer block`: a manual entry with an expiry beside the automatic one
+    let config = deployed.stack.path.to_string_lossy().to_string();
+    let block = |args: &[&str]| {
+        let mut all = vec!["--config", config.as_str(), "--output", "json", "block"];
+        all.extend_from_slice(args);
+        cfrp_tests::deploy::deployer(&all).expect_code(0).json()
+    };
+    block(&[
+        "add",
+        "192.0.2.5/32",
+        "--reason",
+        "manual test",
+        "--hours",
+        "1",
+    ]);
+    let listed = block(&["list"]);
+    let entries = listed["blocked"].as_array().unwrap();
+    let find = |address: &str| {
+        entries
+            .iter()
+            .find(|e| e["address"] == address)
+            .unwrap_or_else(|| panic!("no {address} in {listed:#}"))
+    };
+    let auto = find(&format!("{ATTACKER}/32"));
+    assert_eq!(auto["source"], "auto", "{listed:#}");
+    assert_eq!(auto["expires"], now + 3600, "{listed:#}");
+    assert!(
+        auto["reason"]
+            .as_str()
+            .unwrap()
+            .contains("3 of the last 5 minutes")
+    );
+    assert_eq!(find("192.0.2.5/32")["source"], "manual", "{listed:#}");
+    assert_eq!(block_set(&waf, &v4_set).await.len(), 2);
+
+    // ---- after both expiries the next run removes both, the manual one too
+    let later = now + 3600 + 300;
     let run = run_evaluator(&evaluator_env, later).await;
     let unblocked = log_lines(&run.stdout, "client unblocked");
-    assert_eq!(unblocked.len(), 1, "{}", run.stdout);
-    assert_eq!(unblocked[0]["reason"], "expired");
+    assert_eq!(unblocked.len(), 2, "{}", run.stdout);
+    assert!(
+        unblocked.iter().all(|u| u["reason"] == "expired"),
+        "{}",
+        run.stdout
+    );
+    let sources: Vec<&str> = unblocked
+        .iter()
+        .filter_map(|u| u["source"].as_str())
+        .collect();
+    assert_eq!(sources, ["manual", "auto"], "{}", run.stdout);
     assert!(block_set(&waf, &v4_set).await.is_empty());
     let entry = dynamodb
         .get_item()
