@@ -93,7 +93,7 @@ pub trait FunctionSettings: Serialize + for<'de> Deserialize<'de> {
         let json = serde_json::to_string(self).map_err(|err| settings_error(err.to_string()))?;
         if json.len() + SETTINGS_VARIABLE.len() > ENVIRONMENT_LIMIT_BYTES {
             return Err(settings_error(format!(
-                "{} bytes exceed Lambda's 4 KB environment limit; use fewer alarm rules or app headers",
+                "{} bytes exceed Lambda's 4 KB environment limit; use fewer alarm rules, app headers or allow_list entries",
                 json.len()
             )));
         }
