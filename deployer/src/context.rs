@@ -40,6 +40,8 @@ pub struct Clients {
     pub wafv2: aws_sdk_wafv2::Client,
     /// The Resource Groups Tagging API in the stack's region.
     pub tagging: aws_sdk_resourcegroupstagging::Client,
+    /// DynamoDB in the stack's region (the `[waf.auto_block]` block table).
+    pub dynamodb: aws_sdk_dynamodb::Client,
 }
 
 impl Clients {
@@ -106,6 +108,7 @@ impl Clients {
             sts: aws_sdk_sts::Client::new(shared),
             wafv2: aws_sdk_wafv2::Client::new(&global),
             tagging: aws_sdk_resourcegroupstagging::Client::new(shared),
+            dynamodb: aws_sdk_dynamodb::Client::new(shared),
         }
     }
 }

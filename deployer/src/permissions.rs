@@ -93,6 +93,8 @@ pub enum Target {
     /// With a log group destination CloudWatch Logs adds a log group resource policy, with
     /// the caller's permissions; those actions take `"Resource": "*"` only.
     StandardLogsResourcePolicies,
+    /// The `[waf.auto_block]` block table (DynamoDB).
+    BlockTable,
 }
 
 impl Target {
@@ -131,6 +133,7 @@ impl Target {
             Target::DeliveryCreation => "StandardLogsDeliveryCreation",
             Target::StandardLogsBucket => "StandardLogsBucketPolicy",
             Target::StandardLogsResourcePolicies => "StandardLogsLogGroupResourcePolicy",
+            Target::BlockTable => "BlockTable",
         }
     }
 }
@@ -734,6 +737,37 @@ pub const OPERATIONS: &[Operation] = &[
         "logs:DeleteDelivery",
         &[("logs:DeleteDelivery", Deliveries)],
     ),
+    // DynamoDB: the block table of [waf.auto_block]; tags on create need TagResource; the
+    // TTL is turned on after creation; `deployer block` reads and edits its entries.
+    op(
+        "dynamodb:DescribeTable",
+        &[("dynamodb:DescribeTable", BlockTable)],
+    ),
+    op(
+        "dynamodb:CreateTable",
+        &[
+            ("dynamodb:CreateTable", BlockTable),
+            ("dynamodb:TagResource", BlockTable),
+        ],
+    ),
+    op(
+        "dynamodb:DescribeTimeToLive",
+        &[("dynamodb:DescribeTimeToLive", BlockTable)],
+    ),
+    op(
+        "dynamodb:UpdateTimeToLive",
+        &[("dynamodb:UpdateTimeToLive", BlockTable)],
+    ),
+    op(
+        "dynamodb:DeleteTable",
+        &[("dynamodb:DeleteTable", BlockTable)],
+    ),
+    op("dynamodb:Query", &[("dynamodb:Query", BlockTable)]),
+    op("dynamodb:PutItem", &[("dynamodb:PutItem", BlockTable)]),
+    op(
+        "dynamodb:DeleteItem",
+        &[("dynamodb:DeleteItem", BlockTable)],
+    ),
 ];
 
 /// Operations every caller may make without any permission: STS GetCallerIdentity works
@@ -894,6 +928,12 @@ pub fn resources(config: &StackConfig, account: &str, target: Target) -> Vec<Str
             .map(|_| "*".to_string())
             .into_iter()
             .collect(),
+        // Like the web ACL, whatever the config: an `up` after [waf] was turned off looks
+        // for the table by name to remove it.
+        BlockTable => vec![regional(
+            "dynamodb",
+            &format!("table/{}", names.block_table()),
+        )],
     }
 }
 
@@ -1189,6 +1229,7 @@ mod tests {
                 })
                 .collect(),
             StandardLogsBucket | StandardLogsResourcePolicies => resources(config, ACCOUNT, kind),
+            BlockTable => vec![regional("dynamodb", &format!("table/{target}"))],
         }
     }
 

@@ -67,6 +67,7 @@ enum Task {
     WafIpSets,
     WebAcl,
     StandardLogs,
+    BlockTable,
 }
 
 /// The stack's steps and what each depends on.
@@ -217,6 +218,16 @@ pub fn graph(config: &cfrp_config::StackConfig, arns: &Arns, wait: bool) -> Stac
         (queue, bucket)
     });
 
+    // The block table of [waf.auto_block] before the functions that write it (with [waf]
+    // only, so a stack that never had one pays no read for it).
+    let block_table = config.waf.is_some().then(|| {
+        add(
+            Task::BlockTable,
+            format!("DynamoDB table {}", names.block_table()),
+            &[],
+        )
+    });
+
     // 4. Functions: role, log group, code and settings. The invalidator's role names the
     // distribution; the evaluator's and invalidator's settings carry its id.
     let mut deployed = std::collections::HashMap::new();
@@ -239,6 +250,7 @@ pub fn graph(config: &cfrp_config::StackConfig, arns: &Arns, wait: bool) -> Stac
             &[],
         );
         let mut deps = vec![role, group];
+        deps.extend(block_table);
         if needs_distribution {
             deps.push(distribution);
         }
@@ -632,6 +644,7 @@ async fn step(
             }
             Ok(())
         }
+        Task::BlockTable => crate::resources::dynamodb::converge_block_table(run).await,
         Task::WaitDeployed => match distribution_id()? {
             Some(id) => cloudfront::wait_deployed(run, &id).await,
             None => Ok(()),
@@ -652,6 +665,7 @@ async fn remove_features_turned_off(run: &Run<'_>, arns: &Arns) -> Result<(), De
     if config.waf.is_none() {
         // The distribution was updated without the web ACL in step 2.
         waf::remove(run).await?;
+        crate::resources::dynamodb::remove_block_table(run).await?;
     }
     if !config.alarms.enabled {
         monitoring::remove_alarms(run).await?;
@@ -730,6 +744,7 @@ enum Removal {
     WebAcl,
     WafIpSets,
     StandardLogs,
+    BlockTable,
 }
 
 /// What `down` removes and what must go first: a resource goes once nothing that uses it is
@@ -753,6 +768,7 @@ fn removal_graph(config: &cfrp_config::StackConfig) -> (Graph, Vec<Removal>) {
     let schedule = add(Removal::Schedule, &[]);
     let stream_mapping = add(Removal::StreamMapping, &[]);
     let queue_mapping = add(Removal::QueueMapping, &[]);
+    let mut functions_gone = Vec::new();
     for function in Function::ALL {
         let before: &[StepId] = match function {
             Function::LogAnalyser => &[stream_mapping],
@@ -760,6 +776,7 @@ fn removal_graph(config: &cfrp_config::StackConfig) -> (Graph, Vec<Removal>) {
             Function::Invalidator => &[queue_mapping],
         };
         let gone = add(Removal::Function(function), before);
+        functions_gone.push(gone);
         add(Removal::LogGroup(function), &[gone]);
         add(Removal::FunctionRole(function), &[gone]);
     }
@@ -779,6 +796,10 @@ fn removal_graph(config: &cfrp_config::StackConfig) -> (Graph, Vec<Removal>) {
     // The web ACL once no distribution carries it, its IP sets once no ACL uses them.
     let web_acl = add(Removal::WebAcl, &[distribution]);
     add(Removal::WafIpSets, &[web_acl]);
+    if config.waf.is_some() {
+        // After the functions that write it.
+        add(Removal::BlockTable, &functions_gone);
+    }
     add(Removal::CachePolicies, &[distribution]);
     add(Removal::ViewerFunction, &[distribution]);
     let log_config = add(Removal::LogConfig, &[distribution]);
@@ -874,6 +895,7 @@ async fn removal(run: &Run<'_>, step: Removal, arns: &Arns) -> Result<(), Deploy
         Removal::WebAcl => waf::remove_web_acl(run).await,
         Removal::WafIpSets => waf::remove_ip_sets(run).await,
         Removal::StandardLogs => standard_logs::remove(run).await,
+        Removal::BlockTable => crate::resources::dynamodb::remove_block_table(run).await,
     }
 }
 

@@ -2,6 +2,7 @@
 //! schema and validation, the real-time log field list, the metric catalog, alert rules,
 //! resource naming, and the settings handed to each function.
 
+pub mod blocks;
 pub mod canary;
 pub mod checks;
 mod error;
@@ -21,5 +22,8 @@ pub use error::{ConfigError, Location, Problem, Problems};
 pub use fields::Field;
 pub use naming::{Function, Names};
 pub use schema::*;
-pub use settings::{AnalyserSettings, EvaluatorSettings, FunctionSettings, InvalidatorSettings};
+pub use settings::{
+    AnalyserSettings, AutoBlockSettings, EvaluatorSettings, FunctionSettings, InvalidatorSettings,
+    StrikeSettings,
+};
 pub use warnings::{Warning, Warnings};

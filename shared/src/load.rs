@@ -13,6 +13,7 @@ use crate::reader::{At, TableReader};
 use crate::rules;
 use crate::schema::*;
 
+mod autoblock;
 mod edge;
 mod logs;
 mod policies;
@@ -1539,6 +1540,9 @@ fn read_waf(mut t: TableReader, r: &mut Report) -> Waf {
             })
             .collect()
     };
+    let auto_block = t
+        .table("auto_block", r)
+        .map(|table| autoblock::read_auto_block(table, r, mode));
     t.finish(r);
     Waf {
         mode,
@@ -1547,5 +1551,6 @@ fn read_waf(mut t: TableReader, r: &mut Report) -> Waf {
         block_list_mode,
         rate_limit,
         managed_rule_groups,
+        auto_block,
     }
 }

@@ -108,6 +108,11 @@ impl Names {
     pub fn waf_ip_set(&self, list: &str, ipv6: bool) -> String {
         self.prefixed(&format!("{list}-{}", if ipv6 { "v6" } else { "v4" }))
     }
+    /// The DynamoDB table of `[waf.auto_block]`: the analyser's strikes and the block list's
+    /// entries with their expiry.
+    pub fn block_table(&self) -> String {
+        self.prefixed("blocks")
+    }
     pub fn alarm(&self, rule: &str) -> String {
         self.prefixed(&format!("rule-{rule}"))
     }
@@ -137,6 +142,7 @@ impl Names {
             ("EventBridge rule", self.schedule_rule(), 64),
             ("SNS topic", self.alarm_topic(), 256),
             ("CloudWatch dashboard", self.dashboard(), 255),
+            ("DynamoDB table", self.block_table(), 255),
         ];
         for function in Function::ALL {
             out.push(("Lambda function", self.lambda(function), 64));

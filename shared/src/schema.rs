@@ -567,7 +567,47 @@ pub struct Waf {
     /// AWS managed rule groups (vendor AWS), in evaluation order.
     #[serde(default)]
     pub managed_rule_groups: Vec<WafManagedGroup>,
+    /// `[waf.auto_block]`: the analyser's high scorers put on the block list for a while.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_block: Option<AutoBlock>,
 }
+
+string_enum!(
+    /// The lowest client threat level `[waf.auto_block]` acts on (the analyser's levels; LOW
+    /// is every client, so it is not offered).
+    BlockLevel {
+        Medium = "MEDIUM",
+        High = "HIGH",
+        Critical = "CRITICAL",
+    }
+);
+
+/// `[waf.auto_block]`: clients scored at or above `level` in `minutes` of the last `window`
+/// minutes go on the block list for `expiry_minutes`, at most `max` of them at once (the
+/// oldest expire first), never an address the allow list contains; `count` only logs and
+/// publishes what it would block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutoBlock {
+    pub enabled: bool,
+    pub level: BlockLevel,
+    /// M of M-of-N: minutes (at or above the level) needed within the window.
+    pub minutes: u32,
+    /// N of M-of-N: the window in minutes, 1–60.
+    pub window: u32,
+    /// How long an automatic block lasts (config `expiry`, e.g. "1h", "30m", "2d").
+    pub expiry_minutes: u32,
+    /// Most automatically blocked addresses at once, 1–10,000 (WAF's IP set limit).
+    pub max: u32,
+    pub mode: WafMode,
+}
+
+pub const AUTO_BLOCK_DEFAULT_MINUTES: u32 = 3;
+pub const AUTO_BLOCK_DEFAULT_WINDOW: u32 = 5;
+pub const AUTO_BLOCK_DEFAULT_EXPIRY_MINUTES: u32 = 60;
+pub const AUTO_BLOCK_DEFAULT_MAX: u32 = 100;
+/// AWS WAF: "An IP set can hold up to 10,000 IP addresses or IP address ranges" (developer
+/// guide, IP set match rule statement).
+pub const WAF_IP_SET_LIMIT: u32 = 10_000;
 
 /// `[waf.rate_limit]`: requests per client IP in a 5-minute window above which its requests
 /// are blocked (or counted).

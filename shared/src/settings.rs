@@ -11,7 +11,7 @@ use crate::error::ConfigError;
 use crate::fields::Field;
 use crate::metrics;
 use crate::rules::Expression;
-use crate::schema::{Manuscripts, Rule, StackConfig};
+use crate::schema::{AutoBlock, BlockLevel, Manuscripts, Rule, StackConfig};
 use crate::{checks, naming};
 
 /// The environment variable carrying a function's settings as JSON.
@@ -30,6 +30,33 @@ pub struct AnalyserSettings {
     /// estimates of all requests, each logged one standing for 100 / rate.
     #[serde(default = "all_requests")]
     pub sampling_rate: u8,
+    /// `[waf.auto_block]` enabled: where and from which level to write strikes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strikes: Option<StrikeSettings>,
+}
+
+/// What the analyser needs to record strikes: one item per (client, minute) at or above the
+/// level, in the stack's block table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StrikeSettings {
+    pub table: String,
+    pub level: BlockLevel,
+    /// Strikes older than the evaluator's window are useless: DynamoDB's TTL deletes them
+    /// this many minutes after their minute.
+    pub keep_minutes: u32,
+}
+
+/// What the evaluator's scheduled run needs to decide and write blocks (the analyser's
+/// strikes, the block list's IP sets, the allow list to never block).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AutoBlockSettings {
+    pub table: String,
+    pub auto_block: AutoBlock,
+    pub allow_list: Vec<String>,
+    /// Names of the block list IP sets (IPv4, IPv6), scope CLOUDFRONT; their ids are looked up
+    /// by name, so the settings do not depend on when the sets were created.
+    pub ip_set_v4: String,
+    pub ip_set_v6: String,
 }
 
 /// Settings written before the sampling rate was one of them logged every request.
@@ -50,6 +77,9 @@ pub struct EvaluatorSettings {
     /// `promote --discard`): the canary rules compare it with the primary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary: Option<CanarySettings>,
+    /// `[waf.auto_block]` (enabled or not: a paused loop still expires entries).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_block: Option<AutoBlockSettings>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,7 +98,7 @@ pub trait FunctionSettings: Serialize + for<'de> Deserialize<'de> {
         let json = serde_json::to_string(self).map_err(|err| settings_error(err.to_string()))?;
         if json.len() + SETTINGS_VARIABLE.len() > ENVIRONMENT_LIMIT_BYTES {
             return Err(settings_error(format!(
-                "{} bytes exceed Lambda's 4 KB environment limit; use fewer alarm rules or app headers",
+                "{} bytes exceed Lambda's 4 KB environment limit; use fewer alarm rules, app headers or allow_list entries",
                 json.len()
             )));
         }
@@ -107,6 +137,11 @@ impl FunctionSettings for AnalyserSettings {
         }
         if !(1..=50).contains(&self.top_n) {
             return Err(format!("top_n {} outside 1–50", self.top_n));
+        }
+        if let Some(strikes) = &self.strikes
+            && strikes.table.is_empty()
+        {
+            return Err("strikes.table: empty".to_string());
         }
         for header in &self.app_headers {
             checks::header_name(header)
@@ -149,6 +184,16 @@ impl FunctionSettings for EvaluatorSettings {
                 return Err("canary: bad evaluation_minutes or datapoints_to_alarm".to_string());
             }
         }
+        if let Some(auto) = &self.auto_block {
+            let a = &auto.auto_block;
+            if a.minutes == 0 || a.minutes > a.window || a.max == 0 || a.expiry_minutes == 0 {
+                return Err("auto_block: bad M-of-N, max or expiry".to_string());
+            }
+            for cidr in &auto.allow_list {
+                checks::cidr(cidr)
+                    .map_err(|rule| format!("allow_list: \"{cidr}\": expected {rule}"))?;
+            }
+        }
         Ok(())
     }
 }
@@ -181,7 +226,31 @@ impl StackConfig {
             top_n: self.metrics.top_n,
             app_headers: self.metrics.app_headers.clone(),
             sampling_rate: self.logging.sampling_rate,
+            strikes: self
+                .waf
+                .as_ref()
+                .and_then(|waf| waf.auto_block.as_ref())
+                .filter(|auto| auto.enabled)
+                .map(|auto| StrikeSettings {
+                    table: self.names().block_table(),
+                    level: auto.level,
+                    keep_minutes: auto.window + 10,
+                }),
         }
+    }
+
+    /// `None` without `[waf.auto_block]`.
+    pub fn auto_block_settings(&self) -> Option<AutoBlockSettings> {
+        let waf = self.waf.as_ref()?;
+        let auto_block = waf.auto_block.clone()?;
+        let names = self.names();
+        Some(AutoBlockSettings {
+            table: names.block_table(),
+            auto_block,
+            allow_list: waf.allow_list.clone(),
+            ip_set_v4: names.waf_ip_set("block", false),
+            ip_set_v6: names.waf_ip_set("block", true),
+        })
     }
 
     pub fn evaluator_settings(
@@ -196,6 +265,7 @@ impl StackConfig {
             distribution_domain: distribution_domain.map(str::to_string),
             rules: self.alarms.rules.clone(),
             canary: None,
+            auto_block: self.auto_block_settings(),
         }
     }
 

@@ -175,6 +175,7 @@ async fn a_function_without_settings_exits_and_says_why() {
 #[tokio::test]
 async fn an_unreadable_event_fails_saying_where_and_the_next_one_is_served() {
     let settings = AnalyserSettings {
+        strikes: None,
         stack: "e2e".to_string(),
         namespace: "CloudFrontProxy/e2e".to_string(),
         fields: cfrp_config::Field::default_set(),

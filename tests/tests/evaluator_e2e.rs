@@ -80,6 +80,7 @@ async fn datapoints_become_rule_states_in_cloudwatch() {
     }
     let settings = EvaluatorSettings {
         canary: None,
+        auto_block: None,
         stack: "shop".to_string(),
         namespace: namespace.clone(),
         distribution_id: Some("E1".to_string()),
@@ -202,6 +203,7 @@ async fn a_rule_on_cloudfront_metrics_reads_them_in_us_east_1_from_another_regio
     }
     let settings = EvaluatorSettings {
         canary: None,
+        auto_block: None,
         stack: "shop".to_string(),
         namespace: namespace.clone(),
         distribution_id: Some(distribution_id),
@@ -259,6 +261,7 @@ async fn a_rule_on_cloudfront_metrics_reads_them_in_us_east_1_from_another_regio
 async fn an_unreachable_cloudwatch_fails_the_invocation_with_a_reason() {
     let settings = EvaluatorSettings {
         canary: None,
+        auto_block: None,
         stack: "shop".to_string(),
         namespace: format!("E2E/{}", unique("down")),
         distribution_id: None,

@@ -8,8 +8,14 @@
 //! concurrent writer's change is never lost from the set; the notes parameter is written
 //! after the set, last writer wins (a lost note loses a reason, never a block).
 //!
-//! An expiry is recorded and shown (`list` marks expired entries); nothing removes an
-//! expired address by itself yet: `block remove` does.
+//! With `[waf.auto_block]` the notes live in the stack's block table instead (DynamoDB, one
+//! item per address, beside the loop's own entries: see `cfrp_config::blocks`), `list` shows
+//! both with their source, and the alarm evaluator's next scheduled run after an expiry
+//! removes the address and its entry, for `block add --hours` entries and automatic ones
+//! alike. An entry is written before its address goes into the set and deleted after it
+//! left, so no address is ever without the entry that expires it. Without `[waf.auto_block]`
+//! an expiry is recorded and shown (`list` marks expired entries) but nothing removes the
+//! address by itself: `block remove` does.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -22,6 +28,7 @@ use super::exit;
 use crate::cli::{Output, StackArgs};
 use crate::commands::{CommandError, load_config};
 use crate::error::DeployError;
+use crate::ports::dynamodb::{BlockItem, SdkTables, Tables};
 use crate::ports::wafv2::{SdkWebAcls, WebAcls};
 use crate::resources::waf::with_lock_retries;
 use crate::session::Session;
@@ -48,7 +55,9 @@ pub enum BlockAction {
         /// Why (kept with the entry).
         #[arg(long)]
         reason: String,
-        /// Hours until the entry expires (shown by `list`; remove it then).
+        /// Hours until the entry expires. With [waf.auto_block] the evaluator's next
+        /// scheduled run after it removes the address; without, `list` shows it expired and
+        /// `block remove` takes it off.
         #[arg(long)]
         hours: Option<u32>,
     },
@@ -57,13 +66,19 @@ pub enum BlockAction {
 }
 
 /// One note of the block list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Note {
     pub reason: String,
     /// Unix seconds.
     pub added: i64,
     /// Unix seconds; None: no expiry.
     pub expires: Option<i64>,
+    /// `manual`, or `auto` for the `[waf.auto_block]` loop's entries (in the block table).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The client's anomaly score when the loop blocked it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
 }
 
 /// The notes parameter's name.
@@ -103,9 +118,31 @@ pub async fn run(
     let sets = SdkWebAcls(session.clients(&config.region).await.wafv2);
     let parameters = session.parameters(&config.region).await;
     let parameter = notes_parameter(&config.name);
-    let mut notes: BTreeMap<String, Note> = match parameters.get(&parameter).await? {
-        Some(found) => serde_json::from_str(&found.value).unwrap_or_default(),
-        None => BTreeMap::new(),
+    // With [waf.auto_block] the notes are the block table's entries (see the module doc).
+    let table = config.auto_block_settings().map(|auto| auto.table);
+    let tables = SdkTables(session.clients(&config.region).await.dynamodb);
+    let mut notes: BTreeMap<String, Note> = match &table {
+        Some(table) => tables
+            .blocks(table)
+            .await?
+            .into_iter()
+            .map(|item| {
+                (
+                    item.address.clone(),
+                    Note {
+                        reason: item.reason,
+                        added: item.added,
+                        expires: item.until,
+                        source: Some(item.source),
+                        score: item.score,
+                    },
+                )
+            })
+            .collect(),
+        None => match parameters.get(&parameter).await? {
+            Some(found) => serde_json::from_str(&found.value).unwrap_or_default(),
+            None => BTreeMap::new(),
+        },
     };
     let set_of = |ipv6: bool| names.waf_ip_set("block", ipv6);
     let find = |name: String| {
@@ -137,6 +174,8 @@ pub async fn run(
                         "added": note.map(|n| n.added),
                         "expires": note.and_then(|n| n.expires),
                         "expired": note.and_then(|n| n.expires).is_some_and(|e| e <= at),
+                        "source": note.and_then(|n| n.source.clone()),
+                        "score": note.and_then(|n| n.score),
                     })
                 })
                 .collect();
@@ -156,9 +195,13 @@ pub async fn run(
                             Some(e) => format!("expires in {} min", (e - at) / 60),
                             None => "no expiry".to_string(),
                         };
+                        let source = match entry["source"].as_str() {
+                            Some("auto") => "auto: ",
+                            _ => "",
+                        };
                         writeln!(
                             out,
-                            "{}  {}  ({expires})",
+                            "{}  {source}{}  ({expires})",
                             entry["address"].as_str().unwrap_or_default(),
                             entry["reason"].as_str().unwrap_or("(no reason recorded)")
                         )?;
@@ -180,6 +223,30 @@ pub async fn run(
                 )));
             }
             let found = find(set_of(ipv6)).await?;
+            let at = now();
+            let note = Note {
+                reason: reason.clone(),
+                added: at,
+                expires: hours.map(|h| at + i64::from(h) * 3600),
+                source: table.as_ref().map(|_| "manual".to_string()),
+                score: None,
+            };
+            // The entry before the address: the evaluator can always expire what is blocked.
+            if let Some(table) = &table {
+                tables
+                    .put_block(
+                        table,
+                        &BlockItem {
+                            address: address.clone(),
+                            source: "manual".to_string(),
+                            reason: reason.clone(),
+                            added: at,
+                            until: note.expires,
+                            ..BlockItem::default()
+                        },
+                    )
+                    .await?;
+            }
             let changed = edit(&sets, &found, |addresses| {
                 if addresses.contains(address) {
                     false
@@ -189,23 +256,17 @@ pub async fn run(
                 }
             })
             .await?;
-            let at = now();
-            notes.insert(
-                address.clone(),
-                Note {
-                    reason: reason.clone(),
-                    added: at,
-                    expires: hours.map(|h| at + i64::from(h) * 3600),
-                },
-            );
-            parameters
-                .put(
-                    &parameter,
-                    &serde_json::to_string(&notes).unwrap_or_default(),
-                    false,
-                    true,
-                )
-                .await?;
+            notes.insert(address.clone(), note);
+            if table.is_none() {
+                parameters
+                    .put(
+                        &parameter,
+                        &serde_json::to_string(&notes).unwrap_or_default(),
+                        false,
+                        true,
+                    )
+                    .await?;
+            }
             report(out, session.output, &config.name, address, "added", changed)
         }
         BlockAction::Remove { address } => {
@@ -218,7 +279,12 @@ pub async fn run(
                 addresses.len() != before
             })
             .await?;
-            if notes.remove(address).is_some() {
+            if let Some(table) = &table {
+                // After the address left the set.
+                if notes.remove(address).is_some() {
+                    tables.delete_block(table, address).await?;
+                }
+            } else if notes.remove(address).is_some() {
                 parameters
                     .put(
                         &parameter,

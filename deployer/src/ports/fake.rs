@@ -28,6 +28,7 @@ pub(super) struct State {
     pub(super) subscriptions: super::metrics_subscription::FakeSubscriptions,
     pub(super) wafv2: super::wafv2::FakeWafv2,
     pub(super) deliveries: super::deliveries::FakeDeliveries,
+    pub(super) tables: super::dynamodb::FakeTables,
     /// Operation (e.g. `sqs:CreateQueue`) → how many more calls of it fail.
     failing: BTreeMap<String, u32>,
     /// Every call, as `operation target`.
@@ -69,6 +70,7 @@ impl FakeAccount {
             web_acls: Arc::new(self.clone()),
             tagged: Arc::new(self.clone()),
             deliveries: Arc::new(self.clone()),
+            tables: Arc::new(self.clone()),
         }
     }
 

@@ -8,6 +8,7 @@
 pub mod cloudfront;
 pub mod cloudwatch;
 pub mod deliveries;
+pub mod dynamodb;
 pub mod events;
 pub mod fake;
 pub mod iam;
@@ -69,6 +70,8 @@ pub struct Ports {
     pub tagged: Arc<dyn tagging::Tagged>,
     /// CloudWatch Logs log delivery in us-east-1: the standard access logs of `[standard_logs]`.
     pub deliveries: Arc<dyn deliveries::Deliveries>,
+    /// DynamoDB in the stack's region: the `[waf.auto_block]` block table.
+    pub tables: Arc<dyn dynamodb::Tables>,
 }
 
 impl Ports {
@@ -92,6 +95,7 @@ impl Ports {
             web_acls: Arc::new(wafv2::SdkWebAcls(aws.wafv2.clone())),
             tagged: Arc::new(tagging::SdkTagged(aws.tagging.clone())),
             deliveries: Arc::new(deliveries::SdkDeliveries(aws.logs_global.clone())),
+            tables: Arc::new(dynamodb::SdkTables(aws.dynamodb.clone())),
         }
     }
 }

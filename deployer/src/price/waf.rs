@@ -16,6 +16,45 @@ pub const REQUESTS_PER_MILLION: f64 = 0.60;
 pub const EXTRA_WCU_BLOCK_PER_MILLION: f64 = 0.20;
 pub const INCLUDED_WCUS: u32 = 1500;
 
+/// DynamoDB on demand, US East (N. Virginia), per million request units, as published after
+/// AWS's November 2024 reduction (aws.amazon.com/dynamodb/pricing/on-demand/; read here from
+/// a stored copy quoting it): writes $0.625, reads $0.125. Other regions cost somewhat more.
+pub const DYNAMODB_WRITE_PER_MILLION: f64 = 0.625;
+pub const DYNAMODB_READ_PER_MILLION: f64 = 0.125;
+/// The evaluator's scheduled runs in a 30-day month.
+const RUNS_PER_MONTH: f64 = 60.0 * 24.0 * 30.0;
+
+/// The block table of `[waf.auto_block]`: each evaluator run makes `window` + 1 eventually
+/// consistent Queries (0.5 read request unit each while the items fit 4 KB); strikes cost one
+/// write request unit each, one per client and minute at or above the level, which no flag
+/// predicts: the line assumes one a minute.
+fn auto_block_items(config: &StackConfig) -> Vec<LineItem> {
+    let Some(auto) = config.waf.as_ref().and_then(|w| w.auto_block.as_ref()) else {
+        return Vec::new();
+    };
+    let reads = RUNS_PER_MONTH * f64::from(auto.window + 1) * 0.5;
+    vec![
+        item(
+            Category::Waf,
+            format!(
+                "DynamoDB block table reads ({} Queries a minute, on demand)",
+                auto.window + 1
+            ),
+            reads / 1_000_000.0,
+            "1M read request units",
+            DYNAMODB_READ_PER_MILLION,
+        ),
+        item(
+            Category::Waf,
+            "DynamoDB strike writes (assumed 1 a minute; 1 per client-minute at or above the level)"
+                .to_string(),
+            RUNS_PER_MONTH / 1_000_000.0,
+            "1M write request units",
+            DYNAMODB_WRITE_PER_MILLION,
+        ),
+    ]
+}
+
 /// WCUs of the stack's own rules, from the WAF developer guide's capacity table: an IP set
 /// reference 1 each (two per list, one per IP version); a rate-based rule 2, plus its
 /// scope-down string match (2 for STARTS_WITH with no text transformation).
@@ -96,12 +135,29 @@ pub fn items(traffic: &Traffic, config: &StackConfig) -> Vec<LineItem> {
             EXTRA_WCU_BLOCK_PER_MILLION * f64::from(blocks),
         ));
     }
+    items.extend(auto_block_items(config));
     items
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auto_block_adds_the_block_tables_reads_and_writes() {
+        let plain = items(&traffic(1_000_000.0), &config("[waf]\n"));
+        let with = items(
+            &traffic(1_000_000.0),
+            &config("[waf]\n[waf.auto_block]\nwindow = 5\n"),
+        );
+        assert_eq!(with.len(), plain.len() + 2);
+        let reads = &with[with.len() - 2];
+        // 43,200 runs × 6 Queries × 0.5 RRU = 129,600 RRU.
+        assert!((reads.quantity - 0.1296).abs() < 1e-9, "{reads:?}");
+        assert!((reads.cost - 0.1296 * 0.125).abs() < 1e-9, "{reads:?}");
+        let writes = &with[with.len() - 1];
+        assert!((writes.cost - 0.0432 * 0.625).abs() < 1e-9, "{writes:?}");
+    }
 
     fn config(waf: &str) -> StackConfig {
         let text = format!(

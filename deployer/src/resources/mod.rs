@@ -4,6 +4,7 @@
 
 pub mod canary;
 pub mod cloudfront;
+pub mod dynamodb;
 pub mod events;
 pub mod headers;
 pub mod iam;

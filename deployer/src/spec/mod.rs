@@ -35,6 +35,10 @@ pub struct Arns {
     pub distribution: String,
     /// The customer managed key of `[encryption]`, when the config names one.
     pub kms_key: Option<String>,
+    /// `[waf.auto_block]`: the block table, and the block list IP sets (any id) the
+    /// evaluator writes.
+    pub block_table: Option<String>,
+    pub block_ip_sets: Vec<String>,
     names: Names,
 }
 
@@ -63,6 +67,19 @@ impl Arns {
                 distribution_id.unwrap_or(KNOWN_AFTER_UP)
             ),
             kms_key: config.encryption.kms_key_arn.clone(),
+            block_table: config
+                .auto_block_settings()
+                .map(|auto| regional("dynamodb", format!("table/{}", auto.table))),
+            block_ip_sets: config
+                .auto_block_settings()
+                .map(|auto| {
+                    [auto.ip_set_v4, auto.ip_set_v6]
+                        .map(|set| {
+                            format!("arn:aws:wafv2:us-east-1:{account}:global/ipset/{set}/*")
+                        })
+                        .to_vec()
+                })
+                .unwrap_or_default(),
             names,
         }
     }

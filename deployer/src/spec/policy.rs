@@ -89,6 +89,14 @@ pub fn function(arns: &Arns, function: Function, namespace: &str) -> Value {
             // Reads the stream (Decrypt) and sends to the failure queue (GenerateDataKey).
             statements.extend(kms(arns, &["kms:Decrypt", "kms:GenerateDataKey"]));
             statements.push(put_metrics);
+            // `[waf.auto_block]`: strikes are only ever put (BatchWriteItem of PutRequests).
+            if let Some(table) = &arns.block_table {
+                statements.push(json!({
+                    "Effect": "Allow",
+                    "Action": ["dynamodb:BatchWriteItem", "dynamodb:PutItem"],
+                    "Resource": [table]
+                }));
+            }
         }
         Function::AlarmEvaluator => {
             // GetMetricData has no resource-level permissions either: AWS requires "*".
@@ -98,6 +106,26 @@ pub fn function(arns: &Arns, function: Function, namespace: &str) -> Value {
                 "Resource": ["*"]
             }));
             statements.push(put_metrics);
+            // `[waf.auto_block]`: reads strikes and entries, writes entries, and rewrites the
+            // two block list IP sets (found by name: ListIPSets has no resource-level
+            // permissions, AWS requires "*").
+            if let Some(table) = &arns.block_table {
+                statements.push(json!({
+                    "Effect": "Allow",
+                    "Action": ["dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+                    "Resource": [table]
+                }));
+                statements.push(json!({
+                    "Effect": "Allow",
+                    "Action": ["wafv2:GetIPSet", "wafv2:UpdateIPSet"],
+                    "Resource": arns.block_ip_sets
+                }));
+                statements.push(json!({
+                    "Effect": "Allow",
+                    "Action": ["wafv2:ListIPSets"],
+                    "Resource": ["*"]
+                }));
+            }
         }
         Function::Invalidator => {
             // What Lambda's SQS event source mapping polls with (AWSLambdaSQSQueueExecutionRole);
@@ -220,6 +248,74 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn auto_block_grants_the_table_and_the_block_ip_sets_only() {
+        let text = "name = \"shop\"\nregion = \"eu-west-1\"\n[[origins]]\nid = \"app\"\ndomain = \"app.example.com\"\n[waf]\n[waf.auto_block]\n";
+        let config = match StackConfig::parse(text, "proxy.toml") {
+            Ok(config) => config,
+            Err(err) => panic!("{err}"),
+        };
+        let arns = Arns::new(&config, "123456789012", Some("E2EXAMPLE"));
+        let table = "arn:aws:dynamodb:eu-west-1:123456789012:table/cfrp-shop-blocks";
+        let grants = |f: Function| -> Vec<(Vec<String>, Vec<String>)> {
+            function(&arns, f, "CloudFrontReverseProxy")["Statement"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|s| {
+                    s["Action"].as_array().into_iter().flatten().any(|a| {
+                        a.as_str()
+                            .is_some_and(|a| a.starts_with("dynamodb:") || a.starts_with("wafv2:"))
+                    })
+                })
+                .map(|s| {
+                    let list = |v: &Value| {
+                        v.as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect::<Vec<_>>()
+                    };
+                    (list(&s["Action"]), list(&s["Resource"]))
+                })
+                .collect()
+        };
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            grants(Function::LogAnalyser),
+            [(
+                strings(&["dynamodb:BatchWriteItem", "dynamodb:PutItem"]),
+                strings(&[table])
+            )]
+        );
+        assert_eq!(
+            grants(Function::AlarmEvaluator),
+            [
+                (
+                    strings(&["dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem"]),
+                    strings(&[table])
+                ),
+                (
+                    strings(&["wafv2:GetIPSet", "wafv2:UpdateIPSet"]),
+                    strings(&[
+                        "arn:aws:wafv2:us-east-1:123456789012:global/ipset/cfrp-shop-block-v4/*",
+                        "arn:aws:wafv2:us-east-1:123456789012:global/ipset/cfrp-shop-block-v6/*"
+                    ])
+                ),
+                (strings(&["wafv2:ListIPSets"]), strings(&["*"])),
+            ]
+        );
+        assert!(grants(Function::Invalidator).is_empty());
+        // Without [waf.auto_block], none of it.
+        let bare = Arns::new(
+            &StackConfig::for_origin("shop", "eu-west-1", "app.example.com"),
+            "123456789012",
+            None,
+        );
+        assert!(bare.block_table.is_none() && bare.block_ip_sets.is_empty());
     }
 
     /// The actions each document grants on `key`.

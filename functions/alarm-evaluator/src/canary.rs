@@ -159,6 +159,7 @@ mod tests {
                 staging_domain: "d2.cloudfront.net".to_string(),
                 thresholds: Canary::default(),
             }),
+            auto_block: None,
         }
     }
 

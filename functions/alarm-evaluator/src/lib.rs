@@ -2,6 +2,7 @@
 //! published as a metric that a CloudWatch alarm (with SNS actions) watches. Evaluation and
 //! query planning are pure; CloudWatch sits behind [`port::MetricsPort`].
 
+pub mod autoblock;
 pub mod canary;
 pub mod evaluate;
 pub mod handler;

@@ -1,4 +1,6 @@
 use cfrp_alarm_evaluator::Evaluator;
+use cfrp_alarm_evaluator::autoblock::AutoBlocker;
+use cfrp_alarm_evaluator::autoblock::port::AwsBlockPort;
 use cfrp_alarm_evaluator::port::CloudWatchPort;
 use cfrp_config::{EvaluatorSettings, FunctionSettings};
 use lambda_runtime::{Error, service_fn};
@@ -15,13 +17,26 @@ async fn main() -> Result<(), Error> {
     };
     // Client built once; no network call until the first evaluation.
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let blocker = settings.auto_block.clone().map(|auto| AutoBlocker {
+        settings: auto,
+        namespace: settings.namespace.clone(),
+        port: AwsBlockPort::new(&config),
+    });
     let evaluator = Evaluator {
         settings,
         port: CloudWatchPort::new(aws_sdk_cloudwatch::Client::new(&config)),
     };
-    let evaluator = &evaluator;
+    let (evaluator, blocker) = (&evaluator, &blocker);
     lambda_runtime::run(service_fn(move |event| async move {
-        evaluator.handle(event).await
+        // The auto-block run (`[waf.auto_block]`) after the rules, whatever they gave.
+        let scheduled = cfrp_alarm_evaluator::autoblock::scheduled_time_ms(&event);
+        let outcomes = evaluator.handle(event).await;
+        if let (Some(blocker), Some(now_ms)) = (blocker, scheduled) {
+            blocker.run(now_ms).await.inspect_err(|err| {
+                tracing::error!(target: "auto_block", error = %err, "auto-block run failed; the next scheduled run tries again");
+            })?;
+        }
+        outcomes
     }))
     .await
 }

@@ -214,6 +214,7 @@ mod tests {
                 ),
             ],
             canary: None,
+            auto_block: None,
         };
         let plan = plan(&settings, 1_700_000_075_000);
         let query = |id: &str| plan.queries.iter().find(|q| q.id == id).unwrap();
@@ -248,6 +249,7 @@ mod tests {
     fn plans_one_query_per_metric_and_one_per_state() {
         let settings = EvaluatorSettings {
             canary: None,
+            auto_block: None,
             stack: "s".to_string(),
             namespace: "NS".to_string(),
             distribution_id: Some("E1".to_string()),

@@ -37,6 +37,7 @@ fn rule(
 fn settings() -> EvaluatorSettings {
     EvaluatorSettings {
         canary: None,
+        auto_block: None,
         stack: "shop".to_string(),
         namespace: "CloudFrontProxy/shop".to_string(),
         distribution_id: Some("E1".to_string()),

@@ -39,6 +39,7 @@ const NOW_MS: i64 = 1_700_000_400_000;
 
 fn settings() -> AnalyserSettings {
     AnalyserSettings {
+        strikes: None,
         stack: "bench".to_string(),
         namespace: "Bench/Analyser".to_string(),
         fields: Field::ALL.to_vec(),

@@ -42,6 +42,7 @@ fn main() {
     let json = std::fs::read(&path).unwrap();
     let event = KinesisBatch::from_slice(&json).unwrap();
     let settings = AnalyserSettings {
+        strikes: None,
         stack: "bench".to_string(),
         namespace: "Bench/Analyser".to_string(),
         fields: Field::ALL.to_vec(),

@@ -11,8 +11,8 @@ use std::collections::HashMap;
 /// paths cannot precompute colliding keys.
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
-use cfrp_config::AnalyserSettings;
 use cfrp_config::metrics as m;
+use cfrp_config::{AnalyserSettings, BlockLevel};
 use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
 use serde::Serialize;
 
@@ -173,7 +173,14 @@ enum RecordClass {
 pub struct Analysis {
     pub datums: Vec<Datum>,
     pub summary: Summary,
+    /// `[waf.auto_block]` on: the clients at or above its level, each with the batch's latest
+    /// minute (its distribution's), highest score first.
+    pub strikes: Vec<(i64, Offender)>,
 }
+
+/// At most this many strikes per batch: a bound on the batch's DynamoDB writes; the highest
+/// scores are kept.
+pub const MAX_STRIKES: usize = 1000;
 
 /// Analyses a batch of record payloads (each one or more newline-separated log lines).
 pub fn analyse<'a>(
@@ -324,6 +331,7 @@ pub fn analyse_payloads<'a>(
     }
 
     let mut all_offenders = Vec::new();
+    let mut strikes = Vec::new();
     for distribution in &names {
         let state = &distributions[**distribution];
         if state.clients.is_empty() {
@@ -360,7 +368,26 @@ pub fn analyse_payloads<'a>(
             high as f64,
         ));
         all_offenders.extend(scores.top);
+        if let Some(strike) = &settings.strikes {
+            let clients = state.clients.iter().map(|(ip, client)| (*ip, client));
+            let level = match strike.level {
+                BlockLevel::Medium => ThreatLevel::Medium,
+                BlockLevel::High => ThreatLevel::High,
+                BlockLevel::Critical => ThreatLevel::Critical,
+            };
+            strikes.extend(
+                anomaly::at_or_above(clients, level, MAX_STRIKES)
+                    .into_iter()
+                    .map(|offender| (timestamp_ms, offender)),
+            );
+        }
     }
+    strikes.sort_by(|a, b| {
+        b.1.score
+            .total_cmp(&a.1.score)
+            .then_with(|| a.1.ip.cmp(&b.1.ip))
+    });
+    strikes.truncate(MAX_STRIKES);
     all_offenders.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.ip.cmp(&b.ip)));
     all_offenders.truncate(TOP_OFFENDERS);
     summary.top_offenders = all_offenders;
@@ -378,7 +405,11 @@ pub fn analyse_payloads<'a>(
     summary.distributions = distributions.len();
     summary.minutes = distributions.values().map(|d| d.minutes.len()).sum();
     summary.datums = datums.len();
-    Analysis { datums, summary }
+    Analysis {
+        datums,
+        summary,
+        strikes,
+    }
 }
 
 /// Keeps the batch's first malformed record as its sample (the caller counts it).

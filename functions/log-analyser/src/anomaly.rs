@@ -212,10 +212,47 @@ pub fn summarise_clients<'c>(
     }
 }
 
+/// Every client scored at or above `level`, highest first, at most `limit` of them (the
+/// strikes of `[waf.auto_block]`; a second pass over the clients, made only when it is on).
+pub fn at_or_above<'c>(
+    clients: impl Iterator<Item = Client<'c>> + Clone,
+    level: ThreatLevel,
+    limit: usize,
+) -> Vec<Offender> {
+    let totals = Totals::of(clients.clone());
+    let mut flagged: Vec<Scored<'_>> = clients
+        .map(|(ip, c)| totals.score(ip, c))
+        .filter(|client| client.level >= level)
+        .collect();
+    flagged.sort_by(by_rank);
+    flagged.truncate(limit);
+    flagged.iter().map(Scored::offender).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn at_or_above_keeps_exactly_the_clients_of_that_level_and_up() {
+        let mut clients = HashMap::new();
+        let ips: Vec<String> = (0..50).map(|i| format!("10.0.0.{i}")).collect();
+        for ip in &ips {
+            clients.insert(ip.as_str(), activity(10, 0));
+        }
+        clients.insert("203.0.113.9", activity(200, 180));
+        let all = score_clients(each(&clients));
+        for level in ThreatLevel::ALL {
+            let flagged = at_or_above(each(&clients), level, 1000);
+            let expected: Vec<&Offender> = all.iter().filter(|o| o.level >= level).collect();
+            assert_eq!(flagged.iter().collect::<Vec<_>>(), expected, "{level:?}");
+        }
+        let critical = at_or_above(each(&clients), ThreatLevel::Critical, 1000);
+        assert_eq!(critical.len(), 1);
+        assert_eq!(critical[0].ip, "203.0.113.9");
+        assert!(at_or_above(each(&clients), ThreatLevel::Low, 3).len() == 3);
+    }
 
     fn each<'c>(
         clients: &'c HashMap<&'c str, ClientActivity<'c>>,

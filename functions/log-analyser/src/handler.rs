@@ -9,12 +9,15 @@ use crate::datum::into_calls;
 use crate::event::KinesisRecords;
 use crate::record::Layout;
 use crate::sink::MetricsSink;
+use crate::strikes::StrikeStore;
 
 /// Built once at init; shared by every invocation.
 pub struct Analyser<S> {
     pub settings: AnalyserSettings,
     pub layout: Layout,
     pub sink: S,
+    /// `[waf.auto_block]` on: where strikes go.
+    pub strikes: Option<Box<dyn StrikeStore>>,
 }
 
 impl<S: MetricsSink> Analyser<S> {
@@ -24,7 +27,14 @@ impl<S: MetricsSink> Analyser<S> {
             settings,
             layout,
             sink,
+            strikes: None,
         }
+    }
+
+    /// With a strike store (`[waf.auto_block]`).
+    pub fn with_strikes(mut self, store: Box<dyn StrikeStore>) -> Self {
+        self.strikes = Some(store);
+        self
     }
 
     /// Analysis only, no I/O. `event` is the runtime's [`crate::event::KinesisBatch`] or an
@@ -82,6 +92,16 @@ impl<S: MetricsSink> Analyser<S> {
         for call in calls {
             rejected += self.publish(call).await?;
         }
+        // A failed strike write is logged, not retried with the batch: a retry would publish
+        // the batch's metrics twice, and a missed strike only delays a block by a minute.
+        let mut strike_error = None;
+        if let Some(store) = &self.strikes
+            && !analysis.strikes.is_empty()
+            && let Err(err) = store.put(&analysis.strikes).await
+        {
+            tracing::error!(target: "auto_block", error = %err, strikes = analysis.strikes.len(), "strikes not recorded for this batch");
+            strike_error = Some(err.to_string());
+        }
         let summary = &analysis.summary;
         tracing::info!(
             target: "summary",
@@ -94,6 +114,8 @@ impl<S: MetricsSink> Analyser<S> {
             datums = summary.datums,
             put_metric_data_calls = call_count,
             rejected_datums = rejected,
+            strikes = analysis.strikes.len(),
+            strike_error = strike_error.as_deref().unwrap_or("-"),
             malformed_sample = serde_json::to_string(&summary.malformed_sample).unwrap_or_default(),
             clients_by_level = serde_json::to_string(&summary.clients_by_level).unwrap_or_default(),
             "batch analysed"

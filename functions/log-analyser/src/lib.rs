@@ -9,6 +9,7 @@ pub mod handler;
 pub mod invocation;
 pub mod sink;
 pub mod sketch;
+pub mod strikes;
 
 pub use cfrp_log_record as record;
 pub use handler::Analyser;

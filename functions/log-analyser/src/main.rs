@@ -3,6 +3,7 @@ use cfrp_log_analyser::Analyser;
 use cfrp_log_analyser::event::KinesisBatch;
 use cfrp_log_analyser::invocation::{ParseBodyLayer, ParsedBatches};
 use cfrp_log_analyser::sink::CloudWatchSink;
+use cfrp_log_analyser::strikes::DynamoStrikes;
 use lambda_runtime::layers::TracingLayer;
 use lambda_runtime::{Error, LambdaEvent, Runtime, service_fn};
 
@@ -18,10 +19,17 @@ async fn main() -> Result<(), Error> {
     };
     // Client built once; no network call happens until the first PutMetricData.
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let analyser = Analyser::new(
+    let strikes = settings.strikes.clone();
+    let mut analyser = Analyser::new(
         settings,
         CloudWatchSink::new(aws_sdk_cloudwatch::Client::new(&config)),
     );
+    if let Some(settings) = strikes {
+        analyser = analyser.with_strikes(Box::new(DynamoStrikes {
+            client: aws_sdk_dynamodb::Client::new(&config),
+            settings,
+        }));
+    }
     let analyser = &analyser;
     // The body is read into a `KinesisBatch` once, ahead of the runtime's own deserialisation
     // (see invocation.rs); the handler takes it back by request id.

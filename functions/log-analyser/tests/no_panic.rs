@@ -10,6 +10,7 @@ use proptest::prelude::*;
 
 fn settings() -> AnalyserSettings {
     AnalyserSettings {
+        strikes: None,
         stack: "s".to_string(),
         namespace: "N".to_string(),
         fields: Field::default_set(),

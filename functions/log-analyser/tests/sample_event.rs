@@ -19,6 +19,7 @@ const NOW: i64 = 1_700_000_200_000;
 
 fn settings() -> AnalyserSettings {
     AnalyserSettings {
+        strikes: None,
         stack: "shop".to_string(),
         namespace: "CloudFrontProxy/shop".to_string(),
         fields: Field::default_set(),
@@ -304,6 +305,7 @@ fn sampled_logs_publish_counts_as_estimates_and_ratios_as_they_are() {
     let full = Analyser::new(settings(), MemorySink::default()).analyse(&event(), NOW);
     let tenth = Analyser::new(
         AnalyserSettings {
+            strikes: None,
             sampling_rate: 10,
             ..settings()
         },
