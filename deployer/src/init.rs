@@ -88,7 +88,12 @@ pub fn run(
         return Ok(0);
     }
 
-    write_file(path, &text, args.force)?;
+    write_file(
+        path,
+        &text,
+        args.force,
+        "--config FILE to write another file, or --stdout to print the preset",
+    )?;
     match output {
         Output::Json => writeln!(
             out,
@@ -167,8 +172,14 @@ fn list(output: Output, out: &mut dyn Write) -> std::io::Result<()> {
     }
 }
 
-/// Writes the file; an existing file is only replaced with `force`.
-fn write_file(path: &Path, text: &str, force: bool) -> Result<(), CommandError> {
+/// Writes the file; an existing file is only replaced with `force`. `alternatives` ends the
+/// refusal's advice (what else the user can do instead of `--force`).
+pub(crate) fn write_file(
+    path: &Path,
+    text: &str,
+    force: bool,
+    alternatives: &str,
+) -> Result<(), CommandError> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
@@ -185,7 +196,7 @@ fn write_file(path: &Path, text: &str, force: bool) -> Result<(), CommandError> 
             CommandError::Flag {
                 flag: "--force",
                 message: format!(
-                    "{} already exists; pass --force to overwrite it, --config FILE to write another file, or --stdout to print the preset",
+                    "{} already exists; pass --force to overwrite it, {alternatives}",
                     path.display()
                 ),
             }

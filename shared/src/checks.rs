@@ -338,7 +338,8 @@ pub fn error_page_path(path: &str) -> Result<(), String> {
 }
 
 /// An address range in CIDR notation as WAF IP sets take it (`198.51.100.0/24`,
-/// `2001:db8::/32`; WAF accepts every prefix but /0). Whether it is IPv6.
+/// `2001:db8::/32`; WAF accepts every prefix but /0, and refuses an address with host bits
+/// set, `198.51.100.7/24`, as formatting that is not valid). Whether it is IPv6.
 pub fn cidr(text: &str) -> Result<bool, String> {
     let rule = || {
         "an address range in CIDR notation, e.g. 198.51.100.7/32 or 2001:db8::/48 (prefix 1–32 for IPv4, 1–128 for IPv6)".to_string()
@@ -349,6 +350,27 @@ pub fn cidr(text: &str) -> Result<bool, String> {
     let max = if address.is_ipv6() { 128 } else { 32 };
     if prefix == 0 || prefix > max {
         return Err(rule());
+    }
+    // The bits below the prefix must be zero (shifts by < 128, so none overflows).
+    let (bits, width): (u128, u32) = match address {
+        std::net::IpAddr::V4(v4) => (u128::from(u32::from(v4)), 32),
+        std::net::IpAddr::V6(v6) => (u128::from(v6), 128),
+    };
+    let host_bits = width - u32::from(prefix);
+    let host_mask = if host_bits == 0 {
+        0
+    } else {
+        u128::MAX >> (128 - host_bits)
+    };
+    if bits & host_mask != 0 {
+        let network = bits & !host_mask;
+        let network = match address {
+            std::net::IpAddr::V4(_) => std::net::Ipv4Addr::from(network as u32).to_string(),
+            std::net::IpAddr::V6(_) => std::net::Ipv6Addr::from(network).to_string(),
+        };
+        return Err(format!(
+            "a network address (host bits zero, which WAF requires): {text} is in {network}/{prefix}; write that, or {address}/{max} for the one address"
+        ));
     }
     Ok(address.is_ipv6())
 }
@@ -369,6 +391,35 @@ pub fn uri_path_prefix(text: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cidr_ranges_are_networks_as_waf_takes_them() {
+        assert_eq!(cidr("198.51.100.0/24"), Ok(false));
+        assert_eq!(cidr("198.51.100.7/32"), Ok(false));
+        assert_eq!(cidr("2001:db8::/32"), Ok(true));
+        assert_eq!(cidr("2001:db8::1/128"), Ok(true));
+        assert_eq!(cidr("195.178.188.64/29"), Ok(false));
+        for bad in [
+            "198.51.100.7",
+            "0.0.0.0/0",
+            "198.51.100.0/33",
+            "2001:db8::/129",
+            "x/8",
+        ] {
+            assert!(cidr(bad).is_err(), "{bad}");
+        }
+        // Host bits set: WAF refuses the form; the message gives both fixes.
+        let err = cidr("195.178.188.66/29").err().unwrap_or_default();
+        assert!(
+            err.contains("195.178.188.64/29") && err.contains("195.178.188.66/32"),
+            "{err}"
+        );
+        let err = cidr("2001:db8::1/64").err().unwrap_or_default();
+        assert!(
+            err.contains("2001:db8::/64") && err.contains("2001:db8::1/128"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn domains() {

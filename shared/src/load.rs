@@ -365,6 +365,33 @@ fn read_stack(mut root: TableReader, r: &mut Report) -> StackConfig {
 }
 
 fn cross_checks(config: &StackConfig, r: &mut Report) {
+    // The loop's two halves run in the stack's functions: without the analyser nothing is
+    // scored, without the evaluator nothing is blocked (or expired). Refused rather than
+    // deployed as a block list nobody fills.
+    if let Some(auto) = config.waf.as_ref().and_then(|w| w.auto_block.as_ref())
+        && auto.enabled
+    {
+        for (on, what, key) in [
+            (
+                config.logging.enabled,
+                "the analyser scores clients from the real-time logs",
+                "logging.enabled",
+            ),
+            (
+                config.alarms.enabled,
+                "the alarm evaluator's scheduled run writes the block list",
+                "alarms.enabled",
+            ),
+        ] {
+            if !on {
+                r.add(
+                    "waf.auto_block.enabled",
+                    None,
+                    format!("[waf.auto_block] needs {key} = true ({what}); turn it on, or set waf.auto_block.enabled = false"),
+                );
+            }
+        }
+    }
     if config.waf.is_some() && config.distribution.web_acl_arn.is_some() {
         r.add(
             "distribution.web_acl_arn",

@@ -170,14 +170,23 @@ pub async fn fetch(
     ))
 }
 
-/// Why `promote` must not go ahead: every canary rule the evaluator has in ALARM, with its
-/// numbers. None when no rule is in ALARM.
+/// Why `promote` must not go ahead: every canary rule the evaluator has in ALARM, and every
+/// one it has published nothing for lately while the same rule computed now from the
+/// analyser's metrics is in ALARM (an evaluator that fails or has not run yet must not let a
+/// breach through), with its numbers. None when no rule is in ALARM.
 pub fn refusal(comparison: &Comparison) -> Option<String> {
+    let alarm = CanaryState::Alarm.as_str();
     let alarms: Vec<String> = comparison
         .rules
         .iter()
-        .filter(|r| r.state == Some(CanaryState::Alarm.as_str()))
-        .map(|r| format!("{} is in ALARM ({})", r.rule, r.detail))
+        .filter_map(|r| match r.state {
+            Some(state) if state == alarm => Some(format!("{} is in ALARM ({})", r.rule, r.detail)),
+            None if r.computed == alarm => Some(format!(
+                "{} has no state from the evaluator in the last 10 minutes and computed now is ALARM ({})",
+                r.rule, r.detail
+            )),
+            _ => None,
+        })
         .collect();
     (!alarms.is_empty()).then(|| {
         format!(
@@ -200,13 +209,15 @@ pub fn undecided(comparison: &Comparison) -> Vec<String> {
             r.state
                 .is_none_or(|s| s == CanaryState::InsufficientData.as_str())
         })
-        .map(|r| {
-            format!(
-                "{} is {}: too little staging traffic to judge (computed now: {})",
-                r.rule,
-                r.state.unwrap_or("not evaluated yet"),
-                r.detail
-            )
+        .map(|r| match r.state {
+            Some(state) => format!(
+                "{} is {state}: too little staging traffic to judge (computed now: {})",
+                r.rule, r.detail
+            ),
+            None => format!(
+                "{} has no state from the evaluator in the last 10 minutes (not run yet since `stage`, or failing: see its logs); computed now: {} ({})",
+                r.rule, r.computed, r.detail
+            ),
         })
         .collect()
 }
@@ -342,9 +353,20 @@ mod tests {
         assert_eq!(c.rules[0].state, None);
         assert_eq!(c.rules[1].state, None);
         assert_eq!(c.rules[2].state, Some("ALARM"));
-        // The computed comparison still shows the 5xx breach.
+        // The computed comparison still shows the 5xx breach, and refuses though the
+        // evaluator published nothing for it lately.
         assert_eq!(c.rules[0].computed, "ALARM");
-        assert!(refusal(&c).unwrap().contains("canary-hit-ratio"));
+        let why = refusal(&c).unwrap_or_default();
+        assert!(why.contains("canary-hit-ratio is in ALARM"), "{why}");
+        assert!(
+            why.contains("canary-5xx has no state from the evaluator"),
+            "{why}"
+        );
+        let reported = undecided(&c).join("\n");
+        assert!(
+            reported.contains("not run yet since `stage`, or failing"),
+            "{reported}"
+        );
         let text = lines(&c).join("\n");
         assert!(
             text.contains("(none yet)") && text.contains("8.00 %"),

@@ -429,37 +429,9 @@ fn report(
     }
 }
 
-/// Writes the file; an existing one only with `force` (create_new: no window between a
-/// check and the write).
+/// Writes the file; an existing one only with `force`.
 fn write_new(path: &Path, text: &str, force: bool) -> Result<(), CommandError> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true);
-    if force {
-        options.create(true).truncate(true);
-    } else {
-        options.create_new(true);
-    }
-    let mut file = options.open(path).map_err(|err| {
-        if err.kind() == std::io::ErrorKind::AlreadyExists {
-            CommandError::Flag {
-                flag: "--force",
-                message: format!(
-                    "{} already exists; pass --force to overwrite it, or --config FILE to write another file",
-                    path.display()
-                ),
-            }
-        } else {
-            CommandError::Io(std::io::Error::new(
-                err.kind(),
-                format!("writing {}: {err}", path.display()),
-            ))
-        }
-    })?;
-    file.write_all(text.as_bytes())?;
-    Ok(())
+    crate::init::write_file(path, text, force, "or --config FILE to write another file")
 }
 
 #[cfg(test)]

@@ -262,8 +262,21 @@ impl Tables for SdkTables {
                     )
                     .set_exclusive_start_key(start)
                     .send()
-                    .await
-                    .map_err(|e| DeployError::aws("dynamodb:Query", name, e))?;
+                    .await;
+                let out = match crate::resources::found(
+                    out,
+                    |e| e.is_resource_not_found_exception(),
+                    "dynamodb:Query",
+                    name,
+                )? {
+                    Some(out) => out,
+                    None => {
+                        return Err(DeployError::state(
+                            name,
+                            "the block table [waf.auto_block] keeps its entries in does not exist yet; run `deployer up` to create it",
+                        ));
+                    }
+                };
                 entries.extend(out.items().iter().filter_map(entry_of));
                 start = out.last_evaluated_key.filter(|k| !k.is_empty());
                 if start.is_none() {

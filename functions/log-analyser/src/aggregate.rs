@@ -382,12 +382,7 @@ pub fn analyse_payloads<'a>(
             );
         }
     }
-    strikes.sort_by(|a, b| {
-        b.1.score
-            .total_cmp(&a.1.score)
-            .then_with(|| a.1.ip.cmp(&b.1.ip))
-    });
-    strikes.truncate(MAX_STRIKES);
+    rank_strikes(&mut strikes);
     all_offenders.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.ip.cmp(&b.ip)));
     all_offenders.truncate(TOP_OFFENDERS);
     summary.top_offenders = all_offenders;
@@ -707,9 +702,58 @@ fn minute_datums(
     }
 }
 
+/// Highest score first, one strike per client and minute (the strongest), at most
+/// [`MAX_STRIKES`]. A client seen by two distributions in one batch (the primary and its
+/// staging distribution, which a viewer reaches with the `aws-cf-cd-` header) would give two
+/// items of one key, and DynamoDB refuses a BatchWriteItem holding a key twice: the whole
+/// batch's strikes would be lost.
+fn rank_strikes(strikes: &mut Vec<(i64, Offender)>) {
+    strikes.sort_by(|a, b| {
+        b.1.score
+            .total_cmp(&a.1.score)
+            .then_with(|| a.1.ip.cmp(&b.1.ip))
+            .then_with(|| a.0.cmp(&b.0))
+    });
+    let mut seen = std::collections::HashSet::new();
+    strikes.retain(|(minute, offender)| seen.insert((*minute, offender.ip.clone())));
+    strikes.truncate(MAX_STRIKES);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strikes_keep_one_item_per_client_and_minute_the_strongest() {
+        let offender = |ip: &str, score: f64| Offender {
+            ip: ip.to_string(),
+            country: None,
+            asn: None,
+            requests: 50,
+            error_ratio: 0.9,
+            score,
+            level: ThreatLevel::Critical,
+        };
+        let mut strikes = vec![
+            (60_000, offender("203.0.113.9", 12.0)),
+            (60_000, offender("198.51.100.7", 11.0)),
+            (60_000, offender("203.0.113.9", 15.0)),
+            (120_000, offender("203.0.113.9", 10.5)),
+        ];
+        rank_strikes(&mut strikes);
+        let keys: Vec<(i64, &str, f64)> = strikes
+            .iter()
+            .map(|(m, o)| (*m, o.ip.as_str(), o.score))
+            .collect();
+        assert_eq!(
+            keys,
+            vec![
+                (60_000, "203.0.113.9", 15.0),
+                (60_000, "198.51.100.7", 11.0),
+                (120_000, "203.0.113.9", 10.5),
+            ]
+        );
+    }
 
     #[test]
     fn header_values_are_found_case_insensitively_and_decoded() {

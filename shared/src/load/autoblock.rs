@@ -215,6 +215,20 @@ mod tests {
     }
 
     #[test]
+    fn auto_block_needs_the_analyser_and_the_evaluator() {
+        let err = problem("[logging]\nenabled = false\n[waf]\n[waf.auto_block]\n");
+        assert!(err.contains("waf.auto_block.enabled"), "{err}");
+        assert!(err.contains("needs logging.enabled = true"), "{err}");
+        let err = problem("[alarms]\nenabled = false\n[waf]\n[waf.auto_block]\n");
+        assert!(err.contains("needs alarms.enabled = true"), "{err}");
+        // A paused loop needs neither.
+        assert!(
+            !auto_block("[logging]\nenabled = false\n[waf]\n[waf.auto_block]\nenabled = false\n")
+                .enabled
+        );
+    }
+
+    #[test]
     fn auto_block_needs_the_waf_the_stack_owns() {
         // Outside [waf] there is no such section: the key is unknown at the top level.
         let err = problem("[auto_block]\n");

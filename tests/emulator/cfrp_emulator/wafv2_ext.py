@@ -9,11 +9,13 @@
 | CreateIPSet with a name in use in the scope | creates a second set of that name | WAFDuplicateItemException |
 | CreateWebACL with a name in use | code `WafV2DuplicateItem` | `WAFDuplicateItemException` (API reference, errors of CreateWebACL) |
 | a rule's IP set reference to a set that does not exist | accepted | WAFNonexistentItemException |
+| CreateIPSet/UpdateIPSet addresses that are not a network in CIDR notation (a bare address, /0, host bits set as in `203.0.113.9/24`, the other family than `IPAddressVersion`) | stored | WAFInvalidParameterException "Error reason: The parameter contains formatting that is not valid., field: IP_ADDRESS, parameter: ADDRESS" (the answer quoted in aws/aws-cdk#20003 for `195.178.188.66/29`; API reference, IPSet.Addresses: CIDR notation, every range but /0) |
 | an IP set's LockToken | 6 hex digits, which the model's own pattern for LockToken refuses when sent back | a UUID, as the model's pattern `^[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$` has it |
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import uuid
 from typing import Any
@@ -29,6 +31,28 @@ ASSOCIATED = (
 def _error(code: str, message: str, **extra: str) -> tuple[int, dict[str, str], str]:
     body = {"__type": code, "message": message, **extra}
     return 400, {"Content-Type": "application/x-amz-json-1.1", "status": "400", "x-amzn-ErrorType": code}, json.dumps(body)
+
+
+def _bad_address(body: dict[str, Any]) -> str | None:
+    """The first of an IP set request's addresses WAF refuses, if any.
+
+    UpdateIPSet carries no IPAddressVersion: the set's own is not looked up here, so only the
+    request's form (a network in CIDR notation, not /0) is checked for it.
+    """
+    version = body.get("IPAddressVersion")
+    for address in body.get("Addresses") or []:
+        text = str(address)
+        if "/" not in text:
+            return text
+        try:
+            net = ipaddress.ip_network(text, strict=True)
+        except ValueError:
+            return text
+        if net.prefixlen == 0:
+            return text
+        if version in ("IPV4", "IPV6") and net.version != (4 if version == "IPV4" else 6):
+            return text
+    return None
 
 
 def _references(statement: Any) -> list[str]:
@@ -93,6 +117,16 @@ def apply() -> None:
                 Parameter="CLOUDFRONT",
                 Reason="The scope is not valid.",
             )
+        if isinstance(body, dict) and self._get_action() in ("CreateIPSet", "UpdateIPSet"):
+            bad = _bad_address(body)
+            if bad is not None:
+                return _error(
+                    "WAFInvalidParameterException",
+                    f"Error reason: The parameter contains formatting that is not valid., field: IP_ADDRESS, parameter: {bad}",
+                    Field="IP_ADDRESS",
+                    Parameter=bad,
+                    Reason="The parameter contains formatting that is not valid.",
+                )
         if isinstance(body, dict) and self._get_action() in ("CreateWebACL", "UpdateWebACL"):
             backend = models.wafv2_backends[self.current_account][models.GLOBAL_REGION if body.get("Scope") == "CLOUDFRONT" else self.region]
             for rule in body.get("Rules") or []:

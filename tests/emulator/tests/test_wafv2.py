@@ -138,3 +138,20 @@ def test_duplicate_names_and_the_models_checks(endpoint):
     with pytest.raises(ClientError) as err:
         strict.create_ip_set(Name=_name("ok"), Scope="GLOBAL", IPAddressVersion="IPV4", Addresses=[], Description="d")
     assert _code(err) == "ValidationException" and "enum value set" in str(err.value)
+
+
+def test_ip_set_addresses_must_be_networks_in_cidr_notation(endpoint):
+    waf = _client(endpoint)
+    for bad in ("203.0.113.9", "203.0.113.9/24", "0.0.0.0/0", "2001:db8::/32", "203.0.113.0/33"):
+        with pytest.raises(ClientError) as err:
+            _ip_set(waf, addresses=("198.51.100.7/32", bad))
+        assert _code(err) == "WAFInvalidParameterException", bad
+        assert err.value.response["Error"]["Message"].endswith(f"field: IP_ADDRESS, parameter: {bad}"), bad
+    made = _ip_set(waf, addresses=("203.0.113.0/24",))
+    token = waf.get_ip_set(Name=made["Name"], Scope="CLOUDFRONT", Id=made["Id"])["LockToken"]
+    with pytest.raises(ClientError) as err:
+        waf.update_ip_set(Name=made["Name"], Scope="CLOUDFRONT", Id=made["Id"], Addresses=["195.178.188.66/29"], LockToken=token)
+    assert _code(err) == "WAFInvalidParameterException"
+    # Refused whole: the set keeps what it had.
+    assert waf.get_ip_set(Name=made["Name"], Scope="CLOUDFRONT", Id=made["Id"])["IPSet"]["Addresses"] == ["203.0.113.0/24"]
+    waf.update_ip_set(Name=made["Name"], Scope="CLOUDFRONT", Id=made["Id"], Addresses=["195.178.188.64/29"], LockToken=token)

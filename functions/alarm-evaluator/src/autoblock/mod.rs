@@ -97,13 +97,39 @@ impl<P: BlockPort + Sync> AutoBlocker<P> {
         let mut adds: Vec<String> = blocked.iter().map(|e| e.address.clone()).collect();
         adds.extend(restores.iter().cloned());
         let removes: Vec<String> = unblocks.iter().map(|(e, _)| e.address.clone()).collect();
+        // Removals go in a write of their own, before the additions: an addition WAF refuses
+        // (a full set, an address it does not take) must not keep expired blocks in place.
+        let mut after_removals = Vec::new();
         for (set, v6) in [(v4, false), (v6, true)] {
-            let add: Vec<&String> = adds.iter().filter(|a| is_v6(a) == v6).collect();
             let remove: Vec<&String> = removes.iter().filter(|a| is_v6(a) == v6).collect();
-            if !add.is_empty() || !remove.is_empty() {
-                self.apply(set, &add, &remove).await?;
+            if remove.is_empty() {
+                after_removals.push((set, v6));
+            } else {
+                let name = set.name.clone();
+                self.apply(set, &[], &remove).await?;
+                // A fresh read: the write above spent the set's lock token.
+                after_removals.push((self.port.ip_set(&name).await?, v6));
             }
         }
+        let mut not_added: BTreeSet<String> = BTreeSet::new();
+        for (set, v6) in after_removals {
+            let add: Vec<&String> = adds.iter().filter(|a| is_v6(a) == v6).collect();
+            if add.is_empty() {
+                continue;
+            }
+            let name = set.name.clone();
+            if let Err(err) = self.apply(set, &add, &[]).await {
+                // Their entries stay, so the next run tries again; this run's removals stand.
+                let addresses = serde_json::to_string(&add).unwrap_or_default();
+                tracing::error!(target: "auto_block", ip_set = %name, addresses = %addresses, error = %err, "addresses not added to the block list this run (entries kept, tried again next run)");
+                not_added.extend(add.into_iter().cloned());
+            }
+        }
+        blocked.retain(|e| !not_added.contains(&e.address));
+        let restores: Vec<String> = restores
+            .into_iter()
+            .filter(|a| !not_added.contains(a))
+            .collect();
         let mode = s.auto_block.mode.as_str();
         for entry in &blocked {
             tracing::warn!(
@@ -217,4 +243,199 @@ pub fn scheduled_time_ms(
     (payload.detail_type.as_deref() == Some("Scheduled Event")
         && payload.source.as_deref() == Some("aws.events"))
     .then(|| payload.time.timestamp_millis())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+
+    use cfrp_config::{AutoBlock, BlockLevel};
+
+    use super::decide::Source;
+    use super::port::IpSet;
+    use super::*;
+
+    const NOW: i64 = 1_795_100_400_000;
+
+    /// The table and the two sets in memory; a set refuses (as WAF does when it is full or
+    /// an address is malformed) any write containing an address of `refused`.
+    #[derive(Default)]
+    struct FakeBlocks {
+        strikes: Vec<decide::Strike>,
+        entries: Mutex<BTreeMap<String, Entry>>,
+        sets: Mutex<BTreeMap<String, (Vec<String>, u32)>>,
+        refused: Vec<String>,
+    }
+
+    impl BlockPort for FakeBlocks {
+        async fn strikes(
+            &self,
+            _table: &str,
+            minutes_ms: &[i64],
+        ) -> Result<Vec<decide::Strike>, BlockError> {
+            Ok(self
+                .strikes
+                .iter()
+                .filter(|s| minutes_ms.contains(&s.minute_ms))
+                .cloned()
+                .collect())
+        }
+        async fn entries(&self, _table: &str) -> Result<Vec<Entry>, BlockError> {
+            Ok(self.entries.lock().map_or_else(
+                |_| Vec::new(),
+                |entries| entries.values().cloned().collect(),
+            ))
+        }
+        async fn put_entry(&self, _table: &str, entry: &Entry) -> Result<Written, BlockError> {
+            let mut entries = self.entries.lock().map_err(|_| lock("entries"))?;
+            if entries.contains_key(&entry.address) {
+                return Ok(Written::Stale);
+            }
+            entries.insert(entry.address.clone(), entry.clone());
+            Ok(Written::Done)
+        }
+        async fn delete_entry(&self, _table: &str, entry: &Entry) -> Result<Written, BlockError> {
+            let mut entries = self.entries.lock().map_err(|_| lock("entries"))?;
+            Ok(match entries.get(&entry.address) {
+                Some(kept) if kept.added == entry.added => {
+                    entries.remove(&entry.address);
+                    Written::Done
+                }
+                _ => Written::Stale,
+            })
+        }
+        async fn ip_set(&self, name: &str) -> Result<IpSet, BlockError> {
+            let sets = self.sets.lock().map_err(|_| lock("sets"))?;
+            let (addresses, version) = sets.get(name).cloned().unwrap_or_default();
+            Ok(IpSet {
+                name: name.to_string(),
+                id: format!("id-{name}"),
+                description: String::new(),
+                addresses,
+                lock_token: version.to_string(),
+            })
+        }
+        async fn update_ip_set(
+            &self,
+            set: &IpSet,
+            addresses: &[String],
+        ) -> Result<Written, BlockError> {
+            let mut sets = self.sets.lock().map_err(|_| lock("sets"))?;
+            let slot = sets.entry(set.name.clone()).or_default();
+            if slot.1.to_string() != set.lock_token {
+                return Ok(Written::Stale);
+            }
+            if let Some(bad) = addresses.iter().find(|a| self.refused.contains(a)) {
+                return Err(BlockError::Aws {
+                    operation: "wafv2:UpdateIPSet",
+                    resource: set.name.clone(),
+                    message: format!("WAFInvalidParameterException: {bad}"),
+                });
+            }
+            *slot = (addresses.to_vec(), slot.1 + 1);
+            Ok(Written::Done)
+        }
+        async fn publish_counts(
+            &self,
+            _namespace: &str,
+            _counts: &[(&'static str, f64)],
+            _timestamp_ms: i64,
+        ) -> Result<(), BlockError> {
+            Ok(())
+        }
+    }
+
+    fn lock(what: &str) -> BlockError {
+        BlockError::Aws {
+            operation: "test",
+            resource: what.to_string(),
+            message: "poisoned".to_string(),
+        }
+    }
+
+    fn entry(address: &str, until: i64) -> Entry {
+        Entry {
+            address: address.to_string(),
+            source: Source::Manual,
+            reason: "scraper".to_string(),
+            added: NOW / 1000 - 7200,
+            until: Some(until),
+            score: None,
+            level: None,
+            country: None,
+            asn: None,
+        }
+    }
+
+    fn blocker(fake: FakeBlocks) -> AutoBlocker<FakeBlocks> {
+        AutoBlocker {
+            settings: AutoBlockSettings {
+                table: "cfrp-shop-blocks".to_string(),
+                auto_block: AutoBlock {
+                    enabled: true,
+                    level: BlockLevel::Critical,
+                    minutes: 3,
+                    window: 5,
+                    expiry_minutes: 60,
+                    max: 100,
+                    mode: WafMode::Block,
+                },
+                allow_list: Vec::new(),
+                ip_set_v4: "v4".to_string(),
+                ip_set_v6: "v6".to_string(),
+            },
+            namespace: "NS".to_string(),
+            port: fake,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_addition_leaves_the_runs_removals_made_and_the_entry_for_next_run() {
+        let now_s = NOW / 1000;
+        let expired = entry("198.51.100.7/32", now_s - 60);
+        let live = entry("192.0.2.1/32", now_s + 3600);
+        let strikes = (0..3)
+            .map(|k| decide::Strike {
+                ip: "203.0.113.9".to_string(),
+                minute_ms: NOW - k * 60_000,
+                score: 14.0,
+                level: "CRITICAL".to_string(),
+                country: None,
+                asn: None,
+            })
+            .collect();
+        let fake = FakeBlocks {
+            strikes,
+            // The live entry's address is missing from the set (restored), and WAF refuses
+            // the new block's address (say the set is full).
+            refused: vec!["203.0.113.9/32".to_string()],
+            ..FakeBlocks::default()
+        };
+        for e in [&expired, &live] {
+            fake.entries
+                .lock()
+                .map(|mut m| m.insert(e.address.clone(), e.clone()))
+                .ok();
+        }
+        fake.sets
+            .lock()
+            .map(|mut m| m.insert("v4".to_string(), (vec![expired.address.clone()], 7)))
+            .ok();
+        let blocker = blocker(fake);
+        let report = match blocker.run(NOW).await {
+            Ok(report) => report,
+            Err(err) => panic!("{err}"),
+        };
+        // The expired address left the set and its entry is gone, though the addition failed.
+        assert_eq!(report.unblocked.len(), 1);
+        let set = blocker.port.ip_set("v4").await.map(|s| s.addresses).ok();
+        assert_eq!(set, Some(Vec::<String>::new()));
+        let entries = blocker.port.entries("t").await.unwrap_or_default();
+        let addresses: Vec<&str> = entries.iter().map(|e| e.address.as_str()).collect();
+        // The new block's entry stays for the next run to add; nothing claims it was blocked.
+        assert_eq!(addresses, vec!["192.0.2.1/32", "203.0.113.9/32"]);
+        assert!(report.blocked.is_empty());
+        assert!(report.restored.is_empty());
+    }
 }

@@ -208,6 +208,10 @@ impl AwsBlockPort {
                 .key_condition_expression("#pk = :pk")
                 .expression_attribute_names("#pk", blocks::PARTITION_KEY)
                 .expression_attribute_values(":pk", AttributeValue::S(partition.clone()))
+                // Strongly consistent: a run must see the entries and strikes written just
+                // before it (an eventually consistent read could miss an entry another
+                // writer just deleted or created, and restore or skip on stale facts).
+                .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
