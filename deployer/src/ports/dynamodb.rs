@@ -29,18 +29,7 @@ pub struct Table {
 
 /// One block-list entry as `deployer block` shows it (the item layout of
 /// [`cfrp_config::blocks`]).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct BlockItem {
-    pub address: String,
-    /// `auto` or `manual`.
-    pub source: String,
-    pub reason: String,
-    pub added: i64,
-    pub until: Option<i64>,
-    pub score: Option<f64>,
-    pub country: Option<String>,
-    pub asn: Option<String>,
-}
+pub type BlockItem = blocks::BlockRecord;
 
 pub trait Tables: Send + Sync {
     fn describe<'a>(&'a self, name: &'a str) -> PortFuture<'a, Option<Table>>;
@@ -75,46 +64,24 @@ pub fn desired_key() -> Vec<String> {
 }
 
 fn item_of(entry: &BlockItem) -> HashMap<String, AttributeValue> {
-    let mut item = HashMap::from([
-        (
-            blocks::PARTITION_KEY.to_string(),
-            AttributeValue::S(blocks::BLOCK_PARTITION.to_string()),
-        ),
-        (
-            blocks::SORT_KEY.to_string(),
-            AttributeValue::S(entry.address.clone()),
-        ),
-        (
-            "source".to_string(),
-            AttributeValue::S(entry.source.clone()),
-        ),
-        (
-            "reason".to_string(),
-            AttributeValue::S(entry.reason.clone()),
-        ),
-        (
-            "added".to_string(),
-            AttributeValue::N(entry.added.to_string()),
-        ),
-    ]);
-    if let Some(until) = entry.until {
-        item.insert("until".to_string(), AttributeValue::N(until.to_string()));
-    }
-    item
+    entry
+        .attributes()
+        .into_iter()
+        .map(|(key, value)| {
+            let value = match value {
+                blocks::Attribute::S(v) => AttributeValue::S(v),
+                blocks::Attribute::N(v) => AttributeValue::N(v),
+            };
+            (key.to_string(), value)
+        })
+        .collect()
 }
 
 fn entry_of(item: &HashMap<String, AttributeValue>) -> Option<BlockItem> {
-    let s = |key: &str| item.get(key).and_then(|v| v.as_s().ok()).cloned();
-    let n = |key: &str| item.get(key).and_then(|v| v.as_n().ok()).cloned();
-    Some(BlockItem {
-        address: s(blocks::SORT_KEY)?,
-        source: s("source").unwrap_or_else(|| "manual".to_string()),
-        reason: s("reason").unwrap_or_default(),
-        added: n("added").and_then(|v| v.parse().ok()).unwrap_or_default(),
-        until: n("until").and_then(|v| v.parse().ok()),
-        score: n("score").and_then(|v| v.parse().ok()),
-        country: s("country"),
-        asn: s("asn"),
+    BlockItem::from_attributes(|key| match item.get(key)? {
+        AttributeValue::S(v) => Some(blocks::Attribute::S(v.clone())),
+        AttributeValue::N(v) => Some(blocks::Attribute::N(v.clone())),
+        _ => None,
     })
 }
 

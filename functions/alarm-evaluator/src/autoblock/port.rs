@@ -131,64 +131,48 @@ fn n<T: std::str::FromStr>(item: &HashMap<String, AttributeValue>, key: &str) ->
 
 /// An entry as an item (the layout of [`cfrp_config::blocks`]).
 pub fn entry_item(entry: &Entry) -> HashMap<String, AttributeValue> {
-    let mut item = HashMap::from([
-        (
-            blocks::PARTITION_KEY.to_string(),
-            AttributeValue::S(blocks::BLOCK_PARTITION.to_string()),
-        ),
-        (
-            blocks::SORT_KEY.to_string(),
-            AttributeValue::S(entry.address.clone()),
-        ),
-        (
-            "source".to_string(),
-            AttributeValue::S(entry.source.as_str().to_string()),
-        ),
-        (
-            "reason".to_string(),
-            AttributeValue::S(entry.reason.clone()),
-        ),
-        (
-            "added".to_string(),
-            AttributeValue::N(entry.added.to_string()),
-        ),
-    ]);
-    let mut put = |key: &str, value: AttributeValue| {
-        item.insert(key.to_string(), value);
+    let record = blocks::BlockRecord {
+        address: entry.address.clone(),
+        source: entry.source.as_str().to_string(),
+        reason: entry.reason.clone(),
+        added: entry.added,
+        until: entry.until,
+        score: entry.score,
+        level: entry.level.clone(),
+        country: entry.country.clone(),
+        asn: entry.asn.clone(),
     };
-    if let Some(until) = entry.until {
-        put("until", AttributeValue::N(until.to_string()));
-    }
-    if let Some(score) = entry.score {
-        put("score", AttributeValue::N(score.to_string()));
-    }
-    for (key, value) in [
-        ("level", &entry.level),
-        ("country", &entry.country),
-        ("asn", &entry.asn),
-    ] {
-        if let Some(value) = value {
-            put(key, AttributeValue::S(value.clone()));
-        }
-    }
-    item
+    record
+        .attributes()
+        .into_iter()
+        .map(|(key, value)| {
+            let value = match value {
+                blocks::Attribute::S(v) => AttributeValue::S(v),
+                blocks::Attribute::N(v) => AttributeValue::N(v),
+            };
+            (key.to_string(), value)
+        })
+        .collect()
 }
 
 /// An item as an entry; None when it is not one (no address).
 pub fn item_entry(item: &HashMap<String, AttributeValue>) -> Option<Entry> {
+    let record = blocks::BlockRecord::from_attributes(|key| match item.get(key)? {
+        AttributeValue::S(v) => Some(blocks::Attribute::S(v.clone())),
+        AttributeValue::N(v) => Some(blocks::Attribute::N(v.clone())),
+        _ => None,
+    })?;
     Some(Entry {
-        address: s(item, blocks::SORT_KEY)?,
+        address: record.address,
         // An unknown source is treated as manual: the loop never evicts it for `max`.
-        source: s(item, "source")
-            .and_then(|v| Source::parse(&v))
-            .unwrap_or(Source::Manual),
-        reason: s(item, "reason").unwrap_or_default(),
-        added: n(item, "added").unwrap_or_default(),
-        until: n(item, "until"),
-        score: n(item, "score"),
-        level: s(item, "level"),
-        country: s(item, "country"),
-        asn: s(item, "asn"),
+        source: Source::parse(&record.source).unwrap_or(Source::Manual),
+        reason: record.reason,
+        added: record.added,
+        until: record.until,
+        score: record.score,
+        level: record.level,
+        country: record.country,
+        asn: record.asn,
     })
 }
 
