@@ -21,6 +21,7 @@ method, the `http.requestUri` template and its literal query keys (rest-json, re
 | EventBridge | json 1.1 | ValidationException, Coral wording | answers: "... at 'name' ... less than or equal to 64 (Service: AmazonCloudWatchEvents; ... Error Code: ValidationException)" |
 | Lambda | rest-json | ValidationException (x-amzn-ErrorType), Coral wording | answers: "Value '3000' at 'timeout' ... less than or equal to 900 (Service: AWSLambdaInternal; Status Code: 400; Error Code: ValidationException)"; not in the Lambda model's error shapes, as at AWS |
 | WAFv2 | json 1.1 | ValidationException, Coral wording | answers: "ValidationException: 2 validation errors detected: Value '' at 'description' failed to satisfy constraint: Member must have length greater than or equal to 1; ... regular expression pattern: ^[\\w+=:#@/\\-,\\.][\\w+=:#@/\\-,\\.\\s]+[\\w+=:#@/\\-,\\.]$" |
+| DynamoDB | json 1.0 | ValidationException, Coral wording | answers: "1 validation error detected: Value 'ab' at 'tableName' failed to satisfy constraint: Member must have length greater than or equal to 3" (the DynamoDB API reference's common ValidationException, 400) |
 | SSM | json 1.1 | ValidationException, Coral wording | the API reference's common errors (ValidationException, 400); answers: "1 validation error detected: Value '...' at 'name' failed to satisfy constraint: Member must have length less than or equal to 2048" |
 | IAM | query | ValidationError, Coral wording | IAM Common Errors (ValidationError, 400); answers: "ValidationError ... at 'tags.6.member.value' ... regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*" |
 | STS | query | ValidationError, Coral wording | STS Common Errors (ValidationError, 400); answers: "'roleSessionName' failed to satisfy constraint: Member must have length less than or equal to 64" |
@@ -91,7 +92,7 @@ import botocore.session
 
 log = logging.getLogger(__name__)
 
-SERVICES = ("cloudfront", "cloudwatch", "kinesis", "lambda", "iam", "sqs", "sns", "s3", "events", "logs", "sts", "ssm", "wafv2")
+SERVICES = ("cloudfront", "cloudwatch", "kinesis", "lambda", "iam", "sqs", "sns", "s3", "events", "logs", "sts", "ssm", "wafv2", "dynamodb")
 
 CBOR_PATH = re.compile(r"^/service/(?P<service>[A-Za-z0-9_]+)/operation/(?P<op>[A-Za-z0-9]+)$")
 
@@ -969,6 +970,20 @@ def _property(name: str) -> str:
     raise _Untranslatable(f"\\p{{{name}}}")
 
 
+def _surrogate_pair(pattern: str, i: int) -> int | None:
+    """The code point of `\\uHHHH\\uLLLL` at `i` when it is a UTF-16 surrogate pair."""
+    text = pattern[i : i + 12]
+    if len(text) < 12 or text[:2] != "\\u" or text[6:8] != "\\u":
+        return None
+    try:
+        high, low = int(text[2:6], 16), int(text[8:12], 16)
+    except ValueError:
+        return None
+    if 0xD800 <= high <= 0xDBFF and 0xDC00 <= low <= 0xDFFF:
+        return 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
+    return None
+
+
 def translate(pattern: str) -> str:
     """A Java regular expression as Python `re` syntax (to be compiled with re.ASCII, which gives
     \\w \\d \\s Java's ASCII meaning). Raises _Untranslatable for constructs Python lacks."""
@@ -1007,6 +1022,15 @@ def translate(pattern: str) -> str:
                 # quoting, \\G, linebreak, grapheme, horizontal / vertical whitespace classes,
                 # named back-references, end-before-terminator, control characters
                 raise _Untranslatable(f"\\{nxt}")
+            pair = _surrogate_pair(pattern, i)
+            if pair is not None:
+                # Java patterns are UTF-16: a high and a low surrogate escape in a row are one
+                # supplementary code point (as in `[\\uD800\\uDC00-\\uDBFF\\uDFFF]`).
+                out.append(f"\\U{pair:08X}")
+                after_class_escape = False
+                class_start = False
+                i += 12
+                continue
             if nxt == "z":
                 out.append("\\Z")
             elif nxt == "e":
@@ -1351,6 +1375,7 @@ CORAL_CODES = {
     "cloudfront": "MalformedXML",
     "ssm": "ValidationException",
     "wafv2": "ValidationException",
+    "dynamodb": "ValidationException",
 }
 
 

@@ -115,6 +115,33 @@ def test_ssm(client):
     assert ssm.get_parameter(Name=name)["Parameter"]["Value"] == "{}"
 
 
+# ---------------------------------------------------------------- DynamoDB (json 1.0)
+
+
+def test_dynamodb(client):
+    ddb = client("dynamodb")
+    bad = "ValidationException"
+    # TableName is the model's TableArn (a name or an ARN): 1 to 1024 characters.
+    refused(lambda: ddb.describe_table(TableName=""), bad, 400, "at 'tableName'", "Member must have length greater than or equal to 1")
+    refused(lambda: ddb.query(TableName="t" * 1025, KeyConditionExpression="pk = :p"), bad, 400, "at 'tableName'", "Member must have length less than or equal to 1024")
+    refused(lambda: ddb.put_item(TableName="cfrp-x-blocks"), bad, 400, "Value null at 'item'", "Member must not be null")
+    writes = [{"PutRequest": {"Item": {"pk": {"S": "strike#0"}, "sk": {"S": f"203.0.113.{i}"}}}} for i in range(26)]
+    refused(lambda: ddb.batch_write_item(RequestItems={"cfrp-x-blocks": writes}), bad, 400, "at 'requestItems", "less than or equal to 25")
+
+    name = _name("cfrp-blocks")
+    ddb.create_table(
+        TableName=name,
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    ddb.batch_write_item(RequestItems={name: writes[:25]})
+    items = ddb.query(TableName=name, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "strike#0"}}, ConsistentRead=True)["Items"]
+    assert len(items) == 25
+    # Two writes of one key in a batch: DynamoDB refuses the whole call (moto does too).
+    refused(lambda: ddb.batch_write_item(RequestItems={name: [writes[0], writes[0]]}), bad, 400, "duplicates")
+
+
 # ---------------------------------------------------------------- CloudWatch Logs (json 1.1)
 
 
