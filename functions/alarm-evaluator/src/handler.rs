@@ -11,6 +11,14 @@ use crate::evaluate::{State, evaluate};
 use crate::port::{MetricsPort, RuleStateDatum};
 use crate::queries::{plan, previous_state, series};
 
+/// The event's time when it is the schedule's event (EventBridge, `Scheduled Event` from
+/// `aws.events`); None for anything else, which neither the rules nor the auto-block run act on.
+pub fn scheduled_time_ms(event: &CloudWatchEvent) -> Option<i64> {
+    (event.detail_type.as_deref() == Some("Scheduled Event")
+        && event.source.as_deref() == Some("aws.events"))
+    .then(|| event.time.timestamp_millis())
+}
+
 pub struct Evaluator<P> {
     pub settings: EvaluatorSettings,
     pub port: P,
@@ -51,15 +59,12 @@ impl<P: MetricsPort> Evaluator<P> {
         &self,
         event: &CloudWatchEvent,
     ) -> Result<Vec<RuleOutcome>, Box<dyn std::error::Error + Send + Sync>> {
-        if event.detail_type.as_deref() != Some("Scheduled Event")
-            || event.source.as_deref() != Some("aws.events")
-        {
+        let Some(now_ms) = scheduled_time_ms(event) else {
             return Err(Box::new(EvaluationError::NotScheduled(format!(
                 "detail-type {:?}, source {:?}",
                 event.detail_type, event.source
             ))));
-        }
-        let now_ms = event.time.timestamp_millis();
+        };
         let mut plan = plan(&self.settings, now_ms);
         canary::extend(&mut plan, &self.settings);
         let results = self.port.fetch(&plan).await.inspect_err(|err| {

@@ -232,17 +232,14 @@ impl<P: BlockPort + Sync> AutoBlocker<P> {
     }
 }
 
-/// The event's time when it is the schedule's event (what the rules accept too); None
-/// otherwise, and then nothing is blocked or unblocked.
+/// The event's time when it is the schedule's event (the rules' own check); None otherwise,
+/// and then nothing is blocked or unblocked.
 pub fn scheduled_time_ms(
     event: &lambda_runtime::LambdaEvent<
         aws_lambda_events::event::cloudwatch_events::CloudWatchEvent,
     >,
 ) -> Option<i64> {
-    let payload = &event.payload;
-    (payload.detail_type.as_deref() == Some("Scheduled Event")
-        && payload.source.as_deref() == Some("aws.events"))
-    .then(|| payload.time.timestamp_millis())
+    crate::handler::scheduled_time_ms(&event.payload)
 }
 
 #[cfg(test)]
