@@ -18,6 +18,12 @@ pub const SORT_KEY: &str = "sk";
 /// The TTL attribute (strikes only).
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 pub const BLOCK_PARTITION: &str = "block";
+/// Attributes strikes and automatic entries share (the analyser writes them on strikes, the
+/// evaluator reads them there and copies them onto entries).
+pub const SCORE: &str = "score";
+pub const LEVEL: &str = "level";
+pub const COUNTRY: &str = "country";
+pub const ASN: &str = "asn";
 
 /// The partition of one minute's strikes.
 pub fn strike_partition(minute_ms: i64) -> String {
@@ -63,7 +69,7 @@ impl BlockRecord {
         ];
         let numbers = [
             ("until", self.until.map(|v| v.to_string())),
-            ("score", self.score.map(|v| v.to_string())),
+            (SCORE, self.score.map(|v| v.to_string())),
         ];
         attributes.extend(
             numbers
@@ -71,9 +77,9 @@ impl BlockRecord {
                 .filter_map(|(key, value)| value.map(|v| (key, Attribute::N(v)))),
         );
         let strings = [
-            ("level", &self.level),
-            ("country", &self.country),
-            ("asn", &self.asn),
+            (LEVEL, &self.level),
+            (COUNTRY, &self.country),
+            (ASN, &self.asn),
         ];
         attributes.extend(
             strings
@@ -100,10 +106,10 @@ impl BlockRecord {
             reason: s("reason").unwrap_or_default(),
             added: n("added").and_then(|v| v.parse().ok()).unwrap_or_default(),
             until: n("until").and_then(|v| v.parse().ok()),
-            score: n("score").and_then(|v| v.parse().ok()),
-            level: s("level"),
-            country: s("country"),
-            asn: s("asn"),
+            score: n(SCORE).and_then(|v| v.parse().ok()),
+            level: s(LEVEL),
+            country: s(COUNTRY),
+            asn: s(ASN),
         })
     }
 }
@@ -148,7 +154,7 @@ mod tests {
         };
         let attributes = record.attributes();
         assert!(attributes.contains(&(PARTITION_KEY, Attribute::S("block".to_string()))));
-        assert!(!attributes.iter().any(|(key, _)| *key == "asn"));
+        assert!(!attributes.iter().any(|(key, _)| *key == ASN));
         let get = |key: &str| {
             attributes
                 .iter()

@@ -54,11 +54,11 @@ pub fn strike_item(
             AttributeValue::S(offender.ip.clone()),
         ),
         (
-            "score".to_string(),
+            blocks::SCORE.to_string(),
             AttributeValue::N(offender.score.to_string()),
         ),
         (
-            "level".to_string(),
+            blocks::LEVEL.to_string(),
             AttributeValue::S(offender.level.as_str().to_string()),
         ),
         (
@@ -66,7 +66,10 @@ pub fn strike_item(
             AttributeValue::N(expires_at.to_string()),
         ),
     ]);
-    for (key, value) in [("country", &offender.country), ("asn", &offender.asn)] {
+    for (key, value) in [
+        (blocks::COUNTRY, &offender.country),
+        (blocks::ASN, &offender.asn),
+    ] {
         if let Some(value) = value {
             item.insert(key.to_string(), AttributeValue::S(value.clone()));
         }

@@ -224,10 +224,10 @@ impl BlockPort for AwsBlockPort {
                     strikes.push(Strike {
                         ip,
                         minute_ms: *minute,
-                        score: n(&item, "score").unwrap_or_default(),
-                        level: s(&item, "level").unwrap_or_default(),
-                        country: s(&item, "country"),
-                        asn: s(&item, "asn"),
+                        score: n(&item, blocks::SCORE).unwrap_or_default(),
+                        level: s(&item, blocks::LEVEL).unwrap_or_default(),
+                        country: s(&item, blocks::COUNTRY),
+                        asn: s(&item, blocks::ASN),
                     });
                 }
             }
